@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# scripts/run.sh — `make run`: start an Ember server (embedded storage in ./data) and an agent on
+# this host, and print the UI address. Stops both on Ctrl-C.
+set -u
+EMBER=${1:-build/ember}
+PORT=${EMBER_PORT:-4040}
+if ! "$EMBER" help server >/dev/null 2>&1; then
+	echo "make run: this build of ember has no 'server' command yet (it lands with the server issue)."
+	echo "Available now: $("$EMBER" --help 2>&1 | grep -E '^  [a-z]' | awk '{print $1}' | tr '\n' ' ')"
+	exit 1
+fi
+mkdir -p data
+"$EMBER" server --data-dir data --listen "127.0.0.1:$PORT" &
+server=$!
+trap 'kill $server ${agent:-} 2>/dev/null; wait' INT TERM EXIT
+if "$EMBER" help agent >/dev/null 2>&1; then
+	"$EMBER" agent --server "http://127.0.0.1:$PORT" &
+	agent=$!
+fi
+echo "Ember UI: http://127.0.0.1:$PORT/"
+wait $server

@@ -1,0 +1,38 @@
+/*
+ * hmap.h — open-addressing hash map from uint64_t keys to uint64_t values (linear probing,
+ * power-of-two capacity, load <= 0.5). The key UINT64_MAX is reserved as the empty marker and
+ * must never be inserted. Grows by rehashing; never shrinks except on hmap_clear.
+ */
+#ifndef EMBER_BASE_HMAP_H
+#define EMBER_BASE_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/mem.h"
+
+#define HMAP_EMPTY UINT64_MAX
+
+struct hmap {
+	uint64_t *keys; /* owned; HMAP_EMPTY where free */
+	uint64_t *vals; /* owned */
+	size_t cap;	/* 0 or a power of two */
+	size_t len;
+	enum mem_sub sub;
+};
+
+void hmap_init(struct hmap *m, enum mem_sub sub);
+void hmap_fini(struct hmap *m);
+void hmap_clear(struct hmap *m);
+void hmap_reserve(struct hmap *m, size_t n);
+/* Returns true and sets *val when found. */
+bool hmap_get(const struct hmap *m, uint64_t key, uint64_t *val);
+void hmap_put(struct hmap *m, uint64_t key, uint64_t val);
+/* Pointer to the value slot for key, inserting `dflt` if absent; *found says which. The
+ * pointer is valid until the next insertion. */
+uint64_t *hmap_upsert(struct hmap *m, uint64_t key, uint64_t dflt, bool *found);
+/* Iterate: start with *it = 0; returns false at the end. */
+bool hmap_next(const struct hmap *m, size_t *it, uint64_t *key, uint64_t *val);
+
+#endif

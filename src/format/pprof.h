@@ -1,0 +1,38 @@
+/*
+ * pprof.h — the pprof profile.proto codec (perftools.profiles.Profile), raw or gzipped.
+ *
+ * Decoding is zero-copy over the input and strict: truncated varints, wrong wire types,
+ * out-of-range string/function/mapping/location references, duplicate or zero ids, value counts
+ * that do not match sample_type, absurd counts, or a gzip bomb give -EMBER_EFORMAT/-EMBER_ELIMIT
+ * with a message naming what is wrong and the byte offset; on error nothing is returned.
+ * Every field of profile.proto is read and written.
+ */
+#ifndef EMBER_FORMAT_PPROF_H
+#define EMBER_FORMAT_PPROF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "format/gzip.h"
+#include "profile/profile.h"
+
+struct pprof_limits {
+	struct gzip_limits gzip;
+	size_t max_bytes;   /* largest (decompressed) profile; 0 = default 512 MiB */
+	size_t max_samples; /* 0 = no limit beyond what the size implies */
+};
+
+/* Decode data (gzip detected by its magic) into a new profile. */
+int pprof_decode(const void *data, size_t len, const struct pprof_limits *lim, struct prof **out,
+		 struct ember_diag *d);
+/* Decode and merge into dst (sample types must match, as prof_merge); dst is unchanged on error.
+ * Faster than decode + prof_merge. */
+int pprof_decode_merge(struct prof *dst, const void *data, size_t len,
+		       const struct pprof_limits *lim, struct ember_diag *d);
+
+/* Append the encoding of p to out, gzipped (level 1) when gzip is set. */
+int pprof_encode(const struct prof *p, bool gzip, struct buf *out);
+
+#endif

@@ -1,0 +1,614 @@
+/*
+ * profile.c — the profile model core: interned tables, the stack tree and samples.
+ *
+ * Deduplication: mappings, functions, locations and label sets are keyed by a canonical byte
+ * encoding of their content, interned in a per-table strtab whose ids double as the record ids
+ * (strtab id 0 is the empty key, so the first record gets id 1). Stack nodes are found by a hash
+ * map on (parent, location); samples by (node, label set). Everything is owned by the profile and
+ * freed by prof_free. Never logs; aborts only on out-of-memory (via mem_*).
+ */
+#include "profile/profile.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hmap.h"
+#include "base/mem.h"
+#include "base/strtab.h"
+
+struct loc_rec {
+	uint64_t address;
+	uint32_t mapping;
+	uint32_t line_off;
+	uint32_t n_lines;
+	bool is_folded;
+};
+
+struct node_rec {
+	uint32_t parent;
+	uint32_t loc;
+};
+
+struct prof {
+	struct strtab *strings;
+	struct prof_meta meta;
+
+	struct prof_value_type *types;
+	size_t n_types, cap_types;
+	uint32_t *comments;
+	size_t n_comments, cap_comments;
+
+	struct strtab *mapping_keys;
+	struct prof_mapping *mappings; /* index id-1 */
+	size_t cap_mappings;
+
+	struct strtab *function_keys;
+	struct prof_function *functions; /* index id-1 */
+	size_t cap_functions;
+
+	struct strtab *location_keys;
+	struct loc_rec *locations; /* index id-1 */
+	size_t cap_locations;
+	struct prof_line *lines;
+	size_t n_lines, cap_lines;
+
+	struct strtab *labelset_keys;
+	uint32_t *labelset_off; /* index id; [0] = 0 */
+	uint32_t *labelset_len;
+	size_t cap_labelsets;
+	struct prof_label *labels;
+	size_t n_labels, cap_labels;
+
+	struct node_rec *nodes;
+	size_t n_nodes, cap_nodes;
+	struct hmap node_index; /* parent<<32 | loc -> node */
+
+	uint32_t *sample_node;
+	uint32_t *sample_labelset;
+	size_t n_samples, cap_samples;
+	int64_t *values; /* n_samples * n_types */
+	size_t cap_values;
+	struct hmap sample_index; /* node<<32 | labelset -> sample */
+};
+
+struct prof *prof_new(void)
+{
+	struct prof *p = mem_calloc(MEM_PROFILE, 1, sizeof(*p));
+
+	p->strings = strtab_new(MEM_PROFILE);
+	p->mapping_keys = strtab_new(MEM_PROFILE);
+	p->function_keys = strtab_new(MEM_PROFILE);
+	p->location_keys = strtab_new(MEM_PROFILE);
+	p->labelset_keys = strtab_new(MEM_PROFILE);
+	hmap_init(&p->node_index, MEM_PROFILE);
+	hmap_init(&p->sample_index, MEM_PROFILE);
+	/* label set 0 (empty) and node 0 (root) */
+	mem_grow(MEM_PROFILE, (void **)&p->labelset_off, &p->cap_labelsets, 1, sizeof(uint32_t));
+	p->labelset_len = mem_calloc(MEM_PROFILE, p->cap_labelsets, sizeof(uint32_t));
+	p->labelset_off[0] = 0;
+	mem_grow(MEM_PROFILE, (void **)&p->nodes, &p->cap_nodes, 1, sizeof(struct node_rec));
+	p->nodes[0].parent = 0;
+	p->nodes[0].loc = 0;
+	p->n_nodes = 1;
+	return p;
+}
+
+void prof_free(struct prof *p)
+{
+	if (!p)
+		return;
+	strtab_free(p->strings);
+	strtab_free(p->mapping_keys);
+	strtab_free(p->function_keys);
+	strtab_free(p->location_keys);
+	strtab_free(p->labelset_keys);
+	hmap_fini(&p->node_index);
+	hmap_fini(&p->sample_index);
+	mem_free(p->types);
+	mem_free(p->comments);
+	mem_free(p->mappings);
+	mem_free(p->functions);
+	mem_free(p->locations);
+	mem_free(p->lines);
+	mem_free(p->labelset_off);
+	mem_free(p->labelset_len);
+	mem_free(p->labels);
+	mem_free(p->nodes);
+	mem_free(p->sample_node);
+	mem_free(p->sample_labelset);
+	mem_free(p->values);
+	mem_free(p);
+}
+
+struct prof_meta *prof_meta(struct prof *p)
+{
+	return &p->meta;
+}
+
+const struct prof_meta *prof_meta_get(const struct prof *p)
+{
+	return &p->meta;
+}
+
+/* Strings. */
+
+uint32_t prof_intern(struct prof *p, const void *s, size_t len)
+{
+	return strtab_intern(p->strings, s, len);
+}
+
+uint32_t prof_intern_cstr(struct prof *p, const char *s)
+{
+	return strtab_intern(p->strings, s, strlen(s));
+}
+
+const char *prof_string(const struct prof *p, uint32_t id)
+{
+	return strtab_get(p->strings, id, NULL);
+}
+
+size_t prof_string_len(const struct prof *p, uint32_t id)
+{
+	size_t len;
+
+	strtab_get(p->strings, id, &len);
+	return len;
+}
+
+uint32_t prof_n_strings(const struct prof *p)
+{
+	return strtab_count(p->strings);
+}
+
+bool prof_find_string(const struct prof *p, const char *s, uint32_t *id)
+{
+	return strtab_find(p->strings, s, strlen(s), id);
+}
+
+/* Sample types and comments. */
+
+size_t prof_add_sample_type(struct prof *p, uint32_t type, uint32_t unit)
+{
+	if (p->n_samples) {
+		fprintf(stderr, "prof_add_sample_type after samples\n");
+		abort();
+	}
+	mem_grow(MEM_PROFILE, (void **)&p->types, &p->cap_types, p->n_types + 1, sizeof(*p->types));
+	p->types[p->n_types].type = type;
+	p->types[p->n_types].unit = unit;
+	return p->n_types++;
+}
+
+size_t prof_n_sample_types(const struct prof *p)
+{
+	return p->n_types;
+}
+
+const struct prof_value_type *prof_sample_types(const struct prof *p)
+{
+	return p->types;
+}
+
+int prof_find_sample_type(const struct prof *p, const char *type, const char *unit)
+{
+	for (size_t i = 0; i < p->n_types; i++) {
+		if (strcmp(prof_string(p, p->types[i].type), type) != 0)
+			continue;
+		if (unit && strcmp(prof_string(p, p->types[i].unit), unit) != 0)
+			continue;
+		return (int)i;
+	}
+	return -1;
+}
+
+size_t prof_default_sample_type(const struct prof *p)
+{
+	if (p->meta.default_sample_type) {
+		for (size_t i = 0; i < p->n_types; i++)
+			if (p->types[i].type == p->meta.default_sample_type)
+				return i;
+	}
+	return p->n_types ? p->n_types - 1 : 0;
+}
+
+void prof_add_comment(struct prof *p, uint32_t str)
+{
+	mem_grow(MEM_PROFILE, (void **)&p->comments, &p->cap_comments, p->n_comments + 1,
+		 sizeof(*p->comments));
+	p->comments[p->n_comments++] = str;
+}
+
+const uint32_t *prof_comments(const struct prof *p, size_t *n)
+{
+	*n = p->n_comments;
+	return p->comments;
+}
+
+/* Tables. Keys are built field by field into a byte array, so struct padding never leaks in. */
+
+struct keybuf {
+	uint8_t small[256];
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void key_init(struct keybuf *k)
+{
+	k->p = k->small;
+	k->len = 0;
+	k->cap = sizeof(k->small);
+}
+
+static void key_put(struct keybuf *k, const void *v, size_t n)
+{
+	if (k->len + n > k->cap) {
+		size_t cap = (k->len + n) * 2;
+		uint8_t *np = mem_alloc(MEM_PROFILE, cap);
+
+		memcpy(np, k->p, k->len);
+		if (k->p != k->small)
+			mem_free(k->p);
+		k->p = np;
+		k->cap = cap;
+	}
+	memcpy(k->p + k->len, v, n);
+	k->len += n;
+}
+
+static void key_fini(struct keybuf *k)
+{
+	if (k->p != k->small)
+		mem_free(k->p);
+}
+
+uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
+{
+	struct keybuf k;
+	uint8_t flags = (uint8_t)(m->has_functions | m->has_filenames << 1 |
+				  m->has_line_numbers << 2 | m->has_inline_frames << 3);
+	uint32_t id;
+
+	key_init(&k);
+	key_put(&k, &m->memory_start, 8);
+	key_put(&k, &m->memory_limit, 8);
+	key_put(&k, &m->file_offset, 8);
+	key_put(&k, &m->filename, 4);
+	key_put(&k, &m->build_id, 4);
+	key_put(&k, &flags, 1);
+	id = strtab_intern(p->mapping_keys, k.p, k.len);
+	key_fini(&k);
+	mem_grow(MEM_PROFILE, (void **)&p->mappings, &p->cap_mappings, id, sizeof(*p->mappings));
+	p->mappings[id - 1] = *m;
+	return id;
+}
+
+uint32_t prof_add_function(struct prof *p, const struct prof_function *f)
+{
+	struct keybuf k;
+	uint32_t id;
+
+	key_init(&k);
+	key_put(&k, &f->name, 4);
+	key_put(&k, &f->system_name, 4);
+	key_put(&k, &f->filename, 4);
+	key_put(&k, &f->start_line, 8);
+	id = strtab_intern(p->function_keys, k.p, k.len);
+	key_fini(&k);
+	mem_grow(MEM_PROFILE, (void **)&p->functions, &p->cap_functions, id, sizeof(*p->functions));
+	p->functions[id - 1] = *f;
+	return id;
+}
+
+uint32_t prof_add_location(struct prof *p, uint32_t mapping, uint64_t address,
+			   const struct prof_line *lines, uint32_t n_lines, bool is_folded)
+{
+	struct keybuf k;
+	uint8_t folded = is_folded;
+	uint32_t id, n_before = strtab_count(p->location_keys);
+
+	key_init(&k);
+	key_put(&k, &mapping, 4);
+	key_put(&k, &address, 8);
+	key_put(&k, &folded, 1);
+	for (uint32_t i = 0; i < n_lines; i++) {
+		key_put(&k, &lines[i].function, 4);
+		key_put(&k, &lines[i].line, 8);
+		key_put(&k, &lines[i].column, 8);
+	}
+	id = strtab_intern(p->location_keys, k.p, k.len);
+	key_fini(&k);
+	if (strtab_count(p->location_keys) == n_before)
+		return id; /* existing */
+	mem_grow(MEM_PROFILE, (void **)&p->locations, &p->cap_locations, id, sizeof(*p->locations));
+	mem_grow(MEM_PROFILE, (void **)&p->lines, &p->cap_lines, p->n_lines + n_lines,
+		 sizeof(*p->lines));
+	if (n_lines)
+		memcpy(p->lines + p->n_lines, lines, n_lines * sizeof(*lines));
+	p->locations[id - 1].address = address;
+	p->locations[id - 1].mapping = mapping;
+	p->locations[id - 1].line_off = (uint32_t)p->n_lines;
+	p->locations[id - 1].n_lines = n_lines;
+	p->locations[id - 1].is_folded = is_folded;
+	p->n_lines += n_lines;
+	return id;
+}
+
+uint32_t prof_n_mappings(const struct prof *p)
+{
+	return strtab_count(p->mapping_keys) - 1;
+}
+
+uint32_t prof_n_functions(const struct prof *p)
+{
+	return strtab_count(p->function_keys) - 1;
+}
+
+uint32_t prof_n_locations(const struct prof *p)
+{
+	return strtab_count(p->location_keys) - 1;
+}
+
+const struct prof_mapping *prof_mapping_get(const struct prof *p, uint32_t id)
+{
+	return id && id <= prof_n_mappings(p) ? &p->mappings[id - 1] : NULL;
+}
+
+const struct prof_function *prof_function_get(const struct prof *p, uint32_t id)
+{
+	return id && id <= prof_n_functions(p) ? &p->functions[id - 1] : NULL;
+}
+
+void prof_location_get(const struct prof *p, uint32_t id, struct prof_location *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!id || id > prof_n_locations(p))
+		return;
+	const struct loc_rec *l = &p->locations[id - 1];
+
+	out->mapping = l->mapping;
+	out->address = l->address;
+	out->is_folded = l->is_folded;
+	out->n_lines = l->n_lines;
+	out->lines = l->n_lines ? p->lines + l->line_off : NULL;
+}
+
+/* Label sets. */
+
+static int label_cmp(const void *a, const void *b)
+{
+	const struct prof_label *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->str != y->str)
+		return x->str < y->str ? -1 : 1;
+	if (x->num != y->num)
+		return x->num < y->num ? -1 : 1;
+	if (x->num_unit != y->num_unit)
+		return x->num_unit < y->num_unit ? -1 : 1;
+	return 0;
+}
+
+uint32_t prof_add_labelset(struct prof *p, const struct prof_label *labels, size_t n)
+{
+	struct prof_label small[16], *sorted = small;
+	struct keybuf k;
+	uint32_t id, n_before;
+
+	if (n == 0)
+		return 0;
+	if (n > 16)
+		sorted = mem_alloc(MEM_PROFILE, n * sizeof(*sorted));
+	memcpy(sorted, labels, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), label_cmp);
+	key_init(&k);
+	for (size_t i = 0; i < n; i++) {
+		key_put(&k, &sorted[i].key, 4);
+		key_put(&k, &sorted[i].str, 4);
+		key_put(&k, &sorted[i].num, 8);
+		key_put(&k, &sorted[i].num_unit, 4);
+	}
+	n_before = strtab_count(p->labelset_keys);
+	id = strtab_intern(p->labelset_keys, k.p, k.len);
+	key_fini(&k);
+	if (strtab_count(p->labelset_keys) != n_before) {
+		size_t cap = p->cap_labelsets;
+
+		mem_grow(MEM_PROFILE, (void **)&p->labelset_off, &p->cap_labelsets, (size_t)id + 1,
+			 sizeof(uint32_t));
+		if (cap != p->cap_labelsets)
+			p->labelset_len = mem_realloc(MEM_PROFILE, p->labelset_len,
+						      p->cap_labelsets * sizeof(uint32_t));
+		mem_grow(MEM_PROFILE, (void **)&p->labels, &p->cap_labels, p->n_labels + n,
+			 sizeof(*p->labels));
+		memcpy(p->labels + p->n_labels, sorted, n * sizeof(*sorted));
+		p->labelset_off[id] = (uint32_t)p->n_labels;
+		p->labelset_len[id] = (uint32_t)n;
+		p->n_labels += n;
+	}
+	if (sorted != small)
+		mem_free(sorted);
+	return id;
+}
+
+const struct prof_label *prof_labelset_get(const struct prof *p, uint32_t id, size_t *n)
+{
+	if (id == 0 || id >= strtab_count(p->labelset_keys)) {
+		*n = 0;
+		return NULL;
+	}
+	*n = p->labelset_len[id];
+	return p->labels + p->labelset_off[id];
+}
+
+uint32_t prof_n_labelsets(const struct prof *p)
+{
+	return strtab_count(p->labelset_keys);
+}
+
+/* Stack tree. */
+
+uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location)
+{
+	bool found;
+	uint64_t *slot =
+		hmap_upsert(&p->node_index, (uint64_t)parent << 32 | location, p->n_nodes, &found);
+
+	if (found)
+		return (uint32_t)*slot;
+	if (p->n_nodes >= UINT32_MAX - 1) {
+		fprintf(stderr, "prof: too many stack nodes\n");
+		abort();
+	}
+	mem_grow(MEM_PROFILE, (void **)&p->nodes, &p->cap_nodes, p->n_nodes + 1, sizeof(*p->nodes));
+	p->nodes[p->n_nodes].parent = parent;
+	p->nodes[p->n_nodes].loc = location;
+	return (uint32_t)p->n_nodes++;
+}
+
+uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n)
+{
+	uint32_t node = 0;
+
+	for (size_t i = n; i > 0; i--)
+		node = prof_node_child(p, node, locations_leaf_first[i - 1]);
+	return node;
+}
+
+uint32_t prof_n_nodes(const struct prof *p)
+{
+	return (uint32_t)p->n_nodes;
+}
+
+uint32_t prof_node_parent(const struct prof *p, uint32_t node)
+{
+	return node < p->n_nodes ? p->nodes[node].parent : 0;
+}
+
+uint32_t prof_node_location(const struct prof *p, uint32_t node)
+{
+	return node < p->n_nodes ? p->nodes[node].loc : 0;
+}
+
+uint32_t prof_node_depth(const struct prof *p, uint32_t node)
+{
+	uint32_t d = 0;
+
+	while (node && node < p->n_nodes) {
+		node = p->nodes[node].parent;
+		d++;
+	}
+	return d;
+}
+
+/* Samples. */
+
+void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int64_t *values)
+{
+	bool found;
+	uint64_t *slot = hmap_upsert(&p->sample_index, (uint64_t)node << 32 | labelset,
+				     p->n_samples, &found);
+	size_t i = (size_t)*slot, nt = p->n_types;
+
+	if (!found) {
+		size_t cap = p->cap_samples;
+
+		mem_grow(MEM_PROFILE, (void **)&p->sample_node, &p->cap_samples, p->n_samples + 1,
+			 sizeof(uint32_t));
+		if (cap != p->cap_samples)
+			p->sample_labelset = mem_realloc(MEM_PROFILE, p->sample_labelset,
+							 p->cap_samples * sizeof(uint32_t));
+		mem_grow(MEM_PROFILE, (void **)&p->values, &p->cap_values, (p->n_samples + 1) * nt,
+			 sizeof(int64_t));
+		p->sample_node[i] = node;
+		p->sample_labelset[i] = labelset;
+		if (nt)
+			memcpy(p->values + i * nt, values, nt * sizeof(int64_t));
+		p->n_samples++;
+		return;
+	}
+	for (size_t j = 0; j < nt; j++)
+		p->values[i * nt + j] += values[j];
+}
+
+size_t prof_n_samples(const struct prof *p)
+{
+	return p->n_samples;
+}
+
+void prof_sample_get(const struct prof *p, size_t i, struct prof_sample *out)
+{
+	out->node = p->sample_node[i];
+	out->labelset = p->sample_labelset[i];
+	out->values = p->values + i * p->n_types;
+}
+
+int64_t *prof_sample_values(struct prof *p, size_t i)
+{
+	return p->values + i * p->n_types;
+}
+
+int64_t prof_total(const struct prof *p, size_t vi)
+{
+	int64_t t = 0;
+
+	if (vi >= p->n_types)
+		return 0;
+	for (size_t i = 0; i < p->n_samples; i++)
+		t += p->values[i * p->n_types + vi];
+	return t;
+}
+
+/* Frames. */
+
+uint32_t prof_location_n_frames(const struct prof *p, uint32_t loc)
+{
+	if (!loc || loc > prof_n_locations(p))
+		return 1;
+	return p->locations[loc - 1].n_lines ? p->locations[loc - 1].n_lines : 1;
+}
+
+const char *prof_frame_name(const struct prof *p, uint32_t loc, uint32_t i, char tmp[80])
+{
+	const struct loc_rec *l;
+	const struct prof_mapping *m;
+
+	if (!loc || loc > prof_n_locations(p)) {
+		snprintf(tmp, 80, "<unknown>");
+		return tmp;
+	}
+	l = &p->locations[loc - 1];
+	if (i < l->n_lines) {
+		const struct prof_function *f =
+			prof_function_get(p, p->lines[l->line_off + i].function);
+
+		if (f && f->name)
+			return prof_string(p, f->name);
+		if (f && f->system_name)
+			return prof_string(p, f->system_name);
+	}
+	m = prof_mapping_get(p, l->mapping);
+	if (m && m->filename) {
+		const char *file = prof_string(p, m->filename), *slash = strrchr(file, '/');
+		uint64_t off = l->address - m->memory_start + m->file_offset;
+
+		snprintf(tmp, 80, "%.50s+0x%" PRIx64, slash ? slash + 1 : file, off);
+		return tmp;
+	}
+	snprintf(tmp, 80, "0x%" PRIx64, l->address);
+	return tmp;
+}
+
+size_t prof_bytes(const struct prof *p)
+{
+	return sizeof(*p) + strtab_bytes(p->strings) + strtab_bytes(p->mapping_keys) +
+	       strtab_bytes(p->function_keys) + strtab_bytes(p->location_keys) +
+	       strtab_bytes(p->labelset_keys) + p->cap_types * sizeof(*p->types) +
+	       p->cap_mappings * sizeof(*p->mappings) + p->cap_functions * sizeof(*p->functions) +
+	       p->cap_locations * sizeof(*p->locations) + p->cap_lines * sizeof(*p->lines) +
+	       p->cap_labelsets * 8 + p->cap_labels * sizeof(*p->labels) +
+	       p->cap_nodes * sizeof(*p->nodes) + p->node_index.cap * 16 + p->cap_samples * 8 +
+	       p->cap_values * 8 + p->sample_index.cap * 16;
+}

@@ -1,0 +1,167 @@
+/*
+ * test_profile.c — unit tests for the profile model core (src/profile/profile.c): interning and
+ * deduplication of every table, the stack tree, sample aggregation, frame names.
+ */
+#include <string.h>
+
+#include "profile/profile.h"
+#include "test.h"
+
+TEST(profile_tables_dedup)
+{
+	struct prof *p = prof_new();
+	uint32_t fname = prof_intern_cstr(p, "main"), file = prof_intern_cstr(p, "main.c");
+	struct prof_function f = {.name = fname, .filename = file, .start_line = 3};
+	struct prof_mapping m = {.memory_start = 0x1000,
+				 .memory_limit = 0x2000,
+				 .filename = prof_intern_cstr(p, "/bin/app"),
+				 .build_id = prof_intern_cstr(p, "abcd"),
+				 .has_functions = true};
+	uint32_t fid = prof_add_function(p, &f), mid = prof_add_mapping(p, &m);
+	struct prof_line lines[2] = {{.function = fid, .line = 10}, {.function = fid, .line = 20}};
+	uint32_t l1 = prof_add_location(p, mid, 0x1234, lines, 2, false);
+	struct prof_location loc;
+
+	CHECK_EQ_INT(prof_intern_cstr(p, "main"), fname);
+	CHECK_EQ_INT(prof_add_function(p, &f), fid);
+	f.start_line = 4;
+	CHECK_EQ_INT(prof_add_function(p, &f), fid + 1);
+	CHECK_EQ_INT(prof_add_mapping(p, &m), mid);
+	m.has_inline_frames = true;
+	CHECK_EQ_INT(prof_add_mapping(p, &m), 2);
+	CHECK_EQ_INT(prof_add_location(p, mid, 0x1234, lines, 2, false), l1);
+	CHECK_EQ_INT(prof_add_location(p, mid, 0x1234, lines, 1, false), l1 + 1);
+	CHECK_EQ_INT(prof_add_location(p, mid, 0x1234, lines, 2, true), l1 + 2);
+	CHECK_EQ_INT(prof_n_functions(p), 2);
+	CHECK_EQ_INT(prof_n_mappings(p), 2);
+	CHECK_EQ_INT(prof_n_locations(p), 3);
+	prof_location_get(p, l1, &loc);
+	CHECK_EQ_INT(loc.address, 0x1234);
+	CHECK_EQ_INT(loc.mapping, mid);
+	CHECK_EQ_INT(loc.n_lines, 2);
+	CHECK_EQ_INT(loc.lines[1].line, 20);
+	CHECK_EQ_STR(prof_string(p, prof_mapping_get(p, mid)->build_id), "abcd");
+	CHECK(prof_mapping_get(p, 0) == NULL && prof_function_get(p, 99) == NULL);
+	prof_free(p);
+}
+
+TEST(profile_stack_tree_and_samples)
+{
+	struct prof *p = prof_new();
+	uint32_t locs[4], a[3], b[2];
+	int64_t v1[2] = {1, 10}, v2[2] = {2, 20};
+	struct prof_sample s;
+	struct prof_label lab[2];
+	uint32_t ls1, ls2;
+
+	prof_add_sample_type(p, prof_intern_cstr(p, "samples"), prof_intern_cstr(p, "count"));
+	prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "nanoseconds"));
+	for (int i = 0; i < 4; i++)
+		locs[i] = prof_add_location(p, 0, 0x100 + (uint64_t)i, NULL, 0, false);
+	/* a = leaf locs[2] <- locs[1] <- locs[0] (root); b = locs[1] <- locs[0] */
+	a[0] = locs[2];
+	a[1] = locs[1];
+	a[2] = locs[0];
+	b[0] = locs[1];
+	b[1] = locs[0];
+	uint32_t na = prof_add_stack(p, a, 3), nb = prof_add_stack(p, b, 2);
+
+	CHECK_EQ_INT(prof_node_parent(p, na), nb);
+	CHECK_EQ_INT(prof_node_location(p, na), locs[2]);
+	CHECK_EQ_INT(prof_node_depth(p, na), 3);
+	CHECK_EQ_INT(prof_n_nodes(p), 4); /* root + 3 */
+	CHECK_EQ_INT(prof_add_stack(p, a, 3), na);
+	CHECK_EQ_INT(prof_add_stack(p, NULL, 0), 0);
+
+	lab[0] = (struct prof_label){.key = prof_intern_cstr(p, "k"), .str = prof_intern_cstr(p, "v")};
+	lab[1] = (struct prof_label){.key = prof_intern_cstr(p, "bytes"), .num = 64};
+	ls1 = prof_add_labelset(p, lab, 2);
+	struct prof_label rev[2] = {lab[1], lab[0]};
+
+	ls2 = prof_add_labelset(p, rev, 2);
+	CHECK_EQ_INT(ls1, ls2); /* order-insensitive */
+	CHECK_EQ_INT(prof_add_labelset(p, lab, 1) != ls1, 1);
+	CHECK_EQ_INT(prof_add_labelset(p, NULL, 0), 0);
+
+	prof_add_sample(p, na, 0, v1);
+	prof_add_sample(p, na, 0, v2);
+	prof_add_sample(p, na, ls1, v1);
+	prof_add_sample(p, nb, 0, v2);
+	CHECK_EQ_INT(prof_n_samples(p), 3);
+	prof_sample_get(p, 0, &s);
+	CHECK_EQ_INT(s.node, na);
+	CHECK_EQ_INT(s.values[0], 3);
+	CHECK_EQ_INT(s.values[1], 30);
+	CHECK_EQ_INT(prof_total(p, 0), 6);
+	CHECK_EQ_INT(prof_total(p, 1), 60);
+	prof_sample_get(p, 1, &s);
+	size_t n;
+	const struct prof_label *got = prof_labelset_get(p, s.labelset, &n);
+
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(prof_string(p, got[0].key), "k");
+	CHECK_EQ_INT(prof_find_sample_type(p, "cpu", NULL), 1);
+	CHECK_EQ_INT(prof_find_sample_type(p, "cpu", "bytes"), -1);
+	CHECK_EQ_INT(prof_default_sample_type(p), 1);
+	prof_meta(p)->default_sample_type = prof_intern_cstr(p, "samples");
+	CHECK_EQ_INT(prof_default_sample_type(p), 0);
+	prof_free(p);
+}
+
+TEST(profile_frame_names)
+{
+	struct prof *p = prof_new();
+	struct prof_function f = {.name = prof_intern_cstr(p, "inner")}, g = {0};
+	struct prof_mapping m = {.memory_start = 0x400000,
+				 .memory_limit = 0x500000,
+				 .file_offset = 0x1000,
+				 .filename = prof_intern_cstr(p, "/usr/lib/libfoo.so")};
+	uint32_t fi, go, mid;
+	char tmp[80];
+
+	fi = prof_add_function(p, &f);
+	f.name = prof_intern_cstr(p, "outer");
+	go = prof_add_function(p, &f);
+	g.system_name = prof_intern_cstr(p, "_Z3foov");
+	uint32_t gs = prof_add_function(p, &g);
+	mid = prof_add_mapping(p, &m);
+	struct prof_line lines[2] = {{.function = fi}, {.function = go}};
+	uint32_t l1 = prof_add_location(p, mid, 0x400010, lines, 2, false);
+	uint32_t l2 = prof_add_location(p, mid, 0x400020, NULL, 0, false);
+	uint32_t l3 = prof_add_location(p, 0, 0xdead, NULL, 0, false);
+	struct prof_line sl = {.function = gs};
+	uint32_t l4 = prof_add_location(p, 0, 0, &sl, 1, false);
+
+	CHECK_EQ_INT(prof_location_n_frames(p, l1), 2);
+	CHECK_EQ_INT(prof_location_n_frames(p, l2), 1);
+	CHECK_EQ_STR(prof_frame_name(p, l1, 0, tmp), "inner");
+	CHECK_EQ_STR(prof_frame_name(p, l1, 1, tmp), "outer");
+	CHECK_EQ_STR(prof_frame_name(p, l2, 0, tmp), "libfoo.so+0x1020");
+	CHECK_EQ_STR(prof_frame_name(p, l3, 0, tmp), "0xdead");
+	CHECK_EQ_STR(prof_frame_name(p, l4, 0, tmp), "_Z3foov");
+	prof_free(p);
+}
+
+TEST(profile_many_samples_scale)
+{
+	struct prof *p = prof_new();
+	uint32_t loc[64];
+	int64_t one = 1;
+
+	prof_add_sample_type(p, prof_intern_cstr(p, "samples"), prof_intern_cstr(p, "count"));
+	for (int i = 0; i < 64; i++)
+		loc[i] = prof_add_location(p, 0, (uint64_t)i + 1, NULL, 0, false);
+	/* 10000 stacks: depth 1..64 over a rotating window */
+	for (int s = 0; s < 10000; s++) {
+		uint32_t stack[64];
+		int depth = 1 + s % 64;
+
+		for (int d = 0; d < depth; d++)
+			stack[d] = loc[(s + d) % 64];
+		prof_add_sample(p, prof_add_stack(p, stack, (size_t)depth), 0, &one);
+	}
+	CHECK_EQ_INT(prof_total(p, 0), 10000);
+	CHECK(prof_n_samples(p) <= 4096);
+	CHECK(prof_bytes(p) > 0);
+	prof_free(p);
+}
