@@ -73,7 +73,8 @@ TEST(profile_stack_tree_and_samples)
 	CHECK_EQ_INT(prof_add_stack(p, a, 3), na);
 	CHECK_EQ_INT(prof_add_stack(p, NULL, 0), 0);
 
-	lab[0] = (struct prof_label){.key = prof_intern_cstr(p, "k"), .str = prof_intern_cstr(p, "v")};
+	lab[0] = (struct prof_label){.key = prof_intern_cstr(p, "k"),
+				     .str = prof_intern_cstr(p, "v")};
 	lab[1] = (struct prof_label){.key = prof_intern_cstr(p, "bytes"), .num = 64};
 	ls1 = prof_add_labelset(p, lab, 2);
 	struct prof_label rev[2] = {lab[1], lab[0]};
