@@ -21,8 +21,9 @@ WARN += -Werror
 endif
 OPT ?= -O2 -g
 SAN ?=
-CFLAGS_ALL := $(CSTD) $(OPT) $(WARN) $(SAN) -Isrc -MMD -MP $(CFLAGS)
-LIBS := -lz -lpcre2-8 -lm -lpthread
+CFLAGS_ALL := $(CSTD) $(OPT) $(WARN) $(SAN) -Isrc -I$(BUILD)/bpf -MMD -MP $(CFLAGS)
+LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lzstd -lz -lpcre2-8 -lcurl -lmicrohttpd \
+	-lyaml -ljansson -lm -lpthread
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 .DEFAULT_GOAL := all
@@ -37,10 +38,31 @@ $(DEPS_STAMP): scripts/deps.sh
 	$(Q)touch $@
 
 # The library: every module but the CLI.
-LIB_DIRS := src/base src/profile src/format
+LIB_DIRS := src/base src/profile src/format src/symb src/store src/agent src/server
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libember.a
+
+# BPF: src/bpf/<name>.bpf.c -> $(BUILD)/bpf/<name>.bpf.o -> $(BUILD)/bpf/<name>.skel.h (CO-RE;
+# vmlinux.h generated from the build machine's BTF). Objects of src/agent/ and src/cli/ may
+# include the skeletons.
+BPF_SRC := $(wildcard src/bpf/*.bpf.c)
+BPF_SKEL := $(BPF_SRC:src/bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+VMLINUX_H := $(BUILD)/bpf/vmlinux.h
+BPF_ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+
+$(VMLINUX_H): | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c $(VMLINUX_H) $(wildcard src/bpf/*.h)
+	$(if $(Q),@echo "  BPF $<")
+	$(Q)clang -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD)/bpf -Isrc \
+		-Wall -Wno-unused-function -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(Q)bpftool gen skeleton $< > $@
 
 CLI_SRC := $(wildcard src/cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -66,6 +88,8 @@ $(BUILD)/tests/unit-obj/%.o: tests/unit/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(filter $(BUILD)/src/agent/%,$(LIB_OBJ)) $(CLI_OBJ): $(BPF_SKEL)
 
 $(LIB): $(LIB_OBJ)
 	$(Q)rm -f $@
