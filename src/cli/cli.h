@@ -26,7 +26,7 @@
 #define CLI_MAX_INPUT_BYTES ((size_t)1 << 30)
 
 /* The text every command's --help ends with. */
-#define CLI_EXIT_HELP                                                   \
+#define CLI_EXIT_HELP                                                                        \
 	"Exit status: 0 on success, 1 on a runtime or input error (unreadable, corrupt or\n" \
 	"incompatible profile, write failure), 2 on a usage error.\n"
 
@@ -85,10 +85,23 @@ int cli_write(const char *cmd, const struct buf *b, const char *path);
 void cli_flamebearer_units(const struct prof *p, size_t vi, const char **units,
 			   int64_t *sample_rate);
 
-/* Value formatting like pprof: nanoseconds as ns/us/ms/s/mins/hrs, bytes as B/kB/MB/GB/TB
- * (1024-based), anything else as a plain integer; raw prints the exact integer always. */
-void cli_format_value(char *out, size_t n, int64_t v, const char *unit, bool raw);
-/* "12.34%", "100%", "0%"; total 0 gives "0%". */
+/* How a table prints values: one display unit for the whole table, as pprof picks it.
+ * Nanoseconds (and other time units) scale to ns/us/ms/s/hrs, bytes to B/kB/MB/GB/TB/PB
+ * (1024-based), printed with two decimals ("1.50s", "10ms"); anything else, or raw, prints the
+ * exact integer. A plain value struct. */
+struct cli_scale {
+	const char *suffix; /* NULL: exact integers */
+	double factor;	    /* profile units per display unit */
+};
+
+/* Picks the display unit for a table from its smallest non-zero |value| and its total: the
+ * unit of the smallest, or of 100x the smallest when the total needs a larger unit. */
+void cli_scale_pick(struct cli_scale *s, const char *unit, int64_t min_nonzero, int64_t total,
+		    bool raw);
+void cli_scale_format(const struct cli_scale *s, char *out, size_t n, int64_t v);
+
+/* |part/total| as "12.34%", "100%" (within 0.05), "0.52%" (two digits below 1%); total 0
+ * gives "0%". */
 void cli_format_percent(char *out, size_t n, int64_t part, int64_t total);
 
 /* The last path component of path ("-" gives "stdin"). */

@@ -50,7 +50,7 @@ static void sep(struct json_writer *w)
 	w->need_comma[w->depth] = true;
 }
 
-static void open(struct json_writer *w, char c)
+static void begin_container(struct json_writer *w, char c)
 {
 	if (w->err)
 		return;
@@ -64,7 +64,7 @@ static void open(struct json_writer *w, char c)
 	w->need_comma[w->depth] = false;
 }
 
-static void close_(struct json_writer *w, char c)
+static void end_container(struct json_writer *w, char c)
 {
 	if (w->err)
 		return;
@@ -78,22 +78,22 @@ static void close_(struct json_writer *w, char c)
 
 void json_obj_begin(struct json_writer *w)
 {
-	open(w, '{');
+	begin_container(w, '{');
 }
 
 void json_obj_end(struct json_writer *w)
 {
-	close_(w, '}');
+	end_container(w, '}');
 }
 
 void json_arr_begin(struct json_writer *w)
 {
-	open(w, '[');
+	begin_container(w, '[');
 }
 
 void json_arr_end(struct json_writer *w)
 {
-	close_(w, ']');
+	end_container(w, ']');
 }
 
 /* A quoted, escaped string without separator handling. */

@@ -4,6 +4,7 @@
 #ifndef EMBER_PROFILE_MERGE_H
 #define EMBER_PROFILE_MERGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/err.h"
@@ -15,6 +16,11 @@
  * with -EMBER_EFORMAT and a message in d, leaving dst unchanged. Metadata as pprof merges it:
  * time = earliest non-zero, duration = summed, period = largest, comments unioned. */
 int prof_merge(struct prof *dst, const struct prof *src, struct ember_diag *d);
+
+/* prof_merge restricted to the samples i of src with keep[i] true (keep NULL = all, which is
+ * prof_merge). Only symbols reachable from the kept samples are copied. Used by prof_filter. */
+int prof_merge_subset(struct prof *dst, const struct prof *src, const bool *keep,
+		      struct ember_diag *d);
 
 /* Multiply every value by ratio, rounding to nearest. */
 void prof_scale(struct prof *p, double ratio);

@@ -4,7 +4,7 @@
 //
 // It writes, with the standard runtime/pprof writers (gzip-compressed profile.proto):
 //
-//	cpu.pb.gz        CPU profile of known hot functions (hotA ~ 3/6, hotB ~ 2/6, hotC ~ 1/6)
+//	cpu.pb.gz        CPU profile of known hot functions (hotA:hotB:hotC flat ~ 4:2:1)
 //	cpu1..cpu4.pb.gz short CPU profiles of the same workload (for merge tests)
 //	labels.pb.gz     CPU profile whose work runs under pprof.Do labels worker=alpha|beta
 //	heap.pb.gz       heap profile (MemProfileRate 1, so values are exact) of known allocations
@@ -39,14 +39,37 @@ func spin(n int) uint64 {
 	return x
 }
 
+// hotA, hotB and hotC burn CPU in their own bodies (flat time), in the ratio 4:2:1.
+//
 //go:noinline
-func hotA() { sink += spin(3000) }
+func hotA() {
+	var x uint64 = 3
+	for i := 0; i < 6000; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+		x ^= x >> 31
+	}
+	sink += x
+}
 
 //go:noinline
-func hotB() { sink += spin(2000) }
+func hotB() {
+	var x uint64 = 5
+	for i := 0; i < 3000; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+		x ^= x >> 27
+	}
+	sink += x
+}
 
 //go:noinline
-func hotC() { sink += spin(1000) }
+func hotC() {
+	var x uint64 = 7
+	for i := 0; i < 1500; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+		x ^= x >> 23
+	}
+	sink += x
+}
 
 //go:noinline
 func leafShared(n int) { sink += spin(n) }
@@ -117,7 +140,7 @@ var keep [][]byte
 
 //go:noinline
 func allocSmall() {
-	for i := 0; i < 1000; i++ {
+	for i := 0; i < 1500; i++ {
 		keep = append(keep, make([]byte, 64))
 	}
 }

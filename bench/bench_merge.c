@@ -1,0 +1,172 @@
+/*
+ * bench_merge.c — in-process timing of the pprof decoder and of decode+merge, on files already
+ * in memory (no disk I/O in the timed regions). Reports:
+ *   decode: uncompressed profile.proto bytes per second through pprof_decode (best of 3 runs;
+ *           each decoded profile is freed inside the timed loop), first with glibc's default
+ *           malloc, then with the settings the ember CLI uses (freed memory kept, not trimmed);
+ *   merge_raw: decode+merge from the uncompressed bytes (decoder + merge without zlib);
+ *   merge:  the gzipped files through pprof_decode_merge into one profile, then pprof_encode.
+ * Run it pinned (taskset -c 0) for single-core figures. Usage: bench_merge FILE...
+ */
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "format/gzip.h"
+#include "format/pprof.h"
+#include "profile/profile.h"
+
+#define RUNS 3
+
+/* Zero: the codec's defaults. */
+static const struct pprof_limits bench_limits;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(const char *what, const char *path, int rc, const struct ember_diag *d)
+{
+	fprintf(stderr, "bench_merge: %s: %s: %s\n", what, path,
+		d && d->msg[0] ? d->msg : ember_strerror(rc));
+	return 1;
+}
+
+/* Merges every input into a new profile; returns seconds or a negative value on error. */
+static double merge_all(struct buf *in, int n, char **paths, struct prof **out)
+{
+	struct prof *dst = prof_new();
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		struct ember_diag d = {{0}};
+		int rc = pprof_decode_merge(dst, in[i].data, in[i].len, &bench_limits, &d);
+		if (rc < 0) {
+			fail("decode+merge", paths[i], rc, &d);
+			prof_free(dst);
+			return -1;
+		}
+	}
+	double t = now_s() - t0;
+	*out = dst;
+	return t;
+}
+
+/* Best of RUNS passes of pprof_decode + prof_free over every input; negative on error. */
+static double decode_pass(struct buf *raw, int n, char **paths)
+{
+	double best = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_s();
+		for (int i = 0; i < n; i++) {
+			struct ember_diag d = {{0}};
+			struct prof *p = NULL;
+			int rc = pprof_decode(raw[i].data, raw[i].len, &bench_limits, &p, &d);
+			if (rc < 0) {
+				fail("decode", paths[i], rc, &d);
+				return -1;
+			}
+			prof_free(p);
+		}
+		double t = now_s() - t0;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+/* The malloc settings src/cli/main.c applies: freed memory stays in the process. */
+static void tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
+	mallopt(M_TOP_PAD, 16 << 20);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_merge FILE...\n");
+		return 2;
+	}
+	int n = argc - 1;
+	char **paths = argv + 1;
+	struct buf *gz = mem_calloc(MEM_TEST, (size_t)n, sizeof(*gz));
+	struct buf *raw = mem_calloc(MEM_TEST, (size_t)n, sizeof(*raw));
+	size_t gz_bytes = 0, raw_bytes = 0;
+	for (int i = 0; i < n; i++) {
+		struct ember_diag d = {{0}};
+		buf_init(&gz[i], MEM_TEST, (size_t)1 << 30);
+		buf_init(&raw[i], MEM_TEST, (size_t)1 << 30);
+		int rc = buf_read_file(&gz[i], paths[i]);
+		if (rc < 0)
+			return fail("read", paths[i], rc, NULL);
+		if (gzip_is(gz[i].data, gz[i].len)) {
+			rc = gzip_inflate(gz[i].data, gz[i].len, &bench_limits.gzip, &raw[i], &d);
+			if (rc < 0)
+				return fail("inflate", paths[i], rc, &d);
+		} else {
+			rc = buf_append(&raw[i], gz[i].data, gz[i].len);
+			if (rc < 0)
+				return fail("copy", paths[i], rc, NULL);
+		}
+		gz_bytes += gz[i].len;
+		raw_bytes += raw[i].len;
+	}
+
+	double best = decode_pass(raw, n, paths);
+	if (best < 0)
+		return 1;
+	printf("decode: %d files, %.1f MB uncompressed, best of %d: %.3f s = %.0f MB/s "
+	       "(glibc's default malloc)\n",
+	       n, (double)raw_bytes / 1e6, RUNS, best, (double)raw_bytes / 1e6 / best);
+	tune_malloc();
+	best = decode_pass(raw, n, paths);
+	if (best < 0)
+		return 1;
+	printf("decode: %d files, %.1f MB uncompressed, best of %d: %.3f s = %.0f MB/s "
+	       "(malloc tuned as in the ember CLI)\n",
+	       n, (double)raw_bytes / 1e6, RUNS, best, (double)raw_bytes / 1e6 / best);
+
+	struct prof *merged = NULL;
+	double t_raw = merge_all(raw, n, paths, &merged);
+	if (t_raw < 0)
+		return 1;
+	prof_free(merged);
+	printf("merge_raw: %d files decode+merge from uncompressed bytes: %.3f s (%.0f MB/s)\n", n,
+	       t_raw, (double)raw_bytes / 1e6 / t_raw);
+
+	double t_gz = merge_all(gz, n, paths, &merged);
+	if (t_gz < 0)
+		return 1;
+	struct buf out;
+	buf_init(&out, MEM_TEST, SIZE_MAX);
+	double t0 = now_s();
+	int rc = pprof_encode(merged, true, &out);
+	double t_enc = now_s() - t0;
+	if (rc < 0)
+		return fail("encode", "merged", rc, NULL);
+	int64_t total = prof_n_sample_types(merged) ? prof_total(merged, 0) : 0;
+	printf("merge: %d files (%.1f MB gzip) gunzip+decode+merge %.3f s, encode %.3f s, "
+	       "total %.3f s; merged: %zu samples, %u locations, %u functions, value[0] total "
+	       "%" PRId64 "\n",
+	       n, (double)gz_bytes / 1e6, t_gz, t_enc, t_gz + t_enc, prof_n_samples(merged),
+	       prof_n_locations(merged), prof_n_functions(merged), total);
+
+	buf_fini(&out);
+	prof_free(merged);
+	for (int i = 0; i < n; i++) {
+		buf_fini(&gz[i]);
+		buf_fini(&raw[i]);
+	}
+	mem_free(gz);
+	mem_free(raw);
+	return 0;
+}

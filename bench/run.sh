@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: Ember's profile merge against `go tool pprof` in the same run.
+# Generates (once, cached in $BUILD/bench/data) 1000 realistic gzipped CPU profiles with
+# bench/gen_profiles, then, pinned to one core (taskset -c 0):
+#   (a) `ember merge -o out.pb.gz` of the 1000 files vs `go tool pprof -proto files > out.pb.gz`,
+#       printing both times and "ember is Nx faster than go tool pprof" (target >= 20x);
+#   (b) bench_merge: in-process decode MB/s of uncompressed pprof (target >= 300 MB/s) and
+#       decode+merge time;
+# and checks that both merged outputs have the same totals per function (ember top --raw).
+# Env: BUILD (build dir), BENCH_N (files, default 1000), BENCH_PIN (default "taskset -c 0").
+set -euo pipefail
+BUILD=${BUILD:-build}
+BUILD_ABS=$(cd "$BUILD" && pwd)
+EMBER=$BUILD_ABS/ember
+N=${BENCH_N:-1000}
+DATA=$BUILD_ABS/bench/data/n$N
+T=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+PIN=()
+if [ -n "${BENCH_PIN-taskset -c 0}" ] && command -v taskset >/dev/null 2>&1; then
+	read -r -a PIN <<<"${BENCH_PIN-taskset -c 0}"
+fi
+
+# timed OUT_VAR CMD...: runs CMD (stdout to $T/stdout) and sets OUT_VAR to "wall cpu" seconds,
+# cpu = user + sys of CMD and its children (steadier than wall time on a shared machine).
+timed() {
+	local __var=$1 __t
+	shift
+	__t=$({
+		TIMEFORMAT='%R %U %S'
+		time "$@" >"$T/stdout" 2>"$T/stderr"
+	} 2>&1) || {
+		echo "bench: $* failed: $(head -c 300 "$T/stderr")" >&2
+		exit 1
+	}
+	printf -v "$__var" '%s' "$(awk '{ printf "%.3f %.3f", $1, $2 + $3 }' <<<"$__t")"
+}
+
+if [ ! -f "$DATA/.done" ] || [ "$BUILD_ABS/bench/gen_profiles" -nt "$DATA/.done" ]; then
+	rm -rf "$DATA"
+	mkdir -p "$(dirname "$DATA")"
+	"$BUILD_ABS/bench/gen_profiles" "$DATA" "$N" 1
+	touch "$DATA/.done"
+fi
+files=("$DATA"/profile-*.pb.gz)
+echo "bench: ${#files[@]} profiles, $(du -sm "$DATA" | cut -f1) MB on disk; pinned: ${PIN[*]:-no}"
+
+# Page the files in so neither tool pays for the first read.
+cat "${files[@]}" >/dev/null
+
+# (a) ember merge
+timed ember_t "${PIN[@]}" "$EMBER" merge -o "$T/ember.pb.gz" "${files[@]}"
+read -r ember_wall ember_cpu <<<"$ember_t"
+echo "ember merge:          ${ember_wall} s wall, ${ember_cpu} s CPU"
+
+# (a) go tool pprof -proto
+if command -v go >/dev/null 2>&1; then
+	export GOCACHE=$BUILD_ABS/tests/go/cache GOPATH=$BUILD_ABS/tests/go/path GO111MODULE=off
+	export GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GOTELEMETRY=off PPROF_TMPDIR=$T
+	timed go_t "${PIN[@]}" go tool pprof -symbolize=none -proto "${files[@]}"
+	mv "$T/stdout" "$T/go.pb.gz"
+	read -r go_wall go_cpu <<<"$go_t"
+	echo "go tool pprof -proto: ${go_wall} s wall, ${go_cpu} s CPU"
+	awk -v ew="$ember_wall" -v ec="$ember_cpu" -v gw="$go_wall" -v gc="$go_cpu" \
+		-v n="${#files[@]}" -v pin="${PIN[*]:+, one core}" 'BEGIN {
+		printf "ember is %.1fx faster than go tool pprof (CPU time; %.1fx by wall time; " \
+			"merge of %d files%s; target >= 20x)\n", gc / ec, gw / ew, n, pin
+	}'
+	# Same totals per function in both merged outputs.
+	for ty in samples cpu; do
+		"$EMBER" top --raw -n 0 -t "$ty" "$T/ember.pb.gz" >"$T/ember.top"
+		"$EMBER" top --raw -n 0 -t "$ty" "$T/go.pb.gz" >"$T/go.top"
+		if cmp -s "$T/ember.top" "$T/go.top"; then
+			echo "check: $ty per-function flat/cum identical in both merged profiles ($(sed -nE 's/.* of ([0-9]+) total$/\1/p' "$T/ember.top") total)"
+		else
+			echo "check FAILED: $ty tables differ between ember's and go tool pprof's merge"
+			diff "$T/go.top" "$T/ember.top" | head -10
+			exit 1
+		fi
+	done
+else
+	echo "go tool pprof: skipped (go is not installed)"
+fi
+
+# (b) in-process decode and decode+merge
+"${PIN[@]}" "$BUILD_ABS/bench/bench_merge" "${files[@]}"
+echo "bench: decode target >= 300 MB/s (one core)"

@@ -1,0 +1,112 @@
+/*
+ * agent.h — the sampler and what turns its samples into profiles, shared by `ember record`
+ * and `ember agent`.
+ *
+ *   agent_sampler  the BPF side: loads profile.bpf.c, opens one cpu-clock perf event per CPU,
+ *                  and hands each ring-buffer record to a callback. Lifecycle (docs/internals/
+ *                  agent.md): OPEN -> CONFIGURED -> LOADED (agent_sampler_open) -> ATTACHED
+ *                  (agent_sampler_attach) -> DRAINING (agent_sampler_poll) -> DETACHED
+ *                  (agent_sampler_close).
+ *   agent_procs    process tracking: /proc/PID/maps per process, ELF symbols and unwind tables
+ *                  per file (bounded caches), kernel symbols; unwinds and names frames.
+ *   agent_collector counts identical stacks (a user-space hash) and builds struct prof.
+ *
+ * Nothing here prints; errors are 0/-errno/-EMBER_E* and the CLI reports them.
+ */
+#ifndef EMBER_AGENT_AGENT_H
+#define EMBER_AGENT_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/unwind.h"
+#include "bpf/ember_bpf_abi.h"
+#include "profile/profile.h"
+
+/* ---- sampler ----------------------------------------------------------------------------- */
+
+struct agent_sampler;
+
+struct agent_sampler_opts {
+	int freq_hz;	    /* samples per second per CPU (default 19) */
+	bool filter_pids;   /* sample only pids added with agent_sampler_add_pid (+ children) */
+	bool no_kernel;	    /* skip kernel stacks */
+	uint32_t ignore_pid; /* never sampled (the agent itself); 0 = getpid() */
+};
+
+/* Called for every ring-buffer record (struct ember_sample or ember_proc_event, by kind). */
+typedef void (*agent_record_fn)(void *ctx, const void *rec, size_t len);
+
+/* Opens, configures and loads the BPF program. -EPERM/-EACCES without privilege. */
+int agent_sampler_open(const struct agent_sampler_opts *o, struct agent_sampler **out);
+int agent_sampler_add_pid(struct agent_sampler *s, int pid);
+/* Opens the perf events on every online CPU and attaches the programs. */
+int agent_sampler_attach(struct agent_sampler *s);
+/* Waits up to timeout_ms for records and delivers them; returns how many, or -errno. */
+int agent_sampler_poll(struct agent_sampler *s, int timeout_ms, agent_record_fn fn, void *ctx);
+/* Sums of the BPF counters (EMBER_STAT_*). */
+void agent_sampler_stats(struct agent_sampler *s, uint64_t out[EMBER_STAT_N]);
+void agent_sampler_close(struct agent_sampler *s);
+
+/* ---- process tracking and symbolization -------------------------------------------------- */
+
+struct agent_procs;
+
+struct agent_procs_opts {
+	size_t max_file_bytes;	/* ELF symbol cache bound (default 256 MiB) */
+	size_t max_table_bytes; /* unwind table cache bound (default 128 MiB) */
+	size_t max_procs;	/* tracked processes (default 4096) */
+	bool no_kernel;		/* do not load kallsyms */
+};
+
+struct agent_procs *agent_procs_new(const struct agent_procs_opts *o);
+void agent_procs_free(struct agent_procs *ps);
+/* Drops what is known about pid (exec, exit). */
+void agent_procs_forget(struct agent_procs *ps, int pid);
+/* Unwinds a sample's user stack into pcs. */
+void agent_procs_unwind(struct agent_procs *ps, const struct ember_sample *s, uint64_t *pcs,
+			size_t max_pcs, struct unwind_result *res);
+
+/* A named (or unnamed) user frame. Strings are borrowed until the next call on ps. */
+struct agent_frame {
+	const char *name;	/* raw symbol name, NULL when unknown */
+	const char *path;	/* mapping path, NULL when no mapping */
+	const char *build_id;	/* hex, "" when none */
+	uint64_t map_start, map_end, map_offset;
+};
+
+void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct agent_frame *out);
+/* Kernel symbol of addr (NULL when unknown); *module NULL for vmlinux. */
+const char *agent_procs_ksym(struct agent_procs *ps, uint64_t addr, const char **module);
+/* The pid's executable path and comm (empty strings when unknown). */
+const char *agent_procs_exe(struct agent_procs *ps, int pid);
+
+/* Children, grandchildren... of pid from /proc (for `record -p`). Calls fn for each. */
+int agent_proc_descendants(int pid, void (*fn)(void *ctx, int pid), void *ctx);
+
+/* ---- collection -------------------------------------------------------------------------- */
+
+struct agent_collector;
+
+struct agent_collect_stats {
+	uint64_t samples;
+	uint64_t kernel_only; /* kernel threads */
+	uint64_t no_user_regs;
+	uint64_t stop[UNWIND_STOP_N]; /* user unwinds by how they ended */
+	uint64_t user_frames;
+};
+
+struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz);
+void agent_collector_free(struct agent_collector *c);
+/* Unwinds and counts one sample. */
+void agent_collector_add(struct agent_collector *c, const struct ember_sample *s);
+/* Builds a profile of the stacks counted so far: all of them (pid < 0) or one process's.
+ * Sample types samples/count and cpu/nanoseconds; labels pid and comm. */
+int agent_collector_build(struct agent_collector *c, int pid, struct prof **out);
+/* Distinct pids seen since the last reset; *pids is owned by c until the next call. */
+size_t agent_collector_pids(struct agent_collector *c, const int **pids);
+void agent_collector_reset(struct agent_collector *c);
+const struct agent_collect_stats *agent_collector_stats(const struct agent_collector *c);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * collect.c — counts identical stacks and turns them into profiles. A stack key is the bytes
+ * (pid, comm, number of user and kernel frames, the PCs) interned in a strtab, so a stack is a
+ * dense id and its count an array slot: a user-space hash in place of the BPF stack maps that
+ * in-kernel unwinding will use. Building a profile symbolizes each distinct PC once per build
+ * and emits locations leaf first: kernel frames (named "sym_[k]", mapping [kernel.kallsyms])
+ * then user frames. Owns its strtab and counts; borrows the agent_procs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "base/err.h"
+#include "base/hmap.h"
+#include "base/mem.h"
+#include "base/strtab.h"
+#include "symb/symb.h"
+
+struct stack_hdr {
+	uint32_t pid;
+	uint16_t n_user;
+	uint16_t n_kernel;
+	char comm[EMBER_COMM_LEN];
+};
+
+struct agent_collector {
+	struct agent_procs *ps;
+	int freq_hz;
+	struct strtab *stacks; /* id -> stack key bytes; id 0 is "" (unused) */
+	uint64_t *counts;      /* by stack id */
+	size_t cap_counts;
+	struct hmap pid_set;
+	int *pids;
+	size_t n_pids, cap_pids;
+	struct agent_collect_stats st;
+};
+
+struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz)
+{
+	struct agent_collector *c = mem_calloc(MEM_AGENT, 1, sizeof(*c));
+	c->ps = ps;
+	c->freq_hz = freq_hz > 0 ? freq_hz : 19;
+	c->stacks = strtab_new(MEM_AGENT);
+	hmap_init(&c->pid_set, MEM_AGENT);
+	return c;
+}
+
+void agent_collector_free(struct agent_collector *c)
+{
+	if (!c)
+		return;
+	strtab_free(c->stacks);
+	mem_free(c->counts);
+	mem_free(c->pids);
+	hmap_fini(&c->pid_set);
+	mem_free(c);
+}
+
+void agent_collector_reset(struct agent_collector *c)
+{
+	strtab_free(c->stacks);
+	c->stacks = strtab_new(MEM_AGENT);
+	memset(c->counts, 0, c->cap_counts * sizeof(*c->counts));
+	hmap_clear(&c->pid_set);
+	c->n_pids = 0;
+}
+
+const struct agent_collect_stats *agent_collector_stats(const struct agent_collector *c)
+{
+	return &c->st;
+}
+
+size_t agent_collector_pids(struct agent_collector *c, const int **pids)
+{
+	*pids = c->pids;
+	return c->n_pids;
+}
+
+void agent_collector_add(struct agent_collector *c, const struct ember_sample *s)
+{
+	uint8_t key[sizeof(struct stack_hdr) + 8 * (UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH)];
+	struct stack_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.pid = s->pid;
+	memcpy(h.comm, s->comm, sizeof(h.comm));
+	h.comm[EMBER_COMM_LEN - 1] = 0;
+	if (h.comm[0] == 0)
+		h.comm[0] = '?';
+	uint64_t *pcs = (uint64_t *)(void *)(key + sizeof(h));
+	c->st.samples++;
+	size_t nk = EMBER_MIN((size_t)s->kstack_bytes / 8, (size_t)EMBER_KSTACK_MAX_DEPTH);
+	size_t nu = 0;
+	if (s->flags & EMBER_SAMPLE_KTHREAD) {
+		c->st.kernel_only++;
+	} else if (!(s->flags & EMBER_SAMPLE_USER_REGS)) {
+		c->st.no_user_regs++;
+	} else {
+		struct unwind_result res;
+		agent_procs_unwind(c->ps, s, pcs, UNWIND_MAX_FRAMES, &res);
+		nu = res.n;
+		c->st.stop[res.stop]++;
+		c->st.user_frames += nu;
+	}
+	memcpy(pcs + nu, s->kstack, nk * 8);
+	h.n_user = (uint16_t)nu;
+	h.n_kernel = (uint16_t)nk;
+	memcpy(key, &h, sizeof(h));
+	uint32_t id = strtab_intern(c->stacks, key, sizeof(h) + 8 * (nu + nk));
+	if (id >= c->cap_counts) {
+		size_t old = c->cap_counts;
+		mem_grow(MEM_AGENT, (void **)&c->counts, &c->cap_counts, (size_t)id + 1,
+			 sizeof(*c->counts));
+		memset(c->counts + old, 0, (c->cap_counts - old) * sizeof(*c->counts));
+	}
+	c->counts[id]++;
+	bool found;
+	hmap_upsert(&c->pid_set, s->pid, 1, &found);
+	if (!found) {
+		mem_grow(MEM_AGENT, (void **)&c->pids, &c->cap_pids, c->n_pids + 1,
+			 sizeof(*c->pids));
+		c->pids[c->n_pids++] = (int)s->pid;
+	}
+}
+
+static uint32_t kernel_location(struct prof *p, uint32_t kmap, struct agent_procs *ps,
+				uint64_t addr, bool leaf)
+{
+	const char *module;
+	uint64_t at = leaf ? addr : addr - 1;
+	const char *name = agent_procs_ksym(ps, at, &module);
+	char buf[600];
+	if (name)
+		snprintf(buf, sizeof(buf), "%s_[k]", name);
+	else
+		snprintf(buf, sizeof(buf), "0x%llx_[k]", (unsigned long long)addr);
+	struct prof_function fn = {.name = prof_intern_cstr(p, buf)};
+	fn.system_name = fn.name;
+	struct prof_line line = {.function = prof_add_function(p, &fn)};
+	return prof_add_location(p, kmap, at, &line, 1, false);
+}
+
+static uint32_t user_location(struct prof *p, struct agent_procs *ps, int pid, uint64_t pc,
+			      bool leaf)
+{
+	uint64_t at = leaf ? pc : pc - 1;
+	struct agent_frame fr;
+	agent_procs_symbolize(ps, pid, at, &fr);
+	uint32_t map = 0;
+	if (fr.path) {
+		struct prof_mapping m = {
+			.memory_start = fr.map_start,
+			.memory_limit = fr.map_end,
+			.file_offset = fr.map_offset,
+			.filename = prof_intern_cstr(p, fr.path),
+			.build_id = prof_intern_cstr(p, fr.build_id),
+			.has_functions = true,
+		};
+		map = prof_add_mapping(p, &m);
+	}
+	if (!fr.name)
+		return prof_add_location(p, map, at, NULL, 0, false);
+	char dem[1024];
+	struct prof_function fn = {.system_name = prof_intern_cstr(p, fr.name)};
+	fn.name = symb_demangle(fr.name, dem, sizeof(dem)) ? prof_intern_cstr(p, dem)
+							    : fn.system_name;
+	struct prof_line line = {.function = prof_add_function(p, &fn)};
+	return prof_add_location(p, map, at, &line, 1, false);
+}
+
+int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
+{
+	struct prof *p = prof_new();
+	prof_add_sample_type(p, prof_intern_cstr(p, "samples"), prof_intern_cstr(p, "count"));
+	prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "nanoseconds"));
+	struct prof_meta *meta = prof_meta(p);
+	meta->period_type.type = prof_intern_cstr(p, "cpu");
+	meta->period_type.unit = prof_intern_cstr(p, "nanoseconds");
+	meta->period = 1000000000LL / c->freq_hz;
+	struct prof_mapping km = {.memory_start = 0xffff800000000000ull,
+				  .memory_limit = UINT64_MAX,
+				  .filename = prof_intern_cstr(p, "[kernel.kallsyms]"),
+				  .has_functions = true};
+	uint32_t kmap = 0;
+	uint32_t k_pid = prof_intern_cstr(p, "pid"), k_comm = prof_intern_cstr(p, "comm");
+	uint32_t locs[UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH];
+	uint32_t n = strtab_count(c->stacks);
+	for (uint32_t id = 1; id < n && id < c->cap_counts; id++) {
+		if (c->counts[id] == 0)
+			continue;
+		size_t len;
+		const char *key = strtab_get(c->stacks, id, &len);
+		struct stack_hdr h;
+		if (len < sizeof(h))
+			continue;
+		memcpy(&h, key, sizeof(h));
+		if (pid >= 0 && h.pid != (uint32_t)pid)
+			continue;
+		size_t nl = 0;
+		const uint8_t *pcs = (const uint8_t *)key + sizeof(h);
+		for (size_t i = 0; i < h.n_kernel; i++) {
+			uint64_t a;
+			memcpy(&a, pcs + 8 * (h.n_user + i), 8);
+			if (!kmap)
+				kmap = prof_add_mapping(p, &km);
+			locs[nl++] = kernel_location(p, kmap, c->ps, a, i == 0);
+		}
+		for (size_t i = 0; i < h.n_user; i++) {
+			uint64_t a;
+			memcpy(&a, pcs + 8 * i, 8);
+			locs[nl++] = user_location(p, c->ps, (int)h.pid, a, i == 0);
+		}
+		struct prof_label labels[2] = {
+			{.key = k_pid, .num = h.pid},
+			{.key = k_comm, .str = prof_intern(p, h.comm, strnlen(h.comm, sizeof(h.comm)))},
+		};
+		int64_t values[2] = {(int64_t)c->counts[id], (int64_t)c->counts[id] * meta->period};
+		uint32_t node = prof_add_stack(p, locs, nl);
+		prof_add_sample(p, node, prof_add_labelset(p, labels, 2), values);
+		meta = prof_meta(p);
+	}
+	*out = p;
+	return 0;
+}

@@ -1,0 +1,452 @@
+/*
+ * proc.c — process tracking for the agent: per process its executable mappings (from
+ * /proc/PID/maps, re-read when a PC falls outside them: dlopen, or after exec), per file the
+ * ELF symbols (struct symb_elf, keyed by device, inode and path) and per build id the unwind
+ * table. Files are opened through /proc/PID/root so processes in other mount namespaces work.
+ * Both caches are bounded in bytes; past the bound a cache is emptied and refilled on demand,
+ * which is why processes refer to files by key, never by pointer. Also kernel symbols and
+ * JIT perf maps. Never logs; failures leave frames unnamed, never dropped.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/hmap.h"
+#include "base/mem.h"
+#include "symb/symb.h"
+
+#define DEFAULT_MAX_FILE_BYTES	((size_t)256 << 20)
+#define DEFAULT_MAX_TABLE_BYTES ((size_t)128 << 20)
+#define DEFAULT_MAX_PROCS	4096
+/* A process's maps are re-read for an unknown PC at most this often. */
+#define REFRESH_MIN_NS (50 * 1000000ull)
+
+struct file_entry {
+	struct symb_elf *elf; /* NULL when the file could not be read */
+	uint64_t build_key;   /* hash of the build id (or of the file key when none) */
+	char build_id[2 * SYMB_BUILD_ID_MAX + 1];
+};
+
+struct table_entry {
+	struct unwind_table *table; /* NULL when the file has no usable CFI */
+};
+
+struct proc_entry {
+	int pid;
+	struct symb_maps maps; /* executable mappings only */
+	uint64_t *file_keys;   /* per mapping; 0 = no file (anonymous, [vdso]...) */
+	uint64_t refreshed_ns;
+	bool loaded;
+	struct symb_perfmap *perfmap;
+	bool perfmap_tried;
+	char exe[512];
+};
+
+struct agent_procs {
+	struct agent_procs_opts o;
+	struct hmap procs;  /* pid -> struct proc_entry * */
+	struct hmap files;  /* file key -> struct file_entry * */
+	struct hmap tables; /* build key -> struct table_entry * */
+	size_t file_bytes, table_bytes;
+	struct symb_kallsyms *ksyms;
+	bool ksyms_tried;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* hmap keys must not be HMAP_EMPTY; 0 is our "none". */
+static uint64_t fix_key(uint64_t k)
+{
+	return k == HMAP_EMPTY || k == 0 ? 1 : k;
+}
+
+struct agent_procs *agent_procs_new(const struct agent_procs_opts *o)
+{
+	struct agent_procs *ps = mem_calloc(MEM_AGENT, 1, sizeof(*ps));
+	if (o)
+		ps->o = *o;
+	if (!ps->o.max_file_bytes)
+		ps->o.max_file_bytes = DEFAULT_MAX_FILE_BYTES;
+	if (!ps->o.max_table_bytes)
+		ps->o.max_table_bytes = DEFAULT_MAX_TABLE_BYTES;
+	if (!ps->o.max_procs)
+		ps->o.max_procs = DEFAULT_MAX_PROCS;
+	hmap_init(&ps->procs, MEM_AGENT);
+	hmap_init(&ps->files, MEM_AGENT);
+	hmap_init(&ps->tables, MEM_AGENT);
+	return ps;
+}
+
+static void proc_free(struct proc_entry *p)
+{
+	symb_maps_fini(&p->maps);
+	mem_free(p->file_keys);
+	symb_perfmap_free(p->perfmap);
+	mem_free(p);
+}
+
+static void clear_files(struct agent_procs *ps)
+{
+	size_t it = 0;
+	uint64_t k, v;
+	while (hmap_next(&ps->files, &it, &k, &v)) {
+		struct file_entry *f = (struct file_entry *)(uintptr_t)v;
+		symb_elf_free(f->elf);
+		mem_free(f);
+	}
+	hmap_clear(&ps->files);
+	ps->file_bytes = 0;
+}
+
+static void clear_tables(struct agent_procs *ps)
+{
+	size_t it = 0;
+	uint64_t k, v;
+	while (hmap_next(&ps->tables, &it, &k, &v)) {
+		struct table_entry *t = (struct table_entry *)(uintptr_t)v;
+		unwind_table_free(t->table);
+		mem_free(t);
+	}
+	hmap_clear(&ps->tables);
+	ps->table_bytes = 0;
+}
+
+static void clear_procs(struct agent_procs *ps)
+{
+	size_t it = 0;
+	uint64_t k, v;
+	while (hmap_next(&ps->procs, &it, &k, &v))
+		proc_free((struct proc_entry *)(uintptr_t)v);
+	hmap_clear(&ps->procs);
+}
+
+void agent_procs_free(struct agent_procs *ps)
+{
+	if (!ps)
+		return;
+	clear_procs(ps);
+	clear_files(ps);
+	clear_tables(ps);
+	hmap_fini(&ps->procs);
+	hmap_fini(&ps->files);
+	hmap_fini(&ps->tables);
+	symb_kallsyms_free(ps->ksyms);
+	mem_free(ps);
+}
+
+void agent_procs_forget(struct agent_procs *ps, int pid)
+{
+	uint64_t v;
+	if (!hmap_get(&ps->procs, (uint64_t)pid, &v))
+		return;
+	struct proc_entry *p = (struct proc_entry *)(uintptr_t)v;
+	/* hmap has no delete: keep the slot, drop the contents. */
+	symb_maps_fini(&p->maps);
+	mem_free(p->file_keys);
+	p->file_keys = NULL;
+	symb_perfmap_free(p->perfmap);
+	p->perfmap = NULL;
+	p->perfmap_tried = false;
+	p->loaded = false;
+	p->refreshed_ns = 0;
+	p->exe[0] = 0;
+}
+
+static uint64_t file_key(const struct symb_map *m)
+{
+	if (m->path[0] != '/')
+		return 0;
+	uint64_t h = hash_bytes(m->path, strlen(m->path), m->inode);
+	h ^= hash_u64(((uint64_t)m->dev_major << 32 | m->dev_minor) + 0x9e37);
+	return fix_key(h);
+}
+
+static void refresh(struct agent_procs *ps, struct proc_entry *p)
+{
+	p->refreshed_ns = now_ns();
+	p->loaded = true;
+	struct symb_maps all;
+	symb_maps_init(&all);
+	int rc = symb_maps_read(&all, p->pid);
+	symb_maps_fini(&p->maps);
+	mem_free(p->file_keys);
+	p->file_keys = NULL;
+	symb_maps_init(&p->maps);
+	if (rc != 0) {
+		symb_maps_fini(&all);
+		return;
+	}
+	size_t nx = 0;
+	for (size_t i = 0; i < all.len; i++)
+		if (all.maps[i].perms & SYMB_MAP_X)
+			nx++;
+	p->maps.maps = mem_calloc(MEM_AGENT, nx ? nx : 1, sizeof(*p->maps.maps));
+	p->maps.cap = nx ? nx : 1;
+	p->file_keys = mem_calloc(MEM_AGENT, nx ? nx : 1, sizeof(*p->file_keys));
+	for (size_t i = 0; i < all.len; i++) {
+		if (!(all.maps[i].perms & SYMB_MAP_X)) {
+			mem_free(all.maps[i].path);
+			continue;
+		}
+		p->file_keys[p->maps.len] = file_key(&all.maps[i]);
+		p->maps.maps[p->maps.len++] = all.maps[i];
+	}
+	mem_free(all.maps);
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
+	ssize_t n = readlink(link, p->exe, sizeof(p->exe) - 1);
+	p->exe[n > 0 ? n : 0] = 0;
+	(void)ps;
+}
+
+static struct proc_entry *get_proc(struct agent_procs *ps, int pid)
+{
+	uint64_t v;
+	if (hmap_get(&ps->procs, (uint64_t)pid, &v))
+		return (struct proc_entry *)(uintptr_t)v;
+	if (ps->procs.len >= ps->o.max_procs)
+		clear_procs(ps);
+	struct proc_entry *p = mem_calloc(MEM_AGENT, 1, sizeof(*p));
+	p->pid = pid;
+	symb_maps_init(&p->maps);
+	hmap_put(&ps->procs, (uint64_t)pid, (uint64_t)(uintptr_t)p);
+	return p;
+}
+
+/* The mapping of pc in p, refreshing the maps once when pc is unknown. */
+static const struct symb_map *find_map(struct agent_procs *ps, struct proc_entry *p, uint64_t pc,
+				       size_t *idx)
+{
+	if (!p->loaded)
+		refresh(ps, p);
+	const struct symb_map *m = symb_maps_find(&p->maps, pc);
+	if (!m && now_ns() - p->refreshed_ns >= REFRESH_MIN_NS) {
+		refresh(ps, p);
+		m = symb_maps_find(&p->maps, pc);
+	}
+	if (m)
+		*idx = (size_t)(m - p->maps.maps);
+	return m;
+}
+
+static struct file_entry *get_file(struct agent_procs *ps, struct proc_entry *p, size_t idx)
+{
+	uint64_t key = p->file_keys[idx], v;
+	if (key == 0)
+		return NULL;
+	if (hmap_get(&ps->files, key, &v))
+		return (struct file_entry *)(uintptr_t)v;
+	if (ps->file_bytes > ps->o.max_file_bytes)
+		clear_files(ps);
+	const struct symb_map *m = &p->maps.maps[idx];
+	struct file_entry *f = mem_calloc(MEM_AGENT, 1, sizeof(*f));
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+	if (symb_elf_open(m->path, root, &f->elf) != 0) {
+		/* Deleted or unreachable through root: the map_files link still opens it. */
+		char mf[128];
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", p->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		if (symb_elf_open(mf, NULL, &f->elf) != 0)
+			f->elf = NULL;
+	}
+	f->build_key = key;
+	if (f->elf) {
+		size_t len;
+		const uint8_t *id = symb_elf_build_id(f->elf, &len);
+		if (len > 0)
+			f->build_key = fix_key(hash_bytes(id, len, 0x6275696c64ull));
+		symb_elf_build_id_hex(f->elf, f->build_id, sizeof(f->build_id));
+		ps->file_bytes += symb_elf_bytes(f->elf);
+	}
+	hmap_put(&ps->files, key, (uint64_t)(uintptr_t)f);
+	return f;
+}
+
+static const struct unwind_table *get_table(struct agent_procs *ps, struct proc_entry *p,
+					    size_t idx, const struct file_entry *f)
+{
+	uint64_t v;
+	if (hmap_get(&ps->tables, f->build_key, &v))
+		return ((struct table_entry *)(uintptr_t)v)->table;
+	if (ps->table_bytes > ps->o.max_table_bytes)
+		clear_tables(ps);
+	struct table_entry *t = mem_calloc(MEM_AGENT, 1, sizeof(*t));
+	char path[4200];
+	const struct symb_map *m = &p->maps.maps[idx];
+	snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, m->path);
+	if (unwind_table_build(path, &t->table) != 0) {
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", p->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		if (unwind_table_build(path, &t->table) != 0)
+			t->table = NULL;
+	}
+	if (t->table)
+		ps->table_bytes += unwind_table_bytes(t->table);
+	hmap_put(&ps->tables, f->build_key, (uint64_t)(uintptr_t)t);
+	return t->table;
+}
+
+/* pc -> ELF vaddr of the file mapped at m. */
+static bool pc_to_vaddr(const struct file_entry *f, const struct symb_map *m, uint64_t pc,
+			uint64_t *vaddr)
+{
+	return f && f->elf && symb_elf_offset_to_vaddr(f->elf, pc - m->start + m->offset, vaddr) == 0;
+}
+
+struct walk_ctx {
+	struct agent_procs *ps;
+	struct proc_entry *p;
+};
+
+static bool walk_lookup(void *ctx, uint64_t pc, const struct unwind_table **table, uint64_t *bias)
+{
+	struct walk_ctx *w = ctx;
+	size_t idx;
+	const struct symb_map *m = find_map(w->ps, w->p, pc, &idx);
+	*table = NULL;
+	*bias = 0;
+	if (!m)
+		return false;
+	struct file_entry *f = get_file(w->ps, w->p, idx);
+	uint64_t vaddr;
+	if (!pc_to_vaddr(f, m, pc, &vaddr))
+		return true; /* anonymous or unreadable: frame pointers */
+	*bias = pc - vaddr;
+	*table = get_table(w->ps, w->p, idx, f);
+	return true;
+}
+
+void agent_procs_unwind(struct agent_procs *ps, const struct ember_sample *s, uint64_t *pcs,
+			size_t max_pcs, struct unwind_result *res)
+{
+	struct walk_ctx w = {.ps = ps, .p = get_proc(ps, (int)s->pid)};
+	struct unwind_regs regs = {.ip = s->ip, .sp = s->sp, .bp = s->bp};
+	size_t len = EMBER_MIN((size_t)s->ustack_bytes, sizeof(s->ustack));
+	unwind_walk(&regs, s->ustack, len, walk_lookup, &w, pcs, max_pcs, res);
+}
+
+void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct agent_frame *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->build_id = "";
+	struct proc_entry *p = get_proc(ps, pid);
+	size_t idx;
+	const struct symb_map *m = find_map(ps, p, pc, &idx);
+	if (!m)
+		return;
+	out->path = m->path;
+	out->map_start = m->start;
+	out->map_end = m->end;
+	out->map_offset = m->offset;
+	struct file_entry *f = get_file(ps, p, idx);
+	uint64_t vaddr;
+	if (f) {
+		out->build_id = f->build_id;
+		if (pc_to_vaddr(f, m, pc, &vaddr))
+			out->name = symb_elf_lookup(f->elf, vaddr, NULL);
+		return;
+	}
+	if (m->path[0] == 0 || strncmp(m->path, "[anon", 5) == 0) {
+		/* Anonymous executable memory: JIT code, named by the perf map if any. */
+		if (!p->perfmap_tried) {
+			p->perfmap_tried = true;
+			char path[128];
+			snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", pid, pid);
+			if (symb_perfmap_load(path, &p->perfmap) != 0)
+				p->perfmap = NULL;
+		}
+		if (p->perfmap)
+			out->name = symb_perfmap_lookup(p->perfmap, pc);
+	}
+}
+
+const char *agent_procs_ksym(struct agent_procs *ps, uint64_t addr, const char **module)
+{
+	*module = NULL;
+	if (!ps->ksyms_tried && !ps->o.no_kernel) {
+		ps->ksyms_tried = true;
+		if (symb_kallsyms_load(NULL, &ps->ksyms) != 0)
+			ps->ksyms = NULL;
+	}
+	return ps->ksyms ? symb_kallsyms_lookup(ps->ksyms, addr, module, NULL) : NULL;
+}
+
+const char *agent_procs_exe(struct agent_procs *ps, int pid)
+{
+	struct proc_entry *p = get_proc(ps, pid);
+	if (!p->loaded)
+		refresh(ps, p);
+	return p->exe;
+}
+
+/* Parent pid from /proc/PID/stat ("pid (comm) S ppid ..."; comm may hold ')' and spaces). */
+static int read_ppid(int pid)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	char *rp = strrchr(text, ')');
+	if (!rp || rp[1] != ' ' || !rp[2] || rp[3] != ' ')
+		return -1;
+	long v = 0;
+	for (const char *s = rp + 4; *s >= '0' && *s <= '9' && v < 1 << 30; s++)
+		v = v * 10 + (*s - '0');
+	return (int)v;
+}
+
+int agent_proc_descendants(int pid, void (*fn)(void *ctx, int pid), void *ctx)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	struct hmap parent; /* pid -> ppid */
+	hmap_init(&parent, MEM_AGENT);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		long v = 0;
+		const char *s = de->d_name;
+		for (; *s >= '0' && *s <= '9' && v < 1 << 30; s++)
+			v = v * 10 + (*s - '0');
+		if (*s || v <= 0)
+			continue;
+		int pp = read_ppid((int)v);
+		if (pp >= 0)
+			hmap_put(&parent, (uint64_t)v, (uint64_t)pp);
+	}
+	closedir(d);
+	size_t it = 0;
+	uint64_t k, v;
+	while (hmap_next(&parent, &it, &k, &v)) {
+		/* Walk up (bounded) to see whether pid is an ancestor. */
+		uint64_t cur = v;
+		for (int depth = 0; depth < 4096 && cur > 0; depth++) {
+			if (cur == (uint64_t)pid) {
+				fn(ctx, (int)k);
+				break;
+			}
+			if (!hmap_get(&parent, cur, &cur))
+				break;
+		}
+	}
+	hmap_fini(&parent);
+	return 0;
+}

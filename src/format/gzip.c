@@ -1,0 +1,258 @@
+/*
+ * gzip.c — gzip/zlib inflation with bomb protection, and gzip deflation, over zlib.
+ *
+ * Owns nothing past a call: each call sets up and tears down its own z_stream, whose memory
+ * comes from mem_try_* (so allocation failures are injectable and surface as -ENOMEM).
+ * Inflation accepts gzip or zlib framing and concatenated gzip members, and stops with
+ * -EMBER_ELIMIT as soon as the output passes max_out or max_ratio × the compressed size; it must
+ * never grow the output past that bound nor leave partial output behind on error (out is
+ * restored to its length on entry).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "base/mem.h"
+#include "format/gzip.h"
+
+#define GZIP_DEFAULT_MAX_OUT   ((size_t)512 << 20)
+#define GZIP_DEFAULT_MAX_RATIO 1000u
+/* First output reservation, and the largest single growth step. */
+#define GZIP_MIN_CHUNK ((size_t)16 << 10)
+#define GZIP_MAX_CHUNK ((size_t)64 << 20)
+
+static voidpf gz_alloc(voidpf opaque, uInt items, uInt size)
+{
+	(void)opaque;
+	if (size != 0 && items > SIZE_MAX / size)
+		return Z_NULL;
+	return mem_try_alloc(MEM_FORMAT, (size_t)items * size);
+}
+
+static void gz_free(voidpf opaque, voidpf p)
+{
+	(void)opaque;
+	mem_free(p);
+}
+
+bool gzip_is(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
+/* Restore out to len bytes, keeping the buffer's NUL-termination invariant. */
+static void buf_truncate(struct buf *out, size_t len)
+{
+	out->len = len;
+	if (out->data && len < out->cap)
+		out->data[len] = 0;
+}
+
+/* Bytes we may write past out->len, keeping the byte buf keeps for its terminating NUL. */
+static size_t free_room(const struct buf *out)
+{
+	return out->cap > out->len ? out->cap - out->len - 1 : 0;
+}
+
+/* Reserve up to n more bytes in out, fewer when its bound is closer; -EMBER_ELIMIT at the bound. */
+static int out_grow(struct buf *out, size_t n)
+{
+	size_t allowed = out->max > out->len ? out->max - out->len : 0;
+
+	n = EMBER_MIN(n, allowed);
+	if (n == 0)
+		return -EMBER_ELIMIT;
+	return buf_reserve(out, n);
+}
+
+/* Give the stream all of the free room in out (at least one byte), growing out when it is full.
+ * `want` is how many more bytes we may still accept (limit + 1 - produced). */
+static int out_room(z_stream *zs, struct buf *out, size_t produced, size_t in_len, size_t want)
+{
+	size_t room = free_room(out);
+
+	if (room == 0) {
+		size_t grow = produced ? produced : in_len * 4;
+		int rc;
+
+		grow = EMBER_MAX(grow, GZIP_MIN_CHUNK);
+		grow = EMBER_MIN(grow, GZIP_MAX_CHUNK);
+		rc = out_grow(out, EMBER_MIN(grow, want));
+		if (rc)
+			return rc;
+		room = free_room(out);
+	}
+	room = EMBER_MIN(room, want);
+	zs->next_out = out->data + out->len;
+	zs->avail_out = (uInt)EMBER_MIN(room, (size_t)UINT_MAX);
+	return 0;
+}
+
+int gzip_inflate(const void *data, size_t len, const struct gzip_limits *lim, struct buf *out,
+		 struct ember_diag *d)
+{
+	static const uint8_t empty[1];
+	const uint8_t *in = data ? data : empty, *in_end = in + len;
+	size_t max_out = lim && lim->max_out ? lim->max_out : GZIP_DEFAULT_MAX_OUT;
+	uint32_t ratio = lim && lim->max_ratio ? lim->max_ratio : GZIP_DEFAULT_MAX_RATIO;
+	size_t limit, start = out->len, produced = 0;
+	unsigned members = 0;
+	z_stream zs;
+	int rc = 0, zrc;
+
+	limit = len > SIZE_MAX / ratio ? SIZE_MAX : len * ratio;
+	limit = EMBER_MIN(limit, max_out);
+	if (limit == SIZE_MAX)
+		limit--;
+	if (len == 0)
+		return ember_diag_set(d, -EMBER_EFORMAT, "gzip: empty input");
+
+	memset(&zs, 0, sizeof(zs));
+	zs.zalloc = gz_alloc;
+	zs.zfree = gz_free;
+	/* 15 + 32: a 32 KiB window, gzip or zlib header detected automatically. */
+	zrc = inflateInit2(&zs, 15 + 32);
+	if (zrc != Z_OK)
+		return ember_diag_set(d, zrc == Z_MEM_ERROR ? -ENOMEM : -EINVAL,
+				      "gzip: cannot set up inflation (zlib error %d)", zrc);
+	zs.next_in = (Bytef *)(uintptr_t)in;
+	zs.avail_in = 0;
+
+	for (;;) {
+		size_t before, got;
+
+		if (zs.avail_in == 0 && zs.next_in < in_end) {
+			size_t left = (size_t)(in_end - zs.next_in);
+
+			zs.avail_in = (uInt)EMBER_MIN(left, (size_t)UINT_MAX);
+		}
+		rc = out_room(&zs, out, produced, len, limit + 1 - produced);
+		if (rc == -EMBER_ELIMIT) {
+			rc = ember_diag_set(d, rc,
+					    "gzip: output exceeds the buffer limit of %zu bytes at "
+					    "compressed byte %zu",
+					    out->max, (size_t)(zs.next_in - in));
+			break;
+		}
+		if (rc)
+			break;
+		before = zs.avail_out;
+		zrc = inflate(&zs, Z_NO_FLUSH);
+		got = before - zs.avail_out;
+		out->len += got;
+		produced += got;
+		if (produced > limit) {
+			rc = ember_diag_set(
+				d, -EMBER_ELIMIT,
+				"gzip: inflated size passes the limit of %zu bytes "
+				"(max_out %zu, ratio %u x %zu compressed bytes) at compressed "
+				"byte %zu; refusing a possible gzip bomb",
+				limit, max_out, ratio, len, (size_t)(zs.next_in - in));
+			break;
+		}
+		if (zrc == Z_STREAM_END) {
+			const uint8_t *next = zs.next_in;
+
+			members++;
+			if (next == in_end)
+				break;
+			if (!gzip_is(next, (size_t)(in_end - next))) {
+				rc = ember_diag_set(
+					d, -EMBER_EFORMAT,
+					"gzip: %zu bytes of trailing garbage after member %u "
+					"at compressed byte %zu",
+					(size_t)(in_end - next), members, (size_t)(next - in));
+				break;
+			}
+			zrc = inflateReset(&zs);
+			if (zrc != Z_OK) {
+				rc = -EINVAL;
+				break;
+			}
+			continue;
+		}
+		if (zrc == Z_OK)
+			continue;
+		if (zrc == Z_BUF_ERROR) {
+			if (zs.avail_in == 0 && zs.next_in == in_end) {
+				rc = ember_diag_set(
+					d, -EMBER_EFORMAT,
+					"gzip: truncated stream: input ends at compressed "
+					"byte %zu inside member %u",
+					len, members + 1);
+				break;
+			}
+			continue; /* no room: out_room grows out next round */
+		}
+		if (zrc == Z_MEM_ERROR) {
+			rc = ember_diag_set(d, -ENOMEM, "gzip: out of memory inflating member %u",
+					    members + 1);
+			break;
+		}
+		rc = ember_diag_set(d, -EMBER_EFORMAT,
+				    "gzip: corrupt data in member %u at compressed byte %zu: %s",
+				    members + 1, (size_t)(zs.next_in - in),
+				    zs.msg ? zs.msg : "invalid stream");
+		break;
+	}
+	inflateEnd(&zs);
+	if (rc)
+		buf_truncate(out, start);
+	else
+		buf_truncate(out, out->len);
+	return rc;
+}
+
+int gzip_deflate(const void *data, size_t len, int level, struct buf *out)
+{
+	static const uint8_t empty[1];
+	const uint8_t *in = data ? data : empty, *in_end = in + len;
+	size_t start = out->len;
+	z_stream zs;
+	int rc = 0, zrc;
+
+	if (level < 1 || level > 9)
+		return -EINVAL;
+	memset(&zs, 0, sizeof(zs));
+	zs.zalloc = gz_alloc;
+	zs.zfree = gz_free;
+	/* 15 + 16: a 32 KiB window with a gzip (not zlib) header. */
+	zrc = deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+	if (zrc != Z_OK)
+		return zrc == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
+	zs.next_in = (Bytef *)(uintptr_t)in;
+
+	rc = out_grow(out, EMBER_MIN((size_t)deflateBound(&zs, len), GZIP_MAX_CHUNK));
+	for (; rc == 0;) {
+		size_t before, room;
+		int flush;
+
+		if (zs.avail_in == 0 && zs.next_in < in_end)
+			zs.avail_in =
+				(uInt)EMBER_MIN((size_t)(in_end - zs.next_in), (size_t)UINT_MAX);
+		flush = zs.next_in + zs.avail_in == in_end ? Z_FINISH : Z_NO_FLUSH;
+		if (free_room(out) == 0) {
+			rc = out_grow(out, EMBER_MAX(out->len / 2, GZIP_MIN_CHUNK));
+			if (rc)
+				break;
+		}
+		room = free_room(out);
+		zs.next_out = out->data + out->len;
+		zs.avail_out = (uInt)EMBER_MIN(room, (size_t)UINT_MAX);
+		before = zs.avail_out;
+		zrc = deflate(&zs, flush);
+		out->len += before - zs.avail_out;
+		if (zrc == Z_STREAM_END)
+			break;
+		if (zrc == Z_OK || zrc == Z_BUF_ERROR)
+			continue;
+		rc = zrc == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
+	}
+	deflateEnd(&zs);
+	buf_truncate(out, rc ? start : out->len);
+	return rc;
+}

@@ -1,0 +1,1476 @@
+/*
+ * pprof_decode.c — decodes perftools.profiles.Profile (raw or gzipped) into a struct prof, or
+ * straight into an existing one (pprof_decode_merge).
+ *
+ * Zero-copy and two-phase. Phase 1 scans the top-level message once, recording where every
+ * table entry lies (spans into the input), then parses and validates the tables into scratch
+ * arrays: string references in range, ids nonzero and unique (file ids map to table indices
+ * through struct idmap), every reference resolvable. Phase 2 builds the profile with prof_*,
+ * which cannot fail, so a merge validates every sample before touching dst. Owns only scratch
+ * memory, freed before returning; the input is never written and never retained (strings are
+ * interned into the prof). Must never abort, read out of bounds or leave *out / dst changed on
+ * bad input: every byte is hostile, every size is bounded by the input length first.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/hmap.h"
+#include "base/mem.h"
+#include "base/wire.h"
+#include "format/gzip.h"
+#include "format/pprof.h"
+#include "format/pprof_int.h"
+
+#define PPROF_DEFAULT_MAX_BYTES ((size_t)512 << 20)
+/* Real profiles have a handful; more is an attack on the merge's type matching. */
+#define PPROF_MAX_SAMPLE_TYPES 1024
+#define NONE		       UINT32_MAX
+
+/* Where one length-delimited entry's payload lies in the input. */
+struct span {
+	uint32_t off;
+	uint32_t len;
+};
+
+struct spans {
+	struct span *v;
+	size_t n, cap;
+};
+
+/* A string-table index read from the input, and the byte it was read at. */
+struct sref {
+	uint64_t idx;
+	uint32_t off;
+};
+
+/* File ids (arbitrary nonzero uint64) to table index + 1. Ids 1..n_dense, which is what nearly
+ * every writer produces, live in a flat array; others in the hash map. */
+struct idmap {
+	uint32_t *dense;
+	size_t n_dense;
+	struct hmap sparse;
+	uint32_t max_id_val; /* the entry for id UINT64_MAX, which hmap cannot hold; 0 = none */
+};
+
+/* A parsed Location. mapping is a mapping index + 1 (0 = none); lines are c->lines[line0..). */
+struct ploc {
+	uint64_t address;
+	uint32_t mapping;
+	uint32_t line0;
+	uint32_t n_lines;
+	bool is_folded;
+};
+
+/* The decoder. Table structs hold *file* string indices and *file table* indices + 1 until
+ * phase 2 converts them to ids of the target profile. */
+struct pdec {
+	const uint8_t *base;
+	size_t len;
+	struct ember_diag *d;
+	size_t max_samples;
+
+	/* phase 1: the top-level scan */
+	struct spans types, samples, mappings, locations, functions, strings, period_types;
+	struct sref *comments;
+	size_t n_comments, cap_comments;
+	struct sref drop_frames, keep_frames, default_sample_type, doc_url;
+	int64_t time_ns, duration_ns, period;
+
+	/* phase 1: parsed tables */
+	uint32_t n_str;
+	struct prof_value_type *vt;
+	struct prof_value_type period_type;
+	struct prof_mapping *map;
+	struct prof_function *fn;
+	struct ploc *loc;
+	struct prof_line *lines; /* function = function index + 1 */
+	size_t n_lines, cap_lines;
+	uint32_t max_loc_lines;
+	struct idmap map_ids, fn_ids, loc_ids;
+
+	/* phase 2: file index -> target id (NONE / 0 = not yet added), and stack memo */
+	struct prof *dst;
+	bool merge;
+	uint32_t *str_dst, *map_dst, *fn_dst, *loc_dst;
+	struct memo *memo; /* per location */
+	uint32_t *perm;	   /* file value index -> target value index */
+	bool adopt_types;
+
+	/* one sample at a time */
+	uint32_t *s_loc; /* location indices, leaf first */
+	size_t s_nloc, cap_loc;
+	int64_t *s_val;
+	size_t s_nval;
+	struct prof_label *s_lab; /* file string indices */
+	size_t s_nlab, cap_lab;
+	int64_t *val_dst;
+	struct prof_label *lab_dst;
+	size_t cap_lab_dst;
+	struct prof_line *line_dst;
+};
+
+/* Per source location, the last two (parent node -> child node) steps taken through it, most
+ * recent first: most stacks share their callers, so most steps skip prof_node_child. */
+struct memo {
+	uint32_t parent[2];
+	uint32_t child[2];
+};
+
+/* One field key as read, for messages. */
+struct ptag {
+	uint32_t field;
+	int wt;
+	const uint8_t *at;
+	const char *msg; /* the message type being read, e.g. "Sample" */
+};
+
+/* Error paths are cold: keeping them out of line keeps the readers below small enough to inline. */
+#define COLD __attribute__((cold, noinline))
+
+static int fail(struct pdec *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4))) COLD;
+
+static int fail(struct pdec *c, int err, const char *fmt, ...)
+{
+	char msg[sizeof(c->d->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return ember_diag_set(c->d, err, "pprof: %s", msg);
+}
+
+static COLD int oom(struct pdec *c)
+{
+	return fail(c, -ENOMEM, "out of memory decoding a %zu-byte profile", c->len);
+}
+
+static size_t at(const struct pdec *c, const uint8_t *p)
+{
+	return (size_t)(p - c->base);
+}
+
+/* Scratch arrays are sized by the input: allocation may fail and must not abort. */
+static int grow(struct pdec *c, void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 4 / elem)
+			return oom(c);
+		n *= 2;
+	}
+	p = mem_try_realloc(MEM_FORMAT, *arr, n * elem);
+	if (!p)
+		return oom(c);
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int alloc_array(struct pdec *c, void **arr, size_t n, size_t elem, int fill)
+{
+	if (n > SIZE_MAX / elem)
+		return oom(c);
+	*arr = mem_try_alloc(MEM_FORMAT, EMBER_MAX(n * elem, 1));
+	if (!*arr)
+		return oom(c);
+	memset(*arr, fill, n * elem);
+	return 0;
+}
+
+/* ---- wire-level reading with precise messages ---- */
+
+static COLD int varint_fail(struct pdec *c, const uint8_t *p, const uint8_t *end, const char *msg)
+{
+	size_t n = 0;
+
+	while (p + n < end && (p[n] & 0x80) && n < 10)
+		n++;
+	if (p + n >= end)
+		return fail(c, -EMBER_EFORMAT, "truncated varint at byte %zu in %s", at(c, p), msg);
+	return fail(c, -EMBER_EFORMAT, "overlong varint at byte %zu in %s", at(c, p), msg);
+}
+
+static inline int rd_varint(struct pdec *c, struct wire_reader *r, uint64_t *v, const char *msg)
+{
+	const uint8_t *p = r->p;
+
+	if (pprof_varint(r, v) == 0)
+		return 0;
+	return varint_fail(c, p, r->end, msg);
+}
+
+static COLD int rd_tag_slow(struct pdec *c, struct wire_reader *r, struct ptag *t, const char *msg)
+{
+	uint64_t key;
+	int rc;
+
+	rc = rd_varint(c, r, &key, msg);
+	if (rc)
+		return rc;
+	t->wt = (int)(key & 7);
+	if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+		return fail(c, -EMBER_EFORMAT, "invalid field number %" PRIu64 " at byte %zu in %s",
+			    key >> 3, at(c, t->at), msg);
+	t->field = (uint32_t)(key >> 3);
+	if (t->wt != WIRE_VARINT && t->wt != WIRE_I64 && t->wt != WIRE_LEN && t->wt != WIRE_I32)
+		return fail(c, -EMBER_EFORMAT,
+			    "unsupported wire type %d for field %u at byte %zu in %s", t->wt,
+			    t->field, at(c, t->at), msg);
+	return 0;
+}
+
+/* Every field number in profile.proto fits a one-byte key: that case is inline. The mask
+ * 0x27 holds wire types 0, 1, 2 and 5 (varint, fixed64, length-delimited, fixed32). */
+static inline int rd_tag(struct pdec *c, struct wire_reader *r, struct ptag *t, const char *msg)
+{
+	const uint8_t *p = r->p;
+
+	t->at = p;
+	t->msg = msg;
+	if (p < r->end && *p < 0x80 && (*p >> 3) != 0 && ((1u << (*p & 7)) & 0x27u)) {
+		t->field = *p >> 3;
+		t->wt = *p & 7;
+		r->p = p + 1;
+		return 0;
+	}
+	return rd_tag_slow(c, r, t, msg);
+}
+
+static COLD int bad_wt(struct pdec *c, const struct ptag *t)
+{
+	return fail(c, -EMBER_EFORMAT, "wrong wire type %d for field %u of %s at byte %zu", t->wt,
+		    t->field, t->msg, at(c, t->at));
+}
+
+static inline int rd_len(struct pdec *c, struct wire_reader *r, const struct ptag *t,
+			 const uint8_t **p, size_t *n)
+{
+	const uint8_t *lp = r->p;
+	uint64_t v;
+	int rc;
+
+	if (t->wt != WIRE_LEN)
+		return bad_wt(c, t);
+	rc = rd_varint(c, r, &v, t->msg);
+	if (rc)
+		return rc;
+	if (v > (uint64_t)(r->end - r->p))
+		return fail(c, -EMBER_EFORMAT,
+			    "length %" PRIu64 " of field %u of %s at byte %zu runs past the end "
+			    "(%zu bytes left)",
+			    v, t->field, t->msg, at(c, lp), (size_t)(r->end - r->p));
+	*p = r->p;
+	*n = (size_t)v;
+	r->p += v;
+	return 0;
+}
+
+static inline int rd_scalar(struct pdec *c, struct wire_reader *r, const struct ptag *t,
+			    uint64_t *v)
+{
+	if (t->wt != WIRE_VARINT)
+		return bad_wt(c, t);
+	return rd_varint(c, r, v, t->msg);
+}
+
+/* Unknown fields are skipped, whatever their (valid) wire type. */
+static int skip(struct pdec *c, struct wire_reader *r, const struct ptag *t)
+{
+	const uint8_t *p = NULL;
+	uint64_t v;
+	size_t n, need;
+
+	switch (t->wt) {
+	case WIRE_VARINT:
+		return rd_varint(c, r, &v, t->msg);
+	case WIRE_LEN:
+		return rd_len(c, r, t, &p, &n);
+	default:
+		need = t->wt == WIRE_I64 ? 8 : 4;
+		if ((size_t)(r->end - r->p) < need)
+			return fail(c, -EMBER_EFORMAT,
+				    "truncated fixed%zu field %u at byte %zu in %s", need * 8,
+				    t->field, at(c, t->at), t->msg);
+		r->p += need;
+		return 0;
+	}
+}
+
+static struct wire_reader sub_reader(const struct pdec *c, struct span sp)
+{
+	struct wire_reader r = {c->base + sp.off, c->base + sp.off + sp.len, c->base};
+
+	return r;
+}
+
+/* ---- id maps ---- */
+
+static int idmap_init(struct pdec *c, struct idmap *m, size_t n)
+{
+	/* m->sparse is initialized with the decoder, so that fini is always safe. */
+	m->n_dense = n;
+	m->max_id_val = 0;
+	return alloc_array(c, (void **)&m->dense, n, sizeof(*m->dense), 0);
+}
+
+static void idmap_fini(struct idmap *m)
+{
+	mem_free(m->dense);
+	m->dense = NULL;
+	hmap_fini(&m->sparse);
+}
+
+/* Table index + 1 for a file id, 0 when unknown (id 0 is always unknown). */
+static inline uint32_t idmap_get(const struct idmap *m, uint64_t id)
+{
+	uint64_t v;
+
+	if (id - 1 < m->n_dense)
+		return m->dense[id - 1];
+	if (id == UINT64_MAX)
+		return m->max_id_val;
+	if (id == 0 || !hmap_get(&m->sparse, id, &v))
+		return 0;
+	return (uint32_t)v;
+}
+
+/* Adds id -> val; returns the previous holder (0 = none, added). */
+static uint32_t idmap_add(struct idmap *m, uint64_t id, uint32_t val)
+{
+	uint64_t *slot;
+	bool found;
+
+	if (id - 1 < m->n_dense) {
+		if (m->dense[id - 1])
+			return m->dense[id - 1];
+		m->dense[id - 1] = val;
+		return 0;
+	}
+	if (id == UINT64_MAX) {
+		if (m->max_id_val)
+			return m->max_id_val;
+		m->max_id_val = val;
+		return 0;
+	}
+	slot = hmap_upsert(&m->sparse, id, val, &found);
+	return found ? (uint32_t)*slot : 0;
+}
+
+/* ---- phase 1: the top-level scan ---- */
+
+static int push_span(struct pdec *c, struct spans *s, const uint8_t *p, size_t n)
+{
+	int rc = grow(c, (void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+
+	if (rc)
+		return rc;
+	s->v[s->n].off = (uint32_t)at(c, p);
+	s->v[s->n].len = (uint32_t)n;
+	s->n++;
+	return 0;
+}
+
+static int scan_entry(struct pdec *c, struct wire_reader *r, const struct ptag *t, struct spans *s)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	int rc = rd_len(c, r, t, &p, &n);
+
+	return rc ? rc : push_span(c, s, p, n);
+}
+
+static int push_comment(struct pdec *c, uint64_t idx, const uint8_t *p)
+{
+	int rc = grow(c, (void **)&c->comments, &c->cap_comments, c->n_comments + 1,
+		      sizeof(*c->comments));
+
+	if (rc)
+		return rc;
+	c->comments[c->n_comments].idx = idx;
+	c->comments[c->n_comments].off = (uint32_t)at(c, p);
+	c->n_comments++;
+	return 0;
+}
+
+/* Profile.comment: repeated int64, packed or not. */
+static int scan_comments(struct pdec *c, struct wire_reader *r, const struct ptag *t)
+{
+	struct wire_reader pr;
+	const uint8_t *p = NULL;
+	uint64_t v;
+	size_t n = 0;
+	int rc;
+
+	if (t->wt == WIRE_VARINT) {
+		p = r->p;
+		rc = rd_varint(c, r, &v, t->msg);
+		return rc ? rc : push_comment(c, v, p);
+	}
+	rc = rd_len(c, r, t, &p, &n);
+	if (rc)
+		return rc;
+	pr.p = p;
+	pr.end = p + n;
+	pr.base = c->base;
+	while (!wire_eof(&pr)) {
+		p = pr.p;
+		rc = rd_varint(c, &pr, &v, "Profile.comment");
+		if (!rc)
+			rc = push_comment(c, v, p);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int scan_sref(struct pdec *c, struct wire_reader *r, const struct ptag *t, struct sref *s)
+{
+	s->off = (uint32_t)at(c, r->p);
+	return rd_scalar(c, r, t, &s->idx);
+}
+
+static int scan_int(struct pdec *c, struct wire_reader *r, const struct ptag *t, int64_t *out)
+{
+	uint64_t v;
+	int rc = rd_scalar(c, r, t, &v);
+
+	if (!rc)
+		*out = (int64_t)v;
+	return rc;
+}
+
+static int scan_profile(struct pdec *c)
+{
+	struct wire_reader r = {c->base, c->base + c->len, c->base};
+	struct ptag t;
+	int rc;
+
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "Profile");
+		if (rc)
+			return rc;
+		switch (t.field) {
+		case PPROF_SAMPLE_TYPE:
+			rc = scan_entry(c, &r, &t, &c->types);
+			break;
+		case PPROF_SAMPLE:
+			rc = scan_entry(c, &r, &t, &c->samples);
+			break;
+		case PPROF_MAPPING:
+			rc = scan_entry(c, &r, &t, &c->mappings);
+			break;
+		case PPROF_LOCATION:
+			rc = scan_entry(c, &r, &t, &c->locations);
+			break;
+		case PPROF_FUNCTION:
+			rc = scan_entry(c, &r, &t, &c->functions);
+			break;
+		case PPROF_STRING_TABLE:
+			rc = scan_entry(c, &r, &t, &c->strings);
+			break;
+		case PPROF_PERIOD_TYPE:
+			rc = scan_entry(c, &r, &t, &c->period_types);
+			break;
+		case PPROF_DROP_FRAMES:
+			rc = scan_sref(c, &r, &t, &c->drop_frames);
+			break;
+		case PPROF_KEEP_FRAMES:
+			rc = scan_sref(c, &r, &t, &c->keep_frames);
+			break;
+		case PPROF_DEFAULT_SAMPLE_TYPE:
+			rc = scan_sref(c, &r, &t, &c->default_sample_type);
+			break;
+		case PPROF_DOC_URL:
+			rc = scan_sref(c, &r, &t, &c->doc_url);
+			break;
+		case PPROF_TIME_NANOS:
+			rc = scan_int(c, &r, &t, &c->time_ns);
+			break;
+		case PPROF_DURATION_NANOS:
+			rc = scan_int(c, &r, &t, &c->duration_ns);
+			break;
+		case PPROF_PERIOD:
+			rc = scan_int(c, &r, &t, &c->period);
+			break;
+		case PPROF_COMMENT:
+			rc = scan_comments(c, &r, &t);
+			break;
+		default:
+			rc = skip(c, &r, &t);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- phase 1: tables ---- */
+
+static int check_str(struct pdec *c, uint64_t idx, const char *kind, size_t i, const char *what,
+		     const uint8_t *p)
+{
+	char who[64];
+
+	if (idx < c->n_str)
+		return 0;
+	if (i == SIZE_MAX)
+		snprintf(who, sizeof(who), "%s", kind);
+	else
+		snprintf(who, sizeof(who), "%s %zu", kind, i);
+	return fail(c, -EMBER_EFORMAT,
+		    "%s: %s is string %" PRId64 " but the string table has %u entries (byte %zu)",
+		    who, what, (int64_t)idx, c->n_str, at(c, p));
+}
+
+/* A string-index field: reads it and checks its range. */
+static int rd_str(struct pdec *c, struct wire_reader *r, const struct ptag *t, const char *kind,
+		  size_t i, const char *what, uint32_t *out)
+{
+	const uint8_t *p = r->p;
+	uint64_t v;
+	int rc = rd_scalar(c, r, t, &v);
+
+	if (!rc)
+		rc = check_str(c, v, kind, i, what, p);
+	if (!rc)
+		*out = (uint32_t)v;
+	return rc;
+}
+
+static int check_strings(struct pdec *c)
+{
+	if (c->strings.n >= NONE)
+		return fail(c, -EMBER_ELIMIT, "%zu strings is too many", c->strings.n);
+	/* An absent table reads as {""}: only index 0 can be referenced. */
+	c->n_str = c->strings.n ? (uint32_t)c->strings.n : 1;
+	if (c->strings.n && c->strings.v[0].len != 0)
+		return fail(c, -EMBER_EFORMAT,
+			    "string_table[0] must be empty but has %u bytes (byte %u)",
+			    c->strings.v[0].len, c->strings.v[0].off);
+	return alloc_array(c, (void **)&c->str_dst, c->n_str, sizeof(*c->str_dst), 0xff);
+}
+
+static int parse_value_type(struct pdec *c, struct span sp, const char *kind, size_t i,
+			    struct prof_value_type *vt)
+{
+	struct wire_reader r = sub_reader(c, sp);
+	struct ptag t;
+	int rc;
+
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "ValueType");
+		if (rc)
+			return rc;
+		if (t.field == PPROF_VT_TYPE)
+			rc = rd_str(c, &r, &t, kind, i, "type", &vt->type);
+		else if (t.field == PPROF_VT_UNIT)
+			rc = rd_str(c, &r, &t, kind, i, "unit", &vt->unit);
+		else
+			rc = skip(c, &r, &t);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_types(struct pdec *c)
+{
+	size_t n = c->types.n;
+	int rc;
+
+	if (n > PPROF_MAX_SAMPLE_TYPES)
+		return fail(c, -EMBER_ELIMIT,
+			    "%zu sample types is more than the limit of %d (byte %u)", n,
+			    PPROF_MAX_SAMPLE_TYPES, c->types.v[0].off);
+	rc = alloc_array(c, (void **)&c->vt, n, sizeof(*c->vt), 0);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = parse_value_type(c, c->types.v[i], "sample_type", i, &c->vt[i]);
+	for (size_t i = 0; !rc && i < c->period_types.n; i++)
+		rc = parse_value_type(c, c->period_types.v[i], "period_type", i, &c->period_type);
+	return rc;
+}
+
+/* Checks a table entry's id and records it; kind names the table in messages. */
+static int add_id(struct pdec *c, struct idmap *m, uint64_t id, size_t i, const char *kind,
+		  const uint8_t *p)
+{
+	uint32_t prev;
+
+	if (id == 0)
+		return fail(c, -EMBER_EFORMAT, "%s %zu has id 0, which is reserved (byte %zu)",
+			    kind, i, at(c, p));
+	prev = idmap_add(m, id, (uint32_t)i + 1);
+	if (prev)
+		return fail(c, -EMBER_EFORMAT,
+			    "%s %zu has id %" PRIu64 ", already used by %s %u (byte %zu)", kind, i,
+			    id, kind, prev - 1, at(c, p));
+	return 0;
+}
+
+static int check_count(struct pdec *c, const struct spans *s, const char *kind)
+{
+	if (s->n < NONE)
+		return 0;
+	return fail(c, -EMBER_ELIMIT, "%zu %s entries is too many", s->n, kind);
+}
+
+static int parse_mapping(struct pdec *c, size_t i)
+{
+	struct span sp = c->mappings.v[i];
+	struct wire_reader r = sub_reader(c, sp);
+	struct prof_mapping *m = &c->map[i];
+	uint64_t id = 0, v;
+	struct ptag t;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "Mapping");
+		if (rc)
+			return rc;
+		switch (t.field) {
+		case PPROF_M_ID:
+			rc = rd_scalar(c, &r, &t, &id);
+			break;
+		case PPROF_M_MEMORY_START:
+			rc = rd_scalar(c, &r, &t, &m->memory_start);
+			break;
+		case PPROF_M_MEMORY_LIMIT:
+			rc = rd_scalar(c, &r, &t, &m->memory_limit);
+			break;
+		case PPROF_M_FILE_OFFSET:
+			rc = rd_scalar(c, &r, &t, &m->file_offset);
+			break;
+		case PPROF_M_FILENAME:
+			rc = rd_str(c, &r, &t, "mapping", i, "filename", &m->filename);
+			break;
+		case PPROF_M_BUILD_ID:
+			rc = rd_str(c, &r, &t, "mapping", i, "build_id", &m->build_id);
+			break;
+		case PPROF_M_HAS_FUNCTIONS:
+		case PPROF_M_HAS_FILENAMES:
+		case PPROF_M_HAS_LINE_NUMBERS:
+		case PPROF_M_HAS_INLINE_FRAMES:
+			rc = rd_scalar(c, &r, &t, &v);
+			if (t.field == PPROF_M_HAS_FUNCTIONS)
+				m->has_functions = v != 0;
+			else if (t.field == PPROF_M_HAS_FILENAMES)
+				m->has_filenames = v != 0;
+			else if (t.field == PPROF_M_HAS_LINE_NUMBERS)
+				m->has_line_numbers = v != 0;
+			else
+				m->has_inline_frames = v != 0;
+			break;
+		default:
+			rc = skip(c, &r, &t);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	return add_id(c, &c->map_ids, id, i, "mapping", c->base + sp.off);
+}
+
+static int parse_function(struct pdec *c, size_t i)
+{
+	struct span sp = c->functions.v[i];
+	struct wire_reader r = sub_reader(c, sp);
+	struct prof_function *f = &c->fn[i];
+	uint64_t id = 0, v;
+	struct ptag t;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "Function");
+		if (rc)
+			return rc;
+		switch (t.field) {
+		case PPROF_FN_ID:
+			rc = rd_scalar(c, &r, &t, &id);
+			break;
+		case PPROF_FN_NAME:
+			rc = rd_str(c, &r, &t, "function", i, "name", &f->name);
+			break;
+		case PPROF_FN_SYSTEM_NAME:
+			rc = rd_str(c, &r, &t, "function", i, "system_name", &f->system_name);
+			break;
+		case PPROF_FN_FILENAME:
+			rc = rd_str(c, &r, &t, "function", i, "filename", &f->filename);
+			break;
+		case PPROF_FN_START_LINE:
+			rc = rd_scalar(c, &r, &t, &v);
+			f->start_line = (int64_t)v;
+			break;
+		default:
+			rc = skip(c, &r, &t);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	return add_id(c, &c->fn_ids, id, i, "function", c->base + sp.off);
+}
+
+static int parse_line(struct pdec *c, size_t li, const uint8_t *p, size_t n)
+{
+	struct wire_reader r = {p, p + n, c->base};
+	struct prof_line *ln;
+	uint64_t v;
+	struct ptag t;
+	int rc;
+
+	rc = grow(c, (void **)&c->lines, &c->cap_lines, c->n_lines + 1, sizeof(*c->lines));
+	if (rc)
+		return rc;
+	ln = &c->lines[c->n_lines++];
+	memset(ln, 0, sizeof(*ln));
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "Line");
+		if (rc)
+			return rc;
+		switch (t.field) {
+		case PPROF_LN_FUNCTION_ID:
+			rc = rd_scalar(c, &r, &t, &v);
+			if (rc)
+				return rc;
+			if (v == 0) {
+				ln->function = 0;
+				break;
+			}
+			ln->function = idmap_get(&c->fn_ids, v);
+			if (!ln->function)
+				return fail(c, -EMBER_EFORMAT,
+					    "location %zu references function id %" PRIu64
+					    " which does not exist (byte %zu)",
+					    li, v, at(c, t.at));
+			break;
+		case PPROF_LN_LINE:
+			rc = rd_scalar(c, &r, &t, &v);
+			ln->line = (int64_t)v;
+			break;
+		case PPROF_LN_COLUMN:
+			rc = rd_scalar(c, &r, &t, &v);
+			ln->column = (int64_t)v;
+			break;
+		default:
+			rc = skip(c, &r, &t);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_location(struct pdec *c, size_t i)
+{
+	struct span sp = c->locations.v[i];
+	struct wire_reader r = sub_reader(c, sp);
+	struct ploc *l = &c->loc[i];
+	uint64_t id = 0, v;
+	const uint8_t *p = NULL;
+	struct ptag t;
+	size_t n = 0;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->line0 = (uint32_t)c->n_lines;
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "Location");
+		if (rc)
+			return rc;
+		switch (t.field) {
+		case PPROF_L_ID:
+			rc = rd_scalar(c, &r, &t, &id);
+			break;
+		case PPROF_L_MAPPING_ID:
+			rc = rd_scalar(c, &r, &t, &v);
+			if (rc || v == 0) {
+				l->mapping = 0;
+				break;
+			}
+			l->mapping = idmap_get(&c->map_ids, v);
+			if (!l->mapping)
+				return fail(c, -EMBER_EFORMAT,
+					    "location %zu references mapping id %" PRIu64
+					    " which does not exist (byte %zu)",
+					    i, v, at(c, t.at));
+			break;
+		case PPROF_L_ADDRESS:
+			rc = rd_scalar(c, &r, &t, &l->address);
+			break;
+		case PPROF_L_LINE:
+			rc = rd_len(c, &r, &t, &p, &n);
+			if (!rc)
+				rc = parse_line(c, i, p, n);
+			break;
+		case PPROF_L_IS_FOLDED:
+			rc = rd_scalar(c, &r, &t, &v);
+			l->is_folded = v != 0;
+			break;
+		default:
+			rc = skip(c, &r, &t);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	l->n_lines = (uint32_t)(c->n_lines - l->line0);
+	c->max_loc_lines = EMBER_MAX(c->max_loc_lines, l->n_lines);
+	return add_id(c, &c->loc_ids, id, i, "location", c->base + sp.off);
+}
+
+static int parse_tables(struct pdec *c)
+{
+	size_t nm = c->mappings.n, nf = c->functions.n, nl = c->locations.n;
+	int rc;
+
+	rc = check_count(c, &c->mappings, "mapping");
+	if (!rc)
+		rc = check_count(c, &c->functions, "function");
+	if (!rc)
+		rc = check_count(c, &c->locations, "location");
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->map, nm, sizeof(*c->map), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->fn, nf, sizeof(*c->fn), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->loc, nl, sizeof(*c->loc), 0);
+	if (!rc)
+		rc = idmap_init(c, &c->map_ids, nm);
+	if (!rc)
+		rc = idmap_init(c, &c->fn_ids, nf);
+	if (!rc)
+		rc = idmap_init(c, &c->loc_ids, nl);
+	for (size_t i = 0; !rc && i < nm; i++)
+		rc = parse_mapping(c, i);
+	for (size_t i = 0; !rc && i < nf; i++)
+		rc = parse_function(c, i);
+	for (size_t i = 0; !rc && i < nl; i++)
+		rc = parse_location(c, i);
+	return rc;
+}
+
+static int check_meta(struct pdec *c)
+{
+	const struct {
+		const struct sref *s;
+		const char *what;
+	} refs[] = {
+		{&c->drop_frames, "drop_frames"},
+		{&c->keep_frames, "keep_frames"},
+		{&c->default_sample_type, "default_sample_type"},
+		{&c->doc_url, "doc_url"},
+	};
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < EMBER_ARRAY_SIZE(refs); i++)
+		rc = check_str(c, refs[i].s->idx, "profile", SIZE_MAX, refs[i].what,
+			       c->base + refs[i].s->off);
+	for (size_t i = 0; !rc && i < c->n_comments; i++)
+		rc = check_str(c, c->comments[i].idx, "comment", i, "text",
+			       c->base + c->comments[i].off);
+	if (!rc && c->max_samples && c->samples.n > c->max_samples)
+		rc = fail(c, -EMBER_ELIMIT, "%zu samples is more than the limit of %zu (byte %u)",
+			  c->samples.n, c->max_samples, c->samples.v[c->max_samples].off);
+	return rc;
+}
+
+/* ---- samples ---- */
+
+static int sample_locations(struct pdec *c, size_t si, const uint8_t *p, size_t n)
+{
+	struct wire_reader r = {p, p + n, c->base};
+	uint32_t *out;
+	int rc = grow(c, (void **)&c->s_loc, &c->cap_loc, c->s_nloc + n, sizeof(*c->s_loc));
+
+	if (rc)
+		return rc;
+	out = c->s_loc + c->s_nloc;
+	while (r.p < r.end) {
+		const uint8_t *vp = r.p;
+		uint64_t id;
+		uint32_t li;
+
+		if (pprof_varint(&r, &id))
+			return varint_fail(c, vp, r.end, "Sample.location_id");
+		li = idmap_get(&c->loc_ids, id);
+		if (!li)
+			return fail(c, -EMBER_EFORMAT,
+				    "sample %zu references location id %" PRIu64
+				    " which does not exist (byte %zu)",
+				    si, id, at(c, vp));
+		*out++ = li - 1;
+	}
+	c->s_nloc = (size_t)(out - c->s_loc);
+	return 0;
+}
+
+static int too_many_values(struct pdec *c, size_t si, const uint8_t *p)
+{
+	return fail(c, -EMBER_EFORMAT,
+		    "sample %zu has more values than the %zu sample types (byte %zu)", si,
+		    c->types.n, at(c, p));
+}
+
+static int sample_values(struct pdec *c, size_t si, const uint8_t *p, size_t n)
+{
+	struct wire_reader r = {p, p + n, c->base};
+	size_t nt = c->types.n;
+
+	while (r.p < r.end) {
+		const uint8_t *vp = r.p;
+		uint64_t v;
+
+		if (pprof_varint(&r, &v))
+			return varint_fail(c, vp, r.end, "Sample.value");
+		if (c->s_nval >= nt)
+			return too_many_values(c, si, vp);
+		c->s_val[c->s_nval++] = (int64_t)v;
+	}
+	return 0;
+}
+
+static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
+{
+	struct wire_reader r = {p, p + n, c->base};
+	struct prof_label *lb;
+	struct ptag t;
+	uint64_t v;
+	int rc;
+
+	rc = grow(c, (void **)&c->s_lab, &c->cap_lab, c->s_nlab + 1, sizeof(*c->s_lab));
+	if (rc)
+		return rc;
+	lb = &c->s_lab[c->s_nlab++];
+	memset(lb, 0, sizeof(*lb));
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "Label");
+		if (rc)
+			return rc;
+		switch (t.field) {
+		case PPROF_LB_KEY:
+			rc = rd_str(c, &r, &t, "sample", si, "label key", &lb->key);
+			break;
+		case PPROF_LB_STR:
+			rc = rd_str(c, &r, &t, "sample", si, "label str", &lb->str);
+			break;
+		case PPROF_LB_NUM:
+			rc = rd_scalar(c, &r, &t, &v);
+			lb->num = (int64_t)v;
+			break;
+		case PPROF_LB_NUM_UNIT:
+			rc = rd_str(c, &r, &t, "sample", si, "label num_unit", &lb->num_unit);
+			break;
+		default:
+			rc = skip(c, &r, &t);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Parses and validates sample si into c->s_loc / s_val / s_lab (file indices). */
+static int parse_sample(struct pdec *c, size_t si)
+{
+	struct span sp = c->samples.v[si];
+	struct wire_reader r = sub_reader(c, sp);
+	const uint8_t *p = NULL;
+	struct ptag t;
+	uint64_t v;
+	size_t n = 0;
+	int rc;
+
+	c->s_nloc = c->s_nval = c->s_nlab = 0;
+	while (!wire_eof(&r)) {
+		rc = rd_tag(c, &r, &t, "Sample");
+		if (rc)
+			return rc;
+		switch (t.field) {
+		case PPROF_S_LOCATION_ID:
+			if (t.wt == WIRE_LEN) {
+				rc = rd_len(c, &r, &t, &p, &n);
+				if (!rc)
+					rc = sample_locations(c, si, p, n);
+			} else {
+				p = r.p;
+				rc = rd_scalar(c, &r, &t, &v);
+				if (!rc)
+					rc = sample_locations(c, si, p, (size_t)(r.p - p));
+			}
+			break;
+		case PPROF_S_VALUE:
+			if (t.wt == WIRE_LEN) {
+				rc = rd_len(c, &r, &t, &p, &n);
+				if (!rc)
+					rc = sample_values(c, si, p, n);
+			} else {
+				p = r.p;
+				rc = rd_scalar(c, &r, &t, &v);
+				if (!rc)
+					rc = sample_values(c, si, p, (size_t)(r.p - p));
+			}
+			break;
+		case PPROF_S_LABEL:
+			rc = rd_len(c, &r, &t, &p, &n);
+			if (!rc)
+				rc = sample_label(c, si, p, n);
+			break;
+		default:
+			rc = skip(c, &r, &t);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	if (c->s_nval != c->types.n)
+		return fail(c, -EMBER_EFORMAT,
+			    "sample %zu has %zu values but there are %zu sample types (byte %u)",
+			    si, c->s_nval, c->types.n, sp.off);
+	return 0;
+}
+
+/* ---- merge: sample type matching (reads dst only) ---- */
+
+static bool str_eq(const struct pdec *c, const struct prof *p, uint32_t id, uint32_t idx)
+{
+	size_t n = prof_string_len(p, id);
+
+	if (idx >= c->strings.n)
+		return n == 0;
+	return n == c->strings.v[idx].len &&
+	       memcmp(prof_string(p, id), c->base + c->strings.v[idx].off, n) == 0;
+}
+
+static int type_name(const struct pdec *c, uint32_t idx, const char **s)
+{
+	if (idx >= c->strings.n) {
+		*s = "";
+		return 0;
+	}
+	*s = (const char *)c->base + c->strings.v[idx].off;
+	return (int)EMBER_MIN(c->strings.v[idx].len, 64u);
+}
+
+static int match_types(struct pdec *c)
+{
+	const struct prof_value_type *dt = prof_sample_types(c->dst);
+	size_t nd = prof_n_sample_types(c->dst), ns = c->types.n;
+
+	for (size_t i = 0; i < ns; i++)
+		c->perm[i] = (uint32_t)i;
+	if (nd == 0 && (ns == 0 || prof_n_samples(c->dst) == 0)) {
+		c->adopt_types = ns > 0;
+		return 0;
+	}
+	if (nd != ns)
+		return fail(c, -EMBER_EFORMAT,
+			    "sample types differ: the profile has %zu, the destination %zu", ns,
+			    nd);
+	for (size_t i = 0; i < ns; i++) {
+		const char *ts, *us;
+		int tl, ul;
+		size_t j;
+
+		for (j = 0; j < nd; j++) {
+			bool used = false;
+
+			for (size_t k = 0; k < i && !used; k++)
+				used = c->perm[k] == j;
+			if (!used && str_eq(c, c->dst, dt[j].type, c->vt[i].type) &&
+			    str_eq(c, c->dst, dt[j].unit, c->vt[i].unit))
+				break;
+		}
+		if (j < nd) {
+			c->perm[i] = (uint32_t)j;
+			continue;
+		}
+		tl = type_name(c, c->vt[i].type, &ts);
+		ul = type_name(c, c->vt[i].unit, &us);
+		return fail(c, -EMBER_EFORMAT,
+			    "sample types differ: %.*s/%.*s is not among the destination's "
+			    "(byte %u)",
+			    tl, ts, ul, us, c->types.v[i].off);
+	}
+	return 0;
+}
+
+/* ---- phase 2: building (cannot fail) ---- */
+
+static uint32_t str_get(struct pdec *c, uint32_t i)
+{
+	uint32_t s = c->str_dst[i];
+
+	if (s == NONE) {
+		struct span sp = c->strings.v[i];
+
+		s = prof_intern(c->dst, c->base + sp.off, sp.len);
+		c->str_dst[i] = s;
+	}
+	return s;
+}
+
+static uint32_t map_get(struct pdec *c, uint32_t mi)
+{
+	struct prof_mapping m;
+
+	if (!c->map_dst[mi]) {
+		m = c->map[mi];
+		m.filename = str_get(c, m.filename);
+		m.build_id = str_get(c, m.build_id);
+		c->map_dst[mi] = prof_add_mapping(c->dst, &m);
+	}
+	return c->map_dst[mi];
+}
+
+static uint32_t fn_get(struct pdec *c, uint32_t fi)
+{
+	struct prof_function f;
+
+	if (!c->fn_dst[fi]) {
+		f = c->fn[fi];
+		f.name = str_get(c, f.name);
+		f.system_name = str_get(c, f.system_name);
+		f.filename = str_get(c, f.filename);
+		c->fn_dst[fi] = prof_add_function(c->dst, &f);
+	}
+	return c->fn_dst[fi];
+}
+
+static uint32_t loc_get(struct pdec *c, uint32_t li)
+{
+	const struct ploc *l = &c->loc[li];
+
+	if (!c->loc_dst[li]) {
+		for (uint32_t k = 0; k < l->n_lines; k++) {
+			const struct prof_line *ln = &c->lines[l->line0 + k];
+
+			c->line_dst[k] = *ln;
+			c->line_dst[k].function = ln->function ? fn_get(c, ln->function - 1) : 0;
+		}
+		c->loc_dst[li] =
+			prof_add_location(c->dst, l->mapping ? map_get(c, l->mapping - 1) : 0,
+					  l->address, c->line_dst, l->n_lines, l->is_folded);
+	}
+	return c->loc_dst[li];
+}
+
+static void build_sample(struct pdec *c)
+{
+	uint32_t node = 0, labelset = 0;
+	const int64_t *vals = c->s_val;
+
+	for (size_t k = c->s_nloc; k-- > 0;) {
+		struct memo *m = &c->memo[c->s_loc[k]];
+		uint32_t child;
+
+		if (m->parent[0] == node) {
+			node = m->child[0];
+			continue;
+		}
+		if (m->parent[1] == node)
+			child = m->child[1];
+		else
+			child = prof_node_child(c->dst, node, loc_get(c, c->s_loc[k]));
+		/* most recent first */
+		m->parent[1] = m->parent[0];
+		m->child[1] = m->child[0];
+		m->parent[0] = node;
+		m->child[0] = child;
+		node = child;
+	}
+	if (c->s_nlab) {
+		for (size_t k = 0; k < c->s_nlab; k++) {
+			const struct prof_label *lb = &c->s_lab[k];
+
+			c->lab_dst[k].key = str_get(c, lb->key);
+			c->lab_dst[k].str = lb->str ? str_get(c, lb->str) : 0;
+			c->lab_dst[k].num = lb->num;
+			c->lab_dst[k].num_unit = lb->num_unit ? str_get(c, lb->num_unit) : 0;
+		}
+		labelset = prof_add_labelset(c->dst, c->lab_dst, c->s_nlab);
+	}
+	if (c->merge) {
+		for (size_t k = 0; k < c->s_nval; k++)
+			c->val_dst[c->perm[k]] = c->s_val[k];
+		vals = c->val_dst;
+	}
+	prof_add_sample(c->dst, node, labelset, vals);
+}
+
+static struct prof_value_type vt_get(struct pdec *c, struct prof_value_type vt)
+{
+	struct prof_value_type out = {str_get(c, vt.type), str_get(c, vt.unit)};
+
+	return out;
+}
+
+/* Decode: the profile's own metadata. Merge: combined as pprof merges (see pprof.h); strings
+ * are interned only when they are taken. */
+static void build_meta(struct pdec *c)
+{
+	struct prof_meta *m = prof_meta(c->dst);
+	struct hmap seen;
+	const uint32_t *old;
+	size_t n_old;
+
+	if (!c->merge) {
+		m->period_type = vt_get(c, c->period_type);
+		m->period = c->period;
+		m->time_ns = c->time_ns;
+		m->duration_ns = c->duration_ns;
+		m->drop_frames = str_get(c, (uint32_t)c->drop_frames.idx);
+		m->keep_frames = str_get(c, (uint32_t)c->keep_frames.idx);
+		m->default_sample_type = str_get(c, (uint32_t)c->default_sample_type.idx);
+		m->doc_url = str_get(c, (uint32_t)c->doc_url.idx);
+		for (size_t i = 0; i < c->n_comments; i++)
+			prof_add_comment(c->dst, str_get(c, (uint32_t)c->comments[i].idx));
+		return;
+	}
+	if (c->time_ns && (!m->time_ns || c->time_ns < m->time_ns))
+		m->time_ns = c->time_ns;
+	m->duration_ns = (int64_t)((uint64_t)m->duration_ns + (uint64_t)c->duration_ns);
+	m->period = EMBER_MAX(m->period, c->period);
+	if (!m->period_type.type && !m->period_type.unit)
+		m->period_type = vt_get(c, c->period_type);
+	if (!m->drop_frames)
+		m->drop_frames = str_get(c, (uint32_t)c->drop_frames.idx);
+	if (!m->keep_frames)
+		m->keep_frames = str_get(c, (uint32_t)c->keep_frames.idx);
+	if (!m->default_sample_type)
+		m->default_sample_type = str_get(c, (uint32_t)c->default_sample_type.idx);
+	if (!m->doc_url)
+		m->doc_url = str_get(c, (uint32_t)c->doc_url.idx);
+	if (!c->n_comments)
+		return;
+	hmap_init(&seen, MEM_FORMAT);
+	old = prof_comments(c->dst, &n_old);
+	for (size_t i = 0; i < n_old; i++)
+		hmap_put(&seen, old[i], 1);
+	for (size_t i = 0; i < c->n_comments; i++) {
+		uint32_t s = str_get(c, (uint32_t)c->comments[i].idx);
+		bool found;
+
+		hmap_upsert(&seen, s, 1, &found);
+		if (!found)
+			prof_add_comment(c->dst, s);
+	}
+	hmap_fini(&seen);
+}
+
+static void build_tables(struct pdec *c)
+{
+	if (c->merge) {
+		if (c->adopt_types)
+			for (size_t i = 0; i < c->types.n; i++)
+				prof_add_sample_type(c->dst, str_get(c, c->vt[i].type),
+						     str_get(c, c->vt[i].unit));
+		return;
+	}
+	/* Decode: everything, in file order, so a profile we wrote reads back with equal ids. */
+	for (uint32_t i = 0; i < c->n_str; i++)
+		str_get(c, i);
+	for (size_t i = 0; i < c->types.n; i++)
+		prof_add_sample_type(c->dst, str_get(c, c->vt[i].type), str_get(c, c->vt[i].unit));
+	for (uint32_t i = 0; i < c->mappings.n; i++)
+		map_get(c, i);
+	for (uint32_t i = 0; i < c->functions.n; i++)
+		fn_get(c, i);
+	for (uint32_t i = 0; i < c->locations.n; i++)
+		loc_get(c, i);
+}
+
+/* ---- driver ---- */
+
+static int alloc_build(struct pdec *c)
+{
+	size_t nt = c->types.n, nl = c->locations.n;
+	int rc;
+
+	/* A string table that is absent reads as {""}: str_dst[0] is "" in any profile. */
+	c->str_dst[0] = 0;
+	rc = alloc_array(c, (void **)&c->map_dst, c->mappings.n, sizeof(uint32_t), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->fn_dst, c->functions.n, sizeof(uint32_t), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->loc_dst, nl, sizeof(uint32_t), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->memo, nl, sizeof(*c->memo), 0xff);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->perm, nt, sizeof(uint32_t), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->s_val, nt, sizeof(int64_t), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->val_dst, nt, sizeof(int64_t), 0);
+	if (!rc)
+		rc = alloc_array(c, (void **)&c->line_dst, c->max_loc_lines, sizeof(*c->line_dst),
+				 0);
+	return rc;
+}
+
+static void pdec_fini(struct pdec *c)
+{
+	struct spans *sp[] = {&c->types,     &c->samples, &c->mappings,	   &c->locations,
+			      &c->functions, &c->strings, &c->period_types};
+	void *arr[] = {c->comments, c->vt,	c->map,	   c->fn,      c->loc,	   c->lines,
+		       c->str_dst,  c->map_dst, c->fn_dst, c->loc_dst, c->memo,	   c->perm,
+		       c->s_loc,    c->s_val,	c->s_lab,  c->val_dst, c->lab_dst, c->line_dst};
+
+	for (size_t i = 0; i < EMBER_ARRAY_SIZE(sp); i++)
+		mem_free(sp[i]->v);
+	for (size_t i = 0; i < EMBER_ARRAY_SIZE(arr); i++)
+		mem_free(arr[i]);
+	idmap_fini(&c->map_ids);
+	idmap_fini(&c->fn_ids);
+	idmap_fini(&c->loc_ids);
+}
+
+/* The label scratch of the target side grows with the largest label count seen. */
+static int fit_labels(struct pdec *c)
+{
+	return grow(c, (void **)&c->lab_dst, &c->cap_lab_dst, c->s_nlab, sizeof(*c->lab_dst));
+}
+
+/* Decode the raw protobuf data into dst (merge) or a new profile (*out). */
+static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits *lim,
+		      struct prof *dst, struct prof **out, struct ember_diag *d)
+{
+	struct pdec c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.base = data;
+	c.len = len;
+	c.d = d;
+	c.max_samples = lim ? lim->max_samples : 0;
+	c.merge = dst != NULL;
+	hmap_init(&c.map_ids.sparse, MEM_FORMAT);
+	hmap_init(&c.fn_ids.sparse, MEM_FORMAT);
+	hmap_init(&c.loc_ids.sparse, MEM_FORMAT);
+
+	rc = scan_profile(&c);
+	if (!rc)
+		rc = check_strings(&c);
+	if (!rc)
+		rc = parse_types(&c);
+	if (!rc)
+		rc = parse_tables(&c);
+	if (!rc)
+		rc = check_meta(&c);
+	if (!rc)
+		rc = alloc_build(&c);
+	if (rc)
+		goto out;
+
+	if (c.merge) {
+		/* Validate everything before dst changes. */
+		c.dst = dst;
+		rc = match_types(&c);
+		for (size_t i = 0; !rc && i < c.samples.n; i++) {
+			rc = parse_sample(&c, i);
+			if (!rc)
+				rc = fit_labels(&c);
+		}
+		if (rc)
+			goto out;
+	} else {
+		c.dst = prof_new();
+	}
+	build_tables(&c);
+	build_meta(&c);
+	for (size_t i = 0; i < c.samples.n; i++) {
+		rc = parse_sample(&c, i);
+		if (!rc)
+			rc = fit_labels(&c);
+		if (rc) {
+			/* Only when decoding: a merge has parsed every sample already. */
+			if (!c.merge)
+				prof_free(c.dst);
+			goto out;
+		}
+		build_sample(&c);
+	}
+	if (!c.merge)
+		*out = c.dst;
+out:
+	pdec_fini(&c);
+	return rc;
+}
+
+/* The raw protobuf bytes of the input: data itself, or its inflation into raw. */
+static int unwrap(const void *data, size_t len, const struct pprof_limits *lim, struct buf *raw,
+		  const uint8_t **p, size_t *n, struct ember_diag *d)
+{
+	static const uint8_t empty[1];
+	size_t max = lim && lim->max_bytes ? lim->max_bytes : PPROF_DEFAULT_MAX_BYTES;
+	struct gzip_limits gl = {0, 0};
+	int rc;
+
+	if (!data)
+		data = empty;
+
+	max = EMBER_MIN(max, (size_t)UINT32_MAX);
+	if (gzip_is(data, len)) {
+		if (lim)
+			gl = lim->gzip;
+		gl.max_out = gl.max_out ? EMBER_MIN(gl.max_out, max) : max;
+		rc = gzip_inflate(data, len, &gl, raw, d);
+		if (rc)
+			return rc;
+		*p = raw->data;
+		*n = raw->len;
+		return 0;
+	}
+	if (len > max)
+		return ember_diag_set(d, -EMBER_ELIMIT,
+				      "pprof: profile is %zu bytes, more than the limit of %zu",
+				      len, max);
+	*p = data;
+	*n = len;
+	return 0;
+}
+
+int pprof_decode(const void *data, size_t len, const struct pprof_limits *lim, struct prof **out,
+		 struct ember_diag *d)
+{
+	struct buf raw;
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	int rc;
+
+	buf_init(&raw, MEM_FORMAT, SIZE_MAX);
+	rc = unwrap(data, len, lim, &raw, &p, &n, d);
+	if (!rc)
+		rc = decode_raw(p, n, lim, NULL, out, d);
+	buf_fini(&raw);
+	return rc;
+}
+
+int pprof_decode_merge(struct prof *dst, const void *data, size_t len,
+		       const struct pprof_limits *lim, struct ember_diag *d)
+{
+	struct buf raw;
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	int rc;
+
+	buf_init(&raw, MEM_FORMAT, SIZE_MAX);
+	rc = unwrap(data, len, lim, &raw, &p, &n, d);
+	if (!rc)
+		rc = decode_raw(p, n, lim, dst, NULL, d);
+	buf_fini(&raw);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * pprof_int.h — private to src/format/pprof_*.c: the field numbers of perftools.profiles
+ * (profile.proto) shared by the decoder and the encoder, and the decoder's fast varint path.
+ * Field numbers are fixed by the proto and must never be renumbered; see docs/internals/format.md.
+ */
+#ifndef EMBER_FORMAT_PPROF_INT_H
+#define EMBER_FORMAT_PPROF_INT_H
+
+#include <stdint.h>
+
+#include "base/wire.h"
+
+enum pprof_profile_field {
+	PPROF_SAMPLE_TYPE = 1,
+	PPROF_SAMPLE = 2,
+	PPROF_MAPPING = 3,
+	PPROF_LOCATION = 4,
+	PPROF_FUNCTION = 5,
+	PPROF_STRING_TABLE = 6,
+	PPROF_DROP_FRAMES = 7,
+	PPROF_KEEP_FRAMES = 8,
+	PPROF_TIME_NANOS = 9,
+	PPROF_DURATION_NANOS = 10,
+	PPROF_PERIOD_TYPE = 11,
+	PPROF_PERIOD = 12,
+	PPROF_COMMENT = 13,
+	PPROF_DEFAULT_SAMPLE_TYPE = 14,
+	PPROF_DOC_URL = 15,
+};
+
+enum pprof_value_type_field {
+	PPROF_VT_TYPE = 1,
+	PPROF_VT_UNIT = 2,
+};
+
+enum pprof_sample_field {
+	PPROF_S_LOCATION_ID = 1,
+	PPROF_S_VALUE = 2,
+	PPROF_S_LABEL = 3,
+};
+
+enum pprof_label_field {
+	PPROF_LB_KEY = 1,
+	PPROF_LB_STR = 2,
+	PPROF_LB_NUM = 3,
+	PPROF_LB_NUM_UNIT = 4,
+};
+
+enum pprof_mapping_field {
+	PPROF_M_ID = 1,
+	PPROF_M_MEMORY_START = 2,
+	PPROF_M_MEMORY_LIMIT = 3,
+	PPROF_M_FILE_OFFSET = 4,
+	PPROF_M_FILENAME = 5,
+	PPROF_M_BUILD_ID = 6,
+	PPROF_M_HAS_FUNCTIONS = 7,
+	PPROF_M_HAS_FILENAMES = 8,
+	PPROF_M_HAS_LINE_NUMBERS = 9,
+	PPROF_M_HAS_INLINE_FRAMES = 10,
+};
+
+enum pprof_location_field {
+	PPROF_L_ID = 1,
+	PPROF_L_MAPPING_ID = 2,
+	PPROF_L_ADDRESS = 3,
+	PPROF_L_LINE = 4,
+	PPROF_L_IS_FOLDED = 5,
+};
+
+enum pprof_line_field {
+	PPROF_LN_FUNCTION_ID = 1,
+	PPROF_LN_LINE = 2,
+	PPROF_LN_COLUMN = 3,
+};
+
+enum pprof_function_field {
+	PPROF_FN_ID = 1,
+	PPROF_FN_NAME = 2,
+	PPROF_FN_SYSTEM_NAME = 3,
+	PPROF_FN_FILENAME = 4,
+	PPROF_FN_START_LINE = 5,
+};
+
+/* wire_read_varint with the one- and two-byte cases inline: ids, small values and tags in a
+ * pprof are almost all that short, and this loop is the decoder's hot path. */
+static inline int pprof_varint(struct wire_reader *r, uint64_t *v)
+{
+	const uint8_t *p = r->p;
+
+	if (p < r->end && p[0] < 0x80) {
+		*v = p[0];
+		r->p = p + 1;
+		return 0;
+	}
+	if (r->end - p >= 2 && p[1] < 0x80) {
+		*v = (uint64_t)(p[0] & 0x7f) | ((uint64_t)p[1] << 7);
+		r->p = p + 2;
+		return 0;
+	}
+	return wire_read_varint(r, v);
+}
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * head.c — the in-memory head: per tenant a symbol dictionary (a struct prof) into which every
+ * appended profile is re-interned, so strings, mappings, functions, locations and stacks are
+ * stored once per tenant, and per series the columnar samples of its profiles. Validation
+ * against the limits (store_head_check) is separate from insertion (store_head_apply), which
+ * cannot fail: a record that reached the WAL must always be appliable on replay.
+ * Owns the tenants' sdata. Locking is the caller's (the head rwlock in local.c). Never logs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "store/store_int.h"
+
+struct store_head *store_head_new(void)
+{
+	struct store_head *h = mem_calloc(MEM_STORE, 1, sizeof(*h));
+
+	h->tenant_keys = strtab_new(MEM_STORE);
+	h->min_t = INT64_MAX;
+	h->max_t = INT64_MIN;
+	return h;
+}
+
+void store_head_free(struct store_head *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_tenants; i++) {
+		store_sdata_fini(h->tenants[i]);
+		mem_free(h->tenants[i]);
+	}
+	mem_free(h->tenants);
+	strtab_free(h->tenant_keys);
+	mem_free(h);
+}
+
+struct store_sdata *store_head_tenant(const struct store_head *h, const char *tenant)
+{
+	uint32_t id;
+
+	if (!strtab_find(h->tenant_keys, tenant, strlen(tenant), &id) || id == 0)
+		return NULL;
+	return h->tenants[id - 1];
+}
+
+static struct store_sdata *tenant_get(struct store_head *h, const char *tenant)
+{
+	uint32_t id = strtab_intern(h->tenant_keys, tenant, strlen(tenant));
+
+	if (id - 1 < h->n_tenants)
+		return h->tenants[id - 1];
+	mem_grow(MEM_STORE, (void **)&h->tenants, &h->cap_tenants, h->n_tenants + 1,
+		 sizeof(*h->tenants));
+	h->tenants[h->n_tenants] = mem_alloc(MEM_STORE, sizeof(struct store_sdata));
+	store_sdata_init(h->tenants[h->n_tenants], tenant);
+	return h->tenants[h->n_tenants++];
+}
+
+/* The profile type id of sample type vi. */
+static void profile_type(const struct store_rec *r, size_t vi, char *out, size_t cap)
+{
+	const struct prof *p = r->prof;
+	const struct prof_value_type *t = &prof_sample_types(p)[vi];
+	const struct prof_meta *m = prof_meta_get(p);
+
+	snprintf(out, cap, "%s:%s:%s:%s:%s", r->name, prof_string(p, t->type),
+		 prof_string(p, t->unit), prof_string(p, m->period_type.type),
+		 prof_string(p, m->period_type.unit));
+}
+
+static bool label_name_ok(const char *s)
+{
+	if (!*s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+		      *s == '.' || (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+/* The series label set for sample type vi as (name, value) string pairs, sorted by name.
+ * intern = false: returns false when a string is not in the dictionary (a new series). */
+struct pair_src {
+	const char *name, *value;
+};
+
+static int cmp_pair_src(const void *a, const void *b)
+{
+	return strcmp(((const struct pair_src *)a)->name, ((const struct pair_src *)b)->name);
+}
+
+static size_t pair_sources(const struct store_rec *r, size_t vi, char *pt, size_t pt_cap,
+			   struct pair_src *ps)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_labels; i++) {
+		if (!strcmp(r->labels[i].name, STORE_LABEL_PROFILE_TYPE) ||
+		    !strcmp(r->labels[i].name, STORE_LABEL_NAME))
+			continue;
+		ps[n].name = r->labels[i].name;
+		ps[n++].value = r->labels[i].value;
+	}
+	profile_type(r, vi, pt, pt_cap);
+	ps[n].name = STORE_LABEL_NAME;
+	ps[n++].value = r->name;
+	ps[n].name = STORE_LABEL_PROFILE_TYPE;
+	ps[n++].value = pt;
+	qsort(ps, n, sizeof(*ps), cmp_pair_src);
+	return n;
+}
+
+int store_head_check(const struct store_head *h, const struct store_rec *r,
+		     const struct store_limits *lim, struct ember_diag *d)
+{
+	const struct prof *p = r->prof;
+	const struct store_sdata *sd = store_head_tenant(h, r->tenant);
+	size_t nt = prof_n_sample_types(p), new_series = 0;
+	uint32_t nn = prof_n_nodes(p), *depth, *pairs;
+	struct pair_src *ps;
+	char pt[4 * 2048 + 256];
+
+	if (!sd && h->n_tenants >= lim->max_tenants)
+		return ember_diag_set(d, -EMBER_ELIMIT, "too many tenants (limit %u)",
+				      lim->max_tenants);
+	if (nt == 0)
+		return ember_diag_set(d, -EMBER_EUSAGE, "profile has no sample types");
+	if (nt > lim->max_sample_types)
+		return ember_diag_set(d, -EMBER_ELIMIT, "profile has %zu sample types (limit %u)",
+				      nt, lim->max_sample_types);
+	if (r->n_labels + 2 > lim->max_labels_per_series)
+		return ember_diag_set(d, -EMBER_ELIMIT, "%zu labels per series (limit %u)",
+				      r->n_labels + 2, lim->max_labels_per_series);
+	if (strlen(r->name) > lim->max_label_value_len || !r->name[0])
+		return ember_diag_set(d, -EMBER_EUSAGE, "bad profile name");
+	for (size_t i = 0; i < r->n_labels; i++) {
+		const struct store_label *l = &r->labels[i];
+
+		if (!l->name || !l->value || !label_name_ok(l->name))
+			return ember_diag_set(d, -EMBER_EUSAGE, "bad label name \"%.64s\"",
+					      l->name ? l->name : "(null)");
+		if (strlen(l->name) > lim->max_label_name_len)
+			return ember_diag_set(d, -EMBER_ELIMIT,
+					      "label name \"%.64s...\" longer than %u bytes",
+					      l->name, lim->max_label_name_len);
+		if (strlen(l->value) > lim->max_label_value_len)
+			return ember_diag_set(d, -EMBER_ELIMIT,
+					      "value of label %.64s longer than %u bytes", l->name,
+					      lim->max_label_value_len);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(r->labels[k].name, l->name))
+				return ember_diag_set(d, -EMBER_EUSAGE, "duplicate label %.64s",
+						      l->name);
+	}
+	for (size_t vi = 0; vi < nt; vi++) {
+		const struct prof_value_type *t = &prof_sample_types(p)[vi];
+		const struct prof_meta *m = prof_meta_get(p);
+
+		if (prof_string_len(p, t->type) + prof_string_len(p, t->unit) +
+			    prof_string_len(p, m->period_type.type) +
+			    prof_string_len(p, m->period_type.unit) + strlen(r->name) + 4 >
+		    lim->max_label_value_len)
+			return ember_diag_set(d, -EMBER_ELIMIT, "profile type id too long");
+	}
+	/* stack depth: parents come before children */
+	depth = mem_alloc(MEM_STORE, (size_t)nn * sizeof(*depth));
+	depth[0] = 0;
+	for (uint32_t i = 1; i < nn; i++) {
+		depth[i] = depth[prof_node_parent(p, i)] + 1;
+		if (depth[i] > lim->max_stack_depth) {
+			mem_free(depth);
+			return ember_diag_set(d, -EMBER_ELIMIT, "stack deeper than %u frames",
+					      lim->max_stack_depth);
+		}
+	}
+	mem_free(depth);
+	/* series per tenant */
+	ps = mem_alloc(MEM_STORE, (r->n_labels + 2) * sizeof(*ps));
+	pairs = mem_alloc(MEM_STORE, (r->n_labels + 2) * 2 * sizeof(*pairs));
+	for (size_t vi = 0; vi < nt; vi++) {
+		uint32_t sid;
+		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps);
+		bool known = sd != NULL;
+
+		for (size_t i = 0; i < n && known; i++)
+			known = prof_find_string(sd->dict, ps[i].name, &pairs[2 * i]) &&
+				prof_find_string(sd->dict, ps[i].value, &pairs[2 * i + 1]);
+		if (!known || !store_sdata_find_series(sd, pairs, (uint32_t)n, &sid))
+			new_series++;
+	}
+	mem_free(ps);
+	mem_free(pairs);
+	if (new_series && (sd ? sd->n_series : 0) + new_series > lim->max_series_per_tenant)
+		return ember_diag_set(d, -EMBER_ELIMIT,
+				      "tenant %s: too many series (limit %u per tenant)", r->tenant,
+				      lim->max_series_per_tenant);
+	return 0;
+}
+
+/* Remapping of the incoming profile's ids into the tenant dictionary. */
+struct remap {
+	uint32_t *str, *map, *fn, *loc, *node;
+	uint64_t *ls_span; /* span id per label set */
+};
+
+static void remap_build(struct store_sdata *sd, const struct prof *p, struct remap *m)
+{
+	uint32_t ns = prof_n_strings(p), span_key = 0;
+	bool has_span_key = prof_find_string(p, STORE_SAMPLE_LABEL_SPAN, &span_key);
+	struct prof *dict = sd->dict;
+
+	m->str = mem_alloc(MEM_STORE, (size_t)ns * 4);
+	for (uint32_t i = 0; i < ns; i++)
+		m->str[i] = prof_intern(dict, prof_string(p, i), prof_string_len(p, i));
+	m->map = mem_alloc(MEM_STORE, ((size_t)prof_n_mappings(p) + 1) * 4);
+	m->map[0] = 0;
+	for (uint32_t i = 1; i <= prof_n_mappings(p); i++) {
+		struct prof_mapping x = *prof_mapping_get(p, i);
+
+		x.filename = m->str[x.filename];
+		x.build_id = m->str[x.build_id];
+		m->map[i] = prof_add_mapping(dict, &x);
+	}
+	m->fn = mem_alloc(MEM_STORE, ((size_t)prof_n_functions(p) + 1) * 4);
+	m->fn[0] = 0;
+	for (uint32_t i = 1; i <= prof_n_functions(p); i++) {
+		struct prof_function x = *prof_function_get(p, i);
+
+		x.name = m->str[x.name];
+		x.system_name = m->str[x.system_name];
+		x.filename = m->str[x.filename];
+		m->fn[i] = prof_add_function(dict, &x);
+	}
+	m->loc = mem_alloc(MEM_STORE, ((size_t)prof_n_locations(p) + 1) * 4);
+	m->loc[0] = 0;
+	for (uint32_t i = 1; i <= prof_n_locations(p); i++) {
+		struct prof_location l;
+		struct prof_line small[16], *lines = small;
+
+		prof_location_get(p, i, &l);
+		if (l.n_lines > 16)
+			lines = mem_alloc(MEM_STORE, l.n_lines * sizeof(*lines));
+		for (uint32_t k = 0; k < l.n_lines; k++) {
+			lines[k] = l.lines[k];
+			lines[k].function = m->fn[lines[k].function];
+		}
+		m->loc[i] = prof_add_location(dict, m->map[l.mapping], l.address, lines, l.n_lines,
+					      l.is_folded);
+		if (lines != small)
+			mem_free(lines);
+	}
+	m->node = mem_alloc(MEM_STORE, (size_t)prof_n_nodes(p) * 4);
+	m->node[0] = 0;
+	for (uint32_t i = 1; i < prof_n_nodes(p); i++)
+		m->node[i] = prof_node_child(dict, m->node[prof_node_parent(p, i)],
+					     m->loc[prof_node_location(p, i)]);
+	m->ls_span = mem_calloc(MEM_STORE, prof_n_labelsets(p), 8);
+	for (uint32_t i = 1; has_span_key && i < prof_n_labelsets(p); i++) {
+		size_t n;
+		const struct prof_label *l = prof_labelset_get(p, i, &n);
+
+		for (size_t k = 0; k < n; k++)
+			if (l[k].key == span_key && l[k].str)
+				m->ls_span[i] = store_span_id_parse(prof_string(p, l[k].str),
+								    prof_string_len(p, l[k].str));
+	}
+}
+
+static void remap_fini(struct remap *m)
+{
+	mem_free(m->str);
+	mem_free(m->map);
+	mem_free(m->fn);
+	mem_free(m->loc);
+	mem_free(m->node);
+	mem_free(m->ls_span);
+}
+
+struct smp {
+	uint32_t node;
+	uint64_t span;
+	int64_t value;
+};
+
+static int cmp_smp(const void *a, const void *b)
+{
+	const struct smp *x = a, *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	if (x->span != y->span)
+		return x->span < y->span ? -1 : 1;
+	return 0;
+}
+
+static void cols_add(struct store_cols *c, int64_t ts, const struct prof_meta *m,
+		     const struct smp *s, size_t n, bool any_span)
+{
+	size_t cap;
+	int64_t total = 0;
+
+	if (c->n_prof == c->cap_prof) {
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->ts, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->dur, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->period, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->total, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->n_smp, &cap, c->n_prof + 1, 4);
+		c->cap_prof = cap;
+	}
+	if (c->n_smp_all + n > c->cap_smp) {
+		size_t need = c->n_smp_all + n;
+
+		cap = c->cap_smp;
+		mem_grow(MEM_STORE, (void **)&c->nodes, &cap, need, 4);
+		cap = c->cap_smp;
+		mem_grow(MEM_STORE, (void **)&c->values, &cap, need, 8);
+		if (c->spans) {
+			cap = c->cap_smp;
+			mem_grow(MEM_STORE, (void **)&c->spans, &cap, need, 8);
+		}
+		c->cap_smp = cap;
+	}
+	if (any_span && !c->spans)
+		c->spans = mem_calloc(MEM_STORE, c->cap_smp ? c->cap_smp : 1, 8);
+	for (size_t i = 0; i < n; i++) {
+		c->nodes[c->n_smp_all + i] = s[i].node;
+		c->values[c->n_smp_all + i] = s[i].value;
+		if (c->spans)
+			c->spans[c->n_smp_all + i] = s[i].span;
+		total += s[i].value;
+	}
+	c->ts[c->n_prof] = ts;
+	c->dur[c->n_prof] = m->duration_ns;
+	c->period[c->n_prof] = m->period;
+	c->total[c->n_prof] = total;
+	c->n_smp[c->n_prof] = (uint32_t)n;
+	c->n_prof++;
+	c->n_smp_all += n;
+}
+
+void store_head_apply(struct store_head *h, const struct store_rec *r)
+{
+	const struct prof *p = r->prof;
+	struct store_sdata *sd = tenant_get(h, r->tenant);
+	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p);
+	size_t before = prof_bytes(sd->dict), added = 0;
+	struct remap m;
+	struct smp *s = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*s));
+	struct pair_src *ps = mem_alloc(MEM_STORE, (r->n_labels + 2) * sizeof(*ps));
+	uint32_t *pairs = mem_alloc(MEM_STORE, (r->n_labels + 2) * 2 * sizeof(*pairs));
+	char pt[4 * 2048 + 256];
+
+	remap_build(sd, p, &m);
+	for (size_t vi = 0; vi < nt; vi++) {
+		uint32_t sid;
+		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps), k = 0;
+		struct store_series_rec *sr;
+		bool any_span = false;
+
+		for (size_t i = 0; i < n; i++) {
+			pairs[2 * i] = prof_intern_cstr(sd->dict, ps[i].name);
+			pairs[2 * i + 1] = prof_intern_cstr(sd->dict, ps[i].value);
+		}
+		sid = store_sdata_series(sd, pairs, (uint32_t)n);
+		sr = &sd->series[sid];
+		for (size_t i = 0; i < ns; i++) {
+			struct prof_sample x;
+
+			prof_sample_get(p, i, &x);
+			if (!x.values[vi])
+				continue;
+			s[k].node = m.node[x.node];
+			s[k].span = m.ls_span[x.labelset];
+			s[k].value = x.values[vi];
+			any_span |= s[k].span != 0;
+			k++;
+		}
+		qsort(s, k, sizeof(*s), cmp_smp);
+		{ /* merge equal (node, span) */
+			size_t o = 0;
+
+			for (size_t i = 0; i < k; i++) {
+				if (o && s[o - 1].node == s[i].node && s[o - 1].span == s[i].span)
+					s[o - 1].value += s[i].value;
+				else
+					s[o++] = s[i];
+			}
+			k = o;
+		}
+		cols_add(&sr->cols, r->time_ns, prof_meta_get(p), s, k, any_span);
+		sr->min_t = EMBER_MIN(sr->min_t, r->time_ns);
+		sr->max_t = EMBER_MAX(sr->max_t, r->time_ns);
+		sd->n_prof++;
+		sd->n_smp += k;
+		added += 36 + k * (sr->cols.spans ? 20 : 12);
+		h->n_prof++;
+		h->n_smp += k;
+	}
+	sd->min_t = EMBER_MIN(sd->min_t, r->time_ns);
+	sd->max_t = EMBER_MAX(sd->max_t, r->time_ns);
+	h->min_t = EMBER_MIN(h->min_t, r->time_ns);
+	h->max_t = EMBER_MAX(h->max_t, r->time_ns);
+	h->bytes += prof_bytes(sd->dict) - before + added;
+	remap_fini(&m);
+	mem_free(s);
+	mem_free(ps);
+	mem_free(pairs);
+}

@@ -1,0 +1,835 @@
+/*
+ * local.c — the "local" store backend: a data directory with wal/, blocks/, tmp/ and
+ * quarantine/; open (clean tmp, load blocks, quarantine corrupt ones, replay the WAL, truncate
+ * a torn tail), append (check limits, WAL group commit, then apply to the head), block cuts
+ * (rotate the WAL, freeze the head, write the blocks under tmp/, rename into blocks/, delete the
+ * covered WAL segments), the optional background cutter, and query dispatch over head + blocks.
+ *
+ * State: OPEN --(write/fsync/rename fails)--> ERROR (read-only until reopened; store_append and
+ * store_cut return -EROFS). Locks: head_lock (rwlock) guards head and frozen; set_lock guards
+ * the block set pointer; cut_lock serialises cuts. No lock is held during a WAL fsync.
+ * Logs only the documented warnings: truncated WAL tails and quarantined files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "store/store_int.h"
+
+struct blockset {
+	atomic_int ref;
+	size_t n;
+	struct store_block **b; /* each holds a reference */
+};
+
+struct store_local {
+	struct store base;
+	char dir[PATH_MAX];
+	char wal_dir[PATH_MAX + 8], blocks_dir[PATH_MAX + 8], tmp_dir[PATH_MAX + 8],
+		quar_dir[PATH_MAX + 16];
+	struct store_limits lim;
+	struct store_io io;
+	const struct store_io *iop; /* &io or NULL */
+	int64_t block_ns;
+	size_t head_max;
+
+	pthread_rwlock_t head_lock;
+	struct store_head *head;   /* guarded by head_lock */
+	struct store_head *frozen; /* being written as blocks; guarded by head_lock */
+	pthread_mutex_t set_lock;
+	struct blockset *blocks; /* guarded by set_lock */
+	pthread_mutex_t cut_lock;
+	uint64_t wal_seq; /* current segment; guarded by cut_lock */
+	struct store_wal *wal;
+
+	atomic_int error;
+	atomic_uint_fast64_t appends, replayed, truncated, quarantined;
+
+	bool bg;
+	pthread_t bg_thread;
+	pthread_mutex_t bg_mu;
+	pthread_cond_t bg_cv;
+	bool bg_stop;
+};
+
+static const struct store_ops local_ops;
+
+static void blockset_unref(struct blockset *bs)
+{
+	if (bs && atomic_fetch_sub(&bs->ref, 1) == 1) {
+		for (size_t i = 0; i < bs->n; i++)
+			store_block_unref(bs->b[i]);
+		mem_free(bs->b);
+		mem_free(bs);
+	}
+}
+
+static struct blockset *blockset_get(struct store_local *s)
+{
+	struct blockset *bs;
+
+	pthread_mutex_lock(&s->set_lock);
+	bs = s->blocks;
+	atomic_fetch_add(&bs->ref, 1);
+	pthread_mutex_unlock(&s->set_lock);
+	return bs;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (tmp[i] != '/' && tmp[i] != 0)
+			continue;
+		tmp[i] = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		tmp[i] = i < n ? '/' : 0;
+	}
+	return 0;
+}
+
+static bool tenant_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > STORE_TENANT_MAX || t[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' || t[i] == '-' || t[i] == '.'))
+			return false;
+	return true;
+}
+
+static bool parse_hex16(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (n != 16)
+		return false;
+	for (size_t i = 0; i < 16; i++) {
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			x = x << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			x = x << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return false;
+	}
+	*v = x;
+	return true;
+}
+
+/* Removes every file in dir and, one level down, in its subdirectories. */
+static void remove_tree(const char *dir, bool remove_self)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX + 300];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			remove_tree(path, true);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	if (remove_self)
+		rmdir(dir);
+}
+
+static void quarantine(struct store_local *s, const char *path, const char *as, int err,
+		       size_t off)
+{
+	char to[PATH_MAX + 400];
+
+	snprintf(to, sizeof(to), "%s/%s", s->quar_dir, as);
+	LOG_WARN("store: %s is corrupt (%s at byte offset %zu); moved to %s", path,
+		 ember_strerror(err), off, to);
+	if (rename(path, to))
+		unlink(path);
+	atomic_fetch_add(&s->quarantined, 1);
+}
+
+/* Loads blocks/<cut>/<tenant>.blk; returns the highest cut number in *max_cut. */
+static int load_blocks(struct store_local *s, uint64_t *max_cut)
+{
+	DIR *d = opendir(s->blocks_dir);
+	struct dirent *e;
+	struct blockset *bs = mem_calloc(MEM_STORE, 1, sizeof(*bs));
+	size_t cap = 0;
+
+	atomic_init(&bs->ref, 1);
+	*max_cut = 0;
+	if (!d) {
+		mem_free(bs);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		uint64_t cut;
+		char cdir[PATH_MAX + 300];
+		DIR *cd;
+		struct dirent *f;
+
+		if (!parse_hex16(e->d_name, strlen(e->d_name), &cut))
+			continue;
+		*max_cut = EMBER_MAX(*max_cut, cut);
+		snprintf(cdir, sizeof(cdir), "%s/%s", s->blocks_dir, e->d_name);
+		cd = opendir(cdir);
+		if (!cd)
+			continue;
+		while ((f = readdir(cd))) {
+			size_t len = strlen(f->d_name), off;
+			char path[PATH_MAX + 600], tenant[STORE_TENANT_MAX + 1], qname[400];
+			struct store_block *b;
+			int rc;
+
+			if (len < 5 || strcmp(f->d_name + len - 4, ".blk") || len - 4 > STORE_TENANT_MAX)
+				continue;
+			memcpy(tenant, f->d_name, len - 4);
+			tenant[len - 4] = 0;
+			if (!tenant_ok(tenant))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", cdir, f->d_name);
+			rc = store_block_open(path, &b, &off);
+			if (rc == -EMBER_ECORRUPT || rc == -EMBER_EVERSION) {
+				snprintf(qname, sizeof(qname), "%s-%s", e->d_name, f->d_name);
+				quarantine(s, path, qname, rc, off);
+				continue;
+			}
+			if (rc)
+				continue;
+			snprintf(b->sd.tenant, sizeof(b->sd.tenant), "%s", tenant);
+			b->cut_seq = cut;
+			mem_grow(MEM_STORE, (void **)&bs->b, &cap, bs->n + 1, sizeof(*bs->b));
+			bs->b[bs->n++] = b;
+		}
+		closedir(cd);
+	}
+	closedir(d);
+	s->blocks = bs;
+	return 0;
+}
+
+struct replay_ctx {
+	struct store_local *s;
+	struct arena *arena;
+};
+
+static int replay_one(void *ctx, const uint8_t *p, size_t n)
+{
+	struct replay_ctx *rc = ctx;
+	struct store_rec r;
+	struct prof *prof;
+	int err;
+
+	arena_reset(rc->arena);
+	err = store_rec_decode(p, n, rc->arena, &r, &prof);
+	if (err)
+		return err;
+	if (!tenant_ok(r.tenant) || prof_n_sample_types(prof) == 0) {
+		prof_free(prof);
+		return -EMBER_ECORRUPT;
+	}
+	store_head_apply(rc->s->head, &r);
+	prof_free(prof);
+	atomic_fetch_add(&rc->s->replayed, 1);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Lists wal/ segment numbers, ascending. */
+static size_t list_segments(struct store_local *s, uint64_t **out)
+{
+	DIR *d = opendir(s->wal_dir);
+	struct dirent *e;
+	uint64_t *v = NULL;
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		uint64_t seq;
+
+		if (len != 20 || strcmp(e->d_name + 16, ".wal") || !parse_hex16(e->d_name, 16, &seq))
+			continue;
+		mem_grow(MEM_STORE, (void **)&v, &cap, n + 1, sizeof(*v));
+		v[n++] = seq;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_u64);
+	*out = v;
+	return n;
+}
+
+static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq)
+{
+	uint64_t *segs;
+	size_t n = list_segments(s, &segs);
+	struct replay_ctx rc = {s, arena_new(MEM_STORE, 64 << 10)};
+	int err = 0;
+
+	*max_seq = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		char path[PATH_MAX + 64], qname[64];
+		struct buf b;
+		size_t valid;
+		int prc;
+
+		*max_seq = EMBER_MAX(*max_seq, segs[i]);
+		snprintf(path, sizeof(path), "%s/%016" PRIx64 ".wal", s->wal_dir, segs[i]);
+		if (segs[i] < max_cut) { /* (I3) already in blocks */
+			unlink(path);
+			continue;
+		}
+		buf_init(&b, MEM_STORE, SIZE_MAX);
+		err = buf_read_file(&b, path);
+		if (err) {
+			buf_fini(&b);
+			break;
+		}
+		prc = store_wal_parse(b.data, b.len, replay_one, &rc, &valid);
+		if (prc == -EMBER_ECORRUPT && valid == 0) {
+			snprintf(qname, sizeof(qname), "%016" PRIx64 ".wal", segs[i]);
+			quarantine(s, path, qname, prc, 0);
+		} else if (prc == -EMBER_EVERSION) {
+			err = prc;
+		} else if (valid < b.len) {
+			int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+			LOG_WARN("store: WAL %s: torn or corrupt record at byte offset %zu; "
+				 "truncated %zu bytes",
+				 path, valid, b.len - valid);
+			atomic_fetch_add(&s->truncated, b.len - valid);
+			if (fd < 0 || ftruncate(fd, (off_t)valid) || fsync(fd))
+				err = -errno;
+			if (fd >= 0)
+				close(fd);
+		}
+		buf_fini(&b);
+	}
+	arena_free(rc.arena);
+	mem_free(segs);
+	return err;
+}
+
+static void *bg_main(void *arg);
+
+static void local_close(struct store *base)
+{
+	struct store_local *s = (struct store_local *)base;
+
+	if (s->bg) {
+		pthread_mutex_lock(&s->bg_mu);
+		s->bg_stop = true;
+		pthread_cond_signal(&s->bg_cv);
+		pthread_mutex_unlock(&s->bg_mu);
+		pthread_join(s->bg_thread, NULL);
+	}
+	store_wal_close(s->wal);
+	store_head_free(s->head);
+	store_head_free(s->frozen);
+	blockset_unref(s->blocks);
+	pthread_rwlock_destroy(&s->head_lock);
+	pthread_mutex_destroy(&s->set_lock);
+	pthread_mutex_destroy(&s->cut_lock);
+	pthread_mutex_destroy(&s->bg_mu);
+	pthread_cond_destroy(&s->bg_cv);
+	mem_free(s);
+}
+
+#define DEF(x, v) ((x) ? (x) : (v))
+
+int store_local_open(const struct store_opts *o, struct store **out, struct ember_diag *d)
+{
+	struct store_local *s;
+	uint64_t max_cut, max_seq;
+	int rc;
+
+	*out = NULL;
+	if (!o->dir || !o->dir[0] || strlen(o->dir) >= PATH_MAX - 32)
+		return ember_diag_set(d, -EMBER_EUSAGE, "store: a data directory is required");
+	s = mem_calloc(MEM_STORE, 1, sizeof(*s));
+	s->base.ops = &local_ops;
+	snprintf(s->dir, sizeof(s->dir), "%s", o->dir);
+	snprintf(s->wal_dir, sizeof(s->wal_dir), "%s/wal", o->dir);
+	snprintf(s->blocks_dir, sizeof(s->blocks_dir), "%s/blocks", o->dir);
+	snprintf(s->tmp_dir, sizeof(s->tmp_dir), "%s/tmp", o->dir);
+	snprintf(s->quar_dir, sizeof(s->quar_dir), "%s/quarantine", o->dir);
+	s->lim.max_tenants = DEF(o->limits.max_tenants, 1000);
+	s->lim.max_series_per_tenant = DEF(o->limits.max_series_per_tenant, 100000);
+	s->lim.max_labels_per_series = DEF(o->limits.max_labels_per_series, 32);
+	s->lim.max_label_name_len = DEF(o->limits.max_label_name_len, 256);
+	s->lim.max_label_value_len = DEF(o->limits.max_label_value_len, 2048);
+	s->lim.max_stack_depth = DEF(o->limits.max_stack_depth, 1024);
+	s->lim.max_sample_types = DEF(o->limits.max_sample_types, 16);
+	s->lim.max_profile_bytes = DEF(o->limits.max_profile_bytes, 64u << 20);
+	if (s->lim.max_profile_bytes > STORE_WAL_MAX_REC)
+		s->lim.max_profile_bytes = STORE_WAL_MAX_REC;
+	s->block_ns = DEF(o->block_duration_ns, 3600LL * 1000000000LL);
+	s->head_max = DEF(o->head_max_bytes, (size_t)512 << 20);
+	if (o->io) {
+		s->io = *o->io;
+		s->iop = &s->io;
+	}
+	pthread_rwlock_init(&s->head_lock, NULL);
+	pthread_mutex_init(&s->set_lock, NULL);
+	pthread_mutex_init(&s->cut_lock, NULL);
+	pthread_mutex_init(&s->bg_mu, NULL);
+	pthread_cond_init(&s->bg_cv, NULL);
+	s->head = store_head_new();
+	rc = mkdir_p(s->wal_dir);
+	if (!rc)
+		rc = mkdir_p(s->blocks_dir);
+	if (!rc)
+		rc = mkdir_p(s->tmp_dir);
+	if (!rc)
+		rc = mkdir_p(s->quar_dir);
+	if (rc) {
+		ember_diag_set(d, rc, "store: cannot create %s: %s", s->dir, ember_strerror(rc));
+		goto fail;
+	}
+	remove_tree(s->tmp_dir, false); /* (I4) */
+	rc = load_blocks(s, &max_cut);
+	if (rc) {
+		ember_diag_set(d, rc, "store: cannot read %s: %s", s->blocks_dir,
+			       ember_strerror(rc));
+		goto fail;
+	}
+	rc = replay_wal(s, max_cut, &max_seq);
+	if (rc) {
+		ember_diag_set(d, rc, "store: cannot replay the WAL in %s: %s", s->wal_dir,
+			       ember_strerror(rc));
+		goto fail;
+	}
+	s->wal_seq = EMBER_MAX(max_seq, max_cut) + 1;
+	rc = store_wal_open(s->wal_dir, s->iop, s->wal_seq, o->commit_delay_us, &s->wal);
+	if (rc) {
+		ember_diag_set(d, rc, "store: cannot create a WAL segment in %s: %s", s->wal_dir,
+			       ember_strerror(rc));
+		goto fail;
+	}
+	if (o->background) {
+		s->bg = true;
+		if (pthread_create(&s->bg_thread, NULL, bg_main, s)) {
+			s->bg = false;
+			rc = ember_diag_set(d, -EAGAIN, "store: cannot start the cutter thread");
+			goto fail;
+		}
+	}
+	*out = &s->base;
+	return 0;
+fail:
+	local_close(&s->base);
+	return rc;
+}
+
+static int enter_error(struct store_local *s, int err)
+{
+	int expected = 0;
+
+	atomic_compare_exchange_strong(&s->error, &expected, err);
+	return err;
+}
+
+static int read_only(struct store_local *s, struct ember_diag *d)
+{
+	int e = atomic_load(&s->error);
+
+	return ember_diag_set(d, -EROFS,
+			      "store: read-only after a failed write (%s); reopen to recover",
+			      ember_strerror(e));
+}
+
+static int local_append(struct store *base, const struct store_append *a, struct ember_diag *d)
+{
+	struct store_local *s = (struct store_local *)base;
+	struct store_rec r = {0};
+	struct buf b;
+	struct store_wr w = {&b, 0};
+	int rc;
+
+	if (atomic_load(&s->error))
+		return read_only(s, d);
+	if (!a->prof)
+		return ember_diag_set(d, -EMBER_EUSAGE, "store: no profile");
+	r.tenant = a->tenant && a->tenant[0] ? a->tenant : STORE_DEFAULT_TENANT;
+	if (!tenant_ok(r.tenant))
+		return ember_diag_set(d, -EMBER_EUSAGE,
+				      "store: bad tenant id \"%.70s\" (want [A-Za-z0-9_.-]{1,64})",
+				      r.tenant);
+	r.labels = a->labels;
+	r.n_labels = a->n_labels;
+	r.name = a->name;
+	for (size_t i = 0; !r.name && i < a->n_labels; i++)
+		if (a->labels[i].name && !strcmp(a->labels[i].name, STORE_LABEL_NAME))
+			r.name = a->labels[i].value;
+	if (!r.name || !r.name[0])
+		r.name = "unknown";
+	r.time_ns = a->time_ns ? a->time_ns : prof_meta_get(a->prof)->time_ns;
+	if (!r.time_ns) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	}
+	r.prof = a->prof;
+	pthread_rwlock_rdlock(&s->head_lock);
+	rc = store_head_check(s->head, &r, &s->lim, d);
+	pthread_rwlock_unlock(&s->head_lock);
+	if (rc)
+		return rc;
+	buf_init(&b, MEM_STORE, (size_t)s->lim.max_profile_bytes + 8);
+	store_wr_bytes(&w, "\0\0\0\0\0\0\0\0", 8); /* frame header, filled by the WAL */
+	store_rec_encode(&w, &r);
+	if (w.err) {
+		buf_fini(&b);
+		if (w.err == -EMBER_ELIMIT)
+			return ember_diag_set(d, w.err, "store: profile larger than %" PRIu64 " bytes",
+					      s->lim.max_profile_bytes);
+		return ember_diag_set(d, w.err, "store: cannot encode the profile");
+	}
+	rc = store_wal_append(s->wal, b.data, b.len); /* (I1) */
+	buf_fini(&b);
+	if (rc == -EMBER_ELIMIT)
+		return ember_diag_set(d, rc, "store: profile too large for one WAL record");
+	if (rc == -EROFS)
+		return read_only(s, d);
+	if (rc) {
+		enter_error(s, rc);
+		return ember_diag_set(d, rc,
+				      "store: WAL write failed (%s); nothing was acknowledged and "
+				      "the store is read-only until reopened",
+				      ember_strerror(rc));
+	}
+	pthread_rwlock_wrlock(&s->head_lock);
+	store_head_apply(s->head, &r);
+	pthread_rwlock_unlock(&s->head_lock);
+	store_wal_done(s->wal);
+	atomic_fetch_add(&s->appends, 1);
+	return 0;
+}
+
+/* Deletes WAL segments below seq (I3). */
+static void drop_segments(struct store_local *s, uint64_t seq)
+{
+	uint64_t *segs;
+	size_t n = list_segments(s, &segs);
+
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX + 64];
+
+		if (segs[i] >= seq)
+			continue;
+		snprintf(path, sizeof(path), "%s/%016" PRIx64 ".wal", s->wal_dir, segs[i]);
+		unlink(path);
+	}
+	mem_free(segs);
+}
+
+static int write_cut(struct store_local *s, const struct store_head *h, uint64_t seq,
+		     struct blockset **added, struct ember_diag *d)
+{
+	char tdir[PATH_MAX + 64], fdir[PATH_MAX + 64], path[PATH_MAX + 200];
+	struct blockset *nb = mem_calloc(MEM_STORE, 1, sizeof(*nb));
+	int rc = 0;
+
+	atomic_init(&nb->ref, 1);
+	*added = nb;
+	snprintf(tdir, sizeof(tdir), "%s/%016" PRIx64, s->tmp_dir, seq);
+	snprintf(fdir, sizeof(fdir), "%s/%016" PRIx64, s->blocks_dir, seq);
+	if (mkdir(tdir, 0755) && errno != EEXIST)
+		return ember_diag_set(d, -errno, "store: cannot create %s", tdir);
+	for (size_t i = 0; i < h->n_tenants && !rc; i++) {
+		if (!h->tenants[i]->n_series)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.blk", tdir, h->tenants[i]->tenant);
+		rc = store_block_write(s->iop, path, h->tenants[i]);
+		if (rc)
+			ember_diag_set(d, rc, "store: writing block %s failed: %s", path,
+				       ember_strerror(rc));
+	}
+	if (!rc && (rc = store_io_fsync_dir(s->iop, tdir)))
+		ember_diag_set(d, rc, "store: fsync %s failed: %s", tdir, ember_strerror(rc));
+	if (!rc && (rc = store_io_rename(s->iop, tdir, fdir))) /* (I2) one rename per cut */
+		ember_diag_set(d, rc, "store: rename %s failed: %s", tdir, ember_strerror(rc));
+	if (!rc && (rc = store_io_fsync_dir(s->iop, s->blocks_dir)))
+		ember_diag_set(d, rc, "store: fsync %s failed: %s", s->blocks_dir,
+			       ember_strerror(rc));
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < h->n_tenants; i++) {
+		struct store_block *b;
+		size_t cap = nb->n, off;
+
+		if (!h->tenants[i]->n_series)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.blk", fdir, h->tenants[i]->tenant);
+		rc = store_block_open(path, &b, &off);
+		if (rc)
+			return ember_diag_set(d, rc, "store: reopening %s failed at offset %zu: %s",
+					      path, off, ember_strerror(rc));
+		snprintf(b->sd.tenant, sizeof(b->sd.tenant), "%s", h->tenants[i]->tenant);
+		b->cut_seq = seq;
+		mem_grow(MEM_STORE, (void **)&nb->b, &cap, nb->n + 1, sizeof(*nb->b));
+		nb->b[nb->n++] = b;
+	}
+	return 0;
+}
+
+static int local_cut(struct store *base, struct ember_diag *d)
+{
+	struct store_local *s = (struct store_local *)base;
+	struct blockset *added = NULL, *merged, *old;
+	uint64_t seq;
+	int rc;
+
+	pthread_mutex_lock(&s->cut_lock);
+	if (atomic_load(&s->error)) {
+		pthread_mutex_unlock(&s->cut_lock);
+		return read_only(s, d);
+	}
+	seq = s->wal_seq + 1;
+	rc = store_wal_rotate(s->wal, seq);
+	if (rc) {
+		enter_error(s, rc);
+		pthread_mutex_unlock(&s->cut_lock);
+		return ember_diag_set(d, rc, "store: WAL rotation failed: %s", ember_strerror(rc));
+	}
+	s->wal_seq = seq;
+	pthread_rwlock_wrlock(&s->head_lock);
+	s->frozen = s->head;
+	s->head = store_head_new();
+	pthread_rwlock_unlock(&s->head_lock);
+
+	rc = write_cut(s, s->frozen, seq, &added, d);
+	if (rc) {
+		/* the frozen head stays queryable; its WAL segments stay for the next open */
+		enter_error(s, rc);
+		blockset_unref(added);
+		pthread_mutex_unlock(&s->cut_lock);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&s->head_lock);
+	pthread_mutex_lock(&s->set_lock);
+	old = s->blocks;
+	merged = mem_calloc(MEM_STORE, 1, sizeof(*merged));
+	atomic_init(&merged->ref, 1);
+	merged->n = old->n + added->n;
+	merged->b = mem_alloc(MEM_STORE, (merged->n ? merged->n : 1) * sizeof(*merged->b));
+	for (size_t i = 0; i < old->n; i++) {
+		merged->b[i] = old->b[i];
+		atomic_fetch_add(&old->b[i]->ref, 1);
+	}
+	for (size_t i = 0; i < added->n; i++) {
+		merged->b[old->n + i] = added->b[i];
+		atomic_fetch_add(&added->b[i]->ref, 1);
+	}
+	s->blocks = merged;
+	pthread_mutex_unlock(&s->set_lock);
+	store_head_free(s->frozen);
+	s->frozen = NULL;
+	pthread_rwlock_unlock(&s->head_lock);
+	blockset_unref(old);
+	blockset_unref(added);
+	drop_segments(s, seq); /* (I3) after the blocks are durable */
+	pthread_mutex_unlock(&s->cut_lock);
+	return 0;
+}
+
+static void *bg_main(void *arg)
+{
+	struct store_local *s = arg;
+
+	pthread_mutex_lock(&s->bg_mu);
+	while (!s->bg_stop) {
+		struct timespec ts;
+		bool due;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&s->bg_cv, &s->bg_mu, &ts);
+		if (s->bg_stop)
+			break;
+		pthread_rwlock_rdlock(&s->head_lock);
+		due = s->head->n_prof &&
+		      (s->head->bytes >= s->head_max || s->head->max_t - s->head->min_t >= s->block_ns);
+		pthread_rwlock_unlock(&s->head_lock);
+		if (due && !atomic_load(&s->error)) {
+			pthread_mutex_unlock(&s->bg_mu);
+			(void)local_cut(&s->base, NULL);
+			pthread_mutex_lock(&s->bg_mu);
+		}
+	}
+	pthread_mutex_unlock(&s->bg_mu);
+	return NULL;
+}
+
+/* Runs one query over head, frozen head and the tenant's blocks. */
+static int run_query(struct store_local *s, const struct store_qargs *a, struct prof **prof,
+		     struct store_result **res, struct ember_diag *d)
+{
+	const char *tenant = a->q->tenant && a->q->tenant[0] ? a->q->tenant : STORE_DEFAULT_TENANT;
+	struct store_qctx *c;
+	struct blockset *bs;
+	int rc;
+
+	if (prof)
+		*prof = NULL;
+	if (res)
+		*res = NULL;
+	if (!tenant_ok(tenant))
+		return ember_diag_set(d, -EMBER_EUSAGE, "store: bad tenant id");
+	rc = store_qctx_new(a, &c, d);
+	if (rc)
+		return rc;
+	pthread_rwlock_rdlock(&s->head_lock);
+	bs = blockset_get(s); /* under head_lock: consistent with the frozen head */
+	rc = store_qctx_feed(c, store_head_tenant(s->head, tenant), d);
+	if (!rc && s->frozen)
+		rc = store_qctx_feed(c, store_head_tenant(s->frozen, tenant), d);
+	pthread_rwlock_unlock(&s->head_lock);
+	for (size_t i = 0; i < bs->n && !rc; i++)
+		if (!strcmp(bs->b[i]->sd.tenant, tenant))
+			rc = store_qctx_feed(c, &bs->b[i]->sd, d);
+	blockset_unref(bs);
+	if (rc) {
+		store_qctx_free(c);
+		return rc;
+	}
+	return store_qctx_finish(c, prof, res);
+}
+
+static int local_label_names(struct store *base, const struct store_query *q,
+			     struct store_result **out, struct ember_diag *d)
+{
+	struct store_qargs a = {.kind = STORE_Q_NAMES, .q = q};
+
+	return run_query((struct store_local *)base, &a, NULL, out, d);
+}
+
+static int local_label_values(struct store *base, const struct store_query *q, const char *name,
+			      struct store_result **out, struct ember_diag *d)
+{
+	struct store_qargs a = {.kind = STORE_Q_VALUES, .q = q, .name = name};
+
+	if (!name)
+		return ember_diag_set(d, -EMBER_EUSAGE, "store: label name required");
+	return run_query((struct store_local *)base, &a, NULL, out, d);
+}
+
+static int local_series(struct store *base, const struct store_query *q,
+			struct store_result **out, struct ember_diag *d)
+{
+	struct store_qargs a = {.kind = STORE_Q_SERIES, .q = q};
+
+	return run_query((struct store_local *)base, &a, NULL, out, d);
+}
+
+static int local_select_merge(struct store *base, const struct store_query *q,
+			      const uint64_t *spans, size_t n_spans, struct prof **out,
+			      struct ember_diag *d)
+{
+	struct store_qargs a = {.kind = STORE_Q_MERGE, .q = q, .spans = spans, .n_spans = n_spans};
+
+	return run_query((struct store_local *)base, &a, out, NULL, d);
+}
+
+static int local_select_series(struct store *base, const struct store_query *q,
+			       const struct store_series_opts *o, struct store_result **out,
+			       struct ember_diag *d)
+{
+	struct store_qargs a = {
+		.kind = STORE_Q_SELECT_SERIES, .q = q, .so = o, .step_ns = o->step_ns};
+
+	return run_query((struct store_local *)base, &a, NULL, out, d);
+}
+
+static int local_function_series(struct store *base, const struct store_query *q,
+				 const char *function, int64_t step_ns, struct store_result **out,
+				 struct ember_diag *d)
+{
+	struct store_qargs a = {
+		.kind = STORE_Q_FUNC_SERIES, .q = q, .function = function, .step_ns = step_ns};
+
+	if (!function)
+		return ember_diag_set(d, -EMBER_EUSAGE, "store: function name required");
+	return run_query((struct store_local *)base, &a, NULL, out, d);
+}
+
+static void local_stats(struct store *base, struct store_stats *st)
+{
+	struct store_local *s = (struct store_local *)base;
+	struct blockset *bs;
+
+	memset(st, 0, sizeof(*st));
+	st->appends = atomic_load(&s->appends);
+	st->fsyncs = store_wal_fsyncs(s->wal);
+	st->replayed = atomic_load(&s->replayed);
+	st->truncated_bytes = atomic_load(&s->truncated);
+	st->quarantined = atomic_load(&s->quarantined);
+	st->error = atomic_load(&s->error);
+	pthread_rwlock_rdlock(&s->head_lock);
+	for (size_t i = 0; i < s->head->n_tenants; i++)
+		st->head_series += s->head->tenants[i]->n_series;
+	st->head_profiles = s->head->n_prof;
+	st->head_samples = s->head->n_smp;
+	st->head_bytes = s->head->bytes;
+	pthread_rwlock_unlock(&s->head_lock);
+	bs = blockset_get(s);
+	st->blocks = bs->n;
+	for (size_t i = 0; i < bs->n; i++) {
+		st->block_bytes += bs->b[i]->map_len;
+		st->block_samples += bs->b[i]->sd.n_smp;
+	}
+	blockset_unref(bs);
+}
+
+static const struct store_ops local_ops = {
+	.name = "local",
+	.append = local_append,
+	.label_names = local_label_names,
+	.label_values = local_label_values,
+	.series = local_series,
+	.select_merge = local_select_merge,
+	.select_series = local_select_series,
+	.function_series = local_function_series,
+	.top = NULL,
+	.cut = local_cut,
+	.stats = local_stats,
+	.close = local_close,
+};

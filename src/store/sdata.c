@@ -1,0 +1,317 @@
+/*
+ * sdata.c — a tenant's data in one place (head or block): the series table keyed by label
+ * pairs, the postings (name=value -> ascending series ids), and the columnar sample chunks of
+ * a series with their encoding (delta-of-delta timestamps, varints; zstd is applied by the
+ * block writer). Owns what struct store_sdata points to, except block chunks (borrowed from the
+ * block's mapping). Never logs; chunk decoding treats its input as hostile.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "store/store_int.h"
+
+void store_sdata_init(struct store_sdata *sd, const char *tenant)
+{
+	memset(sd, 0, sizeof(*sd));
+	snprintf(sd->tenant, sizeof(sd->tenant), "%s", tenant);
+	sd->dict = prof_new();
+	sd->series_keys = strtab_new(MEM_STORE);
+	hmap_init(&sd->posting_index, MEM_STORE);
+	sd->min_t = INT64_MAX;
+	sd->max_t = INT64_MIN;
+}
+
+void store_cols_fini(struct store_cols *c)
+{
+	mem_free(c->ts);
+	mem_free(c->dur);
+	mem_free(c->period);
+	mem_free(c->total);
+	mem_free(c->n_smp);
+	mem_free(c->nodes);
+	mem_free(c->values);
+	mem_free(c->spans);
+	memset(c, 0, sizeof(*c));
+}
+
+void store_sdata_fini(struct store_sdata *sd)
+{
+	prof_free(sd->dict);
+	strtab_free(sd->series_keys);
+	for (uint32_t i = 0; i < sd->n_series; i++) {
+		mem_free(sd->series[i].labels);
+		store_cols_fini(&sd->series[i].cols);
+	}
+	mem_free(sd->series);
+	for (uint32_t i = 0; i < sd->n_postings; i++)
+		mem_free(sd->postings[i].ids);
+	mem_free(sd->postings);
+	hmap_fini(&sd->posting_index);
+	memset(sd, 0, sizeof(*sd));
+}
+
+bool store_sdata_find_series(const struct store_sdata *sd, const uint32_t *pairs,
+			     uint32_t n_labels, uint32_t *id)
+{
+	uint32_t k;
+
+	if (!strtab_find(sd->series_keys, pairs, (size_t)n_labels * 8, &k) || k == 0)
+		return false;
+	*id = k - 1;
+	return true;
+}
+
+uint32_t store_sdata_series(struct store_sdata *sd, const uint32_t *pairs, uint32_t n_labels)
+{
+	uint32_t k = strtab_intern(sd->series_keys, pairs, (size_t)n_labels * 8), id;
+	size_t cap = sd->cap_series;
+
+	/* n_labels >= 1 always (__name__), so k >= 1 */
+	id = k - 1;
+	if (id < sd->n_series)
+		return id;
+	mem_grow(MEM_STORE, (void **)&sd->series, &cap, (size_t)id + 1, sizeof(*sd->series));
+	sd->cap_series = (uint32_t)cap;
+	memset(&sd->series[id], 0, sizeof(sd->series[id]));
+	sd->series[id].labels = mem_alloc(MEM_STORE, (size_t)n_labels * 8);
+	memcpy(sd->series[id].labels, pairs, (size_t)n_labels * 8);
+	sd->series[id].n_labels = n_labels;
+	sd->series[id].min_t = INT64_MAX;
+	sd->series[id].max_t = INT64_MIN;
+	sd->n_series = id + 1;
+	for (uint32_t i = 0; i < n_labels; i++)
+		store_sdata_add_posting(sd, pairs[2 * i], pairs[2 * i + 1], id);
+	return id;
+}
+
+void store_sdata_add_posting(struct store_sdata *sd, uint32_t name, uint32_t value,
+			     uint32_t series)
+{
+	bool found;
+	uint64_t *slot = hmap_upsert(&sd->posting_index, (uint64_t)name << 32 | value,
+				     sd->n_postings, &found);
+	struct store_posting *pp;
+
+	if (!found) {
+		size_t cap = sd->cap_postings;
+
+		mem_grow(MEM_STORE, (void **)&sd->postings, &cap, (size_t)sd->n_postings + 1,
+			 sizeof(*sd->postings));
+		sd->cap_postings = (uint32_t)cap;
+		pp = &sd->postings[sd->n_postings++];
+		memset(pp, 0, sizeof(*pp));
+		pp->name = name;
+		pp->value = value;
+	} else {
+		pp = &sd->postings[*slot];
+	}
+	if (pp->n && pp->ids[pp->n - 1] >= series)
+		return; /* ids arrive ascending; duplicates ignored */
+	{
+		size_t cap = pp->cap;
+
+		mem_grow(MEM_STORE, (void **)&pp->ids, &cap, (size_t)pp->n + 1, sizeof(uint32_t));
+		pp->cap = (uint32_t)cap;
+	}
+	pp->ids[pp->n++] = series;
+}
+
+const struct store_posting *store_sdata_posting(const struct store_sdata *sd, uint32_t name,
+						uint32_t value)
+{
+	uint64_t i;
+
+	if (!hmap_get(&sd->posting_index, (uint64_t)name << 32 | value, &i))
+		return NULL;
+	return &sd->postings[i];
+}
+
+size_t store_sdata_bytes(const struct store_sdata *sd)
+{
+	size_t b = prof_bytes(sd->dict) + strtab_bytes(sd->series_keys) +
+		   (size_t)sd->cap_series * sizeof(*sd->series) +
+		   (size_t)sd->cap_postings * sizeof(*sd->postings) + sd->posting_index.cap * 16;
+
+	for (uint32_t i = 0; i < sd->n_series; i++) {
+		const struct store_cols *c = &sd->series[i].cols;
+
+		b += c->cap_prof * (4 * 8 + 4) + c->cap_smp * (4 + 8 + (c->spans ? 8 : 0));
+	}
+	for (uint32_t i = 0; i < sd->n_postings; i++)
+		b += sd->postings[i].cap * 4;
+	return b;
+}
+
+/* Order of profiles by time (stable), and each profile's first sample index. */
+static int cmp_idx(const void *a, const void *b, void *ctx)
+{
+	const int64_t *ts = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (ts[x] != ts[y])
+		return ts[x] < ts[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+void store_cols_order(const struct store_cols *c, uint32_t **idx, uint64_t **off)
+{
+	uint32_t *ix = mem_alloc(MEM_STORE, (c->n_prof ? c->n_prof : 1) * sizeof(*ix));
+	uint64_t *of = mem_alloc(MEM_STORE, (c->n_prof + 1) * sizeof(*of));
+	bool sorted = true;
+
+	of[0] = 0;
+	for (size_t i = 0; i < c->n_prof; i++) {
+		ix[i] = (uint32_t)i;
+		of[i + 1] = of[i] + c->n_smp[i];
+		if (i && c->ts[i] < c->ts[i - 1])
+			sorted = false;
+	}
+	if (!sorted)
+		qsort_r(ix, c->n_prof, sizeof(*ix), cmp_idx, c->ts);
+	*idx = ix;
+	*off = of;
+}
+
+/* Chunk encoding: docs/internals/storage.md "Sample chunk". */
+void store_chunk_encode(struct store_wr *w, const struct store_cols *c)
+{
+	uint32_t *ix;
+	uint64_t *of;
+	int64_t prev_t = 0, prev_d = 0, prev_dur = 0, prev_per = 0;
+
+	store_cols_order(c, &ix, &of);
+	store_wr_uv(w, c->n_prof);
+	for (size_t k = 0; k < c->n_prof; k++) {
+		int64_t t = c->ts[ix[k]], d = (int64_t)((uint64_t)t - (uint64_t)prev_t);
+
+		if (k == 0)
+			store_wr_sv(w, t);
+		else
+			store_wr_sv(w, (int64_t)((uint64_t)d - (uint64_t)prev_d));
+		if (k)
+			prev_d = d;
+		prev_t = t;
+	}
+	for (size_t k = 0; k < c->n_prof; k++) {
+		store_wr_sv(w, (int64_t)((uint64_t)c->dur[ix[k]] - (uint64_t)prev_dur));
+		prev_dur = c->dur[ix[k]];
+	}
+	for (size_t k = 0; k < c->n_prof; k++) {
+		store_wr_sv(w, (int64_t)((uint64_t)c->period[ix[k]] - (uint64_t)prev_per));
+		prev_per = c->period[ix[k]];
+	}
+	for (size_t k = 0; k < c->n_prof; k++)
+		store_wr_sv(w, c->total[ix[k]]);
+	for (size_t k = 0; k < c->n_prof; k++)
+		store_wr_uv(w, c->n_smp[ix[k]]);
+	store_wr_uv(w, c->spans ? 1 : 0);
+	for (size_t k = 0; k < c->n_prof; k++) {
+		uint32_t prev = 0;
+
+		for (uint64_t j = of[ix[k]]; j < of[ix[k] + 1]; j++) {
+			store_wr_uv(w, c->nodes[j] - prev);
+			prev = c->nodes[j];
+		}
+	}
+	for (size_t k = 0; k < c->n_prof; k++)
+		for (uint64_t j = of[ix[k]]; j < of[ix[k] + 1]; j++)
+			store_wr_sv(w, c->values[j]);
+	if (c->spans)
+		for (size_t k = 0; k < c->n_prof; k++)
+			for (uint64_t j = of[ix[k]]; j < of[ix[k] + 1]; j++)
+				store_wr_uv(w, c->spans[j]);
+	mem_free(ix);
+	mem_free(of);
+}
+
+int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c)
+{
+	uint8_t *raw = NULL;
+	size_t raw_len;
+	struct store_rd r;
+	int64_t prev_t = 0, prev_d = 0, prev_dur = 0, prev_per = 0;
+	uint64_t n, total_smp = 0, has_spans;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (store_crc32c(0, s->chunk, s->chunk_len) != s->chunk_crc)
+		return -EMBER_ECORRUPT;
+	rc = store_zstd_get(s->chunk, s->chunk_len, s->chunk_raw, &raw, &raw_len);
+	if (rc)
+		return rc;
+	store_rd_init(&r, raw, raw_len);
+	n = store_rd_count(&r, 5, UINT32_MAX);
+	if (r.err || n != s->n_prof)
+		goto bad;
+	c->n_prof = c->cap_prof = n;
+	c->ts = mem_alloc(MEM_STORE, (n ? n : 1) * 8);
+	c->dur = mem_alloc(MEM_STORE, (n ? n : 1) * 8);
+	c->period = mem_alloc(MEM_STORE, (n ? n : 1) * 8);
+	c->total = mem_alloc(MEM_STORE, (n ? n : 1) * 8);
+	c->n_smp = mem_alloc(MEM_STORE, (n ? n : 1) * 4);
+	for (uint64_t k = 0; k < n; k++) {
+		int64_t v = store_rd_sv(&r);
+
+		if (k == 0) {
+			prev_t = v;
+		} else {
+			prev_d = (int64_t)((uint64_t)prev_d + (uint64_t)v);
+			prev_t = (int64_t)((uint64_t)prev_t + (uint64_t)prev_d);
+		}
+		c->ts[k] = prev_t;
+	}
+	for (uint64_t k = 0; k < n; k++)
+		c->dur[k] = prev_dur = (int64_t)((uint64_t)prev_dur + (uint64_t)store_rd_sv(&r));
+	for (uint64_t k = 0; k < n; k++)
+		c->period[k] = prev_per = (int64_t)((uint64_t)prev_per + (uint64_t)store_rd_sv(&r));
+	for (uint64_t k = 0; k < n; k++)
+		c->total[k] = store_rd_sv(&r);
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t m = store_rd_uv(&r);
+
+		if (m > UINT32_MAX)
+			goto bad;
+		c->n_smp[k] = (uint32_t)m;
+		total_smp += m;
+	}
+	has_spans = store_rd_uv(&r);
+	if (r.err || has_spans > 1 || total_smp != s->n_smp ||
+	    total_smp > (size_t)(r.end - r.p) / 2)
+		goto bad;
+	c->n_smp_all = c->cap_smp = total_smp;
+	c->nodes = mem_alloc(MEM_STORE, (total_smp ? total_smp : 1) * 4);
+	c->values = mem_alloc(MEM_STORE, (total_smp ? total_smp : 1) * 8);
+	if (has_spans)
+		c->spans = mem_alloc(MEM_STORE, (total_smp ? total_smp : 1) * 8);
+	{
+		uint64_t j = 0;
+
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t prev = 0;
+
+			for (uint32_t i = 0; i < c->n_smp[k]; i++, j++) {
+				prev += store_rd_uv(&r);
+				if (prev >= UINT32_MAX)
+					goto bad;
+				c->nodes[j] = (uint32_t)prev;
+			}
+		}
+	}
+	for (uint64_t j = 0; j < total_smp; j++)
+		c->values[j] = store_rd_sv(&r);
+	if (has_spans)
+		for (uint64_t j = 0; j < total_smp; j++)
+			c->spans[j] = store_rd_uv(&r);
+	if (r.err || r.p != r.end)
+		goto bad;
+	mem_free(raw);
+	return 0;
+bad:
+	mem_free(raw);
+	store_cols_fini(c);
+	return -EMBER_ECORRUPT;
+}

@@ -1,0 +1,278 @@
+/*
+ * store_int.h — private to src/store/: the shapes shared by the WAL, the head, the block
+ * reader/writer and the query engine of the local backend. The on-disk formats themselves are
+ * specified byte by byte in docs/internals/storage.md; the numbered crash-safety invariants
+ * cited in code as (I1)..(I7) are listed there too.
+ *
+ * A tenant's data in the head and in a block has one shape, struct store_sdata: a symbol
+ * dictionary (a struct prof whose strings also hold label names and values), series with
+ * sorted label pairs, postings per name=value and, per series, columnar samples (head) or one
+ * compressed chunk (block). The query engine reads both through it.
+ */
+#ifndef EMBER_STORE_STORE_INT_H
+#define EMBER_STORE_STORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/hmap.h"
+#include "base/strtab.h"
+#include "store/store.h"
+
+#define STORE_TENANT_MAX     64
+#define STORE_DEFAULT_TENANT "anonymous"
+
+/* --- codec.c: varints with a sticky error --------------------------------------------- */
+
+struct store_rd {
+	const uint8_t *p, *end, *base;
+	int err; /* 0 or -EMBER_ECORRUPT, sticky */
+};
+
+void store_rd_init(struct store_rd *r, const void *p, size_t n);
+uint64_t store_rd_uv(struct store_rd *r);
+int64_t store_rd_sv(struct store_rd *r); /* zig-zag */
+/* A count bounded by the bytes left (each item takes >= min_item_bytes) and by max. */
+uint64_t store_rd_count(struct store_rd *r, size_t min_item_bytes, uint64_t max);
+const uint8_t *store_rd_bytes(struct store_rd *r, size_t n);
+static inline size_t store_rd_off(const struct store_rd *r)
+{
+	return (size_t)(r->p - r->base);
+}
+
+struct store_wr {
+	struct buf *b;
+	int err; /* sticky */
+};
+
+void store_wr_uv(struct store_wr *w, uint64_t v);
+void store_wr_sv(struct store_wr *w, int64_t v);
+void store_wr_bytes(struct store_wr *w, const void *p, size_t n);
+void store_wr_u32le(struct store_wr *w, uint32_t v);
+void store_wr_u64le(struct store_wr *w, uint64_t v);
+static inline uint32_t store_get_u32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t store_get_u64le(const uint8_t *p)
+{
+	return (uint64_t)store_get_u32le(p) | (uint64_t)store_get_u32le(p + 4) << 32;
+}
+void store_put_u32le(uint8_t *p, uint32_t v);
+void store_put_u64le(uint8_t *p, uint64_t v);
+
+/* A whole profile (with_samples) or only its symbol tables, in the "prof codec" format. */
+void store_prof_encode(struct store_wr *w, const struct prof *p, bool with_samples);
+/* Decodes and validates every id; NULL and -EMBER_ECORRUPT (offset in *bad_off) on bad input. */
+int store_prof_decode(struct store_rd *r, struct prof **out);
+
+/* zstd helpers: compress into w; decompress a frame of at most max_raw bytes. */
+void store_zstd_put(struct store_wr *w, const void *p, size_t n);
+int store_zstd_get(const uint8_t *p, size_t n, size_t max_raw, uint8_t **out, size_t *out_len);
+
+/* --- sdata.c: a tenant's series, postings and samples ------------------------------------ */
+
+/* Columnar samples of one series; profiles in append order (head) or time order (block). */
+struct store_cols {
+	size_t n_prof, cap_prof;
+	int64_t *ts, *dur, *period, *total;
+	uint32_t *n_smp; /* samples per profile */
+	size_t n_smp_all, cap_smp;
+	uint32_t *nodes; /* dict node ids, ascending within a profile */
+	int64_t *values;
+	uint64_t *spans; /* NULL when no profile of the series has span ids */
+};
+
+struct store_series_rec {
+	uint32_t *labels; /* owned: n_labels (name, value) string-id pairs, sorted by name */
+	uint32_t n_labels;
+	int64_t min_t, max_t;
+	struct store_cols cols; /* head only */
+	/* block only: the compressed chunk (borrowed from the block mapping) */
+	const uint8_t *chunk;
+	size_t chunk_len;
+	size_t chunk_raw;
+	uint32_t chunk_crc;
+	uint64_t n_prof, n_smp;
+};
+
+struct store_posting {
+	uint32_t name, value;
+	uint32_t *ids; /* ascending series ids */
+	uint32_t n, cap;
+};
+
+struct store_sdata {
+	char tenant[STORE_TENANT_MAX + 1];
+	struct prof *dict; /* owned */
+	struct store_series_rec *series;
+	uint32_t n_series, cap_series;
+	struct strtab *series_keys; /* label pairs -> series id + 1 */
+	struct store_posting *postings;
+	uint32_t n_postings, cap_postings;
+	struct hmap posting_index; /* name << 32 | value -> posting index */
+	int64_t min_t, max_t;
+	uint64_t n_prof, n_smp;
+};
+
+void store_sdata_init(struct store_sdata *sd, const char *tenant);
+void store_sdata_fini(struct store_sdata *sd);
+/* Series id of the sorted label pairs, creating it. */
+uint32_t store_sdata_series(struct store_sdata *sd, const uint32_t *pairs, uint32_t n_labels);
+bool store_sdata_find_series(const struct store_sdata *sd, const uint32_t *pairs,
+			     uint32_t n_labels, uint32_t *id);
+void store_sdata_add_posting(struct store_sdata *sd, uint32_t name, uint32_t value,
+			     uint32_t series);
+const struct store_posting *store_sdata_posting(const struct store_sdata *sd, uint32_t name,
+						uint32_t value);
+size_t store_sdata_bytes(const struct store_sdata *sd);
+void store_cols_fini(struct store_cols *c);
+/* Decodes a block series' chunk into c (caller store_cols_fini). */
+int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c);
+/* Encodes cols (time-sorted) as a raw chunk. */
+void store_chunk_encode(struct store_wr *w, const struct store_cols *c);
+/* Profile order by time: idx[0..n_prof) (mem_alloc'd), and the sample offset of each. */
+void store_cols_order(const struct store_cols *c, uint32_t **idx, uint64_t **off);
+
+/* --- matcher.c ---------------------------------------------------------------------------- */
+
+struct store_cmatch; /* compiled matchers */
+
+int store_cmatch_new(const struct store_matcher *m, size_t n, const char *profile_type,
+		     struct store_cmatch **out, struct ember_diag *d);
+void store_cmatch_free(struct store_cmatch *cm);
+/* Series of sd matching all matchers with data in [start, end): ids ascending, mem_alloc'd. */
+int store_cmatch_select(struct store_cmatch *cm, const struct store_sdata *sd, int64_t start,
+			int64_t end, uint32_t **ids, uint32_t *n, struct ember_diag *d);
+
+/* --- head.c ------------------------------------------------------------------------------- */
+
+struct store_head {
+	struct strtab *tenant_keys; /* tenant name -> index + 1 */
+	struct store_sdata **tenants;
+	size_t n_tenants, cap_tenants;
+	int64_t min_t, max_t;
+	uint64_t n_prof, n_smp;
+	size_t bytes; /* approximate, updated on append */
+};
+
+/* One decoded append (from the API or a WAL record). */
+struct store_rec {
+	const char *tenant;
+	const struct store_label *labels;
+	size_t n_labels;
+	const char *name;
+	int64_t time_ns;
+	const struct prof *prof;
+};
+
+struct store_head *store_head_new(void);
+void store_head_free(struct store_head *h);
+struct store_sdata *store_head_tenant(const struct store_head *h, const char *tenant);
+/* Validates r against the limits and the head's current state (series per tenant); no change. */
+int store_head_check(const struct store_head *h, const struct store_rec *r,
+		     const struct store_limits *lim, struct ember_diag *d);
+/* Adds r; never fails once store_head_check passed (may overshoot the series limit slightly
+ * under concurrency). */
+void store_head_apply(struct store_head *h, const struct store_rec *r);
+
+/* --- wal.c -------------------------------------------------------------------------------- */
+
+struct store_wal;
+
+int store_io_open(const struct store_io *io, const char *path, int flags, mode_t mode);
+int store_io_write_all(const struct store_io *io, int fd, const void *p, size_t n);
+int store_io_fsync(const struct store_io *io, int fd);
+int store_io_rename(const struct store_io *io, const char *from, const char *to);
+int store_io_fsync_dir(const struct store_io *io, const char *dir);
+
+/* Record payload <-> struct store_rec (labels and strings point into arena a). */
+void store_rec_encode(struct store_wr *w, const struct store_rec *r);
+int store_rec_decode(const uint8_t *p, size_t n, struct arena *a, struct store_rec *r,
+		     struct prof **prof_out);
+
+int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uint32_t delay_us,
+		   struct store_wal **out);
+void store_wal_close(struct store_wal *w);
+/* Writes one record (frame: n bytes, the first 8 reserved for the WAL's length and checksum)
+ * and waits until it is durable (group commit). On success the caller holds
+ * an "in flight" mark until store_wal_done, which rotation waits for. */
+int store_wal_append(struct store_wal *w, void *frame, size_t n);
+void store_wal_done(struct store_wal *w);
+/* Starts segment `seq` once no append is in flight; appends wait meanwhile. */
+int store_wal_rotate(struct store_wal *w, uint64_t seq);
+uint64_t store_wal_fsyncs(const struct store_wal *w);
+int store_wal_error(const struct store_wal *w);
+
+/* Parses a segment image: calls cb for each valid record, stops at the first torn or corrupt
+ * one. *valid_len = bytes of the valid prefix. Returns 0, or -EMBER_ECORRUPT/-EMBER_EVERSION
+ * for a bad segment header, or what cb returned when non-zero. */
+int store_wal_parse(const uint8_t *p, size_t n, int (*cb)(void *ctx, const uint8_t *rec, size_t n),
+		    void *ctx, size_t *valid_len);
+#define STORE_WAL_HDR_BYTES 16
+#define STORE_WAL_MAX_REC   (256u << 20)
+
+/* --- block_write.c / block_read.c --------------------------------------------------------- */
+
+struct store_block {
+	atomic_int ref;
+	char *path;	  /* owned */
+	uint64_t cut_seq; /* the cut directory it belongs to */
+	void *map;	  /* mmap of the file (or a borrowed buffer for parse-only use) */
+	size_t map_len;
+	bool mapped;
+	struct store_sdata sd;
+};
+
+/* Writes sd as one block file at path (fsynced, not renamed). */
+int store_block_write(const struct store_io *io, const char *path, const struct store_sdata *sd);
+/* Parses a block image (borrowed: it must outlive the block). *bad_off = offset of a defect. */
+int store_block_parse(const uint8_t *p, size_t n, struct store_block *b, size_t *bad_off);
+int store_block_open(const char *path, struct store_block **out, size_t *bad_off);
+void store_block_unref(struct store_block *b);
+void store_block_fini(struct store_block *b);
+
+/* --- query.c ------------------------------------------------------------------------------ */
+
+/* The sources of one query: head tenants (read under the head lock) and blocks. */
+struct store_srcs {
+	const struct store_sdata **sd;
+	size_t n;
+};
+
+enum store_qkind {
+	STORE_Q_NAMES,
+	STORE_Q_VALUES,
+	STORE_Q_SERIES,
+	STORE_Q_MERGE,
+	STORE_Q_SELECT_SERIES,
+	STORE_Q_FUNC_SERIES,
+};
+
+struct store_qctx; /* per-query accumulation state */
+
+struct store_qargs {
+	enum store_qkind kind;
+	const struct store_query *q;
+	const char *name;	/* label values */
+	const uint64_t *spans;	/* merge */
+	size_t n_spans;
+	const struct store_series_opts *so;
+	const char *function;	/* function series */
+	int64_t step_ns;
+};
+
+int store_qctx_new(const struct store_qargs *a, struct store_qctx **out, struct ember_diag *d);
+/* Feeds one source; callable for many sources. */
+int store_qctx_feed(struct store_qctx *c, const struct store_sdata *sd, struct ember_diag *d);
+/* Produces the result (prof for MERGE, result otherwise) and frees the context. */
+int store_qctx_finish(struct store_qctx *c, struct prof **prof, struct store_result **res);
+void store_qctx_free(struct store_qctx *c);
+/* Top functions of a merged profile. */
+int store_top_from_prof(const struct prof *p, size_t limit, struct store_result **out);
+
+#endif

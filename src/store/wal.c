@@ -1,0 +1,379 @@
+/*
+ * wal.c — the write-ahead log: checksummed length-prefixed records appended to numbered
+ * segment files, group commit (leader/follower on one mutex + condvar: the first appender that
+ * finds no fsync running becomes the leader and fsyncs everything written so far, the others
+ * wait for it), segment rotation for block cuts, and the parser used by replay and the fuzzer.
+ * Also the I/O shim wrappers every file write of the store goes through, and the record codec.
+ * Owns the open segment fd. Never logs. After a failed write or fsync the WAL is stuck in its
+ * error (I1: nothing is acknowledged that is not fsynced).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "store/store_int.h"
+
+static const uint8_t wal_magic[8] = {'E', 'M', 'B', 'E', 'R', 'W', 'A', 'L'};
+#define WAL_VERSION 1
+
+/* I/O shim. */
+
+int store_io_open(const struct store_io *io, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	if (io && io->open)
+		return io->open(io->ctx, path, flags, mode);
+	fd = open(path, flags | O_CLOEXEC, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+int store_io_write_all(const struct store_io *io, int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = io && io->write ? io->write(io->ctx, fd, b, n) : write(fd, b, n);
+
+		if (!(io && io->write) && w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w < 0)
+			return (int)w;
+		if (w == 0)
+			return -EIO;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int store_io_fsync(const struct store_io *io, int fd)
+{
+	if (io && io->fsync)
+		return io->fsync(io->ctx, fd);
+	return fsync(fd) ? -errno : 0;
+}
+
+int store_io_rename(const struct store_io *io, const char *from, const char *to)
+{
+	if (io && io->rename)
+		return io->rename(io->ctx, from, to);
+	return rename(from, to) ? -errno : 0;
+}
+
+int store_io_fsync_dir(const struct store_io *io, const char *dir)
+{
+	int fd = store_io_open(io, dir, O_RDONLY | O_DIRECTORY, 0), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = store_io_fsync(io, fd);
+	close(fd);
+	return rc;
+}
+
+/* Record payload. */
+
+static void wr_str(struct store_wr *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	store_wr_uv(w, n);
+	store_wr_bytes(w, s, n);
+}
+
+void store_rec_encode(struct store_wr *w, const struct store_rec *r)
+{
+	store_wr_uv(w, 1); /* record type: append */
+	wr_str(w, r->tenant);
+	wr_str(w, r->name);
+	store_wr_sv(w, r->time_ns);
+	store_wr_uv(w, r->n_labels);
+	for (size_t i = 0; i < r->n_labels; i++) {
+		wr_str(w, r->labels[i].name);
+		wr_str(w, r->labels[i].value);
+	}
+	store_prof_encode(w, r->prof, true);
+}
+
+static const char *rd_str(struct store_rd *r, struct arena *a)
+{
+	uint64_t n = store_rd_count(r, 1, 1u << 20);
+	const uint8_t *p = store_rd_bytes(r, (size_t)n);
+
+	if (!p)
+		return "";
+	if (memchr(p, 0, (size_t)n)) {
+		r->err = -EMBER_ECORRUPT;
+		return "";
+	}
+	return arena_strndup(a, (const char *)p, (size_t)n);
+}
+
+int store_rec_decode(const uint8_t *p, size_t n, struct arena *a, struct store_rec *rec,
+		     struct prof **prof_out)
+{
+	struct store_rd r;
+	struct store_label *labels;
+	uint64_t nl;
+
+	*prof_out = NULL;
+	memset(rec, 0, sizeof(*rec));
+	store_rd_init(&r, p, n);
+	if (store_rd_uv(&r) != 1)
+		return -EMBER_ECORRUPT;
+	rec->tenant = rd_str(&r, a);
+	rec->name = rd_str(&r, a);
+	rec->time_ns = store_rd_sv(&r);
+	nl = store_rd_count(&r, 2, 1024);
+	labels = arena_calloc(a, nl ? nl : 1, sizeof(*labels));
+	for (uint64_t i = 0; i < nl; i++) {
+		labels[i].name = rd_str(&r, a);
+		labels[i].value = rd_str(&r, a);
+	}
+	rec->labels = labels;
+	rec->n_labels = nl;
+	if (r.err || !rec->tenant[0] || !rec->name[0])
+		return -EMBER_ECORRUPT;
+	if (store_prof_decode(&r, prof_out))
+		return -EMBER_ECORRUPT;
+	if (r.p != r.end) {
+		prof_free(*prof_out);
+		*prof_out = NULL;
+		return -EMBER_ECORRUPT;
+	}
+	rec->prof = *prof_out;
+	return 0;
+}
+
+/* The writer. */
+
+struct store_wal {
+	const struct store_io *io;
+	char dir[PATH_MAX];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fd;		     /* guarded by mu; the open segment */
+	uint64_t seq;	     /* its number */
+	uint64_t written;    /* bytes written over all segments */
+	uint64_t synced;     /* bytes known durable */
+	bool syncing;	     /* a leader is in fsync */
+	bool rotating;	     /* a rotation waits for in-flight appends */
+	int inflight;	     /* appends between write and store_wal_done */
+	int err;	     /* sticky */
+	uint32_t delay_us;   /* leader's wait for followers */
+	atomic_uint_fast64_t fsyncs;
+};
+
+static int segment_create(struct store_wal *w, uint64_t seq, int *fd_out)
+{
+	char path[PATH_MAX + 32];
+	uint8_t hdr[STORE_WAL_HDR_BYTES];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/%016llx.wal", w->dir, (unsigned long long)seq);
+	fd = store_io_open(w->io, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return fd;
+	memcpy(hdr, wal_magic, 8);
+	store_put_u32le(hdr + 8, WAL_VERSION);
+	store_put_u32le(hdr + 12, store_crc32c(0, hdr, 12));
+	rc = store_io_write_all(w->io, fd, hdr, sizeof(hdr));
+	if (!rc)
+		rc = store_io_fsync(w->io, fd);
+	if (!rc)
+		rc = store_io_fsync_dir(w->io, w->dir);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uint32_t delay_us,
+		   struct store_wal **out)
+{
+	struct store_wal *w = mem_calloc(MEM_STORE, 1, sizeof(*w));
+	int rc;
+
+	*out = NULL;
+	w->io = io;
+	snprintf(w->dir, sizeof(w->dir), "%s", dir);
+	w->delay_us = delay_us;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	rc = segment_create(w, seq, &w->fd);
+	if (rc) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		mem_free(w);
+		return rc;
+	}
+	w->seq = seq;
+	*out = w;
+	return 0;
+}
+
+void store_wal_close(struct store_wal *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	mem_free(w);
+}
+
+/* frame: n bytes, the first 8 reserved for the length and checksum. */
+int store_wal_append(struct store_wal *w, void *frame, size_t n)
+{
+	uint8_t *f = frame;
+	uint64_t mine;
+	int rc;
+
+	if (n <= 8 || n - 8 > STORE_WAL_MAX_REC)
+		return -EMBER_ELIMIT;
+	store_put_u32le(f, (uint32_t)(n - 8));
+	store_put_u32le(f + 4, store_crc32c(store_crc32c(0, f, 4), f + 8, n - 8));
+	pthread_mutex_lock(&w->mu);
+	while (w->rotating)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->err) {
+		pthread_mutex_unlock(&w->mu);
+		return -EROFS;
+	}
+	rc = store_io_write_all(w->io, w->fd, f, n);
+	if (rc) {
+		w->err = rc; /* (I1) a torn record is never acknowledged; replay truncates it */
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		return rc;
+	}
+	w->written += n;
+	mine = w->written;
+	w->inflight++;
+	while (w->synced < mine && !w->err) {
+		if (!w->syncing) {
+			uint64_t target;
+			int fd = w->fd;
+
+			w->syncing = true;
+			if (w->delay_us) {
+				pthread_mutex_unlock(&w->mu);
+				usleep(w->delay_us);
+				pthread_mutex_lock(&w->mu);
+			}
+			target = w->written;
+			pthread_mutex_unlock(&w->mu);
+			rc = store_io_fsync(w->io, fd);
+			atomic_fetch_add(&w->fsyncs, 1);
+			pthread_mutex_lock(&w->mu);
+			w->syncing = false;
+			if (rc)
+				w->err = rc;
+			else if (target > w->synced)
+				w->synced = target;
+			pthread_cond_broadcast(&w->cv);
+		} else {
+			pthread_cond_wait(&w->cv, &w->mu);
+		}
+	}
+	if (w->synced < mine) {
+		rc = w->err;
+		w->inflight--;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		return rc;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+void store_wal_done(struct store_wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (--w->inflight == 0)
+		pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int store_wal_rotate(struct store_wal *w, uint64_t seq)
+{
+	int fd, rc;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->rotating)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->rotating = true;
+	while (w->inflight > 0 || w->syncing)
+		pthread_cond_wait(&w->cv, &w->mu);
+	rc = w->err ? -EROFS : segment_create(w, seq, &fd);
+	if (!rc) {
+		close(w->fd);
+		w->fd = fd;
+		w->seq = seq;
+	} else if (!w->err) {
+		w->err = rc;
+	}
+	w->rotating = false;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+uint64_t store_wal_fsyncs(const struct store_wal *w)
+{
+	return atomic_load(&((struct store_wal *)w)->fsyncs);
+}
+
+int store_wal_error(const struct store_wal *w)
+{
+	int e;
+
+	pthread_mutex_lock(&((struct store_wal *)w)->mu);
+	e = w->err;
+	pthread_mutex_unlock(&((struct store_wal *)w)->mu);
+	return e;
+}
+
+/* The parser. */
+
+int store_wal_parse(const uint8_t *p, size_t n, int (*cb)(void *ctx, const uint8_t *rec, size_t n),
+		    void *ctx, size_t *valid_len)
+{
+	size_t off = STORE_WAL_HDR_BYTES;
+
+	*valid_len = 0;
+	if (n < STORE_WAL_HDR_BYTES)
+		return 0; /* torn while being created: empty */
+	if (memcmp(p, wal_magic, 8) || store_get_u32le(p + 12) != store_crc32c(0, p, 12))
+		return -EMBER_ECORRUPT;
+	if (store_get_u32le(p + 8) != WAL_VERSION)
+		return -EMBER_EVERSION;
+	*valid_len = off;
+	while (n - off >= 8) {
+		uint32_t len = store_get_u32le(p + off), crc = store_get_u32le(p + off + 4);
+		int rc;
+
+		if (len == 0 || len > STORE_WAL_MAX_REC || len > n - off - 8)
+			break;
+		if (store_crc32c(store_crc32c(0, p + off, 4), p + off + 8, len) != crc)
+			break;
+		rc = cb ? cb(ctx, p + off + 8, len) : 0;
+		if (rc)
+			return rc;
+		off += 8 + (size_t)len;
+		*valid_len = off;
+	}
+	return 0;
+}

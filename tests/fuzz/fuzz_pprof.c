@@ -1,0 +1,82 @@
+/*
+ * fuzz_pprof.c — libFuzzer target for the pprof decoder (raw and gzipped input).
+ *
+ * Every input must decode or fail cleanly. What decodes must re-encode (alternately raw and
+ * gzipped), decode again with the same sample types, sample count and totals, and decode_merge
+ * twice into a fresh profile giving twice the totals; any mismatch aborts. A failed
+ * decode_merge must leave its destination untouched. Nothing may leak: everything is freed.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "format/pprof.h"
+#include "profile/profile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Sum of sample type vi with wrapping arithmetic: fuzzed values overflow int64. */
+static uint64_t total(const struct prof *p, size_t vi)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < prof_n_samples(p); i++) {
+		struct prof_sample s;
+
+		prof_sample_get(p, i, &s);
+		t += (uint64_t)s.values[vi];
+	}
+	return t;
+}
+
+static void check_same(const struct prof *a, const struct prof *b, uint64_t times)
+{
+	if (prof_n_sample_types(a) != prof_n_sample_types(b))
+		abort();
+	for (size_t k = 0; k < prof_n_sample_types(a); k++)
+		if (total(a, k) * times != total(b, k))
+			abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* small bounds keep the fuzzer fast; the limits themselves are under test too */
+	struct pprof_limits lim = {{4u << 20, 0}, 4u << 20, 100000};
+	struct prof *p = NULL, *q = NULL, *m;
+	struct ember_diag d;
+	struct buf out;
+
+	if (pprof_decode(data, size, &lim, &p, &d) != 0) {
+		/* the same input must fail to merge too, leaving dst empty */
+		m = prof_new();
+		if (pprof_decode_merge(m, data, size, &lim, &d) == 0 || prof_n_samples(m) != 0 ||
+		    prof_n_strings(m) != 1)
+			abort();
+		prof_free(m);
+		return 0;
+	}
+	buf_init(&out, MEM_TEST, SIZE_MAX);
+	if (pprof_encode(p, size & 1, &out) != 0)
+		abort();
+	if (pprof_decode(out.data, out.len, NULL, &q, &d) != 0)
+		abort();
+	if (prof_n_samples(p) != prof_n_samples(q))
+		abort();
+	check_same(p, q, 1);
+
+	m = prof_new();
+	if (pprof_decode_merge(m, data, size, &lim, &d) != 0 ||
+	    pprof_decode_merge(m, out.data, out.len, NULL, &d) != 0)
+		abort();
+	if (prof_n_samples(m) != prof_n_samples(p))
+		abort();
+	check_same(p, m, 2);
+
+	prof_free(m);
+	prof_free(q);
+	prof_free(p);
+	buf_fini(&out);
+	return 0;
+}
