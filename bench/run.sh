@@ -37,7 +37,9 @@ timed() {
 	printf -v "$__var" '%s' "$(awk '{ printf "%.3f %.3f", $1, $2 + $3 }' <<<"$__t")"
 }
 
-if [ ! -f "$DATA/.done" ] || [ "$BUILD_ABS/bench/gen_profiles" -nt "$DATA/.done" ]; then
+# Regenerated only when the generator's source changes (not on every relink of the library).
+GEN_SRC=$(cd "$(dirname "$0")" && pwd)/gen_profiles.c
+if [ ! -f "$DATA/.done" ] || [ "$GEN_SRC" -nt "$DATA/.done" ]; then
 	rm -rf "$DATA"
 	mkdir -p "$(dirname "$DATA")"
 	"$BUILD_ABS/bench/gen_profiles" "$DATA" "$N" 1

@@ -29,9 +29,9 @@
 struct agent_sampler;
 
 struct agent_sampler_opts {
-	int freq_hz;	    /* samples per second per CPU (default 19) */
-	bool filter_pids;   /* sample only pids added with agent_sampler_add_pid (+ children) */
-	bool no_kernel;	    /* skip kernel stacks */
+	int freq_hz;	     /* samples per second per CPU (default 19) */
+	bool filter_pids;    /* sample only pids added with agent_sampler_add_pid (+ children) */
+	bool no_kernel;	     /* skip kernel stacks */
 	uint32_t ignore_pid; /* never sampled (the agent itself); 0 = getpid() */
 };
 
@@ -70,9 +70,9 @@ void agent_procs_unwind(struct agent_procs *ps, const struct ember_sample *s, ui
 
 /* A named (or unnamed) user frame. Strings are borrowed until the next call on ps. */
 struct agent_frame {
-	const char *name;	/* raw symbol name, NULL when unknown */
-	const char *path;	/* mapping path, NULL when no mapping */
-	const char *build_id;	/* hex, "" when none */
+	const char *name;     /* raw symbol name, NULL when unknown */
+	const char *path;     /* mapping path, NULL when no mapping */
+	const char *build_id; /* hex, "" when none */
 	uint64_t map_start, map_end, map_offset;
 };
 

@@ -162,7 +162,7 @@ static uint32_t user_location(struct prof *p, struct agent_procs *ps, int pid, u
 	char dem[1024];
 	struct prof_function fn = {.system_name = prof_intern_cstr(p, fr.name)};
 	fn.name = symb_demangle(fr.name, dem, sizeof(dem)) ? prof_intern_cstr(p, dem)
-							    : fn.system_name;
+							   : fn.system_name;
 	struct prof_line line = {.function = prof_add_function(p, &fn)};
 	return prof_add_location(p, map, at, &line, 1, false);
 }
@@ -211,7 +211,8 @@ int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
 		}
 		struct prof_label labels[2] = {
 			{.key = k_pid, .num = h.pid},
-			{.key = k_comm, .str = prof_intern(p, h.comm, strnlen(h.comm, sizeof(h.comm)))},
+			{.key = k_comm,
+			 .str = prof_intern(p, h.comm, strnlen(h.comm, sizeof(h.comm)))},
 		};
 		int64_t values[2] = {(int64_t)c->counts[id], (int64_t)c->counts[id] * meta->period};
 		uint32_t node = prof_add_stack(p, locs, nl);

@@ -181,14 +181,15 @@ static void refresh(struct agent_procs *ps, struct proc_entry *p)
 	struct symb_maps all;
 	symb_maps_init(&all);
 	int rc = symb_maps_read(&all, p->pid);
+	if (rc != 0 || all.len == 0) {
+		/* Gone (or a zombie): keep what we knew, samples may still name it. */
+		symb_maps_fini(&all);
+		return;
+	}
 	symb_maps_fini(&p->maps);
 	mem_free(p->file_keys);
 	p->file_keys = NULL;
 	symb_maps_init(&p->maps);
-	if (rc != 0) {
-		symb_maps_fini(&all);
-		return;
-	}
 	size_t nx = 0;
 	for (size_t i = 0; i < all.len; i++)
 		if (all.maps[i].perms & SYMB_MAP_X)
@@ -226,14 +227,18 @@ static struct proc_entry *get_proc(struct agent_procs *ps, int pid)
 	return p;
 }
 
-/* The mapping of pc in p, refreshing the maps once when pc is unknown. */
+/* The mapping of pc in p, refreshing the maps once when pc is unknown: when they were read
+ * before the sample was taken (sample_ns, CLOCK_MONOTONIC like bpf_ktime_get_ns), or, without
+ * a sample time, when they are older than REFRESH_MIN_NS. */
 static const struct symb_map *find_map(struct agent_procs *ps, struct proc_entry *p, uint64_t pc,
-				       size_t *idx)
+				       uint64_t sample_ns, size_t *idx)
 {
 	if (!p->loaded)
 		refresh(ps, p);
 	const struct symb_map *m = symb_maps_find(&p->maps, pc);
-	if (!m && now_ns() - p->refreshed_ns >= REFRESH_MIN_NS) {
+	bool stale = sample_ns ? sample_ns >= p->refreshed_ns
+			       : now_ns() - p->refreshed_ns >= REFRESH_MIN_NS;
+	if (!m && stale) {
 		refresh(ps, p);
 		m = symb_maps_find(&p->maps, pc);
 	}
@@ -304,19 +309,21 @@ static const struct unwind_table *get_table(struct agent_procs *ps, struct proc_
 static bool pc_to_vaddr(const struct file_entry *f, const struct symb_map *m, uint64_t pc,
 			uint64_t *vaddr)
 {
-	return f && f->elf && symb_elf_offset_to_vaddr(f->elf, pc - m->start + m->offset, vaddr) == 0;
+	return f && f->elf &&
+	       symb_elf_offset_to_vaddr(f->elf, pc - m->start + m->offset, vaddr) == 0;
 }
 
 struct walk_ctx {
 	struct agent_procs *ps;
 	struct proc_entry *p;
+	uint64_t sample_ns;
 };
 
 static bool walk_lookup(void *ctx, uint64_t pc, const struct unwind_table **table, uint64_t *bias)
 {
 	struct walk_ctx *w = ctx;
 	size_t idx;
-	const struct symb_map *m = find_map(w->ps, w->p, pc, &idx);
+	const struct symb_map *m = find_map(w->ps, w->p, pc, w->sample_ns, &idx);
 	*table = NULL;
 	*bias = 0;
 	if (!m)
@@ -333,7 +340,7 @@ static bool walk_lookup(void *ctx, uint64_t pc, const struct unwind_table **tabl
 void agent_procs_unwind(struct agent_procs *ps, const struct ember_sample *s, uint64_t *pcs,
 			size_t max_pcs, struct unwind_result *res)
 {
-	struct walk_ctx w = {.ps = ps, .p = get_proc(ps, (int)s->pid)};
+	struct walk_ctx w = {.ps = ps, .p = get_proc(ps, (int)s->pid), .sample_ns = s->time_ns};
 	struct unwind_regs regs = {.ip = s->ip, .sp = s->sp, .bp = s->bp};
 	size_t len = EMBER_MIN((size_t)s->ustack_bytes, sizeof(s->ustack));
 	unwind_walk(&regs, s->ustack, len, walk_lookup, &w, pcs, max_pcs, res);
@@ -345,7 +352,7 @@ void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct 
 	out->build_id = "";
 	struct proc_entry *p = get_proc(ps, pid);
 	size_t idx;
-	const struct symb_map *m = find_map(ps, p, pc, &idx);
+	const struct symb_map *m = find_map(ps, p, pc, 0, &idx);
 	if (!m)
 		return;
 	out->path = m->path;

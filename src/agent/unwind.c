@@ -10,14 +10,10 @@
 #include "agent/unwind.h"
 
 static const char *const stop_names[UNWIND_STOP_N] = {
-	[UNWIND_STOP_OUTERMOST] = "complete",
-	[UNWIND_STOP_ZERO_RA] = "zero_return_address",
-	[UNWIND_STOP_NO_MAPPING] = "no_mapping",
-	[UNWIND_STOP_STACK_COPY] = "stack_copy_too_short",
-	[UNWIND_STOP_NO_CFI] = "no_cfi",
-	[UNWIND_STOP_UNSUPPORTED] = "unsupported_cfi",
-	[UNWIND_STOP_BAD_FRAME] = "bad_frame",
-	[UNWIND_STOP_MAX_FRAMES] = "max_frames",
+	[UNWIND_STOP_OUTERMOST] = "complete",	 [UNWIND_STOP_ZERO_RA] = "zero_return_address",
+	[UNWIND_STOP_NO_MAPPING] = "no_mapping", [UNWIND_STOP_STACK_COPY] = "stack_copy_too_short",
+	[UNWIND_STOP_NO_CFI] = "no_cfi",	 [UNWIND_STOP_UNSUPPORTED] = "unsupported_cfi",
+	[UNWIND_STOP_BAD_FRAME] = "bad_frame",	 [UNWIND_STOP_MAX_FRAMES] = "max_frames",
 };
 
 const char *unwind_stop_name(enum unwind_stop s)

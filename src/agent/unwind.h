@@ -64,9 +64,9 @@ struct unwind_regs {
 };
 
 struct unwind_result {
-	size_t n;		/* frames in pcs[] */
-	enum unwind_stop stop;	/* why it ended */
-	size_t n_fp_frames;	/* frames recovered with frame pointers */
+	size_t n;	       /* frames in pcs[] */
+	enum unwind_stop stop; /* why it ended */
+	size_t n_fp_frames;    /* frames recovered with frame pointers */
 };
 
 /* Walks from regs over stack[0..stack_len) (the bytes at user address regs->sp). pcs[0] is

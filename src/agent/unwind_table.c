@@ -37,8 +37,8 @@ static void release_frame(Dwarf_Frame *f)
 }
 
 /* Decodes a DW_EH_PE pointer at d[*pos] (field address base_addr + *pos). */
-static bool read_encoded(const uint8_t *d, size_t len, size_t *pos, uint8_t enc,
-			 uint64_t base_addr, uint64_t *out)
+static bool read_encoded(const uint8_t *d, size_t len, size_t *pos, uint8_t enc, uint64_t base_addr,
+			 uint64_t *out)
 {
 	if (enc == DW_EH_PE_omit)
 		return false;
@@ -118,8 +118,8 @@ static int fde_starts(Elf *elf, uint64_t **out, size_t *n_out)
 	    !read_encoded(p, len, &pos, p[2], sh.sh_addr, &count))
 		return -EMBER_EFORMAT;
 	uint8_t tenc = p[3];
-	size_t entry = (tenc & 0x0f) == DW_EH_PE_udata4 || (tenc & 0x0f) == DW_EH_PE_sdata4 ? 8
-											     : 16;
+	size_t entry =
+		(tenc & 0x0f) == DW_EH_PE_udata4 || (tenc & 0x0f) == DW_EH_PE_sdata4 ? 8 : 16;
 	if (count == 0 || count > (len - pos) / entry)
 		return -EMBER_EFORMAT;
 	uint64_t *starts = mem_alloc(MEM_AGENT, count * sizeof(*starts));
@@ -168,8 +168,7 @@ static void convert_frame(Dwarf_Frame *f, bool signal, struct ember_unwind_row *
 	r->rbp_type = EMBER_RBP_SAME;
 	r->flags = signal ? EMBER_ROW_SIGNAL : 0;
 
-	if (dwarf_frame_register(f, X86_REG_RA, mem, &ops, &nops) == 0 && nops == 0 &&
-	    ops == mem) {
+	if (dwarf_frame_register(f, X86_REG_RA, mem, &ops, &nops) == 0 && nops == 0 && ops == mem) {
 		r->cfa_type = EMBER_CFA_OUTERMOST;
 		return;
 	}
@@ -207,8 +206,7 @@ static void convert_frame(Dwarf_Frame *f, bool signal, struct ember_unwind_row *
 static void walk_fde(Dwarf_CFI *cfi, uint64_t start, uint64_t limit, struct unwind_table *t)
 {
 	uint64_t pc = start;
-	for (int guard = 0; guard < 100000 && pc < limit && t->n < UNWIND_TABLE_MAX_ROWS;
-	     guard++) {
+	for (int guard = 0; guard < 100000 && pc < limit && t->n < UNWIND_TABLE_MAX_ROWS; guard++) {
 		Dwarf_Frame *f;
 		if (dwarf_cfi_addrframe(cfi, pc, &f) != 0)
 			break;

@@ -29,7 +29,7 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_putc(struct buf *b, int c);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Take ownership of the data (NUL-terminated); the buf is left empty. */
 uint8_t *buf_steal(struct buf *b, size_t *len);
 

@@ -18,9 +18,9 @@
 #define EMBER_KSTACK_MAX_DEPTH 128
 /* Bytes of user stack copied from the sampled sp upwards (a power of two). */
 #define EMBER_USTACK_MAX_BYTES 16384
-/* Shortest copy tried when the full one faults (the copy halves down to this). */
-#define EMBER_USTACK_MIN_BYTES 512
-#define EMBER_COMM_LEN	       16
+/* The stack is copied in pages of this size, up to the first unreadable one. */
+#define EMBER_PAGE_BYTES 4096
+#define EMBER_COMM_LEN	 16
 /* Processes the pid filter holds (ember record's process tree). */
 #define EMBER_PID_FILTER_MAX 16384
 
@@ -34,7 +34,7 @@
 #define EMBER_SAMPLE_USER_REGS	0x1 /* ip/sp/bp hold the user-mode registers */
 #define EMBER_SAMPLE_IN_KERNEL	0x2 /* interrupted in kernel mode (kstack is the leaf part) */
 #define EMBER_SAMPLE_KTHREAD	0x4 /* kernel thread: no user stack */
-#define EMBER_SAMPLE_USTACK_CUT 0x8 /* the full copy faulted; a shorter one was taken */
+#define EMBER_SAMPLE_USTACK_CUT 0x8 /* the copy ended early (the end of the stack mapping) */
 
 /* One CPU sample. ustack holds ustack_bytes bytes read from user address sp upwards. */
 struct ember_sample {
@@ -65,14 +65,14 @@ struct ember_proc_event {
 };
 
 /* Counters in the per-CPU `stats` array, summed by user space. */
-#define EMBER_STAT_SAMPLES	 0 /* samples taken (after filtering) */
-#define EMBER_STAT_LOST		 1 /* ring buffer full: sample dropped */
-#define EMBER_STAT_USTACK_FAULT	 2 /* no user stack copy at all */
-#define EMBER_STAT_USTACK_SHORT	 3 /* shortened user stack copy */
-#define EMBER_STAT_KSTACK_FAIL	 4 /* bpf_get_stack failed */
-#define EMBER_STAT_EVENTS_LOST	 5 /* exec/exit/fork notifications dropped */
-#define EMBER_STAT_FILTER_FULL	 6 /* pid filter full: a child was not followed */
-#define EMBER_STAT_N		 8
+#define EMBER_STAT_SAMPLES	0 /* samples taken (after filtering) */
+#define EMBER_STAT_LOST		1 /* ring buffer full: sample dropped */
+#define EMBER_STAT_USTACK_FAULT 2 /* no user stack copy at all */
+#define EMBER_STAT_USTACK_SHORT 3 /* shortened user stack copy */
+#define EMBER_STAT_KSTACK_FAIL	4 /* bpf_get_stack failed */
+#define EMBER_STAT_EVENTS_LOST	5 /* exec/exit/fork notifications dropped */
+#define EMBER_STAT_FILTER_FULL	6 /* pid filter full: a child was not followed */
+#define EMBER_STAT_N		8
 
 /*
  * Compact unwind rows (x86-64). A table is an array sorted by pc (ELF virtual address of the
@@ -82,11 +82,11 @@ struct ember_proc_event {
  *   CFA = (cfa_type == RSP ? rsp : rbp) + cfa_offset; return address at CFA - 8;
  *   caller rbp = rbp_type == OFFSET ? *(CFA + rbp_offset) : rbp (unchanged).
  */
-#define EMBER_CFA_UNDEFINED 0 /* no CFI here (gap between FDEs): stop or fall back */
-#define EMBER_CFA_RSP	    1
-#define EMBER_CFA_RBP	    2
-#define EMBER_CFA_PLT	    3 /* the PLT expression: rsp + 8, or + 16 when (rip & 15) >= 11 */
-#define EMBER_CFA_OUTERMOST 4 /* return address undefined: _start, clone (a complete stack) */
+#define EMBER_CFA_UNDEFINED   0 /* no CFI here (gap between FDEs): stop or fall back */
+#define EMBER_CFA_RSP	      1
+#define EMBER_CFA_RBP	      2
+#define EMBER_CFA_PLT	      3 /* the PLT expression: rsp + 8, or + 16 when (rip & 15) >= 11 */
+#define EMBER_CFA_OUTERMOST   4 /* return address undefined: _start, clone (a complete stack) */
 #define EMBER_CFA_UNSUPPORTED 5 /* an expression or register rule we cannot evaluate */
 
 #define EMBER_RBP_SAME	      0 /* rbp unchanged in the caller */
@@ -105,8 +105,8 @@ struct ember_unwind_row {
 };
 
 #ifndef __VMLINUX_H__
-_Static_assert(sizeof(struct ember_sample) == 80 + 8 * EMBER_KSTACK_MAX_DEPTH +
-						      EMBER_USTACK_MAX_BYTES,
+_Static_assert(sizeof(struct ember_sample) ==
+		       80 + 8 * EMBER_KSTACK_MAX_DEPTH + EMBER_USTACK_MAX_BYTES,
 	       "ember_sample layout");
 _Static_assert(sizeof(struct ember_proc_event) == 24, "ember_proc_event layout");
 _Static_assert(sizeof(struct ember_unwind_row) == 16, "ember_unwind_row layout");

@@ -57,19 +57,29 @@ static __always_inline int wanted(__u32 tgid)
 	return bpf_map_lookup_elem(&pid_filter, &tgid) != NULL;
 }
 
-/* Copies the top of the user stack: the whole window, or halving lengths when it crosses the
- * end of the stack mapping (the read is all-or-nothing). */
+/* Copies the top of the user stack page by page, from sp to the next page boundary and then
+ * whole pages, stopping at the first page that cannot be read (the end of the stack mapping:
+ * a read is all-or-nothing, so one large read would fail near the top of the stack). */
 static __always_inline __u32 copy_ustack(struct ember_sample *e, __u64 sp)
 {
-	__u32 n = EMBER_USTACK_MAX_BYTES;
+	__u32 first = EMBER_PAGE_BYTES - (sp & (EMBER_PAGE_BYTES - 1));
+	__u32 got;
 
-#pragma unroll
-	for (int i = 0; i < 6; i++) {
-		if (bpf_probe_read_user(e->ustack, n, (const void *)sp) == 0)
-			return n;
-		n >>= 1;
+	if (first > EMBER_PAGE_BYTES)
+		return 0;
+	if (bpf_probe_read_user(e->ustack, first, (const void *)sp) != 0)
+		return 0;
+	got = first;
+	/* A bounded loop (verified since 5.3), not unrolled. */
+	for (int i = 0; i < EMBER_USTACK_MAX_BYTES / EMBER_PAGE_BYTES; i++) {
+		if (got > EMBER_USTACK_MAX_BYTES - EMBER_PAGE_BYTES)
+			break;
+		if (bpf_probe_read_user(e->ustack + got, EMBER_PAGE_BYTES,
+					(const void *)(sp + got)) != 0)
+			break;
+		got += EMBER_PAGE_BYTES;
 	}
-	return 0;
+	return got;
 }
 
 SEC("perf_event")
@@ -116,7 +126,8 @@ int ember_on_sample(struct bpf_perf_event_data *ctx)
 		bpf_ringbuf_submit(e, 0);
 		return 0;
 	}
-	if ((ctx->regs.cs & 3) == 3) {
+	/* A full-width load: the context only allows 8-byte reads of pt_regs fields. */
+	if ((*(volatile __u64 *)&ctx->regs.cs & 3) == 3) {
 		e->ip = ctx->regs.ip;
 		e->sp = ctx->regs.sp;
 		e->bp = ctx->regs.bp;
@@ -131,7 +142,7 @@ int ember_on_sample(struct bpf_perf_event_data *ctx)
 	e->ustack_bytes = copy_ustack(e, e->sp);
 	if (e->ustack_bytes == 0)
 		stat_inc(EMBER_STAT_USTACK_FAULT);
-	else if (e->ustack_bytes < EMBER_USTACK_MAX_BYTES)
+	else if (e->ustack_bytes <= EMBER_USTACK_MAX_BYTES - EMBER_PAGE_BYTES)
 		e->flags |= EMBER_SAMPLE_USTACK_CUT, stat_inc(EMBER_STAT_USTACK_SHORT);
 	bpf_ringbuf_submit(e, 0);
 	return 0;

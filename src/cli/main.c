@@ -24,10 +24,12 @@ struct cli_cmd {
 };
 
 static const struct cli_cmd cli_cmds[] = {
+	{"record", cmd_record, "profile a command or a PID to a file, like perf record"},
 	{"convert", cmd_convert, "convert a profile between pprof, folded, speedscope, JSON, SVG"},
 	{"top", cmd_top, "print the functions with the largest flat or cumulative values"},
 	{"merge", cmd_merge, "merge profiles into one pprof file"},
 	{"diff", cmd_diff, "compare two profiles per function; write a differential flame graph"},
+	{"agent", cmd_agent, "sample every process on this host continuously (eBPF)"},
 };
 
 /* A CLI run is short and allocates in waves (decode a file, drop its tables, decode the next):

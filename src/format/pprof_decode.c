@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -186,6 +187,21 @@ static int alloc_array(struct pdec *c, void **arr, size_t n, size_t elem, int fi
 	return 0;
 }
 
+struct alloc_spec {
+	void **arr;
+	size_t n, elem;
+	int fill; /* byte to fill with */
+};
+
+static int alloc_all(struct pdec *c, const struct alloc_spec *a, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = alloc_array(c, a[i].arr, a[i].n, a[i].elem, a[i].fill);
+	return rc;
+}
+
 /* ---- wire-level reading with precise messages ---- */
 
 static COLD int varint_fail(struct pdec *c, const uint8_t *p, const uint8_t *end, const char *msg)
@@ -314,14 +330,6 @@ static struct wire_reader sub_reader(const struct pdec *c, struct span sp)
 
 /* ---- id maps ---- */
 
-static int idmap_init(struct pdec *c, struct idmap *m, size_t n)
-{
-	/* m->sparse is initialized with the decoder, so that fini is always safe. */
-	m->n_dense = n;
-	m->max_id_val = 0;
-	return alloc_array(c, (void **)&m->dense, n, sizeof(*m->dense), 0);
-}
-
 static void idmap_fini(struct idmap *m)
 {
 	mem_free(m->dense);
@@ -438,76 +446,46 @@ static int scan_sref(struct pdec *c, struct wire_reader *r, const struct ptag *t
 	return rd_scalar(c, r, t, &s->idx);
 }
 
-static int scan_int(struct pdec *c, struct wire_reader *r, const struct ptag *t, int64_t *out)
-{
-	uint64_t v;
-	int rc = rd_scalar(c, r, t, &v);
-
-	if (!rc)
-		*out = (int64_t)v;
-	return rc;
-}
-
 static int scan_profile(struct pdec *c)
 {
+	struct spans *tables[PPROF_DOC_URL + 1] = {
+		[PPROF_SAMPLE_TYPE] = &c->types,	[PPROF_SAMPLE] = &c->samples,
+		[PPROF_MAPPING] = &c->mappings,		[PPROF_LOCATION] = &c->locations,
+		[PPROF_FUNCTION] = &c->functions,	[PPROF_STRING_TABLE] = &c->strings,
+		[PPROF_PERIOD_TYPE] = &c->period_types,
+	};
+	struct sref *srefs[PPROF_DOC_URL + 1] = {
+		[PPROF_DROP_FRAMES] = &c->drop_frames,
+		[PPROF_KEEP_FRAMES] = &c->keep_frames,
+		[PPROF_DEFAULT_SAMPLE_TYPE] = &c->default_sample_type,
+		[PPROF_DOC_URL] = &c->doc_url,
+	};
+	int64_t *ints[PPROF_DOC_URL + 1] = {
+		[PPROF_TIME_NANOS] = &c->time_ns,
+		[PPROF_DURATION_NANOS] = &c->duration_ns,
+		[PPROF_PERIOD] = &c->period,
+	};
 	struct wire_reader r = {c->base, c->base + c->len, c->base};
 	struct ptag t;
+	uint64_t v;
 	int rc;
 
 	while (!wire_eof(&r)) {
 		rc = rd_tag(c, &r, &t, "Profile");
 		if (rc)
 			return rc;
-		switch (t.field) {
-		case PPROF_SAMPLE_TYPE:
-			rc = scan_entry(c, &r, &t, &c->types);
-			break;
-		case PPROF_SAMPLE:
-			rc = scan_entry(c, &r, &t, &c->samples);
-			break;
-		case PPROF_MAPPING:
-			rc = scan_entry(c, &r, &t, &c->mappings);
-			break;
-		case PPROF_LOCATION:
-			rc = scan_entry(c, &r, &t, &c->locations);
-			break;
-		case PPROF_FUNCTION:
-			rc = scan_entry(c, &r, &t, &c->functions);
-			break;
-		case PPROF_STRING_TABLE:
-			rc = scan_entry(c, &r, &t, &c->strings);
-			break;
-		case PPROF_PERIOD_TYPE:
-			rc = scan_entry(c, &r, &t, &c->period_types);
-			break;
-		case PPROF_DROP_FRAMES:
-			rc = scan_sref(c, &r, &t, &c->drop_frames);
-			break;
-		case PPROF_KEEP_FRAMES:
-			rc = scan_sref(c, &r, &t, &c->keep_frames);
-			break;
-		case PPROF_DEFAULT_SAMPLE_TYPE:
-			rc = scan_sref(c, &r, &t, &c->default_sample_type);
-			break;
-		case PPROF_DOC_URL:
-			rc = scan_sref(c, &r, &t, &c->doc_url);
-			break;
-		case PPROF_TIME_NANOS:
-			rc = scan_int(c, &r, &t, &c->time_ns);
-			break;
-		case PPROF_DURATION_NANOS:
-			rc = scan_int(c, &r, &t, &c->duration_ns);
-			break;
-		case PPROF_PERIOD:
-			rc = scan_int(c, &r, &t, &c->period);
-			break;
-		case PPROF_COMMENT:
-			rc = scan_comments(c, &r, &t);
-			break;
-		default:
+		if (t.field > PPROF_DOC_URL)
 			rc = skip(c, &r, &t);
-			break;
-		}
+		else if (tables[t.field])
+			rc = scan_entry(c, &r, &t, tables[t.field]);
+		else if (srefs[t.field])
+			rc = scan_sref(c, &r, &t, srefs[t.field]);
+		else if (t.field == PPROF_COMMENT)
+			rc = scan_comments(c, &r, &t);
+		else if (!ints[t.field])
+			rc = skip(c, &r, &t);
+		else if ((rc = rd_scalar(c, &r, &t, &v)) == 0)
+			*ints[t.field] = (int64_t)v;
 		if (rc)
 			return rc;
 	}
@@ -532,21 +510,6 @@ static int check_str(struct pdec *c, uint64_t idx, const char *kind, size_t i, c
 		    who, what, (int64_t)idx, c->n_str, at(c, p));
 }
 
-/* A string-index field: reads it and checks its range. */
-static int rd_str(struct pdec *c, struct wire_reader *r, const struct ptag *t, const char *kind,
-		  size_t i, const char *what, uint32_t *out)
-{
-	const uint8_t *p = r->p;
-	uint64_t v;
-	int rc = rd_scalar(c, r, t, &v);
-
-	if (!rc)
-		rc = check_str(c, v, kind, i, what, p);
-	if (!rc)
-		*out = (uint32_t)v;
-	return rc;
-}
-
 static int check_strings(struct pdec *c)
 {
 	if (c->strings.n >= NONE)
@@ -560,27 +523,142 @@ static int check_strings(struct pdec *c)
 	return alloc_array(c, (void **)&c->str_dst, c->n_str, sizeof(*c->str_dst), 0xff);
 }
 
+/* The scalar fields of a message, by field number: what each is and where it goes in the
+ * struct being filled. Fields not listed are skipped (unknown, or handled by the caller). */
+enum fkind {
+	FK_NONE,
+	FK_U64,
+	FK_I64,
+	FK_BOOL,
+	FK_STR, /* a string index: range-checked, stored as uint32_t */
+};
+
+struct fdesc {
+	uint8_t kind;
+	uint8_t off;
+	const char *name;
+};
+
+struct msgdesc {
+	const char *msg;
+	size_t n;
+	const struct fdesc *f;
+};
+
+#define FD(kind, type, member, name)                            \
+	{                                                       \
+		(kind), (uint8_t)offsetof(type, member), (name) \
+	}
+
+/* Mapping, Function, Line, Label and ValueType as read: ids stay file ids here. */
+struct mapping_in {
+	uint64_t id;
+	struct prof_mapping m;
+};
+
+struct function_in {
+	uint64_t id;
+	struct prof_function f;
+};
+
+struct line_in {
+	uint64_t function_id;
+	int64_t line, column;
+};
+
+static const struct fdesc mapping_f[] = {
+	[PPROF_M_ID] = FD(FK_U64, struct mapping_in, id, "id"),
+	[PPROF_M_MEMORY_START] = FD(FK_U64, struct mapping_in, m.memory_start, "memory_start"),
+	[PPROF_M_MEMORY_LIMIT] = FD(FK_U64, struct mapping_in, m.memory_limit, "memory_limit"),
+	[PPROF_M_FILE_OFFSET] = FD(FK_U64, struct mapping_in, m.file_offset, "file_offset"),
+	[PPROF_M_FILENAME] = FD(FK_STR, struct mapping_in, m.filename, "filename"),
+	[PPROF_M_BUILD_ID] = FD(FK_STR, struct mapping_in, m.build_id, "build_id"),
+	[PPROF_M_HAS_FUNCTIONS] = FD(FK_BOOL, struct mapping_in, m.has_functions, "has_functions"),
+	[PPROF_M_HAS_FILENAMES] = FD(FK_BOOL, struct mapping_in, m.has_filenames, "has_filenames"),
+	[PPROF_M_HAS_LINE_NUMBERS] =
+		FD(FK_BOOL, struct mapping_in, m.has_line_numbers, "has_line_numbers"),
+	[PPROF_M_HAS_INLINE_FRAMES] =
+		FD(FK_BOOL, struct mapping_in, m.has_inline_frames, "has_inline_frames"),
+};
+static const struct fdesc function_f[] = {
+	[PPROF_FN_ID] = FD(FK_U64, struct function_in, id, "id"),
+	[PPROF_FN_NAME] = FD(FK_STR, struct function_in, f.name, "name"),
+	[PPROF_FN_SYSTEM_NAME] = FD(FK_STR, struct function_in, f.system_name, "system_name"),
+	[PPROF_FN_FILENAME] = FD(FK_STR, struct function_in, f.filename, "filename"),
+	[PPROF_FN_START_LINE] = FD(FK_I64, struct function_in, f.start_line, "start_line"),
+};
+static const struct fdesc line_f[] = {
+	[PPROF_LN_FUNCTION_ID] = FD(FK_U64, struct line_in, function_id, "function_id"),
+	[PPROF_LN_LINE] = FD(FK_I64, struct line_in, line, "line"),
+	[PPROF_LN_COLUMN] = FD(FK_I64, struct line_in, column, "column"),
+};
+static const struct fdesc label_f[] = {
+	[PPROF_LB_KEY] = FD(FK_STR, struct prof_label, key, "label key"),
+	[PPROF_LB_STR] = FD(FK_STR, struct prof_label, str, "label str"),
+	[PPROF_LB_NUM] = FD(FK_I64, struct prof_label, num, "label num"),
+	[PPROF_LB_NUM_UNIT] = FD(FK_STR, struct prof_label, num_unit, "label num_unit"),
+};
+static const struct fdesc value_type_f[] = {
+	[PPROF_VT_TYPE] = FD(FK_STR, struct prof_value_type, type, "type"),
+	[PPROF_VT_UNIT] = FD(FK_STR, struct prof_value_type, unit, "unit"),
+};
+static const struct msgdesc mapping_desc = {"Mapping", EMBER_ARRAY_SIZE(mapping_f), mapping_f};
+static const struct msgdesc function_desc = {"Function", EMBER_ARRAY_SIZE(function_f), function_f};
+static const struct msgdesc line_desc = {"Line", EMBER_ARRAY_SIZE(line_f), line_f};
+static const struct msgdesc label_desc = {"Label", EMBER_ARRAY_SIZE(label_f), label_f};
+static const struct msgdesc value_type_desc = {"ValueType", EMBER_ARRAY_SIZE(value_type_f),
+					       value_type_f};
+
+/* Reads the message in r into obj (zeroed by the caller) per md; kind and i name the entry in
+ * messages about string indices. */
+static int parse_scalars(struct pdec *c, struct wire_reader *r, const struct msgdesc *md, void *obj,
+			 const char *kind, size_t i)
+{
+	const struct fdesc *fd;
+	const uint8_t *vp;
+	struct ptag t;
+	uint64_t v;
+	char *dst;
+	int rc;
+
+	while (!wire_eof(r)) {
+		rc = rd_tag(c, r, &t, md->msg);
+		if (rc)
+			return rc;
+		fd = t.field < md->n ? &md->f[t.field] : NULL;
+		if (!fd || fd->kind == FK_NONE) {
+			rc = skip(c, r, &t);
+			if (rc)
+				return rc;
+			continue;
+		}
+		vp = r->p;
+		rc = rd_scalar(c, r, &t, &v);
+		if (rc)
+			return rc;
+		dst = (char *)obj + fd->off;
+		if (fd->kind == FK_U64) {
+			*(uint64_t *)(void *)dst = v;
+		} else if (fd->kind == FK_I64) {
+			*(int64_t *)(void *)dst = (int64_t)v;
+		} else if (fd->kind == FK_BOOL) {
+			*(bool *)dst = v != 0;
+		} else {
+			rc = check_str(c, v, kind, i, fd->name, vp);
+			if (rc)
+				return rc;
+			*(uint32_t *)(void *)dst = (uint32_t)v;
+		}
+	}
+	return 0;
+}
+
 static int parse_value_type(struct pdec *c, struct span sp, const char *kind, size_t i,
 			    struct prof_value_type *vt)
 {
 	struct wire_reader r = sub_reader(c, sp);
-	struct ptag t;
-	int rc;
 
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "ValueType");
-		if (rc)
-			return rc;
-		if (t.field == PPROF_VT_TYPE)
-			rc = rd_str(c, &r, &t, kind, i, "type", &vt->type);
-		else if (t.field == PPROF_VT_UNIT)
-			rc = rd_str(c, &r, &t, kind, i, "unit", &vt->unit);
-		else
-			rc = skip(c, &r, &t);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return parse_scalars(c, &r, &value_type_desc, vt, kind, i);
 }
 
 static int parse_types(struct pdec *c)
@@ -624,152 +702,41 @@ static int check_count(struct pdec *c, const struct spans *s, const char *kind)
 	return fail(c, -EMBER_ELIMIT, "%zu %s entries is too many", s->n, kind);
 }
 
-static int parse_mapping(struct pdec *c, size_t i)
+/* A Mapping or Function: its scalars into `in` (a mapping_in or function_in, whose first member
+ * is the file id), then its id into ids. */
+static int parse_entry(struct pdec *c, const struct spans *s, size_t i, const struct msgdesc *md,
+		       void *in, size_t in_size, struct idmap *ids, const char *kind)
 {
-	struct span sp = c->mappings.v[i];
-	struct wire_reader r = sub_reader(c, sp);
-	struct prof_mapping *m = &c->map[i];
-	uint64_t id = 0, v;
-	struct ptag t;
+	struct wire_reader r = sub_reader(c, s->v[i]);
 	int rc;
 
-	memset(m, 0, sizeof(*m));
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Mapping");
-		if (rc)
-			return rc;
-		switch (t.field) {
-		case PPROF_M_ID:
-			rc = rd_scalar(c, &r, &t, &id);
-			break;
-		case PPROF_M_MEMORY_START:
-			rc = rd_scalar(c, &r, &t, &m->memory_start);
-			break;
-		case PPROF_M_MEMORY_LIMIT:
-			rc = rd_scalar(c, &r, &t, &m->memory_limit);
-			break;
-		case PPROF_M_FILE_OFFSET:
-			rc = rd_scalar(c, &r, &t, &m->file_offset);
-			break;
-		case PPROF_M_FILENAME:
-			rc = rd_str(c, &r, &t, "mapping", i, "filename", &m->filename);
-			break;
-		case PPROF_M_BUILD_ID:
-			rc = rd_str(c, &r, &t, "mapping", i, "build_id", &m->build_id);
-			break;
-		case PPROF_M_HAS_FUNCTIONS:
-		case PPROF_M_HAS_FILENAMES:
-		case PPROF_M_HAS_LINE_NUMBERS:
-		case PPROF_M_HAS_INLINE_FRAMES:
-			rc = rd_scalar(c, &r, &t, &v);
-			if (t.field == PPROF_M_HAS_FUNCTIONS)
-				m->has_functions = v != 0;
-			else if (t.field == PPROF_M_HAS_FILENAMES)
-				m->has_filenames = v != 0;
-			else if (t.field == PPROF_M_HAS_LINE_NUMBERS)
-				m->has_line_numbers = v != 0;
-			else
-				m->has_inline_frames = v != 0;
-			break;
-		default:
-			rc = skip(c, &r, &t);
-			break;
-		}
-		if (rc)
-			return rc;
-	}
-	return add_id(c, &c->map_ids, id, i, "mapping", c->base + sp.off);
-}
-
-static int parse_function(struct pdec *c, size_t i)
-{
-	struct span sp = c->functions.v[i];
-	struct wire_reader r = sub_reader(c, sp);
-	struct prof_function *f = &c->fn[i];
-	uint64_t id = 0, v;
-	struct ptag t;
-	int rc;
-
-	memset(f, 0, sizeof(*f));
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Function");
-		if (rc)
-			return rc;
-		switch (t.field) {
-		case PPROF_FN_ID:
-			rc = rd_scalar(c, &r, &t, &id);
-			break;
-		case PPROF_FN_NAME:
-			rc = rd_str(c, &r, &t, "function", i, "name", &f->name);
-			break;
-		case PPROF_FN_SYSTEM_NAME:
-			rc = rd_str(c, &r, &t, "function", i, "system_name", &f->system_name);
-			break;
-		case PPROF_FN_FILENAME:
-			rc = rd_str(c, &r, &t, "function", i, "filename", &f->filename);
-			break;
-		case PPROF_FN_START_LINE:
-			rc = rd_scalar(c, &r, &t, &v);
-			f->start_line = (int64_t)v;
-			break;
-		default:
-			rc = skip(c, &r, &t);
-			break;
-		}
-		if (rc)
-			return rc;
-	}
-	return add_id(c, &c->fn_ids, id, i, "function", c->base + sp.off);
+	memset(in, 0, in_size);
+	rc = parse_scalars(c, &r, md, in, kind, i);
+	return rc ? rc : add_id(c, ids, *(uint64_t *)in, i, kind, c->base + s->v[i].off);
 }
 
 static int parse_line(struct pdec *c, size_t li, const uint8_t *p, size_t n)
 {
 	struct wire_reader r = {p, p + n, c->base};
+	struct line_in in;
 	struct prof_line *ln;
-	uint64_t v;
-	struct ptag t;
 	int rc;
 
-	rc = grow(c, (void **)&c->lines, &c->cap_lines, c->n_lines + 1, sizeof(*c->lines));
+	memset(&in, 0, sizeof(in));
+	rc = parse_scalars(c, &r, &line_desc, &in, "location", li);
+	if (!rc)
+		rc = grow(c, (void **)&c->lines, &c->cap_lines, c->n_lines + 1, sizeof(*c->lines));
 	if (rc)
 		return rc;
 	ln = &c->lines[c->n_lines++];
-	memset(ln, 0, sizeof(*ln));
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Line");
-		if (rc)
-			return rc;
-		switch (t.field) {
-		case PPROF_LN_FUNCTION_ID:
-			rc = rd_scalar(c, &r, &t, &v);
-			if (rc)
-				return rc;
-			if (v == 0) {
-				ln->function = 0;
-				break;
-			}
-			ln->function = idmap_get(&c->fn_ids, v);
-			if (!ln->function)
-				return fail(c, -EMBER_EFORMAT,
-					    "location %zu references function id %" PRIu64
-					    " which does not exist (byte %zu)",
-					    li, v, at(c, t.at));
-			break;
-		case PPROF_LN_LINE:
-			rc = rd_scalar(c, &r, &t, &v);
-			ln->line = (int64_t)v;
-			break;
-		case PPROF_LN_COLUMN:
-			rc = rd_scalar(c, &r, &t, &v);
-			ln->column = (int64_t)v;
-			break;
-		default:
-			rc = skip(c, &r, &t);
-			break;
-		}
-		if (rc)
-			return rc;
-	}
+	ln->function = in.function_id ? idmap_get(&c->fn_ids, in.function_id) : 0;
+	ln->line = in.line;
+	ln->column = in.column;
+	if (in.function_id && !ln->function)
+		return fail(c, -EMBER_EFORMAT,
+			    "location %zu references function id %" PRIu64
+			    " which does not exist (byte %zu)",
+			    li, in.function_id, at(c, p));
 	return 0;
 }
 
@@ -834,6 +801,16 @@ static int parse_location(struct pdec *c, size_t i)
 static int parse_tables(struct pdec *c)
 {
 	size_t nm = c->mappings.n, nf = c->functions.n, nl = c->locations.n;
+	const struct alloc_spec a[] = {
+		{(void **)&c->map, nm, sizeof(*c->map), 0},
+		{(void **)&c->fn, nf, sizeof(*c->fn), 0},
+		{(void **)&c->loc, nl, sizeof(*c->loc), 0},
+		{(void **)&c->map_ids.dense, nm, sizeof(uint32_t), 0},
+		{(void **)&c->fn_ids.dense, nf, sizeof(uint32_t), 0},
+		{(void **)&c->loc_ids.dense, nl, sizeof(uint32_t), 0},
+	};
+	struct mapping_in mi;
+	struct function_in fi;
 	int rc;
 
 	rc = check_count(c, &c->mappings, "mapping");
@@ -842,21 +819,20 @@ static int parse_tables(struct pdec *c)
 	if (!rc)
 		rc = check_count(c, &c->locations, "location");
 	if (!rc)
-		rc = alloc_array(c, (void **)&c->map, nm, sizeof(*c->map), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->fn, nf, sizeof(*c->fn), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->loc, nl, sizeof(*c->loc), 0);
-	if (!rc)
-		rc = idmap_init(c, &c->map_ids, nm);
-	if (!rc)
-		rc = idmap_init(c, &c->fn_ids, nf);
-	if (!rc)
-		rc = idmap_init(c, &c->loc_ids, nl);
-	for (size_t i = 0; !rc && i < nm; i++)
-		rc = parse_mapping(c, i);
-	for (size_t i = 0; !rc && i < nf; i++)
-		rc = parse_function(c, i);
+		rc = alloc_all(c, a, EMBER_ARRAY_SIZE(a));
+	c->map_ids.n_dense = nm;
+	c->fn_ids.n_dense = nf;
+	c->loc_ids.n_dense = nl;
+	for (size_t i = 0; !rc && i < nm; i++) {
+		rc = parse_entry(c, &c->mappings, i, &mapping_desc, &mi, sizeof(mi), &c->map_ids,
+				 "mapping");
+		c->map[i] = mi.m;
+	}
+	for (size_t i = 0; !rc && i < nf; i++) {
+		rc = parse_entry(c, &c->functions, i, &function_desc, &fi, sizeof(fi), &c->fn_ids,
+				 "function");
+		c->fn[i] = fi.f;
+	}
 	for (size_t i = 0; !rc && i < nl; i++)
 		rc = parse_location(c, i);
 	return rc;
@@ -893,8 +869,11 @@ static int sample_locations(struct pdec *c, size_t si, const uint8_t *p, size_t 
 {
 	struct wire_reader r = {p, p + n, c->base};
 	uint32_t *out;
-	int rc = grow(c, (void **)&c->s_loc, &c->cap_loc, c->s_nloc + n, sizeof(*c->s_loc));
+	int rc;
 
+	if (n == 0)
+		return 0; /* an empty packed list */
+	rc = grow(c, (void **)&c->s_loc, &c->cap_loc, c->s_nloc + n, sizeof(*c->s_loc));
 	if (rc)
 		return rc;
 	out = c->s_loc + c->s_nloc;
@@ -946,8 +925,6 @@ static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
 {
 	struct wire_reader r = {p, p + n, c->base};
 	struct prof_label *lb;
-	struct ptag t;
-	uint64_t v;
 	int rc;
 
 	rc = grow(c, (void **)&c->s_lab, &c->cap_lab, c->s_nlab + 1, sizeof(*c->s_lab));
@@ -955,32 +932,7 @@ static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
 		return rc;
 	lb = &c->s_lab[c->s_nlab++];
 	memset(lb, 0, sizeof(*lb));
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Label");
-		if (rc)
-			return rc;
-		switch (t.field) {
-		case PPROF_LB_KEY:
-			rc = rd_str(c, &r, &t, "sample", si, "label key", &lb->key);
-			break;
-		case PPROF_LB_STR:
-			rc = rd_str(c, &r, &t, "sample", si, "label str", &lb->str);
-			break;
-		case PPROF_LB_NUM:
-			rc = rd_scalar(c, &r, &t, &v);
-			lb->num = (int64_t)v;
-			break;
-		case PPROF_LB_NUM_UNIT:
-			rc = rd_str(c, &r, &t, "sample", si, "label num_unit", &lb->num_unit);
-			break;
-		default:
-			rc = skip(c, &r, &t);
-			break;
-		}
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return parse_scalars(c, &r, &label_desc, lb, "sample", si);
 }
 
 /* Parses and validates sample si into c->s_loc / s_val / s_lab (file indices). */
@@ -1055,6 +1007,12 @@ static bool str_eq(const struct pdec *c, const struct prof *p, uint32_t id, uint
 	       memcmp(prof_string(p, id), c->base + c->strings.v[idx].off, n) == 0;
 }
 
+static bool type_eq(const struct pdec *c, const struct prof_value_type *d,
+		    const struct prof_value_type *src)
+{
+	return str_eq(c, c->dst, d->type, src->type) && str_eq(c, c->dst, d->unit, src->unit);
+}
+
 static int type_name(const struct pdec *c, uint32_t idx, const char **s)
 {
 	if (idx >= c->strings.n) {
@@ -1069,6 +1027,7 @@ static int match_types(struct pdec *c)
 {
 	const struct prof_value_type *dt = prof_sample_types(c->dst);
 	size_t nd = prof_n_sample_types(c->dst), ns = c->types.n;
+	uint8_t used[PPROF_MAX_SAMPLE_TYPES]; /* dst types already matched */
 
 	for (size_t i = 0; i < ns; i++)
 		c->perm[i] = (uint32_t)i;
@@ -1080,21 +1039,21 @@ static int match_types(struct pdec *c)
 		return fail(c, -EMBER_EFORMAT,
 			    "sample types differ: the profile has %zu, the destination %zu", ns,
 			    nd);
+	memset(used, 0, nd);
 	for (size_t i = 0; i < ns; i++) {
 		const char *ts, *us;
 		int tl, ul;
 		size_t j;
 
-		for (j = 0; j < nd; j++) {
-			bool used = false;
-
-			for (size_t k = 0; k < i && !used; k++)
-				used = c->perm[k] == j;
-			if (!used && str_eq(c, c->dst, dt[j].type, c->vt[i].type) &&
-			    str_eq(c, c->dst, dt[j].unit, c->vt[i].unit))
-				break;
-		}
+		/* the same order is the common case; else the first unused match */
+		j = nd;
+		if (!used[i] && type_eq(c, &dt[i], &c->vt[i]))
+			j = i;
+		for (size_t k = 0; j == nd && k < nd; k++)
+			if (!used[k] && type_eq(c, &dt[k], &c->vt[i]))
+				j = k;
 		if (j < nd) {
+			used[j] = 1;
 			c->perm[i] = (uint32_t)j;
 			continue;
 		}
@@ -1298,27 +1257,20 @@ static void build_tables(struct pdec *c)
 static int alloc_build(struct pdec *c)
 {
 	size_t nt = c->types.n, nl = c->locations.n;
-	int rc;
+	const struct alloc_spec a[] = {
+		{(void **)&c->map_dst, c->mappings.n, sizeof(uint32_t), 0},
+		{(void **)&c->fn_dst, c->functions.n, sizeof(uint32_t), 0},
+		{(void **)&c->loc_dst, nl, sizeof(uint32_t), 0},
+		{(void **)&c->memo, nl, sizeof(*c->memo), 0xff},
+		{(void **)&c->perm, nt, sizeof(uint32_t), 0},
+		{(void **)&c->s_val, nt, sizeof(int64_t), 0},
+		{(void **)&c->val_dst, nt, sizeof(int64_t), 0},
+		{(void **)&c->line_dst, c->max_loc_lines, sizeof(*c->line_dst), 0},
+	};
 
 	/* A string table that is absent reads as {""}: str_dst[0] is "" in any profile. */
 	c->str_dst[0] = 0;
-	rc = alloc_array(c, (void **)&c->map_dst, c->mappings.n, sizeof(uint32_t), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->fn_dst, c->functions.n, sizeof(uint32_t), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->loc_dst, nl, sizeof(uint32_t), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->memo, nl, sizeof(*c->memo), 0xff);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->perm, nt, sizeof(uint32_t), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->s_val, nt, sizeof(int64_t), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->val_dst, nt, sizeof(int64_t), 0);
-	if (!rc)
-		rc = alloc_array(c, (void **)&c->line_dst, c->max_loc_lines, sizeof(*c->line_dst),
-				 0);
-	return rc;
+	return alloc_all(c, a, EMBER_ARRAY_SIZE(a));
 }
 
 static void pdec_fini(struct pdec *c)

@@ -177,7 +177,8 @@ static int put_tables(const struct prof *p, struct buf *b)
 	if (!rc && n_str == 0)
 		rc = wire_put_bytes(b, PPROF_STRING_TABLE, "", 0);
 	for (uint32_t i = 0; i < n_str && !rc; i++)
-		rc = wire_put_bytes(b, PPROF_STRING_TABLE, prof_string(p, i), prof_string_len(p, i));
+		rc = wire_put_bytes(b, PPROF_STRING_TABLE, prof_string(p, i),
+				    prof_string_len(p, i));
 	return rc;
 }
 

@@ -63,13 +63,16 @@ static int rx_compile(struct fctx *c, const char *what, const char *pattern, uin
 			     c->cctx);
 	if (*out)
 		return 0;
+	if (code == PCRE2_ERROR_HEAP_FAILED || code == PCRE2_ERROR_NOMEMORY)
+		return -ENOMEM;
 	if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
 		snprintf((char *)msg, sizeof(msg), "error %d", code);
 	return ember_diag_set(c->d, -EMBER_EUSAGE, "bad %s regex \"%s\": %s at offset %zu", what,
 			      pattern, (const char *)msg, (size_t)off);
 }
 
-/* 1 = match, 0 = none; on a limit or other match error, 0 and c->err set. */
+/* 1 = match, 0 = none; on a limit or other match error, 0 and c->err set (-EMBER_ELIMIT with
+ * a message, or -ENOMEM). */
 static int rx_search(struct fctx *c, pcre2_code *re, const char *s, size_t len)
 {
 	int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, c->md, c->mctx);
@@ -78,6 +81,8 @@ static int rx_search(struct fctx *c, pcre2_code *re, const char *s, size_t len)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
+	if (rc == PCRE2_ERROR_NOMEMORY && !c->err)
+		c->err = -ENOMEM;
 	if (!c->err) {
 		PCRE2_UCHAR msg[256];
 

@@ -394,7 +394,7 @@ void prof_scale(struct prof *p, double ratio)
 
 struct prof *prof_select_type(const struct prof *p, size_t vi)
 {
-	size_t ns = prof_n_sample_types(p), *perm, zero = 0;
+	size_t ns = prof_n_sample_types(p), *perm;
 	const struct prof_value_type *t;
 	struct prof *out;
 	struct mctx c;
@@ -423,7 +423,7 @@ struct prof *prof_select_type(const struct prof *p, size_t vi)
 		prof_meta(out)->default_sample_type = 0;
 	perm = mem_alloc(MEM_PROFILE, ns * sizeof(*perm));
 	for (size_t j = 0; j < ns; j++)
-		perm[j] = j == vi ? zero : SIZE_MAX;
+		perm[j] = j == vi ? 0 : SIZE_MAX;
 	copy_samples(&c, NULL, perm, ns, 1);
 	mem_free(perm);
 	mctx_fini(&c);

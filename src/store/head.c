@@ -281,73 +281,6 @@ static void remap_fini(struct remap *m)
 	mem_free(m->ls_span);
 }
 
-struct smp {
-	uint32_t node;
-	uint64_t span;
-	int64_t value;
-};
-
-static int cmp_smp(const void *a, const void *b)
-{
-	const struct smp *x = a, *y = b;
-
-	if (x->node != y->node)
-		return x->node < y->node ? -1 : 1;
-	if (x->span != y->span)
-		return x->span < y->span ? -1 : 1;
-	return 0;
-}
-
-static void cols_add(struct store_cols *c, int64_t ts, const struct prof_meta *m,
-		     const struct smp *s, size_t n, bool any_span)
-{
-	size_t cap;
-	int64_t total = 0;
-
-	if (c->n_prof == c->cap_prof) {
-		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->ts, &cap, c->n_prof + 1, 8);
-		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->dur, &cap, c->n_prof + 1, 8);
-		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->period, &cap, c->n_prof + 1, 8);
-		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->total, &cap, c->n_prof + 1, 8);
-		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->n_smp, &cap, c->n_prof + 1, 4);
-		c->cap_prof = cap;
-	}
-	if (c->n_smp_all + n > c->cap_smp) {
-		size_t need = c->n_smp_all + n;
-
-		cap = c->cap_smp;
-		mem_grow(MEM_STORE, (void **)&c->nodes, &cap, need, 4);
-		cap = c->cap_smp;
-		mem_grow(MEM_STORE, (void **)&c->values, &cap, need, 8);
-		if (c->spans) {
-			cap = c->cap_smp;
-			mem_grow(MEM_STORE, (void **)&c->spans, &cap, need, 8);
-		}
-		c->cap_smp = cap;
-	}
-	if (any_span && !c->spans)
-		c->spans = mem_calloc(MEM_STORE, c->cap_smp ? c->cap_smp : 1, 8);
-	for (size_t i = 0; i < n; i++) {
-		c->nodes[c->n_smp_all + i] = s[i].node;
-		c->values[c->n_smp_all + i] = s[i].value;
-		if (c->spans)
-			c->spans[c->n_smp_all + i] = s[i].span;
-		total += s[i].value;
-	}
-	c->ts[c->n_prof] = ts;
-	c->dur[c->n_prof] = m->duration_ns;
-	c->period[c->n_prof] = m->period;
-	c->total[c->n_prof] = total;
-	c->n_smp[c->n_prof] = (uint32_t)n;
-	c->n_prof++;
-	c->n_smp_all += n;
-}
-
 void store_head_apply(struct store_head *h, const struct store_rec *r)
 {
 	const struct prof *p = r->prof;
@@ -355,7 +288,7 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p);
 	size_t before = prof_bytes(sd->dict), added = 0;
 	struct remap m;
-	struct smp *s = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*s));
+	struct store_smp *s = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*s));
 	struct pair_src *ps = mem_alloc(MEM_STORE, (r->n_labels + 2) * sizeof(*ps));
 	uint32_t *pairs = mem_alloc(MEM_STORE, (r->n_labels + 2) * 2 * sizeof(*pairs));
 	char pt[4 * 2048 + 256];
@@ -365,7 +298,6 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 		uint32_t sid;
 		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps), k = 0;
 		struct store_series_rec *sr;
-		bool any_span = false;
 
 		for (size_t i = 0; i < n; i++) {
 			pairs[2 * i] = prof_intern_cstr(sd->dict, ps[i].name);
@@ -382,22 +314,11 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 			s[k].node = m.node[x.node];
 			s[k].span = m.ls_span[x.labelset];
 			s[k].value = x.values[vi];
-			any_span |= s[k].span != 0;
 			k++;
 		}
-		qsort(s, k, sizeof(*s), cmp_smp);
-		{ /* merge equal (node, span) */
-			size_t o = 0;
-
-			for (size_t i = 0; i < k; i++) {
-				if (o && s[o - 1].node == s[i].node && s[o - 1].span == s[i].span)
-					s[o - 1].value += s[i].value;
-				else
-					s[o++] = s[i];
-			}
-			k = o;
-		}
-		cols_add(&sr->cols, r->time_ns, prof_meta_get(p), s, k, any_span);
+		k = store_smp_merge(s, k);
+		store_cols_add(&sr->cols, r->time_ns, prof_meta_get(p)->duration_ns,
+			       prof_meta_get(p)->period, s, k);
 		sr->min_t = EMBER_MIN(sr->min_t, r->time_ns);
 		sr->max_t = EMBER_MAX(sr->max_t, r->time_ns);
 		sd->n_prof++;

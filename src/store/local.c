@@ -43,6 +43,11 @@ struct store_local {
 	const struct store_io *iop; /* &io or NULL */
 	int64_t block_ns;
 	size_t head_max;
+	int64_t retention_ns;
+	uint64_t retention_bytes;
+	bool no_compaction;
+	uint64_t compact_seq; /* guarded by cut_lock */
+	uint64_t max_cut;     /* the newest cut directory, never removed; guarded by cut_lock */
 
 	pthread_rwlock_t head_lock;
 	struct store_head *head;   /* guarded by head_lock */
@@ -54,7 +59,7 @@ struct store_local {
 	struct store_wal *wal;
 
 	atomic_int error;
-	atomic_uint_fast64_t appends, replayed, truncated, quarantined;
+	atomic_uint_fast64_t appends, replayed, truncated, quarantined, compactions, dropped;
 
 	bool bg;
 	pthread_t bg_thread;
@@ -163,8 +168,7 @@ static void remove_tree(const char *dir, bool remove_self)
 		rmdir(dir);
 }
 
-static void quarantine(struct store_local *s, const char *path, const char *as, int err,
-		       size_t off)
+static void quarantine(struct store_local *s, const char *path, const char *as, int err, size_t off)
 {
 	char to[PATH_MAX + 400];
 
@@ -176,29 +180,100 @@ static void quarantine(struct store_local *s, const char *path, const char *as, 
 	atomic_fetch_add(&s->quarantined, 1);
 }
 
-/* Loads blocks/<cut>/<tenant>.blk; returns the highest cut number in *max_cut. */
-static int load_blocks(struct store_local *s, uint64_t *max_cut)
+/* A block directory name: a cut <016x> (is_cut) or a compaction c<016x>. */
+static bool parse_dir(const char *name, uint64_t *seq, bool *is_cut)
+{
+	*is_cut = name[0] != 'c';
+	return parse_hex16(name + !*is_cut, strlen(name + !*is_cut), seq);
+}
+
+/* (I5) Sources listed in blocks/c<seq>/<tenant>.src were superseded by that compaction: the
+ * directory was renamed into place complete, so any source still present is deleted. */
+static void drop_superseded(struct store_local *s)
 {
 	DIR *d = opendir(s->blocks_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		uint64_t seq;
+		bool is_cut;
+		char cdir[PATH_MAX + 300];
+		DIR *cd;
+		struct dirent *f;
+
+		if (!parse_dir(e->d_name, &seq, &is_cut) || is_cut)
+			continue;
+		snprintf(cdir, sizeof(cdir), "%s/%s", s->blocks_dir, e->d_name);
+		cd = opendir(cdir);
+		if (!cd)
+			continue;
+		while ((f = readdir(cd))) {
+			size_t len = strlen(f->d_name);
+			char path[PATH_MAX + 600];
+			struct buf b;
+
+			if (len < 5 || strcmp(f->d_name + len - 4, ".src"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", cdir, f->d_name);
+			buf_init(&b, MEM_STORE, 1 << 20);
+			if (buf_read_file(&b, path) == 0) {
+				char *line = (char *)b.data, *nl;
+
+				for (; line && *line; line = nl ? nl + 1 : NULL) {
+					char src[PATH_MAX + 700], sdir[PATH_MAX + 700];
+
+					nl = strchr(line, '\n');
+					if (nl)
+						*nl = 0;
+					if (strstr(line, "..") || line[0] == '/' || !strchr(line, '/'))
+						continue;
+					snprintf(src, sizeof(src), "%s/%s", s->blocks_dir, line);
+					snprintf(sdir, sizeof(sdir), "%s", src);
+					if (unlink(src) == 0) {
+						*strrchr(sdir, '/') = 0;
+						rmdir(sdir); /* fails while other tenants' blocks remain */
+					}
+				}
+			}
+			buf_fini(&b);
+		}
+		closedir(cd);
+	}
+	closedir(d);
+}
+
+/* Loads blocks/<dir>/<tenant>.blk; returns the highest cut number in *max_cut and the highest
+ * compaction number in s->compact_seq. */
+static int load_blocks(struct store_local *s, uint64_t *max_cut)
+{
+	DIR *d;
 	struct dirent *e;
 	struct blockset *bs = mem_calloc(MEM_STORE, 1, sizeof(*bs));
 	size_t cap = 0;
 
 	atomic_init(&bs->ref, 1);
 	*max_cut = 0;
+	drop_superseded(s);
+	d = opendir(s->blocks_dir);
 	if (!d) {
 		mem_free(bs);
 		return -errno;
 	}
 	while ((e = readdir(d))) {
-		uint64_t cut;
+		uint64_t seq;
+		bool is_cut;
 		char cdir[PATH_MAX + 300];
 		DIR *cd;
 		struct dirent *f;
 
-		if (!parse_hex16(e->d_name, strlen(e->d_name), &cut))
+		if (!parse_dir(e->d_name, &seq, &is_cut))
 			continue;
-		*max_cut = EMBER_MAX(*max_cut, cut);
+		if (is_cut)
+			*max_cut = EMBER_MAX(*max_cut, seq);
+		else
+			s->compact_seq = EMBER_MAX(s->compact_seq, seq);
 		snprintf(cdir, sizeof(cdir), "%s/%s", s->blocks_dir, e->d_name);
 		cd = opendir(cdir);
 		if (!cd)
@@ -209,7 +284,8 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 			struct store_block *b;
 			int rc;
 
-			if (len < 5 || strcmp(f->d_name + len - 4, ".blk") || len - 4 > STORE_TENANT_MAX)
+			if (len < 5 || strcmp(f->d_name + len - 4, ".blk") ||
+			    len - 4 > STORE_TENANT_MAX)
 				continue;
 			memcpy(tenant, f->d_name, len - 4);
 			tenant[len - 4] = 0;
@@ -225,7 +301,8 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 			if (rc)
 				continue;
 			snprintf(b->sd.tenant, sizeof(b->sd.tenant), "%s", tenant);
-			b->cut_seq = cut;
+			snprintf(b->dir, sizeof(b->dir), "%s", e->d_name);
+			b->cut_seq = is_cut ? seq : 0;
 			mem_grow(MEM_STORE, (void **)&bs->b, &cap, bs->n + 1, sizeof(*bs->b));
 			bs->b[bs->n++] = b;
 		}
@@ -233,6 +310,7 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 	}
 	closedir(d);
 	s->blocks = bs;
+	s->max_cut = *max_cut;
 	return 0;
 }
 
@@ -284,7 +362,8 @@ static size_t list_segments(struct store_local *s, uint64_t **out)
 		size_t len = strlen(e->d_name);
 		uint64_t seq;
 
-		if (len != 20 || strcmp(e->d_name + 16, ".wal") || !parse_hex16(e->d_name, 16, &seq))
+		if (len != 20 || strcmp(e->d_name + 16, ".wal") ||
+		    !parse_hex16(e->d_name, 16, &seq))
 			continue;
 		mem_grow(MEM_STORE, (void **)&v, &cap, n + 1, sizeof(*v));
 		v[n++] = seq;
@@ -402,6 +481,9 @@ int store_local_open(const struct store_opts *o, struct store **out, struct embe
 		s->lim.max_profile_bytes = STORE_WAL_MAX_REC;
 	s->block_ns = DEF(o->block_duration_ns, 3600LL * 1000000000LL);
 	s->head_max = DEF(o->head_max_bytes, (size_t)512 << 20);
+	s->retention_ns = o->retention_ns;
+	s->retention_bytes = o->retention_bytes;
+	s->no_compaction = o->no_compaction;
 	if (o->io) {
 		s->io = *o->io;
 		s->iop = &s->io;
@@ -519,7 +601,8 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	if (w.err) {
 		buf_fini(&b);
 		if (w.err == -EMBER_ELIMIT)
-			return ember_diag_set(d, w.err, "store: profile larger than %" PRIu64 " bytes",
+			return ember_diag_set(d, w.err,
+					      "store: profile larger than %" PRIu64 " bytes",
 					      s->lim.max_profile_bytes);
 		return ember_diag_set(d, w.err, "store: cannot encode the profile");
 	}
@@ -604,6 +687,7 @@ static int write_cut(struct store_local *s, const struct store_head *h, uint64_t
 			return ember_diag_set(d, rc, "store: reopening %s failed at offset %zu: %s",
 					      path, off, ember_strerror(rc));
 		snprintf(b->sd.tenant, sizeof(b->sd.tenant), "%s", h->tenants[i]->tenant);
+		snprintf(b->dir, sizeof(b->dir), "%016" PRIx64, seq);
 		b->cut_seq = seq;
 		mem_grow(MEM_STORE, (void **)&nb->b, &cap, nb->n + 1, sizeof(*nb->b));
 		nb->b[nb->n++] = b;
@@ -631,6 +715,7 @@ static int local_cut(struct store *base, struct ember_diag *d)
 		return ember_diag_set(d, rc, "store: WAL rotation failed: %s", ember_strerror(rc));
 	}
 	s->wal_seq = seq;
+	s->max_cut = seq;
 	pthread_rwlock_wrlock(&s->head_lock);
 	s->frozen = s->head;
 	s->head = store_head_new();
@@ -686,8 +771,8 @@ static void *bg_main(void *arg)
 		if (s->bg_stop)
 			break;
 		pthread_rwlock_rdlock(&s->head_lock);
-		due = s->head->n_prof &&
-		      (s->head->bytes >= s->head_max || s->head->max_t - s->head->min_t >= s->block_ns);
+		due = s->head->n_prof && (s->head->bytes >= s->head_max ||
+					  s->head->max_t - s->head->min_t >= s->block_ns);
 		pthread_rwlock_unlock(&s->head_lock);
 		if (due && !atomic_load(&s->error)) {
 			pthread_mutex_unlock(&s->bg_mu);
@@ -752,8 +837,8 @@ static int local_label_values(struct store *base, const struct store_query *q, c
 	return run_query((struct store_local *)base, &a, NULL, out, d);
 }
 
-static int local_series(struct store *base, const struct store_query *q,
-			struct store_result **out, struct ember_diag *d)
+static int local_series(struct store *base, const struct store_query *q, struct store_result **out,
+			struct ember_diag *d)
 {
 	struct store_qargs a = {.kind = STORE_Q_SERIES, .q = q};
 
@@ -802,6 +887,8 @@ static void local_stats(struct store *base, struct store_stats *st)
 	st->replayed = atomic_load(&s->replayed);
 	st->truncated_bytes = atomic_load(&s->truncated);
 	st->quarantined = atomic_load(&s->quarantined);
+	st->compactions = atomic_load(&s->compactions);
+	st->dropped_blocks = atomic_load(&s->dropped);
 	st->error = atomic_load(&s->error);
 	pthread_rwlock_rdlock(&s->head_lock);
 	for (size_t i = 0; i < s->head->n_tenants; i++)
@@ -830,6 +917,7 @@ static const struct store_ops local_ops = {
 	.function_series = local_function_series,
 	.top = NULL,
 	.cut = local_cut,
+	.compact = local_compact,
 	.stats = local_stats,
 	.close = local_close,
 };

@@ -13,10 +13,10 @@
 #include "base/mem.h"
 #include "store/store_int.h"
 
-#define MATCH_LIMIT	 100000
-#define MATCH_DEPTH	 1000
-#define MAX_MATCHERS	 64
-#define MAX_PATTERN_LEN	 4096
+#define MATCH_LIMIT	100000
+#define MATCH_DEPTH	1000
+#define MAX_MATCHERS	64
+#define MAX_PATTERN_LEN 4096
 
 struct cm {
 	const char *name;
@@ -80,8 +80,7 @@ int store_cmatch_new(const struct store_matcher *m, size_t n, const char *profil
 						      c->name);
 			}
 			c->re = pcre2_compile((PCRE2_SPTR)c->value, PCRE2_ZERO_TERMINATED,
-					      PCRE2_ANCHORED | PCRE2_ENDANCHORED,
-					      &ec, &eo, NULL);
+					      PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ec, &eo, NULL);
 			if (!c->re) {
 				PCRE2_UCHAR msg[128];
 

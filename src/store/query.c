@@ -147,119 +147,6 @@ int store_qctx_new(const struct store_qargs *a, struct store_qctx **out, struct 
 	return 0;
 }
 
-/* Symbol copying from a source dictionary into the output profile. */
-struct xlat {
-	const struct prof *src;
-	struct prof *dst;
-	uint32_t *str, *map, *fn, *loc, *node; /* UINT32_MAX = not yet copied */
-};
-
-static void xlat_init(struct xlat *x, const struct prof *src, struct prof *dst)
-{
-	x->src = src;
-	x->dst = dst;
-	x->str = mem_alloc(MEM_STORE, ((size_t)prof_n_strings(src) + 1) * 4);
-	memset(x->str, 0xff, ((size_t)prof_n_strings(src) + 1) * 4);
-	x->map = mem_alloc(MEM_STORE, ((size_t)prof_n_mappings(src) + 1) * 4);
-	memset(x->map, 0xff, ((size_t)prof_n_mappings(src) + 1) * 4);
-	x->fn = mem_alloc(MEM_STORE, ((size_t)prof_n_functions(src) + 1) * 4);
-	memset(x->fn, 0xff, ((size_t)prof_n_functions(src) + 1) * 4);
-	x->loc = mem_alloc(MEM_STORE, ((size_t)prof_n_locations(src) + 1) * 4);
-	memset(x->loc, 0xff, ((size_t)prof_n_locations(src) + 1) * 4);
-	x->node = mem_alloc(MEM_STORE, ((size_t)prof_n_nodes(src) + 1) * 4);
-	memset(x->node, 0xff, ((size_t)prof_n_nodes(src) + 1) * 4);
-	x->str[0] = 0;
-	x->map[0] = 0;
-	x->fn[0] = 0;
-	x->loc[0] = 0;
-	x->node[0] = 0;
-}
-
-static void xlat_fini(struct xlat *x)
-{
-	mem_free(x->str);
-	mem_free(x->map);
-	mem_free(x->fn);
-	mem_free(x->loc);
-	mem_free(x->node);
-}
-
-static uint32_t x_str(struct xlat *x, uint32_t id)
-{
-	if (x->str[id] == UINT32_MAX)
-		x->str[id] = prof_intern(x->dst, prof_string(x->src, id),
-					 prof_string_len(x->src, id));
-	return x->str[id];
-}
-
-static uint32_t x_map(struct xlat *x, uint32_t id)
-{
-	if (x->map[id] == UINT32_MAX) {
-		struct prof_mapping m = *prof_mapping_get(x->src, id);
-
-		m.filename = x_str(x, m.filename);
-		m.build_id = x_str(x, m.build_id);
-		x->map[id] = prof_add_mapping(x->dst, &m);
-	}
-	return x->map[id];
-}
-
-static uint32_t x_fn(struct xlat *x, uint32_t id)
-{
-	if (x->fn[id] == UINT32_MAX) {
-		struct prof_function f = *prof_function_get(x->src, id);
-
-		f.name = x_str(x, f.name);
-		f.system_name = x_str(x, f.system_name);
-		f.filename = x_str(x, f.filename);
-		x->fn[id] = prof_add_function(x->dst, &f);
-	}
-	return x->fn[id];
-}
-
-static uint32_t x_loc(struct xlat *x, uint32_t id)
-{
-	if (x->loc[id] == UINT32_MAX) {
-		struct prof_location l;
-		struct prof_line small[16], *lines = small;
-
-		prof_location_get(x->src, id, &l);
-		if (l.n_lines > 16)
-			lines = mem_alloc(MEM_STORE, l.n_lines * sizeof(*lines));
-		for (uint32_t k = 0; k < l.n_lines; k++) {
-			lines[k] = l.lines[k];
-			lines[k].function = x_fn(x, lines[k].function);
-		}
-		x->loc[id] = prof_add_location(x->dst, x_map(x, l.mapping), l.address, lines,
-					       l.n_lines, l.is_folded);
-		if (lines != small)
-			mem_free(lines);
-	}
-	return x->loc[id];
-}
-
-static uint32_t x_node(struct xlat *x, uint32_t id)
-{
-	uint32_t stack[64], n = 0, cur = id;
-
-	while (x->node[cur] == UINT32_MAX) {
-		if (n == 64) {
-			/* deep stack: recurse on the parent chunk */
-			x_node(x, cur);
-			break;
-		}
-		stack[n++] = cur;
-		cur = prof_node_parent(x->src, cur);
-	}
-	while (n--) {
-		uint32_t nd = stack[n];
-
-		x->node[nd] = prof_node_child(x->dst, x->node[prof_node_parent(x->src, nd)],
-					      x_loc(x, prof_node_location(x->src, nd)));
-	}
-	return x->node[id];
-}
-
 /* Columns of a series: the head's live ones, or a decoded block chunk (owned = true). */
 static int series_cols(const struct store_series_rec *s, struct store_cols *tmp,
 		       const struct store_cols **out)
@@ -297,7 +184,7 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 {
 	uint32_t nn = prof_n_nodes(sd->dict);
 	int64_t *acc = mem_calloc(MEM_STORE, nn ? nn : 1, 8);
-	struct xlat x;
+	struct store_xlat x;
 	int rc = 0;
 	int64_t v;
 
@@ -320,7 +207,8 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 						rc = -EMBER_ECORRUPT;
 						break;
 					}
-					if (c->spans && (!cl->spans || !span_wanted(c, cl->spans[j])))
+					if (c->spans &&
+					    (!cl->spans || !span_wanted(c, cl->spans[j])))
 						continue;
 					acc[cl->nodes[j]] += cl->values[j];
 				}
@@ -331,14 +219,14 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 			store_cols_fini(&tmp);
 	}
 	if (!rc) {
-		xlat_init(&x, sd->dict, c->out);
+		store_xlat_init(&x, sd->dict, c->out);
 		for (uint32_t k = 0; k < nn; k++) {
 			if (!acc[k])
 				continue;
 			v = acc[k];
-			prof_add_sample(c->out, x_node(&x, k), 0, &v);
+			prof_add_sample(c->out, store_xlat_node(&x, k), 0, &v);
 		}
-		xlat_fini(&x);
+		store_xlat_fini(&x);
 	}
 	mem_free(acc);
 	return rc;
@@ -447,7 +335,8 @@ static uint8_t *func_flags(const struct prof *dict, const char *fname)
 
 		prof_location_get(dict, l, &loc);
 		for (uint32_t k = 0; k < loc.n_lines; k++) {
-			const struct prof_function *f = prof_function_get(dict, loc.lines[k].function);
+			const struct prof_function *f =
+				prof_function_get(dict, loc.lines[k].function);
 			bool hit = f && (f->name == sid || (!f->name && f->system_name == sid));
 
 			if (hit)
@@ -701,8 +590,7 @@ int store_qctx_finish(struct store_qctx *c, struct prof **prof, struct store_res
 			if (c->groups[i].n)
 				gs[ng++] = &c->groups[i];
 		qsort(gs, ng, sizeof(*gs), cmp_group_total);
-		keep = c->a.kind == STORE_Q_SELECT_SERIES && c->a.so->limit &&
-				       c->a.so->limit < ng
+		keep = c->a.kind == STORE_Q_SELECT_SERIES && c->a.so->limit && c->a.so->limit < ng
 			       ? c->a.so->limit
 			       : ng;
 		for (size_t i = 0; i < keep; i++) {

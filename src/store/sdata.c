@@ -54,8 +54,8 @@ void store_sdata_fini(struct store_sdata *sd)
 	memset(sd, 0, sizeof(*sd));
 }
 
-bool store_sdata_find_series(const struct store_sdata *sd, const uint32_t *pairs,
-			     uint32_t n_labels, uint32_t *id)
+bool store_sdata_find_series(const struct store_sdata *sd, const uint32_t *pairs, uint32_t n_labels,
+			     uint32_t *id)
 {
 	uint32_t k;
 
@@ -88,8 +88,7 @@ uint32_t store_sdata_series(struct store_sdata *sd, const uint32_t *pairs, uint3
 	return id;
 }
 
-void store_sdata_add_posting(struct store_sdata *sd, uint32_t name, uint32_t value,
-			     uint32_t series)
+void store_sdata_add_posting(struct store_sdata *sd, uint32_t name, uint32_t value, uint32_t series)
 {
 	bool found;
 	uint64_t *slot = hmap_upsert(&sd->posting_index, (uint64_t)name << 32 | value,
@@ -144,6 +143,85 @@ size_t store_sdata_bytes(const struct store_sdata *sd)
 	for (uint32_t i = 0; i < sd->n_postings; i++)
 		b += sd->postings[i].cap * 4;
 	return b;
+}
+
+static int cmp_smp(const void *a, const void *b)
+{
+	const struct store_smp *x = a, *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	if (x->span != y->span)
+		return x->span < y->span ? -1 : 1;
+	return 0;
+}
+
+size_t store_smp_merge(struct store_smp *s, size_t n)
+{
+	size_t o = 0;
+
+	qsort(s, n, sizeof(*s), cmp_smp);
+	for (size_t i = 0; i < n; i++) {
+		if (o && s[o - 1].node == s[i].node && s[o - 1].span == s[i].span)
+			s[o - 1].value += s[i].value;
+		else
+			s[o++] = s[i];
+	}
+	return o;
+}
+
+void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
+		    const struct store_smp *s, size_t n)
+{
+	size_t cap;
+	int64_t total = 0;
+	bool any_span = false;
+
+	for (size_t i = 0; i < n; i++)
+		any_span |= s[i].span != 0;
+
+	if (c->n_prof == c->cap_prof) {
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->ts, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->dur, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->period, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->total, &cap, c->n_prof + 1, 8);
+		cap = c->cap_prof;
+		mem_grow(MEM_STORE, (void **)&c->n_smp, &cap, c->n_prof + 1, 4);
+		c->cap_prof = cap;
+	}
+	if (c->n_smp_all + n > c->cap_smp) {
+		size_t need = c->n_smp_all + n;
+
+		cap = c->cap_smp;
+		mem_grow(MEM_STORE, (void **)&c->nodes, &cap, need, 4);
+		cap = c->cap_smp;
+		mem_grow(MEM_STORE, (void **)&c->values, &cap, need, 8);
+		if (c->spans) {
+			cap = c->cap_smp;
+			mem_grow(MEM_STORE, (void **)&c->spans, &cap, need, 8);
+		}
+		c->cap_smp = cap;
+	}
+	if (any_span && !c->spans)
+		c->spans = mem_calloc(MEM_STORE, c->cap_smp ? c->cap_smp : 1, 8);
+	for (size_t i = 0; i < n; i++) {
+		c->nodes[c->n_smp_all + i] = s[i].node;
+		c->values[c->n_smp_all + i] = s[i].value;
+		if (c->spans)
+			c->spans[c->n_smp_all + i] = s[i].span;
+		total += s[i].value;
+	}
+	c->ts[c->n_prof] = ts;
+	c->dur[c->n_prof] = dur;
+	c->period[c->n_prof] = period;
+	c->total[c->n_prof] = total;
+	c->n_smp[c->n_prof] = (uint32_t)n;
+	c->n_prof++;
+	c->n_smp_all += n;
 }
 
 /* Order of profiles by time (stable), and each profile's first sample index. */

@@ -95,8 +95,8 @@ int store_function_series(struct store *s, const struct store_query *q, const ch
 	return s->ops->function_series(s, q, function, step_ns, out, d);
 }
 
-int store_top(struct store *s, const struct store_query *q, size_t limit,
-	      struct store_result **out, struct ember_diag *d)
+int store_top(struct store *s, const struct store_query *q, size_t limit, struct store_result **out,
+	      struct ember_diag *d)
 {
 	struct prof *p;
 	int rc;
@@ -115,6 +115,11 @@ int store_top(struct store *s, const struct store_query *q, size_t limit,
 int store_cut(struct store *s, struct ember_diag *d)
 {
 	return s->ops->cut(s, d);
+}
+
+int store_compact(struct store *s, struct ember_diag *d)
+{
+	return s->ops->compact ? s->ops->compact(s, d) : 0;
 }
 
 void store_get_stats(struct store *s, struct store_stats *st)

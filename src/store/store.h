@@ -63,7 +63,10 @@ struct store_opts {
 	int64_t block_duration_ns; /* head time span that triggers a cut; default 1 h */
 	size_t head_max_bytes;	   /* head memory that triggers a cut; default 512 MiB */
 	uint32_t commit_delay_us;  /* group commit: wait this long for followers; default 0 */
-	bool background;	   /* run a thread that cuts blocks when due; default off */
+	bool background;	   /* run a thread that cuts, compacts and applies retention */
+	int64_t retention_ns;	   /* drop blocks whose newest profile is older; 0 = keep */
+	uint64_t retention_bytes;  /* drop the oldest blocks beyond this total; 0 = no limit */
+	bool no_compaction;	   /* keep every cut's blocks as they are */
 	const struct store_io *io; /* NULL = POSIX */
 };
 
@@ -77,8 +80,8 @@ struct store_append {
 	const char *tenant; /* [A-Za-z0-9_.-]{1,64}; NULL or "" = "anonymous" */
 	const struct store_label *labels;
 	size_t n_labels;
-	const char *name;  /* profile name, e.g. "process_cpu"; NULL = __name__ label or "unknown" */
-	int64_t time_ns;   /* 0 = prof_meta(prof)->time_ns */
+	const char *name; /* profile name, e.g. "process_cpu"; NULL = __name__ label or "unknown" */
+	int64_t time_ns;  /* 0 = prof_meta(prof)->time_ns */
 	const struct prof *prof; /* borrowed; sample label "span_id" (hex) becomes the span id */
 };
 
@@ -132,7 +135,8 @@ struct store_labelset {
 };
 
 struct store_series {
-	struct store_labelset labels; /* the group-by labels (select-series), or the series labels */
+	struct store_labelset
+		labels; /* the group-by labels (select-series), or the series labels */
 	size_t n_points;
 	const struct store_point *points; /* ascending time; empty steps omitted */
 };
@@ -164,6 +168,8 @@ struct store_stats {
 	uint64_t replayed;	  /* WAL records replayed at open */
 	uint64_t truncated_bytes; /* torn/corrupt WAL tail bytes dropped at open */
 	uint64_t quarantined;	  /* blocks moved to quarantine/ at open */
+	uint64_t compactions;	  /* merged blocks written since open */
+	uint64_t dropped_blocks;  /* blocks deleted by retention since open */
 	uint64_t head_series;
 	uint64_t head_profiles;
 	uint64_t head_samples;
@@ -194,6 +200,7 @@ struct store_ops {
 	int (*top)(struct store *s, const struct store_query *q, size_t limit,
 		   struct store_result **out, struct ember_diag *d);
 	int (*cut)(struct store *s, struct ember_diag *d);
+	int (*compact)(struct store *s, struct ember_diag *d);
 	void (*stats)(struct store *s, struct store_stats *st);
 	void (*close)(struct store *s);
 };
@@ -239,11 +246,15 @@ int store_select_series(struct store *s, const struct store_query *q,
 int store_function_series(struct store *s, const struct store_query *q, const char *function,
 			  int64_t step_ns, struct store_result **out, struct ember_diag *d);
 /* Top functions by self value (result->top, at most limit rows; 0 = all). */
-int store_top(struct store *s, const struct store_query *q, size_t limit,
-	      struct store_result **out, struct ember_diag *d);
+int store_top(struct store *s, const struct store_query *q, size_t limit, struct store_result **out,
+	      struct ember_diag *d);
 
 /* Cuts the head into blocks now (tests, shutdown). */
 int store_cut(struct store *s, struct ember_diag *d);
+/* Compaction (blocks of one tenant within a finished 12-h window, then 7-d window, merged into
+ * one with symbols re-deduplicated) and retention (opts.retention_ns / retention_bytes), now.
+ * The background thread does this after cuts. */
+int store_compact(struct store *s, struct ember_diag *d);
 void store_get_stats(struct store *s, struct store_stats *st);
 void store_result_free(struct store_result *r);
 

@@ -123,8 +123,8 @@ void store_sdata_init(struct store_sdata *sd, const char *tenant);
 void store_sdata_fini(struct store_sdata *sd);
 /* Series id of the sorted label pairs, creating it. */
 uint32_t store_sdata_series(struct store_sdata *sd, const uint32_t *pairs, uint32_t n_labels);
-bool store_sdata_find_series(const struct store_sdata *sd, const uint32_t *pairs,
-			     uint32_t n_labels, uint32_t *id);
+bool store_sdata_find_series(const struct store_sdata *sd, const uint32_t *pairs, uint32_t n_labels,
+			     uint32_t *id);
 void store_sdata_add_posting(struct store_sdata *sd, uint32_t name, uint32_t value,
 			     uint32_t series);
 const struct store_posting *store_sdata_posting(const struct store_sdata *sd, uint32_t name,
@@ -137,6 +137,32 @@ int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c);
 void store_chunk_encode(struct store_wr *w, const struct store_cols *c);
 /* Profile order by time: idx[0..n_prof) (mem_alloc'd), and the sample offset of each. */
 void store_cols_order(const struct store_cols *c, uint32_t **idx, uint64_t **off);
+
+/* Symbol copying between dictionaries (xlat.c): maps hold UINT32_MAX until copied. */
+struct store_xlat {
+	const struct prof *src;
+	struct prof *dst;
+	uint32_t *str, *map, *fn, *loc, *node;
+};
+
+void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *dst);
+void store_xlat_fini(struct store_xlat *x);
+/* The destination node of src node id (its stack and symbols copied as needed). */
+uint32_t store_xlat_node(struct store_xlat *x, uint32_t id);
+uint32_t store_xlat_str(struct store_xlat *x, uint32_t id);
+
+/* One sample on its way into a series (head appends, compaction). */
+struct store_smp {
+	uint32_t node;
+	uint64_t span;
+	int64_t value;
+};
+
+/* Sorts by (node, span) and sums duplicates; returns the new count. */
+size_t store_smp_merge(struct store_smp *s, size_t n);
+/* Appends one profile (samples sorted by node) to c. */
+void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
+		    const struct store_smp *s, size_t n);
 
 /* --- matcher.c ---------------------------------------------------------------------------- */
 
@@ -222,6 +248,7 @@ struct store_block {
 	atomic_int ref;
 	char *path;	  /* owned */
 	uint64_t cut_seq; /* the cut directory it belongs to */
+	char dir[24];	  /* that directory's name: <cut:016x> or c<seq:016x> */
 	void *map;	  /* mmap of the file (or a borrowed buffer for parse-only use) */
 	size_t map_len;
 	bool mapped;
@@ -235,6 +262,12 @@ int store_block_parse(const uint8_t *p, size_t n, struct store_block *b, size_t 
 int store_block_open(const char *path, struct store_block **out, size_t *bad_off);
 void store_block_unref(struct store_block *b);
 void store_block_fini(struct store_block *b);
+
+/* --- compact.c ---------------------------------------------------------------------------- */
+
+/* Merges tenant datasets (blocks) into out (initialised here; caller store_sdata_fini). */
+int store_compact_merge(const struct store_sdata *const *in, size_t n, const char *tenant,
+			struct store_sdata *out);
 
 /* --- query.c ------------------------------------------------------------------------------ */
 
@@ -258,11 +291,11 @@ struct store_qctx; /* per-query accumulation state */
 struct store_qargs {
 	enum store_qkind kind;
 	const struct store_query *q;
-	const char *name;	/* label values */
-	const uint64_t *spans;	/* merge */
+	const char *name;      /* label values */
+	const uint64_t *spans; /* merge */
 	size_t n_spans;
 	const struct store_series_opts *so;
-	const char *function;	/* function series */
+	const char *function; /* function series */
 	int64_t step_ns;
 };
 

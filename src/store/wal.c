@@ -161,15 +161,15 @@ struct store_wal {
 	char dir[PATH_MAX];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int fd;		     /* guarded by mu; the open segment */
-	uint64_t seq;	     /* its number */
-	uint64_t written;    /* bytes written over all segments */
-	uint64_t synced;     /* bytes known durable */
-	bool syncing;	     /* a leader is in fsync */
-	bool rotating;	     /* a rotation waits for in-flight appends */
-	int inflight;	     /* appends between write and store_wal_done */
-	int err;	     /* sticky */
-	uint32_t delay_us;   /* leader's wait for followers */
+	int fd;		   /* guarded by mu; the open segment */
+	uint64_t seq;	   /* its number */
+	uint64_t written;  /* bytes written over all segments */
+	uint64_t synced;   /* bytes known durable */
+	bool syncing;	   /* a leader is in fsync */
+	bool rotating;	   /* a rotation waits for in-flight appends */
+	int inflight;	   /* appends between write and store_wal_done */
+	int err;	   /* sticky */
+	uint32_t delay_us; /* leader's wait for followers */
 	atomic_uint_fast64_t fsyncs;
 };
 

@@ -100,9 +100,8 @@ static void read_loads(Elf *elf, struct symb_elf *e)
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		e->loads[e->n_loads++] =
-			(struct elf_load){.offset = ph.p_offset, .filesz = ph.p_filesz,
-					  .vaddr = ph.p_vaddr};
+		e->loads[e->n_loads++] = (struct elf_load){
+			.offset = ph.p_offset, .filesz = ph.p_filesz, .vaddr = ph.p_vaddr};
 	}
 }
 
@@ -133,9 +132,14 @@ static size_t load_symbols(Elf *elf, struct symb_elf *e, uint32_t type)
 			if (e->n_syms >= ELF_MAX_SYMBOLS)
 				return added;
 			size_t nl = strnlen(name, ELF_MAX_NAME);
+			/* "name@@VERSION" / "name@VERSION": the version is not part of the name. */
+			const char *at = memchr(name, '@', nl);
+			if (at && at > name)
+				nl = (size_t)(at - name);
 			if (e->names.len > UINT32_MAX - ELF_MAX_NAME - 1)
 				return added;
-			struct elf_sym es = {.addr = s.st_value, .size = s.st_size,
+			struct elf_sym es = {.addr = s.st_value,
+					     .size = s.st_size,
 					     .name = (uint32_t)e->names.len,
 					     .bind = (uint8_t)GELF_ST_BIND(s.st_info)};
 			if (buf_append(&e->names, name, nl) != 0 || buf_putc(&e->names, 0) != 0)

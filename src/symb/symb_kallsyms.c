@@ -15,18 +15,18 @@
 #include "symb/symb.h"
 #include "symb/symb_text.h"
 
-#define KALLSYMS_MAX_BYTES  ((size_t)256 << 20)
-#define KALLSYMS_MAX_COUNT  (8u << 20)
-#define PERFMAP_MAX_BYTES   ((size_t)256 << 20)
-#define PERFMAP_MAX_COUNT   (4u << 20)
-#define SYM_NAME_MAX	    1024
+#define KALLSYMS_MAX_BYTES ((size_t)256 << 20)
+#define KALLSYMS_MAX_COUNT (8u << 20)
+#define PERFMAP_MAX_BYTES  ((size_t)256 << 20)
+#define PERFMAP_MAX_COUNT  (4u << 20)
+#define SYM_NAME_MAX	   1024
 /* kallsyms has no sizes: past the last symbol, accept addresses within this distance. */
 #define KALLSYMS_TAIL_BYTES 4096
 
 struct addr_sym {
 	uint64_t addr;
-	uint64_t size; /* perf maps: size; kallsyms: 0 */
-	uint32_t name; /* offset into names */
+	uint64_t size;	 /* perf maps: size; kallsyms: 0 */
+	uint32_t name;	 /* offset into names */
 	uint32_t module; /* offset into names, UINT32_MAX = none */
 	uint32_t seq;	 /* input order (perf map: last wins) */
 	uint32_t pad;

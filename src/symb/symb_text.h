@@ -16,7 +16,7 @@ struct symb_line_iter {
 	const char *end;
 };
 
-/* Next line (without '\n', '\r' stripped) into *line/*n; false at the end. */
+/* Next line, without its newline or a trailing CR, into *line, *n; false at the end. */
 static inline bool symb_next_line(struct symb_line_iter *it, const char **line, size_t *n)
 {
 	if (it->p >= it->end)

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gzip_limits lim = {4u << 20, 0}, loose = {4u << 20, UINT32_MAX};
+	struct gzip_limits lim = {1u << 20, 0}, loose = {1u << 20, UINT32_MAX};
 	struct buf out, z, back;
 	struct ember_diag d;
 

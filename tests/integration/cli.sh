@@ -33,7 +33,12 @@ expect cli/no_args 2 'usage' -- "$EMBER"
 expect cli/unknown_command 2 'not an ember command' -- "$EMBER" frobnicate
 expect cli/unknown_global_option 2 'unknown option' -- "$EMBER" --frobnicate
 expect cli/help_unknown 2 'not an ember command' -- "$EMBER" help frobnicate
+# Every command in `ember --help`'s list (so new commands are covered too).
+cmds=$("$EMBER" --help | awk '/^Commands:/ { on = 1; next } on && /^   [a-z]/ { print $1 }')
 for c in convert top merge diff; do
+	grep -qx "$c" <<<"$cmds" || fail "cli/$c/listed" "'ember --help' does not list $c"
+done
+for c in $cmds; do
 	expect "cli/$c/help" 0 "usage: ember $c" -- "$EMBER" "$c" --help
 	expect "cli/$c/help_cmd" 0 "usage: ember $c" -- "$EMBER" help "$c"
 	expect "cli/$c/help_exit_codes" 0 'Exit status' -- "$EMBER" "$c" --help

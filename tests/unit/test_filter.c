@@ -3,10 +3,12 @@
  * frames included), anchored label filters on string and numeric labels, bad regexes, match
  * limits, and agreement with a per-sample reference on random profiles.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 #include "profile/filter.h"
 #include "profile/profile.h"
 #include "test.h"
@@ -262,6 +264,33 @@ TEST(filter_match_limit)
 	CHECK_EQ_INT(rc, -EMBER_ELIMIT);
 	CHECK(out == NULL);
 	CHECK(strstr(d.msg, "limit") != NULL);
+	prof_free(p);
+}
+
+TEST(filter_alloc_failure)
+{
+	struct prof *p = t_fixture();
+	struct prof_filter_opts o = {
+		.focus = "fo+|zap", .ignore = "bar", .label_key = "thread", .label_re = "t.*"};
+	int n_ok = 0;
+
+	/* pcre2 allocates through mem_try_alloc: every failure point is -ENOMEM, never a leak */
+	for (uint64_t k = 1; k <= 40; k++) {
+		struct prof *out = NULL;
+		int rc;
+
+		mem_fail_after(k);
+		rc = prof_filter(p, &o, &out, NULL);
+		mem_fail_after(0);
+		CHECK_MSG(rc == 0 || rc == -ENOMEM, "fail_after %d: rc %d", (int)k, rc);
+		CHECK(rc == 0 || out == NULL);
+		if (rc == 0) {
+			CHECK_EQ_INT(prof_total(out, 0), 1000);
+			n_ok++;
+		}
+		prof_free(out);
+	}
+	CHECK(n_ok > 0 && n_ok < 40);
 	prof_free(p);
 }
 

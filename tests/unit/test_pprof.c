@@ -1063,3 +1063,42 @@ TEST(pprof_decode_speed)
 	world_fini(&w);
 	CHECK_MSG(rc == 0, "%s", d.msg);
 }
+
+/* 1,024 sample types (the limit) in opposite orders: every value lands in its own type. */
+TEST(pprof_decode_merge_many_types_reordered)
+{
+	struct prof *a = prof_new(), *b = prof_new(), *dst = prof_new();
+	int64_t *va = mem_calloc(MEM_TEST, 1024, sizeof(int64_t));
+	int64_t *vb = mem_calloc(MEM_TEST, 1024, sizeof(int64_t));
+	struct ember_diag d = {{0}};
+	struct buf ea, eb;
+	char name[32];
+	int rc1, rc2;
+	bool ok;
+
+	for (int i = 0; i < 1024; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		prof_add_sample_type(a, S(a, name), S(a, "count"));
+		snprintf(name, sizeof(name), "t%d", 1023 - i);
+		prof_add_sample_type(b, S(b, name), S(b, "count"));
+		va[i] = i;
+		vb[i] = (1023 - i) * 1000;
+	}
+	prof_add_sample(a, 0, 0, va);
+	prof_add_sample(b, 0, 0, vb);
+	encode(a, false, &ea);
+	encode(b, true, &eb);
+	rc1 = pprof_decode_merge(dst, ea.data, ea.len, NULL, &d);
+	rc2 = pprof_decode_merge(dst, eb.data, eb.len, NULL, &d);
+	ok = rc1 == 0 && rc2 == 0 && prof_n_sample_types(dst) == 1024;
+	for (int i = 0; ok && i < 1024; i++)
+		ok = prof_total(dst, (size_t)i) == (int64_t)i * 1001;
+	buf_fini(&ea);
+	buf_fini(&eb);
+	mem_free(va);
+	mem_free(vb);
+	prof_free(a);
+	prof_free(b);
+	prof_free(dst);
+	CHECK_MSG(ok, "%d %d %s", rc1, rc2, d.msg);
+}

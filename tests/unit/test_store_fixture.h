@@ -108,10 +108,11 @@ static inline int64_t fx_value(const struct prof *p, const char *stack)
 		buf[0] = 0;
 		while (n--) {
 			char tmp[80];
-			const char *nm = prof_frame_name(p, prof_node_location(p, nodes[n]), 0, tmp);
+			const char *nm =
+				prof_frame_name(p, prof_node_location(p, nodes[n]), 0, tmp);
 
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ";" : "",
-						nm);
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+						len ? ";" : "", nm);
 			if (len >= sizeof(buf))
 				break;
 		}

@@ -104,11 +104,15 @@ pprof_top() {
 		-sample_index="$ty" ${uf:+"$uf"} "$@" "$f" 2>/dev/null | top_rows
 }
 
-# ember_top TYPE FILE... (more ember options may precede the files)
+# ember_top TYPE FILE... (more ember options may precede the files). A failure is reported on
+# stderr with the exit status, so that callers' 2>file captures it.
 ember_top() {
-	local ty=$1
+	local ty=$1 rc
 	shift
-	"$EMBER" top --raw -n 0 -t "$ty" "$@" | top_rows
+	"$EMBER" top --raw -n 0 -t "$ty" "$@" >"$T/ember_top.out"
+	rc=$?
+	[ $rc -eq 0 ] || echo "ember top exited with status $rc" >&2
+	top_rows <"$T/ember_top.out"
 }
 
 # The total from a top table header "Showing nodes accounting for X, P of T total".
@@ -124,7 +128,9 @@ compare_rows() {
 		return 1
 	fi
 	if ! cmp -s "$a" "$b"; then
-		fail "$name" "tables differ: $(diff "$a" "$b" | head -6 | tr '\n' '|')"
+		local why=""
+		[ -s "$T/err" ] && why=" (stderr: $(head -c 300 "$T/err" | tr '\n' ' '))"
+		fail "$name" "tables differ: $(diff "$a" "$b" | head -6 | tr '\n' '|')$why"
 		return 1
 	fi
 	return 0

@@ -1,0 +1,246 @@
+/*
+ * cmd_agent.c — `ember agent [--frequency HZ] [--interval DUR] --output DIR`: the whole-host
+ * sampler. Every interval it builds one pprof per process (pid) from the stacks counted since
+ * the last one and writes it atomically as DIR/<comm>-<pid>-<unix seconds>.pb.gz, then logs a
+ * line with samples, losses and unwind results. Pushing to a server, labels from cgroups and
+ * relabel rules come later; this file only parses options and runs the loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "format/pprof.h"
+
+int cmd_agent(int argc, char **argv);
+
+static const char agent_usage[] =
+	"usage: ember agent [--frequency HZ] [--interval DUR] [--duration DUR] --output DIR\n"
+	"\n"
+	"Sample every process on this host with the eBPF sampler (complete native stacks\n"
+	"without frame pointers, kernel stacks) and write one pprof file per process each\n"
+	"interval into DIR, named COMM-PID-UNIXTIME.pb.gz. Needs root.\n"
+	"\n"
+	"Options:\n"
+	"  -F, --frequency HZ   samples per second per CPU (default 19)\n"
+	"  -i, --interval DUR   how often profiles are written: 10s, 500ms, 1m (default 10s)\n"
+	"  -d, --duration DUR   stop after this long (default: until SIGINT/SIGTERM)\n"
+	"  -o, --output DIR     directory for the profiles (created if missing)\n"
+	"      --no-kernel      do not record kernel stacks\n"
+	"  -h, --help           show this help\n"
+	"\n" CLI_EXIT_HELP;
+
+static volatile sig_atomic_t agent_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	agent_stop = 1;
+}
+
+/* "10s", "500ms", "2m", "1h", or plain seconds, into milliseconds in [1, 30 days]. */
+static int parse_duration(const char *s, long *ms)
+{
+	long v = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > 100000000)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	long mul = strcmp(p, "ms") == 0		    ? 1
+		   : strcmp(p, "s") == 0 || *p == 0 ? 1000
+		   : strcmp(p, "m") == 0	    ? 60000
+		   : strcmp(p, "h") == 0	    ? 3600000
+						    : 0;
+	if (mul == 0 || v == 0 || v > 30L * 86400000 / mul)
+		return -1;
+	*ms = v * mul;
+	return 0;
+}
+
+struct agent_run {
+	struct agent_procs *procs;
+	struct agent_collector *coll;
+};
+
+static void on_rec(void *ctx, const void *rec, size_t len)
+{
+	struct agent_run *r = ctx;
+	uint32_t kind;
+	memcpy(&kind, rec, sizeof(kind));
+	if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample))
+		agent_collector_add(r->coll, rec);
+	else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event))
+		agent_procs_forget(r->procs, (int)((const struct ember_proc_event *)rec)->pid);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Writes one pprof per pid; returns how many were written. */
+static int flush(const char *cmd, struct agent_run *r, const char *dir, long interval_ms)
+{
+	const int *pids;
+	size_t n = agent_collector_pids(r->coll, &pids);
+	int written = 0;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct prof *p = NULL;
+		if (agent_collector_build(r->coll, pids[i], &p) != 0)
+			continue;
+		struct prof_meta *m = prof_meta(p);
+		m->time_ns = ((int64_t)now - interval_ms / 1000) * 1000000000LL;
+		m->duration_ns = (int64_t)interval_ms * 1000000LL;
+		/* The comm of the first sample names the file. */
+		char comm[EMBER_COMM_LEN + 1] = "unknown";
+		if (prof_n_samples(p) > 0) {
+			struct prof_sample smp;
+			prof_sample_get(p, 0, &smp);
+			size_t nl;
+			const struct prof_label *l = prof_labelset_get(p, smp.labelset, &nl);
+			for (size_t k = 0; k < nl; k++)
+				if (strcmp(prof_string(p, l[k].key), "comm") == 0 && l[k].str)
+					snprintf(comm, sizeof(comm), "%s",
+						 prof_string(p, l[k].str));
+		}
+		for (char *c = comm; *c; c++)
+			if (*c == '/' || *c == ' ' || (unsigned char)*c < 0x20)
+				*c = '_';
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s-%d-%lld.pb.gz", dir, comm, pids[i],
+			 (long long)now);
+		struct buf out;
+		buf_init(&out, MEM_CLI, SIZE_MAX);
+		if (pprof_encode(p, true, &out) == 0 && cli_write(cmd, &out, path) == 0)
+			written++;
+		buf_fini(&out);
+		prof_free(p);
+	}
+	agent_collector_reset(r->coll);
+	return written;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	static const struct option longopts[] = {
+		{"frequency", required_argument, NULL, 'F'},
+		{"interval", required_argument, NULL, 'i'},
+		{"duration", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"no-kernel", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	long freq = 19, interval_ms = 10000, duration_ms = 0;
+	const char *dir = NULL;
+	bool no_kernel = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "F:i:d:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			if (cli_parse_long(cmd, "--frequency", optarg, 1, 10000, &freq))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'i':
+			if (parse_duration(optarg, &interval_ms) != 0)
+				return cli_usage_error(cmd, "bad --interval '%s'", optarg);
+			break;
+		case 'd':
+			if (parse_duration(optarg, &duration_ms) != 0)
+				return cli_usage_error(cmd, "bad --duration '%s'", optarg);
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		case 'K':
+			no_kernel = true;
+			break;
+		case 'h':
+			fputs(agent_usage, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", cmd);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (!dir)
+		return cli_usage_error(cmd, "--output DIR is required (pushing to a server is not "
+					    "implemented yet)");
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		cli_error(cmd, "%s: %s", dir, strerror(errno));
+		return CLI_EXIT_ERR;
+	}
+	struct agent_sampler_opts so = {.freq_hz = (int)freq, .no_kernel = no_kernel};
+	struct agent_sampler *s = NULL;
+	int rc = agent_sampler_open(&so, &s);
+	if (rc == 0)
+		rc = agent_sampler_attach(s);
+	if (rc != 0) {
+		cli_error(cmd, "cannot start the BPF sampler: %s%s", ember_strerror(rc),
+			  rc == -EPERM || rc == -EACCES ? " (needs root)" : "");
+		agent_sampler_close(s);
+		return CLI_EXIT_ERR;
+	}
+	struct agent_run run;
+	run.procs = agent_procs_new(&(struct agent_procs_opts){.no_kernel = no_kernel});
+	run.coll = agent_collector_new(run.procs, (int)freq);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	agent_stop = 0;
+	double t0 = mono_s(), next = t0 + (double)interval_ms / 1000;
+	int ret = CLI_EXIT_OK;
+	for (;;) {
+		int n = agent_sampler_poll(s, 100, on_rec, &run);
+		if (n < 0) {
+			cli_error(cmd, "ring buffer: %s", ember_strerror(n));
+			ret = CLI_EXIT_ERR;
+			break;
+		}
+		double now = mono_s();
+		bool done =
+			agent_stop || (duration_ms > 0 && now - t0 >= (double)duration_ms / 1000);
+		if (now >= next || done) {
+			int w = flush(cmd, &run, dir, interval_ms);
+			uint64_t bpf[EMBER_STAT_N];
+			agent_sampler_stats(s, bpf);
+			const struct agent_collect_stats *st = agent_collector_stats(run.coll);
+			fprintf(stderr,
+				"%s: wrote %d profiles; samples %llu (lost %llu), complete stacks "
+				"%llu, kernel threads %llu\n",
+				cmd, w, (unsigned long long)st->samples,
+				(unsigned long long)bpf[EMBER_STAT_LOST],
+				(unsigned long long)st->stop[UNWIND_STOP_OUTERMOST],
+				(unsigned long long)st->kernel_only);
+			next = now + (double)interval_ms / 1000;
+		}
+		if (done)
+			break;
+	}
+	agent_sampler_close(s);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	agent_collector_free(run.coll);
+	agent_procs_free(run.procs);
+	return ret;
+}

@@ -1,0 +1,118 @@
+/*
+ * xlat.c — copying symbols and stacks from one dictionary (struct prof) into another, each
+ * record on first use and once: used by queries (source dictionary -> output profile) and by
+ * compaction (block dictionaries -> the merged block's). The maps are owned by struct
+ * store_xlat (store_xlat_fini). Never logs; ids are trusted (validated when decoded).
+ */
+#include <string.h>
+
+#include "base/mem.h"
+#include "store/store_int.h"
+
+
+void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *dst)
+{
+	x->src = src;
+	x->dst = dst;
+	x->str = mem_alloc(MEM_STORE, ((size_t)prof_n_strings(src) + 1) * 4);
+	memset(x->str, 0xff, ((size_t)prof_n_strings(src) + 1) * 4);
+	x->map = mem_alloc(MEM_STORE, ((size_t)prof_n_mappings(src) + 1) * 4);
+	memset(x->map, 0xff, ((size_t)prof_n_mappings(src) + 1) * 4);
+	x->fn = mem_alloc(MEM_STORE, ((size_t)prof_n_functions(src) + 1) * 4);
+	memset(x->fn, 0xff, ((size_t)prof_n_functions(src) + 1) * 4);
+	x->loc = mem_alloc(MEM_STORE, ((size_t)prof_n_locations(src) + 1) * 4);
+	memset(x->loc, 0xff, ((size_t)prof_n_locations(src) + 1) * 4);
+	x->node = mem_alloc(MEM_STORE, ((size_t)prof_n_nodes(src) + 1) * 4);
+	memset(x->node, 0xff, ((size_t)prof_n_nodes(src) + 1) * 4);
+	x->str[0] = 0;
+	x->map[0] = 0;
+	x->fn[0] = 0;
+	x->loc[0] = 0;
+	x->node[0] = 0;
+}
+
+void store_xlat_fini(struct store_xlat *x)
+{
+	mem_free(x->str);
+	mem_free(x->map);
+	mem_free(x->fn);
+	mem_free(x->loc);
+	mem_free(x->node);
+}
+
+uint32_t store_xlat_str(struct store_xlat *x, uint32_t id)
+{
+	if (x->str[id] == UINT32_MAX)
+		x->str[id] =
+			prof_intern(x->dst, prof_string(x->src, id), prof_string_len(x->src, id));
+	return x->str[id];
+}
+
+static uint32_t x_map(struct store_xlat *x, uint32_t id)
+{
+	if (x->map[id] == UINT32_MAX) {
+		struct prof_mapping m = *prof_mapping_get(x->src, id);
+
+		m.filename = store_xlat_str(x, m.filename);
+		m.build_id = store_xlat_str(x, m.build_id);
+		x->map[id] = prof_add_mapping(x->dst, &m);
+	}
+	return x->map[id];
+}
+
+static uint32_t x_fn(struct store_xlat *x, uint32_t id)
+{
+	if (x->fn[id] == UINT32_MAX) {
+		struct prof_function f = *prof_function_get(x->src, id);
+
+		f.name = store_xlat_str(x, f.name);
+		f.system_name = store_xlat_str(x, f.system_name);
+		f.filename = store_xlat_str(x, f.filename);
+		x->fn[id] = prof_add_function(x->dst, &f);
+	}
+	return x->fn[id];
+}
+
+static uint32_t x_loc(struct store_xlat *x, uint32_t id)
+{
+	if (x->loc[id] == UINT32_MAX) {
+		struct prof_location l;
+		struct prof_line small[16], *lines = small;
+
+		prof_location_get(x->src, id, &l);
+		if (l.n_lines > 16)
+			lines = mem_alloc(MEM_STORE, l.n_lines * sizeof(*lines));
+		for (uint32_t k = 0; k < l.n_lines; k++) {
+			lines[k] = l.lines[k];
+			lines[k].function = x_fn(x, lines[k].function);
+		}
+		x->loc[id] = prof_add_location(x->dst, x_map(x, l.mapping), l.address, lines,
+					       l.n_lines, l.is_folded);
+		if (lines != small)
+			mem_free(lines);
+	}
+	return x->loc[id];
+}
+
+uint32_t store_xlat_node(struct store_xlat *x, uint32_t id)
+{
+	uint32_t stack[64], n = 0, cur = id;
+
+	while (x->node[cur] == UINT32_MAX) {
+		if (n == 64) {
+			/* deep stack: recurse on the parent chunk */
+			store_xlat_node(x, cur);
+			break;
+		}
+		stack[n++] = cur;
+		cur = prof_node_parent(x->src, cur);
+	}
+	while (n--) {
+		uint32_t nd = stack[n];
+
+		x->node[nd] = prof_node_child(x->dst, x->node[prof_node_parent(x->src, nd)],
+					      x_loc(x, prof_node_location(x->src, nd)));
+	}
+	return x->node[id];
+}
+
