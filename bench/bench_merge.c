@@ -9,7 +9,6 @@
  * Run it pinned (taskset -c 0) for single-core figures. Usage: bench_merge FILE...
  */
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,14 +81,6 @@ static double decode_pass(struct buf *raw, int n, char **paths)
 	return best;
 }
 
-/* The malloc settings src/cli/main.c applies: freed memory stays in the process. */
-static void tune_malloc(void)
-{
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 512 << 20);
-	mallopt(M_TOP_PAD, 16 << 20);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -127,7 +118,7 @@ int main(int argc, char **argv)
 	printf("decode: %d files, %.1f MB uncompressed, best of %d: %.3f s = %.0f MB/s "
 	       "(glibc's default malloc)\n",
 	       n, (double)raw_bytes / 1e6, RUNS, best, (double)raw_bytes / 1e6 / best);
-	tune_malloc();
+	mem_tune_batch();
 	best = decode_pass(raw, n, paths);
 	if (best < 0)
 		return 1;

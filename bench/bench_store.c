@@ -6,7 +6,7 @@
  *            I/O shim so the figure is the CPU cost, not the disk's latency);
  *   memory:  head bytes per sample; bytes per sample at rest after a cut (blocks), next to the
  *            same profiles as gzipped pprof files (the peer: what a pprof-file store keeps);
- *   queries: flame graph (merge) of one service over the whole range, series of all services
+ *   queries (best of 3): flame graph (merge) of one service over the whole range, series of all services
  *            with a 1-min step, diff of two 1-h windows — on the head and on blocks after reopen.
  * A "sample" is one 19 Hz tick. Env: BENCH_STORE_HOURS (default 6), BENCH_STORE_DIR.
  * Usage: bench_store [HOURS]
@@ -203,14 +203,28 @@ static double time_query(struct store *s, int kind, const char *svc, int64_t t0,
 	return (now_s(CLOCK_MONOTONIC) - a) * 1000;
 }
 
+/* Best of 3 runs, in ms. */
+static double best_of_3(struct store *s, int kind, const char *svc, int64_t t0, int64_t t1)
+{
+	double best = -1;
+
+	for (int i = 0; i < 3; i++) {
+		double ms = time_query(s, kind, svc, t0, t1);
+
+		if (ms >= 0 && (best < 0 || ms < best))
+			best = ms;
+	}
+	return best;
+}
+
 static void report_queries(struct store *s, const char *where, int64_t t0, int64_t t1)
 {
 	printf("  %-6s flame graph of one service over the range: %8.1f ms\n", where,
-	       time_query(s, 0, "svc-03", t0, t1));
+	       best_of_3(s, 0, "svc-03", t0, t1));
 	printf("  %-6s series of 20 services, 1-min step:        %8.1f ms\n", where,
-	       time_query(s, 1, NULL, t0, t1));
+	       best_of_3(s, 1, NULL, t0, t1));
 	printf("  %-6s diff of two 1-h windows of one service:  %8.1f ms\n", where,
-	       time_query(s, 2, "svc-03", t0, t1));
+	       best_of_3(s, 2, "svc-03", t0, t1));
 }
 
 int main(int argc, char **argv)

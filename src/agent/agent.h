@@ -99,7 +99,9 @@ struct agent_collect_stats {
 
 struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz);
 void agent_collector_free(struct agent_collector *c);
-/* Unwinds and counts one sample. */
+/* A process exec'd: its later samples are named against the new image. */
+void agent_collector_exec(struct agent_collector *c, int pid);
+/* Unwinds, names and counts one sample. */
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s);
 /* Builds a profile of the stacks counted so far: all of them (pid < 0) or one process's.
  * Sample types samples/count and cpu/nanoseconds; labels pid and comm. */

@@ -2,15 +2,18 @@
  * collect.c — counts identical stacks and turns them into profiles. A stack key is the bytes
  * (pid, comm, number of user and kernel frames, the PCs) interned in a strtab, so a stack is a
  * dense id and its count an array slot: a user-space hash in place of the BPF stack maps that
- * in-kernel unwinding will use. Building a profile symbolizes each distinct PC once per build
- * and emits locations leaf first: kernel frames (named "sym_[k]", mapping [kernel.kallsyms])
- * then user frames. Owns its strtab and counts; borrows the agent_procs.
+ * in-kernel unwinding will use. User frames are named when first seen, while the process and
+ * its maps still exist (a memo keyed by pid, exec generation and PC), so a process that exits
+ * or execs before the profile is built keeps its names. Building a profile emits locations
+ * leaf first: kernel frames (named "sym_[k]", mapping [kernel.kallsyms]) then user frames.
+ * Owns its strtabs, memo and counts; borrows the agent_procs.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/agent.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/hmap.h"
 #include "base/mem.h"
 #include "base/strtab.h"
@@ -20,7 +23,17 @@ struct stack_hdr {
 	uint32_t pid;
 	uint16_t n_user;
 	uint16_t n_kernel;
+	uint32_t gen; /* exec generation of pid */
 	char comm[EMBER_COMM_LEN];
+};
+
+/* A user frame named at sampling time. Strings are ids in the collector's names strtab. */
+struct frame_memo {
+	uint32_t name; /* raw symbol name, 0 = unknown */
+	uint32_t path; /* mapping path, 0 = no mapping */
+	uint32_t build_id;
+	uint32_t pad;
+	uint64_t map_start, map_end, map_offset;
 };
 
 struct agent_collector {
@@ -30,6 +43,11 @@ struct agent_collector {
 	uint64_t *counts;      /* by stack id */
 	size_t cap_counts;
 	struct hmap pid_set;
+	struct hmap gens;     /* pid -> exec generation */
+	struct strtab *names; /* memo strings */
+	struct hmap memo;     /* hash(pid, gen, pc, leaf) -> index into frames */
+	struct frame_memo *frames;
+	size_t n_frames, cap_frames;
 	int *pids;
 	size_t n_pids, cap_pids;
 	struct agent_collect_stats st;
@@ -41,7 +59,10 @@ struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz)
 	c->ps = ps;
 	c->freq_hz = freq_hz > 0 ? freq_hz : 19;
 	c->stacks = strtab_new(MEM_AGENT);
+	c->names = strtab_new(MEM_AGENT);
 	hmap_init(&c->pid_set, MEM_AGENT);
+	hmap_init(&c->gens, MEM_AGENT);
+	hmap_init(&c->memo, MEM_AGENT);
 	return c;
 }
 
@@ -50,9 +71,13 @@ void agent_collector_free(struct agent_collector *c)
 	if (!c)
 		return;
 	strtab_free(c->stacks);
+	strtab_free(c->names);
 	mem_free(c->counts);
 	mem_free(c->pids);
+	mem_free(c->frames);
 	hmap_fini(&c->pid_set);
+	hmap_fini(&c->gens);
+	hmap_fini(&c->memo);
 	mem_free(c);
 }
 
@@ -63,6 +88,52 @@ void agent_collector_reset(struct agent_collector *c)
 	memset(c->counts, 0, c->cap_counts * sizeof(*c->counts));
 	hmap_clear(&c->pid_set);
 	c->n_pids = 0;
+	strtab_free(c->names);
+	c->names = strtab_new(MEM_AGENT);
+	hmap_clear(&c->memo);
+	hmap_clear(&c->gens);
+	c->n_frames = 0;
+}
+
+void agent_collector_exec(struct agent_collector *c, int pid)
+{
+	bool found;
+	uint64_t *g = hmap_upsert(&c->gens, (uint64_t)pid, 0, &found);
+	(*g)++;
+}
+
+static uint64_t memo_key(uint32_t pid, uint32_t gen, uint64_t pc, bool leaf)
+{
+	uint64_t k = hash_u64(pc ^ hash_u64(((uint64_t)pid << 32 | gen) * 2 + leaf));
+	return k == HMAP_EMPTY ? 0 : k;
+}
+
+static uint32_t memo_str(struct agent_collector *c, const char *s)
+{
+	return s ? strtab_intern_cstr(c->names, s) : 0;
+}
+
+/* Names the user frame now (once per pid, generation, pc). */
+static void memo_frame(struct agent_collector *c, uint32_t pid, uint32_t gen, uint64_t pc,
+		       bool leaf)
+{
+	bool found;
+	uint64_t *slot = hmap_upsert(&c->memo, memo_key(pid, gen, pc, leaf), 0, &found);
+	if (found)
+		return;
+	*slot = c->n_frames;
+	struct agent_frame fr;
+	agent_procs_symbolize(c->ps, (int)pid, leaf ? pc : pc - 1, &fr);
+	mem_grow(MEM_AGENT, (void **)&c->frames, &c->cap_frames, c->n_frames + 1,
+		 sizeof(*c->frames));
+	struct frame_memo *m = &c->frames[c->n_frames++];
+	memset(m, 0, sizeof(*m));
+	m->name = memo_str(c, fr.name);
+	m->path = memo_str(c, fr.path);
+	m->build_id = memo_str(c, fr.build_id);
+	m->map_start = fr.map_start;
+	m->map_end = fr.map_end;
+	m->map_offset = fr.map_offset;
 }
 
 const struct agent_collect_stats *agent_collector_stats(const struct agent_collector *c)
@@ -104,6 +175,11 @@ void agent_collector_add(struct agent_collector *c, const struct ember_sample *s
 	memcpy(pcs + nu, s->kstack, nk * 8);
 	h.n_user = (uint16_t)nu;
 	h.n_kernel = (uint16_t)nk;
+	uint64_t gen = 0;
+	hmap_get(&c->gens, s->pid, &gen);
+	h.gen = (uint32_t)gen;
+	for (size_t i = 0; i < nu; i++)
+		memo_frame(c, h.pid, h.gen, pcs[i], i == 0);
 	memcpy(key, &h, sizeof(h));
 	uint32_t id = strtab_intern(c->stacks, key, sizeof(h) + 8 * (nu + nk));
 	if (id >= c->cap_counts) {
@@ -139,30 +215,31 @@ static uint32_t kernel_location(struct prof *p, uint32_t kmap, struct agent_proc
 	return prof_add_location(p, kmap, at, &line, 1, false);
 }
 
-static uint32_t user_location(struct prof *p, struct agent_procs *ps, int pid, uint64_t pc,
-			      bool leaf)
+static uint32_t user_location(struct prof *p, struct agent_collector *c, const struct stack_hdr *h,
+			      uint64_t pc, bool leaf)
 {
-	uint64_t at = leaf ? pc : pc - 1;
-	struct agent_frame fr;
-	agent_procs_symbolize(ps, pid, at, &fr);
+	uint64_t at = leaf ? pc : pc - 1, idx;
+	if (!hmap_get(&c->memo, memo_key(h->pid, h->gen, pc, leaf), &idx) || idx >= c->n_frames)
+		return prof_add_location(p, 0, at, NULL, 0, false);
+	const struct frame_memo *fm = &c->frames[idx];
 	uint32_t map = 0;
-	if (fr.path) {
+	if (fm->path) {
 		struct prof_mapping m = {
-			.memory_start = fr.map_start,
-			.memory_limit = fr.map_end,
-			.file_offset = fr.map_offset,
-			.filename = prof_intern_cstr(p, fr.path),
-			.build_id = prof_intern_cstr(p, fr.build_id),
+			.memory_start = fm->map_start,
+			.memory_limit = fm->map_end,
+			.file_offset = fm->map_offset,
+			.filename = prof_intern_cstr(p, strtab_get(c->names, fm->path, NULL)),
+			.build_id = prof_intern_cstr(p, strtab_get(c->names, fm->build_id, NULL)),
 			.has_functions = true,
 		};
 		map = prof_add_mapping(p, &m);
 	}
-	if (!fr.name)
+	if (!fm->name)
 		return prof_add_location(p, map, at, NULL, 0, false);
+	const char *raw = strtab_get(c->names, fm->name, NULL);
 	char dem[1024];
-	struct prof_function fn = {.system_name = prof_intern_cstr(p, fr.name)};
-	fn.name = symb_demangle(fr.name, dem, sizeof(dem)) ? prof_intern_cstr(p, dem)
-							   : fn.system_name;
+	struct prof_function fn = {.system_name = prof_intern_cstr(p, raw)};
+	fn.name = symb_demangle(raw, dem, sizeof(dem)) ? prof_intern_cstr(p, dem) : fn.system_name;
 	struct prof_line line = {.function = prof_add_function(p, &fn)};
 	return prof_add_location(p, map, at, &line, 1, false);
 }
@@ -207,7 +284,7 @@ int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
 		for (size_t i = 0; i < h.n_user; i++) {
 			uint64_t a;
 			memcpy(&a, pcs + 8 * i, 8);
-			locs[nl++] = user_location(p, c->ps, (int)h.pid, a, i == 0);
+			locs[nl++] = user_location(p, c, &h, a, i == 0);
 		}
 		struct prof_label labels[2] = {
 			{.key = k_pid, .num = h.pid},

@@ -52,7 +52,8 @@ struct agent_sampler {
 	int delivered;
 };
 
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int libbpf_log(enum libbpf_print_level level,
+							    const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG || log_level_current < LOG_LEVEL_DEBUG)
 		return 0;

@@ -86,6 +86,15 @@ void unwind_walk(const struct unwind_regs *regs, const uint8_t *stack, size_t st
 				return;
 			}
 			signal = row->flags & EMBER_ROW_SIGNAL;
+		} else if (row && row->cfa_type == EMBER_CFA_SIGNAL) {
+			/* The interrupted registers, saved by the kernel in the ucontext. */
+			if (read_u64(&w, sp + EMBER_UCONTEXT_RIP, &ra) != 0 ||
+			    read_u64(&w, sp + EMBER_UCONTEXT_RSP, &cfa) != 0 ||
+			    read_u64(&w, sp + EMBER_UCONTEXT_RBP, &new_bp) != 0) {
+				res->stop = UNWIND_STOP_STACK_COPY;
+				return;
+			}
+			signal = true;
 		} else if (row && row->cfa_type == EMBER_CFA_UNSUPPORTED) {
 			res->stop = UNWIND_STOP_UNSUPPORTED;
 			return;

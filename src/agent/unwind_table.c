@@ -174,6 +174,12 @@ static void convert_frame(Dwarf_Frame *f, bool signal, struct ember_unwind_row *
 	}
 	if (dwarf_frame_cfa(f, &ops, &nops) != 0 || nops == 0)
 		return;
+	if (signal && nops == 2 && ops[0].atom == DW_OP_breg7 &&
+	    ops[0].number == EMBER_UCONTEXT_RSP && ops[1].atom == DW_OP_deref) {
+		/* glibc's __restore_rt: CFA = the rsp saved in the ucontext at rsp. */
+		r->cfa_type = EMBER_CFA_SIGNAL;
+		return;
+	}
 	if (nops == 1 && ops[0].atom == DW_OP_bregx && fits_s16((int64_t)ops[0].number2)) {
 		if (ops[0].number == X86_REG_RSP)
 			r->cfa_type = EMBER_CFA_RSP;

@@ -5,6 +5,7 @@
  */
 #include "base/mem.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,4 +169,11 @@ void mem_fail_after(uint64_t n)
 {
 	atomic_store(&fail_countdown, n);
 	atomic_store(&fail_active, n != 0);
+}
+
+void mem_tune_batch(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
+	mallopt(M_TOP_PAD, 16 << 20);
 }

@@ -47,6 +47,11 @@ int64_t mem_bytes(enum mem_sub sub);
 int64_t mem_bytes_total(void);
 const char *mem_sub_name(enum mem_sub sub);
 
+/* For batch processes (the CLI, benchmarks): keep freed memory in the process instead of handing
+ * it back to the kernel and faulting it in again for the next file, which on virtual machines
+ * costs more than decoding. Not for long-running daemons with RSS targets. */
+void mem_tune_batch(void);
+
 /* Test hook: the n-th next mem_try_* call (1-based) and all after it fail; 0 disables. */
 void mem_fail_after(uint64_t n);
 

@@ -88,6 +88,14 @@ struct ember_proc_event {
 #define EMBER_CFA_PLT	      3 /* the PLT expression: rsp + 8, or + 16 when (rip & 15) >= 11 */
 #define EMBER_CFA_OUTERMOST   4 /* return address undefined: _start, clone (a complete stack) */
 #define EMBER_CFA_UNSUPPORTED 5 /* an expression or register rule we cannot evaluate */
+#define EMBER_CFA_SIGNAL      6 /* signal trampoline: registers in the ucontext at rsp */
+
+/* Offsets in the x86-64 ucontext (rt_sigframe.uc, at rsp in the trampoline) of the saved
+ * rbp, rsp and rip: uc_flags, uc_link, uc_stack (40 bytes), then gregs r8..r15, rdi, rsi,
+ * rbp, rbx, rdx, rax, rcx, rsp, rip. */
+#define EMBER_UCONTEXT_RBP 120
+#define EMBER_UCONTEXT_RSP 160
+#define EMBER_UCONTEXT_RIP 168
 
 #define EMBER_RBP_SAME	      0 /* rbp unchanged in the caller */
 #define EMBER_RBP_OFFSET      1 /* saved at CFA + rbp_offset */

@@ -16,11 +16,10 @@
 
 #include "agent/agent.h"
 #include "base/err.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "format/pprof.h"
-
-int cmd_agent(int argc, char **argv);
 
 static const char agent_usage[] =
 	"usage: ember agent [--frequency HZ] [--interval DUR] [--duration DUR] --output DIR\n"
@@ -72,6 +71,7 @@ static int parse_duration(const char *s, long *ms)
 struct agent_run {
 	struct agent_procs *procs;
 	struct agent_collector *coll;
+	struct hmap exited; /* pids to forget after the next flush */
 };
 
 static void on_rec(void *ctx, const void *rec, size_t len)
@@ -81,8 +81,14 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 	memcpy(&kind, rec, sizeof(kind));
 	if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample))
 		agent_collector_add(r->coll, rec);
-	else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event))
-		agent_procs_forget(r->procs, (int)((const struct ember_proc_event *)rec)->pid);
+	else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
+		int pid = (int)((const struct ember_proc_event *)rec)->pid;
+		agent_procs_forget(r->procs, pid);
+		agent_collector_exec(r->coll, pid);
+	} else if (kind == EMBER_REC_EXIT && len >= sizeof(struct ember_proc_event)) {
+		/* Its samples may still wait for the flush, which needs its maps. */
+		hmap_put(&r->exited, ((const struct ember_proc_event *)rec)->pid, 1);
+	}
 }
 
 static double mono_s(void)
@@ -132,6 +138,11 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, long int
 		prof_free(p);
 	}
 	agent_collector_reset(r->coll);
+	size_t it = 0;
+	uint64_t pid, one;
+	while (hmap_next(&r->exited, &it, &pid, &one))
+		agent_procs_forget(r->procs, (int)pid);
+	hmap_clear(&r->exited);
 	return written;
 }
 
@@ -202,6 +213,7 @@ int cmd_agent(int argc, char **argv)
 	struct agent_run run;
 	run.procs = agent_procs_new(&(struct agent_procs_opts){.no_kernel = no_kernel});
 	run.coll = agent_collector_new(run.procs, (int)freq);
+	hmap_init(&run.exited, MEM_CLI);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -242,5 +254,6 @@ int cmd_agent(int argc, char **argv)
 	signal(SIGTERM, SIG_DFL);
 	agent_collector_free(run.coll);
 	agent_procs_free(run.procs);
+	hmap_fini(&run.exited);
 	return ret;
 }

@@ -26,8 +26,6 @@
 #include "format/svg.h"
 #include "profile/flame.h"
 
-int cmd_record(int argc, char **argv);
-
 static const char record_usage[] =
 	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] -- CMD [ARGS]\n"
 	"       ember record -p PID [-d SECONDS] [-F HZ] [-o FILE] [--format FMT]\n"
@@ -69,8 +67,11 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 	memcpy(&kind, rec, sizeof(kind));
 	if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample))
 		agent_collector_add(r->coll, rec);
-	else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event))
-		agent_procs_forget(r->procs, (int)((const struct ember_proc_event *)rec)->pid);
+	else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
+		int pid = (int)((const struct ember_proc_event *)rec)->pid;
+		agent_procs_forget(r->procs, pid);
+		agent_collector_exec(r->coll, pid);
+	}
 }
 
 static void add_desc(void *ctx, int pid)

@@ -7,7 +7,6 @@
  * Commands live one per file (cmd_<name>.c); this file never parses a command's options.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,16 +30,6 @@ static const struct cli_cmd cli_cmds[] = {
 	{"diff", cmd_diff, "compare two profiles per function; write a differential flame graph"},
 	{"agent", cmd_agent, "sample every process on this host continuously (eBPF)"},
 };
-
-/* A CLI run is short and allocates in waves (decode a file, drop its tables, decode the next):
- * keep freed memory in the process instead of handing it back to the kernel and faulting it in
- * again for the next file, which costs more than the decoding itself on virtual machines. */
-static void tune_malloc(void)
-{
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 512 << 20);
-	mallopt(M_TOP_PAD, 16 << 20);
-}
 
 static void print_usage(FILE *f)
 {
@@ -77,7 +66,7 @@ static int run_cmd(const struct cli_cmd *cmd, int argc, char **argv)
 	sub[argc] = NULL;
 
 	cli_getopt_reset();
-	tune_malloc();
+	mem_tune_batch();
 	int rc = cmd->fn(argc, sub);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {

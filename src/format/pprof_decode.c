@@ -377,7 +377,7 @@ static uint32_t idmap_add(struct idmap *m, uint64_t id, uint32_t val)
 
 static int push_span(struct pdec *c, struct spans *s, const uint8_t *p, size_t n)
 {
-	int rc = grow(c, (void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	int rc = s->n < s->cap ? 0 : grow(c, (void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
 
 	if (rc)
 		return rc;

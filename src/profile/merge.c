@@ -35,6 +35,8 @@ struct mctx {
 	size_t cap_lines;
 	struct prof_label *labels;
 	size_t cap_labels;
+	uint32_t *stack; /* scratch: one stack's dst locations, leaf first */
+	size_t cap_stack;
 	int64_t *vals; /* [n dst sample types] */
 };
 
@@ -69,6 +71,7 @@ static void mctx_fini(struct mctx *c)
 	mem_free(c->memo);
 	mem_free(c->lines);
 	mem_free(c->labels);
+	mem_free(c->stack);
 	mem_free(c->vals);
 }
 
@@ -172,22 +175,43 @@ static void map_nodes(struct mctx *c)
 	}
 }
 
-/* Copy the kept samples of src; value j of src goes to dst index perm[j] (SIZE_MAX = dropped). */
+/* The dst node of src node n, translating its stack location by location (leaf first) and
+ * letting prof_add_stack find the whole stack with one lookup. */
+static uint32_t map_stack(struct mctx *c, uint32_t n)
+{
+	size_t depth = 0;
+
+	for (uint32_t m = n; m && m < c->n_nodes; m = prof_node_parent(c->src, m)) {
+		mem_grow(MEM_PROFILE, (void **)&c->stack, &c->cap_stack, depth + 1,
+			 sizeof(uint32_t));
+		c->stack[depth++] = map_location(c, prof_node_location(c->src, m));
+	}
+	return prof_add_stack(c->dst, c->stack, depth);
+}
+
+/* Copy the kept samples of src; value j of src goes to dst index perm[j] (SIZE_MAX = dropped).
+ * Stacks are translated per sample when samples are few next to the nodes (a fresh profile:
+ * each whole-stack lookup replaces one lookup per node), otherwise node by node. */
 static void copy_samples(struct mctx *c, const bool *keep, const size_t *perm, size_t n_src_vals,
 			 size_t n_dst_vals)
 {
 	size_t n = prof_n_samples(c->src);
+	bool per_sample = n * 16 < c->n_nodes;
 	struct prof_sample s;
 
-	for (size_t i = 0; i < n; i++) {
-		if (keep && !keep[i])
-			continue;
-		prof_sample_get(c->src, i, &s);
-		if (s.node < c->n_nodes)
-			c->node[s.node] = 1;
+	if (!per_sample) {
+		for (size_t i = 0; i < n; i++) {
+			if (keep && !keep[i])
+				continue;
+			prof_sample_get(c->src, i, &s);
+			if (s.node < c->n_nodes)
+				c->node[s.node] = 1;
+		}
+		map_nodes(c);
 	}
-	map_nodes(c);
 	for (size_t i = 0; i < n; i++) {
+		uint32_t node;
+
 		if (keep && !keep[i])
 			continue;
 		prof_sample_get(c->src, i, &s);
@@ -195,8 +219,11 @@ static void copy_samples(struct mctx *c, const bool *keep, const size_t *perm, s
 		for (size_t j = 0; j < n_src_vals; j++)
 			if (perm[j] != SIZE_MAX)
 				c->vals[perm[j]] = s.values[j];
-		prof_add_sample(c->dst, s.node < c->n_nodes ? c->node[s.node] : 0,
-				map_labelset(c, s.labelset), c->vals);
+		if (s.node >= c->n_nodes)
+			node = 0;
+		else
+			node = per_sample ? map_stack(c, s.node) : c->node[s.node];
+		prof_add_sample(c->dst, node, map_labelset(c, s.labelset), c->vals);
 	}
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/hmap.h"
 #include "base/mem.h"
 #include "base/strtab.h"
@@ -31,6 +32,13 @@ struct node_rec {
 	uint32_t loc;
 };
 
+/* Open-addressing index of record ids keyed by a content hash; the records themselves live in
+ * the profile's arrays and are compared field by field. Slots hold hash32 << 32 | id (0 = free). */
+struct rec_index {
+	uint64_t *slots;
+	size_t n_slots; /* 0 or a power of two; load <= 0.5 */
+};
+
 struct prof {
 	struct strtab *strings;
 	struct prof_meta meta;
@@ -40,17 +48,17 @@ struct prof {
 	uint32_t *comments;
 	size_t n_comments, cap_comments;
 
-	struct strtab *mapping_keys;
+	struct rec_index mapping_index;
 	struct prof_mapping *mappings; /* index id-1 */
-	size_t cap_mappings;
+	size_t n_mappings, cap_mappings;
 
-	struct strtab *function_keys;
+	struct rec_index function_index;
 	struct prof_function *functions; /* index id-1 */
-	size_t cap_functions;
+	size_t n_functions, cap_functions;
 
-	struct strtab *location_keys;
+	struct rec_index location_index;
 	struct loc_rec *locations; /* index id-1 */
-	size_t cap_locations;
+	size_t n_locations, cap_locations;
 	struct prof_line *lines;
 	size_t n_lines, cap_lines;
 
@@ -63,7 +71,8 @@ struct prof {
 
 	struct node_rec *nodes;
 	size_t n_nodes, cap_nodes;
-	struct hmap node_index; /* parent<<32 | loc -> node */
+	struct hmap node_index;	 /* parent<<32 | loc -> node */
+	struct hmap stack_cache; /* hash of a whole stack -> its node (verified on use) */
 
 	uint32_t *sample_node;
 	uint32_t *sample_labelset;
@@ -78,11 +87,9 @@ struct prof *prof_new(void)
 	struct prof *p = mem_calloc(MEM_PROFILE, 1, sizeof(*p));
 
 	p->strings = strtab_new(MEM_PROFILE);
-	p->mapping_keys = strtab_new(MEM_PROFILE);
-	p->function_keys = strtab_new(MEM_PROFILE);
-	p->location_keys = strtab_new(MEM_PROFILE);
 	p->labelset_keys = strtab_new(MEM_PROFILE);
 	hmap_init(&p->node_index, MEM_PROFILE);
+	hmap_init(&p->stack_cache, MEM_PROFILE);
 	hmap_init(&p->sample_index, MEM_PROFILE);
 	/* label set 0 (empty) and node 0 (root) */
 	mem_grow(MEM_PROFILE, (void **)&p->labelset_off, &p->cap_labelsets, 1, sizeof(uint32_t));
@@ -100,11 +107,12 @@ void prof_free(struct prof *p)
 	if (!p)
 		return;
 	strtab_free(p->strings);
-	strtab_free(p->mapping_keys);
-	strtab_free(p->function_keys);
-	strtab_free(p->location_keys);
+	mem_free(p->mapping_index.slots);
+	mem_free(p->function_index.slots);
+	mem_free(p->location_index.slots);
 	strtab_free(p->labelset_keys);
 	hmap_fini(&p->node_index);
+	hmap_fini(&p->stack_cache);
 	hmap_fini(&p->sample_index);
 	mem_free(p->types);
 	mem_free(p->comments);
@@ -263,91 +271,192 @@ static void key_fini(struct keybuf *k)
 		mem_free(k->p);
 }
 
+static inline uint64_t hcomb(uint64_t h, uint64_t v)
+{
+	return hash_u64(h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6)));
+}
+
+/* Finds the record with hash h for which eq(p, id, key) holds; returns its id, or 0 and sets
+ * *slot_out to the free slot where it belongs. The index is grown first when needed. */
+typedef bool (*rec_eq_fn)(const struct prof *p, uint32_t id, const void *key);
+
+static void rec_index_grow(struct rec_index *ix, size_t n)
+{
+	size_t cap = ix->n_slots ? ix->n_slots * 2 : 256;
+	uint64_t *old = ix->slots;
+	size_t old_n = ix->n_slots;
+
+	while (cap / 2 < n + 1)
+		cap *= 2;
+	ix->slots = mem_calloc(MEM_PROFILE, cap, sizeof(uint64_t));
+	ix->n_slots = cap;
+	for (size_t i = 0; i < old_n; i++) {
+		if (!old[i])
+			continue;
+		size_t j = (old[i] >> 32) & (cap - 1);
+
+		while (ix->slots[j])
+			j = (j + 1) & (cap - 1);
+		ix->slots[j] = old[i];
+	}
+	mem_free(old);
+}
+
+static uint32_t rec_find(const struct prof *p, struct rec_index *ix, size_t n_recs, uint64_t h,
+			 rec_eq_fn eq, const void *key, size_t *slot_out)
+{
+	uint32_t h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
+	size_t j;
+
+	if ((n_recs + 1) * 2 > ix->n_slots)
+		rec_index_grow(ix, n_recs);
+	j = h32 & (ix->n_slots - 1);
+	for (;;) {
+		uint64_t v = ix->slots[j];
+
+		if (!v) {
+			*slot_out = j;
+			return 0;
+		}
+		if ((uint32_t)(v >> 32) == h32 && eq(p, (uint32_t)v, key))
+			return (uint32_t)v;
+		j = (j + 1) & (ix->n_slots - 1);
+	}
+}
+
+static void rec_insert(struct rec_index *ix, size_t slot, uint64_t h, uint32_t id)
+{
+	uint32_t h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
+
+	ix->slots[slot] = (uint64_t)h32 << 32 | id;
+}
+
+static bool mapping_eq(const struct prof *p, uint32_t id, const void *key)
+{
+	const struct prof_mapping *a = &p->mappings[id - 1], *b = key;
+
+	return a->memory_start == b->memory_start && a->memory_limit == b->memory_limit &&
+	       a->file_offset == b->file_offset && a->filename == b->filename &&
+	       a->build_id == b->build_id && a->has_functions == b->has_functions &&
+	       a->has_filenames == b->has_filenames && a->has_line_numbers == b->has_line_numbers &&
+	       a->has_inline_frames == b->has_inline_frames;
+}
+
 uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
 {
-	struct keybuf k;
-	uint8_t flags = (uint8_t)(m->has_functions | m->has_filenames << 1 |
-				  m->has_line_numbers << 2 | m->has_inline_frames << 3);
+	uint64_t h = hcomb(hcomb(hcomb(hcomb(1, m->memory_start), m->memory_limit), m->file_offset),
+			   (uint64_t)m->filename << 32 | m->build_id);
+	size_t slot;
 	uint32_t id;
 
-	key_init(&k);
-	key_put(&k, &m->memory_start, 8);
-	key_put(&k, &m->memory_limit, 8);
-	key_put(&k, &m->file_offset, 8);
-	key_put(&k, &m->filename, 4);
-	key_put(&k, &m->build_id, 4);
-	key_put(&k, &flags, 1);
-	id = strtab_intern(p->mapping_keys, k.p, k.len);
-	key_fini(&k);
-	mem_grow(MEM_PROFILE, (void **)&p->mappings, &p->cap_mappings, id, sizeof(*p->mappings));
-	p->mappings[id - 1] = *m;
+	h = hcomb(h, (uint64_t)(m->has_functions | m->has_filenames << 1 |
+				m->has_line_numbers << 2 | m->has_inline_frames << 3));
+	id = rec_find(p, &p->mapping_index, p->n_mappings, h, mapping_eq, m, &slot);
+	if (id)
+		return id;
+	mem_grow(MEM_PROFILE, (void **)&p->mappings, &p->cap_mappings, p->n_mappings + 1,
+		 sizeof(*p->mappings));
+	p->mappings[p->n_mappings] = *m;
+	id = (uint32_t)++p->n_mappings;
+	rec_insert(&p->mapping_index, slot, h, id);
 	return id;
+}
+
+static bool function_eq(const struct prof *p, uint32_t id, const void *key)
+{
+	const struct prof_function *a = &p->functions[id - 1], *b = key;
+
+	return a->name == b->name && a->system_name == b->system_name &&
+	       a->filename == b->filename && a->start_line == b->start_line;
 }
 
 uint32_t prof_add_function(struct prof *p, const struct prof_function *f)
 {
-	struct keybuf k;
-	uint32_t id;
+	uint64_t h = hcomb(hcomb(hcomb(2, (uint64_t)f->name << 32 | f->system_name), f->filename),
+			   (uint64_t)f->start_line);
+	size_t slot;
+	uint32_t id = rec_find(p, &p->function_index, p->n_functions, h, function_eq, f, &slot);
 
-	key_init(&k);
-	key_put(&k, &f->name, 4);
-	key_put(&k, &f->system_name, 4);
-	key_put(&k, &f->filename, 4);
-	key_put(&k, &f->start_line, 8);
-	id = strtab_intern(p->function_keys, k.p, k.len);
-	key_fini(&k);
-	mem_grow(MEM_PROFILE, (void **)&p->functions, &p->cap_functions, id, sizeof(*p->functions));
-	p->functions[id - 1] = *f;
+	if (id)
+		return id;
+	mem_grow(MEM_PROFILE, (void **)&p->functions, &p->cap_functions, p->n_functions + 1,
+		 sizeof(*p->functions));
+	p->functions[p->n_functions] = *f;
+	id = (uint32_t)++p->n_functions;
+	rec_insert(&p->function_index, slot, h, id);
 	return id;
+}
+
+struct loc_key {
+	uint32_t mapping;
+	uint64_t address;
+	const struct prof_line *lines;
+	uint32_t n_lines;
+	bool is_folded;
+};
+
+static bool location_eq(const struct prof *p, uint32_t id, const void *key)
+{
+	const struct loc_rec *a = &p->locations[id - 1];
+	const struct loc_key *b = key;
+	const struct prof_line *la = p->lines + a->line_off;
+
+	if (a->address != b->address || a->mapping != b->mapping || a->n_lines != b->n_lines ||
+	    a->is_folded != b->is_folded)
+		return false;
+	for (uint32_t i = 0; i < b->n_lines; i++)
+		if (la[i].function != b->lines[i].function || la[i].line != b->lines[i].line ||
+		    la[i].column != b->lines[i].column)
+			return false;
+	return true;
 }
 
 uint32_t prof_add_location(struct prof *p, uint32_t mapping, uint64_t address,
 			   const struct prof_line *lines, uint32_t n_lines, bool is_folded)
 {
-	struct keybuf k;
-	uint8_t folded = is_folded;
-	uint32_t id, n_before = strtab_count(p->location_keys);
+	struct loc_key k = {mapping, address, lines, n_lines, is_folded};
+	uint64_t h = hcomb(hcomb(3, address), (uint64_t)mapping << 1 | is_folded);
+	size_t slot;
+	uint32_t id;
 
-	key_init(&k);
-	key_put(&k, &mapping, 4);
-	key_put(&k, &address, 8);
-	key_put(&k, &folded, 1);
-	for (uint32_t i = 0; i < n_lines; i++) {
-		key_put(&k, &lines[i].function, 4);
-		key_put(&k, &lines[i].line, 8);
-		key_put(&k, &lines[i].column, 8);
-	}
-	id = strtab_intern(p->location_keys, k.p, k.len);
-	key_fini(&k);
-	if (strtab_count(p->location_keys) == n_before)
-		return id; /* existing */
-	mem_grow(MEM_PROFILE, (void **)&p->locations, &p->cap_locations, id, sizeof(*p->locations));
+	for (uint32_t i = 0; i < n_lines; i++)
+		h = hcomb(hcomb(h, (uint64_t)lines[i].function << 32 ^ (uint64_t)lines[i].line),
+			  (uint64_t)lines[i].column);
+	id = rec_find(p, &p->location_index, p->n_locations, h, location_eq, &k, &slot);
+	if (id)
+		return id;
+	mem_grow(MEM_PROFILE, (void **)&p->locations, &p->cap_locations, p->n_locations + 1,
+		 sizeof(*p->locations));
 	mem_grow(MEM_PROFILE, (void **)&p->lines, &p->cap_lines, p->n_lines + n_lines,
 		 sizeof(*p->lines));
 	if (n_lines)
 		memcpy(p->lines + p->n_lines, lines, n_lines * sizeof(*lines));
-	p->locations[id - 1].address = address;
-	p->locations[id - 1].mapping = mapping;
-	p->locations[id - 1].line_off = (uint32_t)p->n_lines;
-	p->locations[id - 1].n_lines = n_lines;
-	p->locations[id - 1].is_folded = is_folded;
+	struct loc_rec *l = &p->locations[p->n_locations];
+
+	l->address = address;
+	l->mapping = mapping;
+	l->line_off = (uint32_t)p->n_lines;
+	l->n_lines = n_lines;
+	l->is_folded = is_folded;
 	p->n_lines += n_lines;
+	id = (uint32_t)++p->n_locations;
+	rec_insert(&p->location_index, slot, h, id);
 	return id;
 }
 
 uint32_t prof_n_mappings(const struct prof *p)
 {
-	return strtab_count(p->mapping_keys) - 1;
+	return (uint32_t)p->n_mappings;
 }
 
 uint32_t prof_n_functions(const struct prof *p)
 {
-	return strtab_count(p->function_keys) - 1;
+	return (uint32_t)p->n_functions;
 }
 
 uint32_t prof_n_locations(const struct prof *p)
 {
-	return strtab_count(p->location_keys) - 1;
+	return (uint32_t)p->n_locations;
 }
 
 const struct prof_mapping *prof_mapping_get(const struct prof *p, uint32_t id)
@@ -468,12 +577,35 @@ uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location)
 	return (uint32_t)p->n_nodes++;
 }
 
+/* Whole-stack cache: one hash of the location sequence finds the leaf node directly, verified
+ * by walking its parents; a miss (or a hash collision) walks the tree from the root. */
 uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n)
 {
+	uint64_t h = 0x51ed2701f3a5c4b9ULL ^ n, cached;
 	uint32_t node = 0;
 
+	if (n < 2) {
+		return n ? prof_node_child(p, 0, locations_leaf_first[0]) : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ locations_leaf_first[i]) * 0x100000001b3ULL;
+	h = hash_u64(h);
+	if (h == HMAP_EMPTY)
+		h = 0;
+	if (hmap_get(&p->stack_cache, h, &cached)) {
+		uint32_t nd = (uint32_t)cached;
+		size_t i = 0;
+
+		while (i < n && nd && p->nodes[nd].loc == locations_leaf_first[i]) {
+			nd = p->nodes[nd].parent;
+			i++;
+		}
+		if (i == n && nd == 0)
+			return (uint32_t)cached;
+	}
 	for (size_t i = n; i > 0; i--)
 		node = prof_node_child(p, node, locations_leaf_first[i - 1]);
+	hmap_put(&p->stack_cache, h, node);
 	return node;
 }
 
@@ -603,9 +735,10 @@ const char *prof_frame_name(const struct prof *p, uint32_t loc, uint32_t i, char
 
 size_t prof_bytes(const struct prof *p)
 {
-	return sizeof(*p) + strtab_bytes(p->strings) + strtab_bytes(p->mapping_keys) +
-	       strtab_bytes(p->function_keys) + strtab_bytes(p->location_keys) +
-	       strtab_bytes(p->labelset_keys) + p->cap_types * sizeof(*p->types) +
+	return sizeof(*p) + strtab_bytes(p->strings) + strtab_bytes(p->labelset_keys) +
+	       (p->mapping_index.n_slots + p->function_index.n_slots + p->location_index.n_slots) *
+		       8 +
+	       p->stack_cache.cap * 16 + p->cap_types * sizeof(*p->types) +
 	       p->cap_mappings * sizeof(*p->mappings) + p->cap_functions * sizeof(*p->functions) +
 	       p->cap_locations * sizeof(*p->locations) + p->cap_lines * sizeof(*p->lines) +
 	       p->cap_labelsets * 8 + p->cap_labels * sizeof(*p->labels) +

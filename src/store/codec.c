@@ -42,7 +42,7 @@ static void crc_init(void)
 
 #if defined(__x86_64__) && !defined(STORE_CRC_NO_HW)
 __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const uint8_t *b,
-							     size_t n)
+							    size_t n)
 {
 	uint64_t c = crc;
 

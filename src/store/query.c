@@ -147,9 +147,10 @@ int store_qctx_new(const struct store_qargs *a, struct store_qctx **out, struct 
 	return 0;
 }
 
-/* Columns of a series: the head's live ones, or a decoded block chunk (owned = true). */
+/* Columns of a series: the head's live ones, or a decoded block chunk (then *out == tmp and
+ * the caller frees it). samples = false skips the sample columns of a block chunk. */
 static int series_cols(const struct store_series_rec *s, struct store_cols *tmp,
-		       const struct store_cols **out)
+		       const struct store_cols **out, bool samples)
 {
 	int rc;
 
@@ -157,7 +158,7 @@ static int series_cols(const struct store_series_rec *s, struct store_cols *tmp,
 		*out = &s->cols;
 		return 0;
 	}
-	rc = store_chunk_decode(s, tmp);
+	rc = store_chunk_decode_cols(s, tmp, samples);
 	*out = tmp;
 	return rc;
 }
@@ -194,7 +195,7 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 		const struct store_cols *cl;
 		uint64_t off = 0;
 
-		rc = series_cols(s, &tmp, &cl);
+		rc = series_cols(s, &tmp, &cl, true);
 		if (rc)
 			break;
 		for (size_t p = 0; p < cl->n_prof; p++) {
@@ -366,7 +367,7 @@ static int feed_steps(struct store_qctx *c, const struct store_sdata *sd, const 
 		const struct store_cols *cl;
 		uint64_t off = 0;
 
-		rc = series_cols(s, &tmp, &cl);
+		rc = series_cols(s, &tmp, &cl, fl != NULL);
 		if (rc)
 			break;
 		for (size_t p = 0; p < cl->n_prof; p++) {
@@ -408,7 +409,7 @@ static bool series_in_range(const struct store_qctx *c, const struct store_serie
 
 	if (s->min_t >= c->start && s->max_t < c->end)
 		return true;
-	if (series_cols(s, &tmp, &cl))
+	if (series_cols(s, &tmp, &cl, false))
 		return false;
 	for (size_t p = 0; p < cl->n_prof && !in; p++)
 		in = cl->ts[p] >= c->start && cl->ts[p] < c->end;

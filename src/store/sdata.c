@@ -224,6 +224,11 @@ void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t perio
 	c->n_smp_all += n;
 }
 
+int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c)
+{
+	return store_chunk_decode_cols(s, c, true);
+}
+
 /* Order of profiles by time (stable), and each profile's first sample index. */
 static int cmp_idx(const void *a, const void *b, void *ctx)
 {
@@ -306,7 +311,7 @@ void store_chunk_encode(struct store_wr *w, const struct store_cols *c)
 	mem_free(of);
 }
 
-int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c)
+int store_chunk_decode_cols(const struct store_series_rec *s, struct store_cols *c, bool samples)
 {
 	uint8_t *raw = NULL;
 	size_t raw_len;
@@ -360,6 +365,10 @@ int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c)
 	if (r.err || has_spans > 1 || total_smp != s->n_smp ||
 	    total_smp > (size_t)(r.end - r.p) / 2)
 		goto bad;
+	if (!samples) { /* profile columns only: n_smp_all stays 0 */
+		mem_free(raw);
+		return 0;
+	}
 	c->n_smp_all = c->cap_smp = total_smp;
 	c->nodes = mem_alloc(MEM_STORE, (total_smp ? total_smp : 1) * 4);
 	c->values = mem_alloc(MEM_STORE, (total_smp ? total_smp : 1) * 8);

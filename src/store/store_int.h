@@ -2,7 +2,7 @@
  * store_int.h — private to src/store/: the shapes shared by the WAL, the head, the block
  * reader/writer and the query engine of the local backend. The on-disk formats themselves are
  * specified byte by byte in docs/internals/storage.md; the numbered crash-safety invariants
- * cited in code as (I1)..(I7) are listed there too.
+ * cited in code as (I1)..(I5) are listed there too.
  *
  * A tenant's data in the head and in a block has one shape, struct store_sdata: a symbol
  * dictionary (a struct prof whose strings also hold label names and values), series with
@@ -133,6 +133,8 @@ size_t store_sdata_bytes(const struct store_sdata *sd);
 void store_cols_fini(struct store_cols *c);
 /* Decodes a block series' chunk into c (caller store_cols_fini). */
 int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c);
+/* samples = false: only the per-profile columns (time, duration, period, total, counts). */
+int store_chunk_decode_cols(const struct store_series_rec *s, struct store_cols *c, bool samples);
 /* Encodes cols (time-sorted) as a raw chunk. */
 void store_chunk_encode(struct store_wr *w, const struct store_cols *c);
 /* Profile order by time: idx[0..n_prof) (mem_alloc'd), and the sample offset of each. */

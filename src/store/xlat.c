@@ -9,7 +9,6 @@
 #include "base/mem.h"
 #include "store/store_int.h"
 
-
 void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *dst)
 {
 	x->src = src;
@@ -115,4 +114,3 @@ uint32_t store_xlat_node(struct store_xlat *x, uint32_t id)
 	}
 	return x->node[id];
 }
-

@@ -22,10 +22,10 @@ cc -O2 -fomit-frame-pointer -pthread -o "$T/burn" "$WL/burn.c" || {
 	exit 1
 }
 
-"$EMBER_AG" agent -F 199 --interval 1s --duration 3500ms -o "$T/out" 2>"$T/agent.err" &
+"$EMBER_AG" agent -F 999 --interval 1s --duration 4s -o "$T/out" 2>"$T/agent.err" &
 agent_pid=$!
 sleep 0.5
-BURN_OUT=$T/truth.txt "$T/burn" 2.5 1 >/dev/null &
+BURN_OUT=$T/truth.txt "$T/burn" 1.5 1 >/dev/null &
 burn_pid=$!
 wait $burn_pid
 wait $agent_pid
@@ -65,7 +65,7 @@ complete=$(awk '{ n = $NF; total += n; split($1, f, ";");
 		if (f[1] == "_start" || f[1] == "__clone3" || f[1] == "clone") ok += n }
 	END { printf "%.2f", total ? 100 * ok / total : 0 }' "$T/burn.folded")
 echo "    $total samples of the workload ($(awk '$1 == "total" { print $2 }' "$T/truth.txt") s CPU), $complete% unwound to _start/clone"
-if [ "$total" -ge 50 ] && awk -v c="$complete" 'BEGIN { exit !(c >= 99) }'; then
+if [ "$total" -ge 30 ] && awk -v c="$complete" 'BEGIN { exit !(c >= 99) }'; then
 	pass agent/complete_stacks
 else
 	fail agent/complete_stacks "$total samples, $complete% complete"
@@ -73,9 +73,11 @@ fi
 a=$(awk '{ n = $NF; total += n; if (index(";" $1 ";", ";leaf_a;")) hit += n }
 	END { printf "%.2f", total ? 100 * hit / total : 0 }' "$T/burn.folded")
 want=$(awk '$1 == "recurse_a" { v = $2 } $1 == "total" { t = $2 } END { printf "%.2f", 100 * v / t }' "$T/truth.txt")
-echo "    leaf_a: sampled $a%, true $want%"
-# Fewer samples than record's test (199 Hz): allow 5 points.
-if awk -v g="$a" -v w="$want" 'BEGIN { d = g - w; exit !(d <= 5 && d >= -5) }'; then
+# On a shared machine the cpu-clock timer samples whatever runs, so the error is binomial:
+# allow three standard deviations (at least 3 points).
+tol=$(awk -v p="$want" -v n="$total" 'BEGIN { p /= 100; t = 300 * sqrt(p * (1 - p) / (n > 0 ? n : 1)); if (t < 3) t = 3; printf "%.1f", t }')
+echo "    leaf_a: sampled $a%, true $want% (tolerance $tol points)"
+if awk -v g="$a" -v w="$want" -v t="$tol" 'BEGIN { d = g - w; exit !(d <= t && d >= -t) }'; then
 	pass agent/attribution
 else
 	fail agent/attribution "leaf_a sampled $a%, true $want%"

@@ -6,6 +6,8 @@
  * measured, not assumed: each thread times every call with CLOCK_THREAD_CPUTIME_ID and at exit
  * the program prints "NAME SECONDS" for recurse_a/recurse_b/recurse_c/sort_work and "total"
  * (process CPU time), to stdout or to the file named by $BURN_OUT.
+ * Each thread runs until it has used SECONDS of CPU time (or 10 x SECONDS of wall time on a
+ * starved machine), so the number of samples does not depend on the machine's load.
  * Usage: burn SECONDS [THREADS]
  */
 #include <pthread.h>
@@ -97,8 +99,9 @@ static void *run(void *arg)
 	double mine[4] = {0, 0, 0, 0};
 	void (*leaves[3])(void) = {leaf_a, leaf_b, leaf_c};
 	static const int units[3] = {5, 3, 2};
-	double end = now_s() + seconds;
-	while (now_s() < end) {
+	double wall_end = now_s() + 10 * seconds;
+	double cpu_end = cpu_s(CLOCK_THREAD_CPUTIME_ID) + seconds;
+	while (cpu_s(CLOCK_THREAD_CPUTIME_ID) < cpu_end && now_s() < wall_end) {
 		for (int l = 0; l < 3; l++) {
 			double t = cpu_s(CLOCK_THREAD_CPUTIME_ID);
 			for (int i = 0; i < units[l]; i++)
