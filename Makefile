@@ -28,6 +28,7 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 # Dependencies: scripts/deps.sh installs what is missing (idempotent, fast when all present).
