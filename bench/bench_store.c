@@ -4,15 +4,19 @@
  * stacks of depth 2..40 sharing prefixes) fed through store_append, then:
  *   ingest:  samples/s per core (thread CPU time of the append calls; WAL fsync stubbed by the
  *            I/O shim so the figure is the CPU cost, not the disk's latency);
- *   memory:  head bytes per sample; bytes per sample at rest after a cut (blocks), next to the
+ *   memory:  head bytes per sample (runs over 2 h cut and compact hourly, as the server does);
+ *            bytes per sample at rest after the last cut and compaction (blocks), next to the
  *            same profiles as gzipped pprof files (the peer: what a pprof-file store keeps);
- *   queries (best of 3): flame graph (merge) of one service over the whole range, series of all services
- *            with a 1-min step, diff of two 1-h windows — on the head and on blocks after reopen.
- * A "sample" is one 19 Hz tick. Env: BENCH_STORE_HOURS (default 6), BENCH_STORE_DIR.
+ *   queries: best of 3 — flame graph (merge) of one service over the whole range, series of
+ *            all services with a 1-min step, diff of two 1-h windows; on the head (its last
+ *            hour when cutting hourly) and on the blocks after a reopen.
+ * A "sample" is one 19 Hz tick. Env: BENCH_STORE_HOURS (default 6), BENCH_STORE_DIR,
+ * BENCH_STORE_KEEP (keep the data directory).
  * Usage: bench_store [HOURS]
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +247,10 @@ int main(int argc, char **argv)
 	double cpu = 0, pprof_gz_bytes = 0;
 	uint64_t ticks = 0, pprof_ticks = 0;
 	int64_t t0 = 1700000000LL * 1000000000LL, t1;
+	bool hourly = hours > 2;
+	double head_bps = 0, head_mib = 0, cut_s = 0;
+	uint64_t ticks_cut = 0;
+	int n_cuts = 0;
 	char cmd[600];
 
 	snprintf(dir, sizeof(dir), "%s/ember-bench-store-%d",
@@ -257,6 +265,21 @@ int main(int argc, char **argv)
 	       hours, N_PROCS, N_SERVICES, N_STACKS);
 	for (int w = 0; w < windows; w++) {
 		int64_t t = t0 + (int64_t)w * WINDOW_S * 1000000000LL;
+
+		if (hourly && w && w % (3600 / WINDOW_S) == 0) {
+			double a = now_s(CLOCK_MONOTONIC);
+
+			store_get_stats(s, &st);
+			head_bps = (double)st.head_bytes / (double)(ticks - ticks_cut);
+			head_mib = (double)st.head_bytes / 1048576;
+			ticks_cut = ticks;
+			if (store_cut(s, &d) || store_compact(s, &d)) {
+				fprintf(stderr, "bench_store: cut: %s\n", d.msg);
+				return 1;
+			}
+			cut_s += now_s(CLOCK_MONOTONIC) - a;
+			n_cuts++;
+		}
 
 		for (int p = 0; p < N_PROCS; p++) {
 			char pid[16], svc[16];
@@ -295,19 +318,23 @@ int main(int argc, char **argv)
 	printf("ingest: %" PRIu64 " samples in %" PRIu64 " appends, %.2f s CPU: %.0f samples/s "
 	       "per core (target >= 2M; fsync stubbed)\n",
 	       ticks, st.appends, cpu, (double)ticks / cpu);
-	printf("head: %.1f MiB, %.2f bytes per sample (target <= 16), %" PRIu64
-	       " stored (stack, value) entries\n",
-	       (double)st.head_bytes / 1048576, (double)st.head_bytes / (double)ticks,
-	       st.head_samples);
-	report_queries(s, "head", t0, t1);
+	if (!hourly) {
+		head_bps = (double)st.head_bytes / (double)ticks;
+		head_mib = (double)st.head_bytes / 1048576;
+	}
+	printf("head: %.1f MiB for %s, %.2f bytes per sample (target <= 16)\n", head_mib,
+	       hourly ? "one hour (cut hourly)" : "all data", head_bps);
+	report_queries(s, "head", hourly ? t1 - 3600000000000LL : t0, t1);
 	{
 		double a = now_s(CLOCK_MONOTONIC);
 
-		if (store_cut(s, &d)) {
+		if (store_cut(s, &d) || store_compact(s, &d)) {
 			fprintf(stderr, "bench_store: cut: %s\n", d.msg);
 			return 1;
 		}
-		printf("cut: %.2f s\n", now_s(CLOCK_MONOTONIC) - a);
+		cut_s += now_s(CLOCK_MONOTONIC) - a;
+		n_cuts++;
+		printf("cuts and compactions: %d, %.2f s in all\n", n_cuts, cut_s);
 	}
 	store_close(s);
 	if (store_open(&o, &s, &d)) {
@@ -323,7 +350,9 @@ int main(int argc, char **argv)
 	report_queries(s, "blocks", t0, t1);
 	store_close(s);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
+	if (getenv("BENCH_STORE_KEEP"))
+		printf("data kept in %s\n", dir);
+	else if (system(cmd))
 		fprintf(stderr, "bench_store: could not remove %s\n", dir);
 	mem_free(g);
 	return 0;

@@ -54,8 +54,8 @@ void agent_sampler_close(struct agent_sampler *s);
 struct agent_procs;
 
 struct agent_procs_opts {
-	size_t max_file_bytes;	/* ELF symbol cache bound (default 256 MiB) */
-	size_t max_table_bytes; /* unwind table cache bound (default 128 MiB) */
+	size_t max_file_bytes;	/* ELF symbol cache bound (default 32 MiB) */
+	size_t max_table_bytes; /* unwind table cache bound (default 32 MiB) */
 	size_t max_procs;	/* tracked processes (default 4096) */
 	bool no_kernel;		/* do not load kallsyms */
 };

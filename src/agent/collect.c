@@ -24,6 +24,7 @@ struct stack_hdr {
 	uint16_t n_user;
 	uint16_t n_kernel;
 	uint32_t gen; /* exec generation of pid */
+	uint32_t pad; /* keeps the PCs after the header 8-byte aligned */
 	char comm[EMBER_COMM_LEN];
 };
 
@@ -149,7 +150,8 @@ size_t agent_collector_pids(struct agent_collector *c, const int **pids)
 
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s)
 {
-	uint8_t key[sizeof(struct stack_hdr) + 8 * (UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH)];
+	uint64_t key[(sizeof(struct stack_hdr) + 8 * (UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH)) /
+		     8];
 	struct stack_hdr h;
 	memset(&h, 0, sizeof(h));
 	h.pid = s->pid;
@@ -157,7 +159,8 @@ void agent_collector_add(struct agent_collector *c, const struct ember_sample *s
 	h.comm[EMBER_COMM_LEN - 1] = 0;
 	if (h.comm[0] == 0)
 		h.comm[0] = '?';
-	uint64_t *pcs = (uint64_t *)(void *)(key + sizeof(h));
+	_Static_assert(sizeof(struct stack_hdr) % 8 == 0, "stack_hdr keeps PCs aligned");
+	uint64_t *pcs = key + sizeof(h) / 8;
 	c->st.samples++;
 	size_t nk = EMBER_MIN((size_t)s->kstack_bytes / 8, (size_t)EMBER_KSTACK_MAX_DEPTH);
 	size_t nu = 0;

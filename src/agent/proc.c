@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,21 +25,27 @@
 #include "base/mem.h"
 #include "symb/symb.h"
 
-#define DEFAULT_MAX_FILE_BYTES	((size_t)256 << 20)
-#define DEFAULT_MAX_TABLE_BYTES ((size_t)128 << 20)
+#define DEFAULT_MAX_FILE_BYTES	((size_t)32 << 20)
+#define DEFAULT_MAX_TABLE_BYTES ((size_t)32 << 20)
 #define DEFAULT_MAX_PROCS	4096
 /* A process's maps are re-read for an unknown PC at most this often. */
 #define REFRESH_MIN_NS (50 * 1000000ull)
 
 struct file_entry {
 	struct symb_elf *elf; /* NULL when the file could not be read */
+	uint64_t retry_ns;    /* elf NULL: when to try again (0 = never: not an ELF file) */
 	uint64_t build_key;   /* hash of the build id (or of the file key when none) */
 	char build_id[2 * SYMB_BUILD_ID_MAX + 1];
 };
 
 struct table_entry {
 	struct unwind_table *table; /* NULL when the file has no usable CFI */
+	uint64_t retry_ns;	    /* table NULL: when to try again (0 = never: no CFI) */
 };
+
+/* A file that could not be opened (its process exited before we got to it) is tried again
+ * after this long, through another process that maps it. */
+#define RETRY_OPEN_NS (1000 * 1000000ull)
 
 struct proc_entry {
 	int pid;
@@ -247,60 +255,112 @@ static const struct symb_map *find_map(struct agent_procs *ps, struct proc_entry
 	return m;
 }
 
+/* Candidate paths of mapping m's file, tried in order: through the process's root (other
+ * mount namespaces), its map_files link (deleted files), and our own view of the path when it
+ * is the same file (device and inode match; the process may have exited). */
+static bool file_path(const struct proc_entry *p, const struct symb_map *m, int attempt, char *out,
+		      size_t n)
+{
+	struct stat st;
+	switch (attempt) {
+	case 0:
+		return snprintf(out, n, "/proc/%d/root%s", p->pid, m->path) < (int)n;
+	case 1:
+		return snprintf(out, n, "/proc/%d/map_files/%llx-%llx", p->pid,
+				(unsigned long long)m->start, (unsigned long long)m->end) < (int)n;
+	case 2:
+		if (stat(m->path, &st) != 0 || st.st_ino != m->inode ||
+		    major(st.st_dev) != m->dev_major || minor(st.st_dev) != m->dev_minor)
+			return false;
+		return snprintf(out, n, "%s", m->path) < (int)n;
+	default:
+		return false;
+	}
+}
+
+/* Opens the ELF of mapping idx into f; sets retry_ns on a failure that may be transient. */
+static void open_file(struct agent_procs *ps, struct proc_entry *p, size_t idx,
+		      struct file_entry *f)
+{
+	const struct symb_map *m = &p->maps.maps[idx];
+	char path[4200];
+	int rc;
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+	/* Through the root first: debug files are then found in the process's namespace. */
+	rc = symb_elf_open(m->path, root, &f->elf);
+	for (int a = 1; a < 3 && rc != 0; a++)
+		if (file_path(p, m, a, path, sizeof(path)))
+			rc = symb_elf_open(path, NULL, &f->elf);
+	if (rc != 0) {
+		f->elf = NULL;
+		f->retry_ns = rc == -EMBER_EFORMAT ? 0 : now_ns() + RETRY_OPEN_NS;
+		return;
+	}
+	f->retry_ns = 0;
+	size_t len;
+	const uint8_t *id = symb_elf_build_id(f->elf, &len);
+	if (len > 0)
+		f->build_key = fix_key(hash_bytes(id, len, 0x6275696c64ull));
+	symb_elf_build_id_hex(f->elf, f->build_id, sizeof(f->build_id));
+	ps->file_bytes += symb_elf_bytes(f->elf);
+}
+
 static struct file_entry *get_file(struct agent_procs *ps, struct proc_entry *p, size_t idx)
 {
 	uint64_t key = p->file_keys[idx], v;
 	if (key == 0)
 		return NULL;
-	if (hmap_get(&ps->files, key, &v))
-		return (struct file_entry *)(uintptr_t)v;
+	if (hmap_get(&ps->files, key, &v)) {
+		struct file_entry *f = (struct file_entry *)(uintptr_t)v;
+		if (!f->elf && f->retry_ns && now_ns() >= f->retry_ns)
+			open_file(ps, p, idx, f);
+		return f;
+	}
 	if (ps->file_bytes > ps->o.max_file_bytes)
 		clear_files(ps);
-	const struct symb_map *m = &p->maps.maps[idx];
 	struct file_entry *f = mem_calloc(MEM_AGENT, 1, sizeof(*f));
-	char root[64];
-	snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
-	if (symb_elf_open(m->path, root, &f->elf) != 0) {
-		/* Deleted or unreachable through root: the map_files link still opens it. */
-		char mf[128];
-		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", p->pid,
-			 (unsigned long long)m->start, (unsigned long long)m->end);
-		if (symb_elf_open(mf, NULL, &f->elf) != 0)
-			f->elf = NULL;
-	}
 	f->build_key = key;
-	if (f->elf) {
-		size_t len;
-		const uint8_t *id = symb_elf_build_id(f->elf, &len);
-		if (len > 0)
-			f->build_key = fix_key(hash_bytes(id, len, 0x6275696c64ull));
-		symb_elf_build_id_hex(f->elf, f->build_id, sizeof(f->build_id));
-		ps->file_bytes += symb_elf_bytes(f->elf);
-	}
+	open_file(ps, p, idx, f);
 	hmap_put(&ps->files, key, (uint64_t)(uintptr_t)f);
 	return f;
+}
+
+static void build_table(struct agent_procs *ps, struct proc_entry *p, size_t idx,
+			struct table_entry *t)
+{
+	char path[4200];
+	int rc = -ENOENT;
+	for (int a = 0; a < 3 && rc != 0; a++)
+		if (file_path(p, &p->maps.maps[idx], a, path, sizeof(path)))
+			rc = unwind_table_build(path, &t->table);
+	if (rc != 0) {
+		t->table = NULL;
+		/* No CFI in the file is final; failing to open it may not be. */
+		t->retry_ns =
+			rc == -EMBER_ENOTFOUND || rc == -EMBER_EFORMAT || rc == -EMBER_EVERSION
+				? 0
+				: now_ns() + RETRY_OPEN_NS;
+		return;
+	}
+	t->retry_ns = 0;
+	ps->table_bytes += unwind_table_bytes(t->table);
 }
 
 static const struct unwind_table *get_table(struct agent_procs *ps, struct proc_entry *p,
 					    size_t idx, const struct file_entry *f)
 {
 	uint64_t v;
-	if (hmap_get(&ps->tables, f->build_key, &v))
-		return ((struct table_entry *)(uintptr_t)v)->table;
+	if (hmap_get(&ps->tables, f->build_key, &v)) {
+		struct table_entry *t = (struct table_entry *)(uintptr_t)v;
+		if (!t->table && t->retry_ns && now_ns() >= t->retry_ns)
+			build_table(ps, p, idx, t);
+		return t->table;
+	}
 	if (ps->table_bytes > ps->o.max_table_bytes)
 		clear_tables(ps);
 	struct table_entry *t = mem_calloc(MEM_AGENT, 1, sizeof(*t));
-	char path[4200];
-	const struct symb_map *m = &p->maps.maps[idx];
-	snprintf(path, sizeof(path), "/proc/%d/root%s", p->pid, m->path);
-	if (unwind_table_build(path, &t->table) != 0) {
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", p->pid,
-			 (unsigned long long)m->start, (unsigned long long)m->end);
-		if (unwind_table_build(path, &t->table) != 0)
-			t->table = NULL;
-	}
-	if (t->table)
-		ps->table_bytes += unwind_table_bytes(t->table);
+	build_table(ps, p, idx, t);
 	hmap_put(&ps->tables, f->build_key, (uint64_t)(uintptr_t)t);
 	return t->table;
 }

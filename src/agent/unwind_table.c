@@ -235,6 +235,35 @@ static void walk_fde(Dwarf_CFI *cfi, uint64_t start, uint64_t limit, struct unwi
 	}
 }
 
+/* The ELF entry point (_start) is the outermost frame of the main thread: when no FDE covers it
+ * (ld.so's _start has none), an OUTERMOST row there ends walks as complete. */
+static void mark_entry_point(Elf *elf, struct unwind_table *t)
+{
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(elf, &eh) || eh.e_entry == 0 || t->n >= UNWIND_TABLE_MAX_ROWS)
+		return;
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->rows[mid].pc <= eh.e_entry)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo = index of the first row past the entry point. */
+	if (lo > 0 && t->rows[lo - 1].cfa_type != EMBER_CFA_UNDEFINED)
+		return; /* covered by CFI: trust it */
+	struct ember_unwind_row r = {.pc = eh.e_entry, .cfa_type = EMBER_CFA_OUTERMOST};
+	if (lo > 0 && t->rows[lo - 1].pc == eh.e_entry) {
+		t->rows[lo - 1] = r;
+		return;
+	}
+	mem_grow(MEM_AGENT, (void **)&t->rows, &t->cap, t->n + 1, sizeof(*t->rows));
+	memmove(&t->rows[lo + 1], &t->rows[lo], (t->n - lo) * sizeof(*t->rows));
+	t->rows[lo] = r;
+	t->n++;
+}
+
 int unwind_table_build(const char *path, struct unwind_table **out)
 {
 	elf_version(EV_CURRENT);
@@ -267,6 +296,7 @@ int unwind_table_build(const char *path, struct unwind_table **out)
 			continue; /* unsorted or duplicate entries: skip */
 		walk_fde(cfi, starts[i], limit, t);
 	}
+	mark_entry_point(elf, t);
 	dwarf_cfi_end(cfi);
 	mem_free(starts);
 	elf_end(elf);

@@ -112,17 +112,24 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, long int
 		struct prof_meta *m = prof_meta(p);
 		m->time_ns = ((int64_t)now - interval_ms / 1000) * 1000000000LL;
 		m->duration_ns = (int64_t)interval_ms * 1000000LL;
-		/* The comm of the first sample names the file. */
+		/* The comm of the largest sample names the file (a process that exec'd has
+		 * samples under its old name too). */
 		char comm[EMBER_COMM_LEN + 1] = "unknown";
-		if (prof_n_samples(p) > 0) {
+		int64_t best = -1;
+		for (size_t si = 0; si < prof_n_samples(p); si++) {
 			struct prof_sample smp;
-			prof_sample_get(p, 0, &smp);
+			prof_sample_get(p, si, &smp);
+			if (smp.values[0] <= best)
+				continue;
 			size_t nl;
 			const struct prof_label *l = prof_labelset_get(p, smp.labelset, &nl);
-			for (size_t k = 0; k < nl; k++)
-				if (strcmp(prof_string(p, l[k].key), "comm") == 0 && l[k].str)
+			for (size_t k = 0; k < nl; k++) {
+				if (strcmp(prof_string(p, l[k].key), "comm") == 0 && l[k].str) {
 					snprintf(comm, sizeof(comm), "%s",
 						 prof_string(p, l[k].str));
+					best = smp.values[0];
+				}
+			}
 		}
 		for (char *c = comm; *c; c++)
 			if (*c == '/' || *c == ' ' || (unsigned char)*c < 0x20)

@@ -7,6 +7,7 @@
  * is built, encoded and written atomically at the end. Parsing and the run loop only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -207,10 +208,10 @@ int cmd_record(int argc, char **argv)
 			  rc == -EPERM || rc == -EACCES ? " (needs root)" : "");
 		return CLI_EXIT_ERR;
 	}
-	int go[2] = {-1, -1};
+	int go[2] = {-1, -1}, exec_err[2] = {-1, -1};
 	pid_t child = -1;
 	if (n_child > 0) {
-		if (pipe(go) != 0) {
+		if (pipe(go) != 0 || pipe2(exec_err, O_CLOEXEC) != 0) {
 			cli_error(cmd, "pipe: %s", strerror(errno));
 			agent_sampler_close(s);
 			return CLI_EXIT_ERR;
@@ -227,11 +228,15 @@ int cmd_record(int argc, char **argv)
 			if (read(go[0], &b, 1) != 1)
 				_exit(127);
 			close(go[0]);
+			close(exec_err[0]);
 			execvp(child_argv[0], child_argv);
-			fprintf(stderr, "%s: %s: %s\n", cmd, child_argv[0], strerror(errno));
+			int e = errno;
+			if (write(exec_err[1], &e, sizeof(e)) != (ssize_t)sizeof(e))
+				_exit(126);
 			_exit(127);
 		}
 		close(go[0]);
+		close(exec_err[1]);
 		pid = child;
 	}
 	rc = agent_sampler_add_pid(s, (int)pid);
@@ -242,6 +247,8 @@ int cmd_record(int argc, char **argv)
 	if (rc != 0) {
 		cli_error(cmd, "cannot start sampling: %s", ember_strerror(rc));
 		if (child > 0) {
+			close(go[1]);
+			close(exec_err[0]);
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);
 		}
@@ -262,6 +269,20 @@ int cmd_record(int argc, char **argv)
 		if (write(go[1], "g", 1) != 1)
 			LOG_WARN("cannot release the child");
 		close(go[1]);
+		/* EOF when exec succeeded (the write end is close-on-exec), else its errno. */
+		int e = 0;
+		ssize_t n = read(exec_err[0], &e, sizeof(e));
+		close(exec_err[0]);
+		if (n == (ssize_t)sizeof(e)) {
+			cli_error(cmd, "%s: %s", child_argv[0], strerror(e));
+			waitpid(child, NULL, 0);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			agent_sampler_close(s);
+			agent_collector_free(run.coll);
+			agent_procs_free(run.procs);
+			return CLI_EXIT_ERR;
+		}
 	}
 	double t0 = mono_s();
 	int exit_status = 0;

@@ -96,7 +96,7 @@ struct pdec {
 	struct prof *dst;
 	bool merge;
 	uint32_t *str_dst, *map_dst, *fn_dst, *loc_dst;
-	struct memo *memo; /* per location */
+	struct memo *memo; /* per location; decode only */
 	uint32_t *perm;	   /* file value index -> target value index */
 	bool adopt_types;
 
@@ -1127,11 +1127,19 @@ static uint32_t loc_get(struct pdec *c, uint32_t li)
 	return c->loc_dst[li];
 }
 
-static void build_sample(struct pdec *c)
+/* The node of the parsed sample's stack. A merge goes through prof_add_stack: dst has usually
+ * seen the stack before (from another source) and its whole-stack cache finds it in one lookup.
+ * A decode walks from the root with the per-location memo, which skips most prof_node_child
+ * calls because stacks share their callers. */
+static uint32_t build_stack(struct pdec *c)
 {
-	uint32_t node = 0, labelset = 0;
-	const int64_t *vals = c->s_val;
+	uint32_t node = 0;
 
+	if (c->merge) {
+		for (size_t k = 0; k < c->s_nloc; k++)
+			c->s_loc[k] = loc_get(c, c->s_loc[k]); /* indices -> dst ids, in place */
+		return prof_add_stack(c->dst, c->s_loc, c->s_nloc);
+	}
 	for (size_t k = c->s_nloc; k-- > 0;) {
 		struct memo *m = &c->memo[c->s_loc[k]];
 		uint32_t child;
@@ -1151,6 +1159,14 @@ static void build_sample(struct pdec *c)
 		m->child[0] = child;
 		node = child;
 	}
+	return node;
+}
+
+static void build_sample(struct pdec *c)
+{
+	uint32_t node = build_stack(c), labelset = 0;
+	const int64_t *vals = c->s_val;
+
 	if (c->s_nlab) {
 		for (size_t k = 0; k < c->s_nlab; k++) {
 			const struct prof_label *lb = &c->s_lab[k];
@@ -1261,7 +1277,7 @@ static int alloc_build(struct pdec *c)
 		{(void **)&c->map_dst, c->mappings.n, sizeof(uint32_t), 0},
 		{(void **)&c->fn_dst, c->functions.n, sizeof(uint32_t), 0},
 		{(void **)&c->loc_dst, nl, sizeof(uint32_t), 0},
-		{(void **)&c->memo, nl, sizeof(*c->memo), 0xff},
+		{(void **)&c->memo, c->merge ? 0 : nl, sizeof(*c->memo), 0xff},
 		{(void **)&c->perm, nt, sizeof(uint32_t), 0},
 		{(void **)&c->s_val, nt, sizeof(int64_t), 0},
 		{(void **)&c->val_dst, nt, sizeof(int64_t), 0},

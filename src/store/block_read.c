@@ -19,7 +19,7 @@
 
 #define BLOCK_HDR_BYTES	   40
 #define BLOCK_FOOTER_BYTES 128
-#define MAX_SECTION_RAW	   (1ull << 32)
+#define MAX_SECTION_RAW	   (1ull << 30)
 
 struct section {
 	const uint8_t *p;
@@ -64,10 +64,13 @@ static int parse_series(struct store_block *b, const struct section *sec,
 		s->n_smp = store_rd_uv(&r);
 		off = store_rd_uv(&r);
 		len = store_rd_uv(&r);
-		s->chunk_raw = (size_t)store_rd_uv(&r);
+		s->chunk_a_len = (size_t)store_rd_uv(&r);
+		s->chunk_a_raw = (size_t)store_rd_uv(&r);
+		s->chunk_b_raw = (size_t)store_rd_uv(&r);
 		s->chunk_crc = (uint32_t)store_rd_uv(&r);
 		if (r.err || off > chunks->n || len > chunks->n - off || s->min_t > s->max_t ||
-		    s->chunk_raw > MAX_SECTION_RAW) {
+		    s->chunk_a_len > len || s->chunk_a_raw > MAX_SECTION_RAW ||
+		    s->chunk_b_raw > MAX_SECTION_RAW) {
 			r.err = -EMBER_ECORRUPT;
 			break;
 		}

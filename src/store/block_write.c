@@ -30,7 +30,7 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 	struct buf out, tmp, chunks;
 	struct store_wr w = {&out, 0}, t = {&tmp, 0}, c = {&chunks, 0};
 	uint8_t footer[BLOCK_FOOTER_BYTES] = {0}, *hdr;
-	uint64_t *chunk_off, *chunk_len, *chunk_raw;
+	uint64_t *chunk_off, *chunk_len, *chunk_a_len, *chunk_a_raw, *chunk_b_raw;
 	uint32_t *chunk_crc;
 	int fd, rc;
 
@@ -39,7 +39,9 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 	buf_init(&chunks, MEM_STORE, SIZE_MAX);
 	chunk_off = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
 	chunk_len = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
-	chunk_raw = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
+	chunk_a_len = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
+	chunk_a_raw = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
+	chunk_b_raw = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
 	chunk_crc = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 4);
 
 	/* header */
@@ -57,12 +59,17 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 	for (uint32_t i = 0; i < sd->n_series; i++) {
 		size_t start = chunks.len;
 
+		size_t split = 0;
+
 		buf_reset(&tmp);
-		store_chunk_encode(&t, &sd->series[i].cols);
+		store_chunk_encode(&t, &sd->series[i].cols, &split);
 		if (t.err)
 			break;
-		chunk_raw[i] = tmp.len;
-		store_zstd_put(&c, tmp.data, tmp.len);
+		chunk_a_raw[i] = split;
+		chunk_b_raw[i] = tmp.len - split;
+		store_zstd_put(&c, tmp.data, split);
+		chunk_a_len[i] = chunks.len - start;
+		store_zstd_put(&c, tmp.data + split, tmp.len - split);
 		if (c.err)
 			break;
 		chunk_off[i] = start;
@@ -98,7 +105,9 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 			store_wr_uv(&t, s->cols.n_smp_all);
 			store_wr_uv(&t, chunk_off[i]);
 			store_wr_uv(&t, chunk_len[i]);
-			store_wr_uv(&t, chunk_raw[i]);
+			store_wr_uv(&t, chunk_a_len[i]);
+			store_wr_uv(&t, chunk_a_raw[i]);
+			store_wr_uv(&t, chunk_b_raw[i]);
 			store_wr_uv(&t, chunk_crc[i]);
 		}
 		if (!t.err)
@@ -160,7 +169,9 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 	buf_fini(&chunks);
 	mem_free(chunk_off);
 	mem_free(chunk_len);
-	mem_free(chunk_raw);
+	mem_free(chunk_a_len);
+	mem_free(chunk_a_raw);
+	mem_free(chunk_b_raw);
 	mem_free(chunk_crc);
 	return rc;
 }

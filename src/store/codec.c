@@ -6,6 +6,7 @@
  * Owns nothing beyond the call; never logs.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -156,8 +157,21 @@ const uint8_t *store_rd_bytes(struct store_rd *r, size_t n)
 
 void store_wr_uv(struct store_wr *w, uint64_t v)
 {
-	if (!w->err)
-		w->err = wire_put_varint(w->b, v);
+	struct buf *b = w->b;
+	uint8_t *p;
+
+	if (w->err)
+		return;
+	if ((b->cap - b->len < 12 || b->max - b->len < 11) && (w->err = buf_reserve(b, 11)) != 0)
+		return;
+	p = b->data + b->len;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	*p = 0; /* buf keeps its data NUL-terminated */
+	b->len = (size_t)(p - b->data);
 }
 
 void store_wr_sv(struct store_wr *w, int64_t v)
@@ -220,6 +234,38 @@ void store_zstd_put(struct store_wr *w, const void *p, size_t n)
 	w->b->len += got;
 }
 
+/* One decompression context per thread, created on first use and freed at thread exit (a
+ * context costs more to set up than decompressing a small chunk). */
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+
+static void dctx_free(void *p)
+{
+	ZSTD_freeDCtx(p);
+}
+
+static void dctx_init(void)
+{
+	(void)pthread_key_create(&dctx_key, dctx_free);
+}
+
+static ZSTD_DCtx *dctx_get(void)
+{
+	ZSTD_DCtx *c;
+
+	pthread_once(&dctx_once, dctx_init);
+	c = pthread_getspecific(dctx_key);
+	if (!c) {
+		c = ZSTD_createDCtx();
+		if (!c) {
+			fprintf(stderr, "store: out of memory for a zstd context\n");
+			abort();
+		}
+		(void)pthread_setspecific(dctx_key, c);
+	}
+	return c;
+}
+
 int store_zstd_get(const uint8_t *p, size_t n, size_t max_raw, uint8_t **out, size_t *out_len)
 {
 	unsigned long long sz = ZSTD_getFrameContentSize(p, n);
@@ -228,12 +274,14 @@ int store_zstd_get(const uint8_t *p, size_t n, size_t max_raw, uint8_t **out, si
 
 	*out = NULL;
 	*out_len = 0;
-	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > max_raw)
+	/* a declared size is believed only up to a compression ratio no real section reaches */
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > max_raw ||
+	    sz > (unsigned long long)n * STORE_ZSTD_MAX_RATIO + (64u << 10))
 		return -EMBER_ECORRUPT;
 	dst = mem_try_alloc(MEM_STORE, sz ? (size_t)sz : 1);
 	if (!dst)
 		return -ENOMEM;
-	got = ZSTD_decompress(dst, (size_t)sz, p, n);
+	got = ZSTD_decompressDCtx(dctx_get(), dst, (size_t)sz, p, n);
 	if (ZSTD_isError(got) || got != sz) {
 		mem_free(dst);
 		return -EMBER_ECORRUPT;

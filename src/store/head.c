@@ -101,8 +101,8 @@ static size_t pair_sources(const struct store_rec *r, size_t vi, char *pt, size_
 
 	for (size_t i = 0; i < r->n_labels; i++) {
 		if (!strcmp(r->labels[i].name, STORE_LABEL_PROFILE_TYPE) ||
-		    !strcmp(r->labels[i].name, STORE_LABEL_NAME))
-			continue;
+		    !strcmp(r->labels[i].name, STORE_LABEL_NAME) || !r->labels[i].value[0])
+			continue; /* computed here; an empty value is no label */
 		ps[n].name = r->labels[i].name;
 		ps[n++].value = r->labels[i].value;
 	}

@@ -3,8 +3,8 @@
  * quarantine/; open (clean tmp, drop superseded blocks, load blocks, quarantine corrupt ones,
  * replay the WAL, truncate a torn tail), append (check limits, WAL group commit, then apply to
  * the head), block cuts (rotate the WAL, freeze the head, write the blocks under tmp/, rename
- * into blocks/, delete the covered WAL segments), compaction and retention, the optional
- * background thread, and query dispatch over head + blocks.
+ * into blocks/, delete the covered WAL segments), the optional background thread (cuts, then
+ * maintain.c's retention and compaction), and query dispatch over head + blocks.
  *
  * State: OPEN --(write/fsync/rename fails)--> ERROR (read-only until reopened; store_append,
  * store_cut and store_compact return -EROFS). Locks: head_lock (rwlock) guards head and
@@ -27,52 +27,12 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/local_int.h"
 #include "store/store_int.h"
-
-struct blockset {
-	atomic_int ref;
-	size_t n;
-	struct store_block **b; /* each holds a reference */
-};
-
-struct store_local {
-	struct store base;
-	char dir[PATH_MAX];
-	char wal_dir[PATH_MAX + 8], blocks_dir[PATH_MAX + 8], tmp_dir[PATH_MAX + 8],
-		quar_dir[PATH_MAX + 16];
-	struct store_limits lim;
-	struct store_io io;
-	const struct store_io *iop; /* &io or NULL */
-	int64_t block_ns;
-	size_t head_max;
-	int64_t retention_ns;
-	uint64_t retention_bytes;
-	bool no_compaction;
-	uint64_t compact_seq; /* guarded by cut_lock */
-	uint64_t max_cut;     /* the newest cut directory, never removed; guarded by cut_lock */
-
-	pthread_rwlock_t head_lock;
-	struct store_head *head;   /* guarded by head_lock */
-	struct store_head *frozen; /* being written as blocks; guarded by head_lock */
-	pthread_mutex_t set_lock;
-	struct blockset *blocks; /* guarded by set_lock */
-	pthread_mutex_t cut_lock;
-	uint64_t wal_seq; /* current segment; guarded by cut_lock */
-	struct store_wal *wal;
-
-	atomic_int error;
-	atomic_uint_fast64_t appends, replayed, truncated, quarantined, compactions, dropped;
-
-	bool bg;
-	pthread_t bg_thread;
-	pthread_mutex_t bg_mu;
-	pthread_cond_t bg_cv;
-	bool bg_stop;
-};
 
 static const struct store_ops local_ops;
 
-static void blockset_unref(struct blockset *bs)
+void store_local_blockset_unref(struct blockset *bs)
 {
 	if (bs && atomic_fetch_sub(&bs->ref, 1) == 1) {
 		for (size_t i = 0; i < bs->n; i++)
@@ -82,7 +42,7 @@ static void blockset_unref(struct blockset *bs)
 	}
 }
 
-static struct blockset *blockset_get(struct store_local *s)
+struct blockset *store_local_blockset_get(struct store_local *s)
 {
 	struct blockset *bs;
 
@@ -172,7 +132,7 @@ static void remove_tree(const char *dir, bool remove_self)
 
 static void quarantine(struct store_local *s, const char *path, const char *as, int err, size_t off)
 {
-	char to[PATH_MAX + 400];
+	char to[PATH_MAX + 512];
 
 	snprintf(to, sizeof(to), "%s/%s", s->quar_dir, as);
 	LOG_WARN("store: %s is corrupt (%s at byte offset %zu); moved to %s", path,
@@ -183,7 +143,7 @@ static void quarantine(struct store_local *s, const char *path, const char *as, 
 }
 
 /* A block directory name: a cut <016x> (is_cut) or a compaction c<016x>. */
-static bool parse_dir(const char *name, uint64_t *seq, bool *is_cut)
+bool store_local_parse_dir(const char *name, uint64_t *seq, bool *is_cut)
 {
 	*is_cut = name[0] != 'c';
 	return parse_hex16(name + !*is_cut, strlen(name + !*is_cut), seq);
@@ -205,7 +165,7 @@ static void drop_superseded(struct store_local *s)
 		DIR *cd;
 		struct dirent *f;
 
-		if (!parse_dir(e->d_name, &seq, &is_cut) || is_cut)
+		if (!store_local_parse_dir(e->d_name, &seq, &is_cut) || is_cut)
 			continue;
 		snprintf(cdir, sizeof(cdir), "%s/%s", s->blocks_dir, e->d_name);
 		cd = opendir(cdir);
@@ -271,7 +231,7 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 		DIR *cd;
 		struct dirent *f;
 
-		if (!parse_dir(e->d_name, &seq, &is_cut))
+		if (!store_local_parse_dir(e->d_name, &seq, &is_cut))
 			continue;
 		if (is_cut)
 			*max_cut = EMBER_MAX(*max_cut, seq);
@@ -297,7 +257,7 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 			snprintf(path, sizeof(path), "%s/%s", cdir, f->d_name);
 			rc = store_block_open(path, &b, &off);
 			if (rc == -EMBER_ECORRUPT || rc == -EMBER_EVERSION) {
-				snprintf(qname, sizeof(qname), "%s-%s", e->d_name, f->d_name);
+				snprintf(qname, sizeof(qname), "%.24s-%.72s", e->d_name, f->d_name);
 				quarantine(s, path, qname, rc, off);
 				continue;
 			}
@@ -445,7 +405,7 @@ static void local_close(struct store *base)
 	store_wal_close(s->wal);
 	store_head_free(s->head);
 	store_head_free(s->frozen);
-	blockset_unref(s->blocks);
+	store_local_blockset_unref(s->blocks);
 	pthread_rwlock_destroy(&s->head_lock);
 	pthread_mutex_destroy(&s->set_lock);
 	pthread_mutex_destroy(&s->cut_lock);
@@ -543,7 +503,7 @@ fail:
 	return rc;
 }
 
-static int enter_error(struct store_local *s, int err)
+int store_local_enter_error(struct store_local *s, int err)
 {
 	int expected = 0;
 
@@ -551,7 +511,7 @@ static int enter_error(struct store_local *s, int err)
 	return err;
 }
 
-static int read_only(struct store_local *s, struct ember_diag *d)
+int store_local_read_only(struct store_local *s, struct ember_diag *d)
 {
 	int e = atomic_load(&s->error);
 
@@ -569,7 +529,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	int rc;
 
 	if (atomic_load(&s->error))
-		return read_only(s, d);
+		return store_local_read_only(s, d);
 	if (!a->prof)
 		return ember_diag_set(d, -EMBER_EUSAGE, "store: no profile");
 	r.tenant = a->tenant && a->tenant[0] ? a->tenant : STORE_DEFAULT_TENANT;
@@ -614,9 +574,9 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	if (rc == -EMBER_ELIMIT)
 		return ember_diag_set(d, rc, "store: profile too large for one WAL record");
 	if (rc == -EROFS)
-		return read_only(s, d);
+		return store_local_read_only(s, d);
 	if (rc) {
-		enter_error(s, rc);
+		store_local_enter_error(s, rc);
 		return ember_diag_set(d, rc,
 				      "store: WAL write failed (%s); nothing was acknowledged and "
 				      "the store is read-only until reopened",
@@ -656,6 +616,11 @@ static int write_cut(struct store_local *s, const struct store_head *h, uint64_t
 
 	atomic_init(&nb->ref, 1);
 	*added = nb;
+	for (size_t i = 0; i < h->n_tenants; i++)
+		rc |= h->tenants[i]->n_series != 0;
+	if (!rc)
+		return 0; /* nothing to write: the covered segments hold no records */
+	rc = 0;
 	snprintf(tdir, sizeof(tdir), "%s/%016" PRIx64, s->tmp_dir, seq);
 	snprintf(fdir, sizeof(fdir), "%s/%016" PRIx64, s->blocks_dir, seq);
 	if (mkdir(tdir, 0755) && errno != EEXIST)
@@ -708,12 +673,12 @@ static int local_cut(struct store *base, struct ember_diag *d)
 	pthread_mutex_lock(&s->cut_lock);
 	if (atomic_load(&s->error)) {
 		pthread_mutex_unlock(&s->cut_lock);
-		return read_only(s, d);
+		return store_local_read_only(s, d);
 	}
 	seq = s->wal_seq + 1;
 	rc = store_wal_rotate(s->wal, seq);
 	if (rc) {
-		enter_error(s, rc);
+		store_local_enter_error(s, rc);
 		pthread_mutex_unlock(&s->cut_lock);
 		return ember_diag_set(d, rc, "store: WAL rotation failed: %s", ember_strerror(rc));
 	}
@@ -727,8 +692,8 @@ static int local_cut(struct store *base, struct ember_diag *d)
 	rc = write_cut(s, s->frozen, seq, &added, d);
 	if (rc) {
 		/* the frozen head stays queryable; its WAL segments stay for the next open */
-		enter_error(s, rc);
-		blockset_unref(added);
+		store_local_enter_error(s, rc);
+		store_local_blockset_unref(added);
 		pthread_mutex_unlock(&s->cut_lock);
 		return rc;
 	}
@@ -752,264 +717,11 @@ static int local_cut(struct store *base, struct ember_diag *d)
 	store_head_free(s->frozen);
 	s->frozen = NULL;
 	pthread_rwlock_unlock(&s->head_lock);
-	blockset_unref(old);
-	blockset_unref(added);
+	store_local_blockset_unref(old);
+	store_local_blockset_unref(added);
 	drop_segments(s, seq); /* (I3) after the blocks are durable */
 	pthread_mutex_unlock(&s->cut_lock);
 	return 0;
-}
-
-/* Publishes a block set without `drop` and with `add` (NULL-terminated lists), atomically for
- * queries (under head_lock, like a cut). */
-static void publish(struct store_local *s, struct store_block *const *drop, size_t n_drop,
-		    struct store_block *add)
-{
-	struct blockset *old, *nb = mem_calloc(MEM_STORE, 1, sizeof(*nb));
-
-	atomic_init(&nb->ref, 1);
-	pthread_rwlock_wrlock(&s->head_lock);
-	pthread_mutex_lock(&s->set_lock);
-	old = s->blocks;
-	nb->b = mem_alloc(MEM_STORE, (old->n + 1) * sizeof(*nb->b));
-	for (size_t i = 0; i < old->n; i++) {
-		bool gone = false;
-
-		for (size_t k = 0; k < n_drop && !gone; k++)
-			gone = old->b[i] == drop[k];
-		if (gone)
-			continue;
-		nb->b[nb->n++] = old->b[i];
-		atomic_fetch_add(&old->b[i]->ref, 1);
-	}
-	if (add)
-		nb->b[nb->n++] = add; /* takes the caller's reference */
-	s->blocks = nb;
-	pthread_mutex_unlock(&s->set_lock);
-	pthread_rwlock_unlock(&s->head_lock);
-	blockset_unref(old);
-}
-
-/* Deletes a block's file (the mapping lives until its last reader lets go) and its directory
- * when empty, except the newest cut directory, which marks the WAL watermark (I3); the
- * deletion is made durable before the caller goes on (I5). */
-static void remove_block_file(struct store_local *s, const struct store_block *b)
-{
-	char dir[PATH_MAX + 64], src[PATH_MAX + 200];
-	uint64_t seq;
-	bool is_cut;
-
-	if (!b->path)
-		return;
-	unlink(b->path);
-	snprintf(dir, sizeof(dir), "%s/%s", s->blocks_dir, b->dir);
-	snprintf(src, sizeof(src), "%s/%s.src", dir, b->sd.tenant);
-	unlink(src);
-	if (!(parse_dir(b->dir, &seq, &is_cut) && is_cut && seq == s->max_cut) && rmdir(dir) == 0)
-		(void)store_io_fsync_dir(s->iop, s->blocks_dir);
-	else
-		(void)store_io_fsync_dir(s->iop, dir);
-}
-
-/* Merges the blocks g[0..n) of one tenant into blocks/c<seq>/<tenant>.blk (I5). */
-static int compact_group(struct store_local *s, struct store_block **g, size_t n,
-			 struct ember_diag *d)
-{
-	const struct store_sdata **in = mem_alloc(MEM_STORE, n * sizeof(*in));
-	struct store_sdata merged;
-	char tdir[PATH_MAX + 64], fdir[PATH_MAX + 64], path[PATH_MAX + 200];
-	struct buf src;
-	struct store_block *nb;
-	uint64_t seq = s->compact_seq + 1;
-	size_t off;
-	int rc, fd;
-
-	for (size_t i = 0; i < n; i++)
-		in[i] = &g[i]->sd;
-	rc = store_compact_merge(in, n, g[0]->sd.tenant, &merged);
-	mem_free(in);
-	if (rc)
-		return ember_diag_set(d, rc, "store: compaction of tenant %s failed: %s",
-				      g[0]->sd.tenant, ember_strerror(rc));
-	snprintf(tdir, sizeof(tdir), "%s/c%016" PRIx64, s->tmp_dir, seq);
-	snprintf(fdir, sizeof(fdir), "%s/c%016" PRIx64, s->blocks_dir, seq);
-	if (mkdir(tdir, 0755) && errno != EEXIST) {
-		rc = -errno;
-		store_sdata_fini(&merged);
-		return ember_diag_set(d, rc, "store: cannot create %s", tdir);
-	}
-	snprintf(path, sizeof(path), "%s/%s.blk", tdir, g[0]->sd.tenant);
-	rc = store_block_write(s->iop, path, &merged);
-	store_sdata_fini(&merged);
-	buf_init(&src, MEM_STORE, SIZE_MAX);
-	for (size_t i = 0; i < n; i++) {
-		(void)buf_printf(&src, "%s/%s.blk\n", g[i]->dir, g[i]->sd.tenant);
-		if (g[i]->dir[0] == 'c') { /* and its own sources, transitively */
-			struct buf prev;
-
-			snprintf(path, sizeof(path), "%s/%s/%s.src", s->blocks_dir, g[i]->dir,
-				 g[i]->sd.tenant);
-			buf_init(&prev, MEM_STORE, 64 << 20);
-			if (buf_read_file(&prev, path) == 0)
-				(void)buf_append(&src, prev.data, prev.len);
-			buf_fini(&prev);
-		}
-	}
-	snprintf(path, sizeof(path), "%s/%s.src", tdir, g[0]->sd.tenant);
-	if (!rc) {
-		fd = store_io_open(s->iop, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		rc = fd < 0 ? fd : store_io_write_all(s->iop, fd, src.data, src.len);
-		if (!rc)
-			rc = store_io_fsync(s->iop, fd);
-		if (fd >= 0)
-			close(fd);
-	}
-	buf_fini(&src);
-	if (!rc)
-		rc = store_io_fsync_dir(s->iop, tdir);
-	if (!rc)
-		rc = store_io_rename(s->iop, tdir, fdir);
-	if (!rc)
-		rc = store_io_fsync_dir(s->iop, s->blocks_dir);
-	if (rc)
-		return ember_diag_set(d, enter_error(s, rc),
-				      "store: writing compacted block %s: %s", fdir,
-				      ember_strerror(rc));
-	s->compact_seq = seq;
-	snprintf(path, sizeof(path), "%s/%s.blk", fdir, g[0]->sd.tenant);
-	rc = store_block_open(path, &nb, &off);
-	if (rc)
-		return ember_diag_set(d, rc, "store: reopening %s failed at offset %zu: %s", path,
-				      off, ember_strerror(rc));
-	snprintf(nb->sd.tenant, sizeof(nb->sd.tenant), "%s", g[0]->sd.tenant);
-	snprintf(nb->dir, sizeof(nb->dir), "c%016" PRIx64, seq);
-	publish(s, g, n, nb);
-	for (size_t i = 0; i < n; i++)
-		remove_block_file(s, g[i]);
-	atomic_fetch_add(&s->compactions, 1);
-	return 0;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
-/* One level: blocks of a tenant that lie within one finished window of win_ns. */
-static int compact_level(struct store_local *s, int64_t win_ns, int64_t horizon,
-			 struct ember_diag *d)
-{
-	struct blockset *bs = blockset_get(s);
-	struct store_block **g = mem_alloc(MEM_STORE, (bs->n + 1) * sizeof(*g));
-	bool *done = mem_calloc(MEM_STORE, bs->n + 1, 1);
-	int rc = 0;
-
-	for (size_t i = 0; i < bs->n && !rc; i++) {
-		struct store_block *a = bs->b[i];
-		int64_t w = floor_div(a->sd.min_t, win_ns);
-		size_t n = 0;
-
-		if (done[i] || floor_div(a->sd.max_t, win_ns) != w || (w + 1) * win_ns > horizon)
-			continue;
-		for (size_t k = i; k < bs->n; k++) {
-			struct store_block *b = bs->b[k];
-
-			if (done[k] || strcmp(a->sd.tenant, b->sd.tenant) ||
-			    floor_div(b->sd.min_t, win_ns) != w ||
-			    floor_div(b->sd.max_t, win_ns) != w)
-				continue;
-			done[k] = true;
-			g[n++] = b;
-		}
-		if (n >= 2)
-			rc = compact_group(s, g, n, d);
-	}
-	mem_free(g);
-	mem_free(done);
-	blockset_unref(bs);
-	return rc;
-}
-
-/* Retention: by age of the newest profile, then by total size (oldest first). */
-static void apply_retention(struct store_local *s)
-{
-	struct blockset *bs = blockset_get(s);
-	struct store_block **drop = mem_alloc(MEM_STORE, (bs->n + 1) * sizeof(*drop));
-	bool *gone = mem_calloc(MEM_STORE, bs->n + 1, 1);
-	size_t n = 0;
-	uint64_t total = 0;
-
-	if (s->retention_ns) {
-		struct timespec ts;
-		int64_t now, cutoff;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		cutoff = now - s->retention_ns;
-		for (size_t i = 0; i < bs->n; i++)
-			if (bs->b[i]->sd.max_t < cutoff) {
-				gone[i] = true;
-				drop[n++] = bs->b[i];
-			}
-	}
-	for (size_t i = 0; i < bs->n; i++)
-		if (!gone[i])
-			total += bs->b[i]->map_len;
-	while (s->retention_bytes && total > s->retention_bytes) {
-		size_t oldest = SIZE_MAX;
-
-		for (size_t i = 0; i < bs->n; i++)
-			if (!gone[i] &&
-			    (oldest == SIZE_MAX || bs->b[i]->sd.max_t < bs->b[oldest]->sd.max_t))
-				oldest = i;
-		if (oldest == SIZE_MAX)
-			break;
-		gone[oldest] = true;
-		drop[n++] = bs->b[oldest];
-		total -= bs->b[oldest]->map_len;
-	}
-	if (n) {
-		publish(s, drop, n, NULL);
-		for (size_t i = 0; i < n; i++)
-			remove_block_file(s, drop[i]);
-		atomic_fetch_add(&s->dropped, n);
-	}
-	mem_free(drop);
-	mem_free(gone);
-	blockset_unref(bs);
-}
-
-#define COMPACT_L1_NS (12LL * 3600 * 1000000000LL)
-#define COMPACT_L2_NS (7LL * 24 * 3600 * 1000000000LL)
-
-static int local_compact(struct store *base, struct ember_diag *d)
-{
-	struct store_local *s = (struct store_local *)base;
-	int64_t horizon = INT64_MIN;
-	struct blockset *bs;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->cut_lock);
-	if (atomic_load(&s->error)) {
-		pthread_mutex_unlock(&s->cut_lock);
-		return read_only(s, d);
-	}
-	apply_retention(s);
-	if (!s->no_compaction) {
-		/* a window is finished once newer data exists (head or blocks) */
-		pthread_rwlock_rdlock(&s->head_lock);
-		if (s->head->n_prof)
-			horizon = s->head->max_t;
-		pthread_rwlock_unlock(&s->head_lock);
-		bs = blockset_get(s);
-		for (size_t i = 0; i < bs->n; i++)
-			horizon = EMBER_MAX(horizon, bs->b[i]->sd.max_t);
-		blockset_unref(bs);
-		rc = compact_level(s, COMPACT_L1_NS, horizon, d);
-		if (!rc)
-			rc = compact_level(s, COMPACT_L2_NS, horizon, d);
-	}
-	pthread_mutex_unlock(&s->cut_lock);
-	return rc;
 }
 
 static void *bg_main(void *arg)
@@ -1034,11 +746,11 @@ static void *bg_main(void *arg)
 		if (due && !atomic_load(&s->error)) {
 			pthread_mutex_unlock(&s->bg_mu);
 			if (local_cut(&s->base, NULL) == 0)
-				(void)local_compact(&s->base, NULL);
+				(void)store_local_compact(&s->base, NULL);
 			pthread_mutex_lock(&s->bg_mu);
 		} else if (++ticks % 600 == 0 && !atomic_load(&s->error)) {
 			pthread_mutex_unlock(&s->bg_mu);
-			(void)local_compact(&s->base, NULL); /* retention also when idle */
+			(void)store_local_compact(&s->base, NULL); /* retention also when idle */
 			pthread_mutex_lock(&s->bg_mu);
 		}
 	}
@@ -1065,7 +777,7 @@ static int run_query(struct store_local *s, const struct store_qargs *a, struct 
 	if (rc)
 		return rc;
 	pthread_rwlock_rdlock(&s->head_lock);
-	bs = blockset_get(s); /* under head_lock: consistent with the frozen head */
+	bs = store_local_blockset_get(s); /* under head_lock: consistent with the frozen head */
 	rc = store_qctx_feed(c, store_head_tenant(s->head, tenant), d);
 	if (!rc && s->frozen)
 		rc = store_qctx_feed(c, store_head_tenant(s->frozen, tenant), d);
@@ -1073,7 +785,7 @@ static int run_query(struct store_local *s, const struct store_qargs *a, struct 
 	for (size_t i = 0; i < bs->n && !rc; i++)
 		if (!strcmp(bs->b[i]->sd.tenant, tenant))
 			rc = store_qctx_feed(c, &bs->b[i]->sd, d);
-	blockset_unref(bs);
+	store_local_blockset_unref(bs);
 	if (rc) {
 		store_qctx_free(c);
 		return rc;
@@ -1159,13 +871,13 @@ static void local_stats(struct store *base, struct store_stats *st)
 	st->head_samples = s->head->n_smp;
 	st->head_bytes = s->head->bytes;
 	pthread_rwlock_unlock(&s->head_lock);
-	bs = blockset_get(s);
+	bs = store_local_blockset_get(s);
 	st->blocks = bs->n;
 	for (size_t i = 0; i < bs->n; i++) {
 		st->block_bytes += bs->b[i]->map_len;
 		st->block_samples += bs->b[i]->sd.n_smp;
 	}
-	blockset_unref(bs);
+	store_local_blockset_unref(bs);
 }
 
 static const struct store_ops local_ops = {
@@ -1179,7 +891,7 @@ static const struct store_ops local_ops = {
 	.function_series = local_function_series,
 	.top = NULL,
 	.cut = local_cut,
-	.compact = local_compact,
+	.compact = store_local_compact,
 	.stats = local_stats,
 	.close = local_close,
 };

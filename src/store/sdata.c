@@ -260,7 +260,7 @@ void store_cols_order(const struct store_cols *c, uint32_t **idx, uint64_t **off
 }
 
 /* Chunk encoding: docs/internals/storage.md "Sample chunk". */
-void store_chunk_encode(struct store_wr *w, const struct store_cols *c)
+void store_chunk_encode(struct store_wr *w, const struct store_cols *c, size_t *split)
 {
 	uint32_t *ix;
 	uint64_t *of;
@@ -292,6 +292,7 @@ void store_chunk_encode(struct store_wr *w, const struct store_cols *c)
 	for (size_t k = 0; k < c->n_prof; k++)
 		store_wr_uv(w, c->n_smp[ix[k]]);
 	store_wr_uv(w, c->spans ? 1 : 0);
+	*split = w->b->len; /* the profile columns end here, the sample columns start */
 	for (size_t k = 0; k < c->n_prof; k++) {
 		uint32_t prev = 0;
 
@@ -323,7 +324,7 @@ int store_chunk_decode_cols(const struct store_series_rec *s, struct store_cols 
 	memset(c, 0, sizeof(*c));
 	if (store_crc32c(0, s->chunk, s->chunk_len) != s->chunk_crc)
 		return -EMBER_ECORRUPT;
-	rc = store_zstd_get(s->chunk, s->chunk_len, s->chunk_raw, &raw, &raw_len);
+	rc = store_zstd_get(s->chunk, s->chunk_a_len, s->chunk_a_raw, &raw, &raw_len);
 	if (rc)
 		return rc;
 	store_rd_init(&r, raw, raw_len);
@@ -362,13 +363,21 @@ int store_chunk_decode_cols(const struct store_series_rec *s, struct store_cols 
 		total_smp += m;
 	}
 	has_spans = store_rd_uv(&r);
-	if (r.err || has_spans > 1 || total_smp != s->n_smp ||
-	    total_smp > (size_t)(r.end - r.p) / 2)
+	if (r.err || has_spans > 1 || total_smp != s->n_smp || r.p != r.end)
 		goto bad;
-	if (!samples) { /* profile columns only: n_smp_all stays 0 */
-		mem_free(raw);
+	mem_free(raw);
+	raw = NULL;
+	if (!samples) /* profile columns only: n_smp_all stays 0 */
 		return 0;
+	rc = store_zstd_get(s->chunk + s->chunk_a_len, s->chunk_len - s->chunk_a_len,
+			    s->chunk_b_raw, &raw, &raw_len);
+	if (rc) {
+		store_cols_fini(c);
+		return rc;
 	}
+	store_rd_init(&r, raw, raw_len);
+	if (total_smp > raw_len / 2)
+		goto bad;
 	c->n_smp_all = c->cap_smp = total_smp;
 	c->nodes = mem_alloc(MEM_STORE, (total_smp ? total_smp : 1) * 4);
 	c->values = mem_alloc(MEM_STORE, (total_smp ? total_smp : 1) * 8);

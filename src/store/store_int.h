@@ -70,7 +70,9 @@ void store_prof_encode(struct store_wr *w, const struct prof *p, bool with_sampl
 /* Decodes and validates every id; NULL and -EMBER_ECORRUPT (offset in *bad_off) on bad input. */
 int store_prof_decode(struct store_rd *r, struct prof **out);
 
-/* zstd helpers: compress into w; decompress a frame of at most max_raw bytes. */
+/* zstd helpers: compress into w; decompress a frame of at most max_raw bytes and at most
+ * STORE_ZSTD_MAX_RATIO times its compressed size (+64 KiB): a larger declared size is corrupt. */
+#define STORE_ZSTD_MAX_RATIO 4096
 void store_zstd_put(struct store_wr *w, const void *p, size_t n);
 int store_zstd_get(const uint8_t *p, size_t n, size_t max_raw, uint8_t **out, size_t *out_len);
 
@@ -93,10 +95,11 @@ struct store_series_rec {
 	int64_t min_t, max_t;
 	struct store_cols cols; /* head only */
 	/* block only: the compressed chunk (borrowed from the block mapping) */
-	const uint8_t *chunk;
-	size_t chunk_len;
-	size_t chunk_raw;
-	uint32_t chunk_crc;
+	const uint8_t *chunk; /* two zstd frames: profile columns, then sample columns */
+	size_t chunk_len;     /* both frames */
+	size_t chunk_a_len;   /* the first frame */
+	size_t chunk_a_raw, chunk_b_raw; /* their decompressed sizes */
+	uint32_t chunk_crc;		 /* of both frames */
 	uint64_t n_prof, n_smp;
 };
 
@@ -135,8 +138,9 @@ void store_cols_fini(struct store_cols *c);
 int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c);
 /* samples = false: only the per-profile columns (time, duration, period, total, counts). */
 int store_chunk_decode_cols(const struct store_series_rec *s, struct store_cols *c, bool samples);
-/* Encodes cols (time-sorted) as a raw chunk. */
-void store_chunk_encode(struct store_wr *w, const struct store_cols *c);
+/* Encodes cols (time-sorted) as a raw chunk; *split = where the sample columns start in w's
+ * buffer (the block writer compresses the two parts as separate frames). */
+void store_chunk_encode(struct store_wr *w, const struct store_cols *c, size_t *split);
 /* Profile order by time: idx[0..n_prof) (mem_alloc'd), and the sample offset of each. */
 void store_cols_order(const struct store_cols *c, uint32_t **idx, uint64_t **off);
 

@@ -3,8 +3,9 @@
  * the GNU build id, the PT_LOAD segments (file offset -> virtual address), and the function
  * symbols sorted by address with their names in one blob. Symbols come from .symtab, else from
  * a separate debug file (root/usr/lib/debug/.build-id/xx/yyyy.debug, then .gnu_debuglink next
- * to the file or under /usr/lib/debug), else .dynsym. MiniDebugInfo (.gnu_debugdata) needs
- * liblzma, which is not linked yet: such files fall back to .dynsym.
+ * to the file or under /usr/lib/debug), else debuginfod when DEBUGINFOD_URLS is set, plus
+ * .dynsym. MiniDebugInfo (.gnu_debugdata) needs liblzma, which is not linked yet: such files
+ * fall back to .dynsym.
  * The file is hostile: counts and name lengths are bounded, libelf reports bad offsets.
  */
 #include <errno.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <elfutils/debuginfod.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -247,6 +250,28 @@ static bool load_debug_file(Elf *elf, const char *path, const char *root, struct
 	return w > 0 && (size_t)w < sizeof(p) && load_symtab_from(p, e);
 }
 
+/* debuginfod, only when DEBUGINFOD_URLS names a server (it may block on the network for up to
+ * DEBUGINFOD_TIMEOUT; the client caches what it fetched). */
+static bool load_debuginfod(struct symb_elf *e)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!urls || !*urls || e->build_id_len == 0)
+		return false;
+	debuginfod_client *c = debuginfod_begin();
+	if (!c)
+		return false;
+	bool ok = false;
+	int fd = debuginfod_find_debuginfo(c, e->build_id, (int)e->build_id_len, NULL);
+	if (fd >= 0) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		ok = load_symtab_from(p, e);
+		close(fd);
+	}
+	debuginfod_end(c);
+	return ok;
+}
+
 int symb_elf_open(const char *path, const char *root, struct symb_elf **out)
 {
 	char full[4096];
@@ -270,7 +295,8 @@ int symb_elf_open(const char *path, const char *root, struct symb_elf **out)
 	e->type = eh.e_type;
 	read_build_id(elf, e->build_id, &e->build_id_len);
 	read_loads(elf, e);
-	if (load_symbols(elf, e, SHT_SYMTAB) > 0 || load_debug_file(elf, path, root, e))
+	if (load_symbols(elf, e, SHT_SYMTAB) > 0 || load_debug_file(elf, path, root, e) ||
+	    load_debuginfod(e))
 		e->has_symtab = true;
 	/* .dynsym too: stripped files keep exported functions only there, and a .symtab may
 	 * lack them when it came from a partial debug file. Duplicates are dropped. */

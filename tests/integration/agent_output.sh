@@ -39,7 +39,7 @@ if [ $rc -ne 0 ]; then
 	exit 1
 fi
 pass agent/runs
-n_files=$(ls "$T/out"/burn-$burn_pid-*.pb.gz 2>/dev/null | wc -l)
+n_files=$(ls "$T/out"/*-$burn_pid-*.pb.gz 2>/dev/null | wc -l)
 if [ "$n_files" -ge 2 ]; then
 	pass agent/profile_per_interval
 else
@@ -52,7 +52,7 @@ else
 fi
 
 # Merge the workload's files and check stacks and attribution.
-if "$EMBER_AG" merge -o "$T/burn.pb.gz" "$T/out"/burn-$burn_pid-*.pb.gz 2>"$T/merge.err" &&
+if "$EMBER_AG" merge -o "$T/burn.pb.gz" "$T/out"/*-$burn_pid-*.pb.gz 2>"$T/merge.err" &&
 	"$EMBER_AG" convert "$T/burn.pb.gz" -o "$T/burn.folded" -t samples 2>"$T/conv.err"; then
 	pass agent/pprof_readable
 else
@@ -84,9 +84,9 @@ else
 fi
 
 # SIGTERM stops it cleanly, writing what it has.
-"$EMBER_AG" agent --interval 10s -o "$T/out2" 2>"$T/agent2.err" &
+"$EMBER_AG" agent -F 99 --interval 10s -o "$T/out2" 2>"$T/agent2.err" &
 agent_pid=$!
-sleep 1.5
+sleep 3
 kill -TERM $agent_pid
 wait $agent_pid
 rc=$?

@@ -1,10 +1,12 @@
 /*
  * test_store_compact.c — compaction (hourly cuts merged into a 12-h block, 12-h blocks into a
  * 7-d block, symbols re-deduplicated, queries unchanged, a crash between the compacted block's
- * rename and the deletion of its sources simulated) and retention by age and by size.
+ * rename and the deletion of its sources simulated), retention by age and by size, and the
+ * background thread cutting a head that spans more than the block duration.
  */
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "test.h"
@@ -130,5 +132,26 @@ TEST(store_retention)
 	store_get_stats(s, &st);
 	CHECK_EQ_INT(st.blocks, 0);
 	CHECK_EQ_INT(total(s, &hash), 88); /* the head is never dropped */
+	store_close(s);
+}
+
+TEST(store_background_cut)
+{
+	struct store_opts o = {
+		.dir = test_tmpdir(), .background = true, .block_duration_ns = 60LL * 1000000000LL};
+	struct store *s;
+	struct store_stats st = {0};
+	int64_t hash;
+
+	CHECK_OK(store_open(&o, &s, NULL));
+	CHECK_OK(add_at(s, 1000LL * 1000000000LL, 1));
+	CHECK_OK(add_at(s, 1100LL * 1000000000LL, 2)); /* the head now spans 100 s > 60 s */
+	for (int i = 0; i < 50 && st.blocks == 0; i++) {
+		usleep(100000);
+		store_get_stats(s, &st);
+	}
+	CHECK_EQ_INT(st.blocks, 1);
+	CHECK_EQ_INT(st.head_profiles, 0);
+	CHECK_EQ_INT(total(s, &hash), 33);
 	store_close(s);
 }
