@@ -6,7 +6,7 @@ set -euo pipefail
 
 debs=(
 	gcc make clang llvm libclang-rt-14-dev clang-format pkg-config
-	zlib1g-dev libpcre2-dev libzstd-dev libyaml-dev libjansson-dev
+	zlib1g-dev libdeflate-dev libpcre2-dev libzstd-dev libyaml-dev libjansson-dev
 	libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev libdebuginfod-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
 	golang-go linux-perf libxml2-utils python3

@@ -86,7 +86,8 @@ void agent_collector_reset(struct agent_collector *c)
 {
 	strtab_free(c->stacks);
 	c->stacks = strtab_new(MEM_AGENT);
-	memset(c->counts, 0, c->cap_counts * sizeof(*c->counts));
+	if (c->counts)
+		memset(c->counts, 0, c->cap_counts * sizeof(*c->counts));
 	hmap_clear(&c->pid_set);
 	c->n_pids = 0;
 	strtab_free(c->names);

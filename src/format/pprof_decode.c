@@ -1356,6 +1356,10 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 			goto out;
 	} else {
 		c.dst = prof_new();
+		/* Typical profiles have a few stack nodes per location: size the tables once. */
+		prof_reserve(c.dst,
+			     EMBER_MIN(c.samples.n + 3 * (size_t)c.locations.n, (size_t)1 << 22),
+			     c.samples.n);
 	}
 	build_tables(&c);
 	build_meta(&c);

@@ -399,7 +399,7 @@ static bool location_eq(const struct prof *p, uint32_t id, const void *key)
 {
 	const struct loc_rec *a = &p->locations[id - 1];
 	const struct loc_key *b = key;
-	const struct prof_line *la = p->lines + a->line_off;
+	const struct prof_line *la = a->n_lines ? p->lines + a->line_off : NULL;
 
 	if (a->address != b->address || a->mapping != b->mapping || a->n_lines != b->n_lines ||
 	    a->is_folded != b->is_folded)
@@ -635,6 +635,14 @@ uint32_t prof_node_depth(const struct prof *p, uint32_t node)
 	return d;
 }
 
+void prof_reserve(struct prof *p, size_t n_nodes, size_t n_samples)
+{
+	hmap_reserve(&p->node_index, p->n_nodes + n_nodes);
+	mem_grow(MEM_PROFILE, (void **)&p->nodes, &p->cap_nodes, p->n_nodes + n_nodes,
+		 sizeof(*p->nodes));
+	hmap_reserve(&p->sample_index, p->n_samples + n_samples);
+}
+
 /* Samples. */
 
 void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int64_t *values)
@@ -661,8 +669,9 @@ void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int
 		p->n_samples++;
 		return;
 	}
-	for (size_t j = 0; j < nt; j++)
-		p->values[i * nt + j] += values[j];
+	for (size_t j = 0; j < nt; j++) /* wraps on overflow, as pprof's int64 arithmetic does */
+		p->values[i * nt + j] =
+			(int64_t)((uint64_t)p->values[i * nt + j] + (uint64_t)values[j]);
 }
 
 size_t prof_n_samples(const struct prof *p)
@@ -674,23 +683,23 @@ void prof_sample_get(const struct prof *p, size_t i, struct prof_sample *out)
 {
 	out->node = p->sample_node[i];
 	out->labelset = p->sample_labelset[i];
-	out->values = p->values + i * p->n_types;
+	out->values = p->n_types ? p->values + i * p->n_types : NULL;
 }
 
 int64_t *prof_sample_values(struct prof *p, size_t i)
 {
-	return p->values + i * p->n_types;
+	return p->n_types ? p->values + i * p->n_types : NULL;
 }
 
 int64_t prof_total(const struct prof *p, size_t vi)
 {
-	int64_t t = 0;
+	uint64_t t = 0;
 
 	if (vi >= p->n_types)
 		return 0;
 	for (size_t i = 0; i < p->n_samples; i++)
-		t += p->values[i * p->n_types + vi];
-	return t;
+		t += (uint64_t)p->values[i * p->n_types + vi];
+	return (int64_t)t;
 }
 
 /* Frames. */

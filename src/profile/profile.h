@@ -147,6 +147,10 @@ uint32_t prof_node_location(const struct prof *p, uint32_t node);
 /* Number of locations from node up to the root. */
 uint32_t prof_node_depth(const struct prof *p, uint32_t node);
 
+/* Size the stack tree and sample tables for about this many more nodes and samples (a decoder
+ * knows them up front); saves rehashing. Optional. */
+void prof_reserve(struct prof *p, size_t n_nodes, size_t n_samples);
+
 /* Samples. */
 void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int64_t *values);
 size_t prof_n_samples(const struct prof *p);

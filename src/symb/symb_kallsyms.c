@@ -163,7 +163,8 @@ int symb_kallsyms_parse(const char *text, size_t len, struct symb_kallsyms **out
 		symb_kallsyms_free(k);
 		return rc;
 	}
-	qsort(k->t.syms, k->t.len, sizeof(*k->t.syms), cmp_sym);
+	if (k->t.len > 1)
+		qsort(k->t.syms, k->t.len, sizeof(*k->t.syms), cmp_sym);
 	*out = k;
 	return 0;
 }
@@ -240,7 +241,8 @@ int symb_perfmap_parse(const char *text, size_t len, struct symb_perfmap **out)
 		symb_perfmap_free(pm);
 		return rc;
 	}
-	qsort(pm->t.syms, pm->t.len, sizeof(*pm->t.syms), cmp_sym);
+	if (pm->t.len > 1)
+		qsort(pm->t.syms, pm->t.len, sizeof(*pm->t.syms), cmp_sym);
 	*out = pm;
 	return 0;
 }

@@ -93,7 +93,8 @@ int symb_maps_parse(struct symb_maps *m, const char *text, size_t len)
 		m->maps[m->len++] = mp;
 	}
 	/* The kernel writes them sorted; a hostile or hand-made text may not be. */
-	qsort(m->maps, m->len, sizeof(*m->maps), cmp_start);
+	if (m->len > 1)
+		qsort(m->maps, m->len, sizeof(*m->maps), cmp_start);
 	return 0;
 }
 

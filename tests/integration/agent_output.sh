@@ -22,7 +22,7 @@ cc -O2 -fomit-frame-pointer -pthread -o "$T/burn" "$WL/burn.c" || {
 	exit 1
 }
 
-"$EMBER_AG" agent -F 999 --interval 1s --duration 4s -o "$T/out" 2>"$T/agent.err" &
+"$EMBER_AG" agent -F 299 --interval 1s --duration 4s -o "$T/out" 2>"$T/agent.err" &
 agent_pid=$!
 sleep 0.5
 BURN_OUT=$T/truth.txt "$T/burn" 1.5 1 >/dev/null &

@@ -291,7 +291,8 @@ TEST(gzip_alloc_failure)
 		CHECK_MSG(ok, "deflate with failure at %" PRIu64 ": rc %d", k, rc);
 	}
 	buf_fini(&z);
-	/* the early injection points must have hit zlib's own allocations */
-	CHECK(n_fail_in >= 2);
+	/* inflation (libdeflate fast path) allocates its output once; deflation also hits zlib's
+	 * own allocations */
+	CHECK(n_fail_in >= 1);
 	CHECK(n_fail_out >= 2);
 }
