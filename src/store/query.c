@@ -220,6 +220,11 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 			store_cols_fini(&tmp);
 	}
 	if (!rc) {
+		size_t nz = 0;
+
+		for (uint32_t k = 0; k < nn; k++)
+			nz += acc[k] != 0;
+		prof_reserve(c->out, 2 * nz, nz); /* stacks share most ancestors */
 		store_xlat_init(&x, sd->dict, c->out);
 		for (uint32_t k = 0; k < nn; k++) {
 			if (!acc[k])

@@ -11,110 +11,8 @@
 #include "base/mem.h"
 #include "profile/filter.h"
 #include "profile/profile.h"
+#include "prof_fixture.h"
 #include "test.h"
-
-/* Stacks are written root first, "main;a;b"; "x+y" is one location where y is inlined into x. */
-static uint32_t t_loc(struct prof *p, const char *spec, size_t len)
-{
-	struct prof_line lines[8];
-	const char *part[8], *s = spec, *end = spec + len;
-	size_t plen[8], n = 0;
-
-	while (s <= end && n < 8) {
-		const char *q = memchr(s, '+', (size_t)(end - s));
-
-		if (!q)
-			q = end;
-		part[n] = s;
-		plen[n++] = (size_t)(q - s);
-		s = q + 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct prof_function f = {.name = prof_intern(p, part[n - 1 - i], plen[n - 1 - i])};
-
-		lines[i] = (struct prof_line){.function = prof_add_function(p, &f), .line = 1};
-	}
-	return prof_add_location(p, 0, 0, lines, (uint32_t)n, false);
-}
-
-static uint32_t t_stack(struct prof *p, const char *stack)
-{
-	uint32_t node = 0;
-
-	while (*stack) {
-		size_t len = strcspn(stack, ";");
-
-		node = prof_node_child(p, node, t_loc(p, stack, len));
-		stack += len;
-		if (*stack)
-			stack++;
-	}
-	return node;
-}
-
-static void t_add(struct prof *p, const char *stack, uint32_t ls, int64_t v0, int64_t v1)
-{
-	int64_t v[2] = {v0, v1};
-
-	prof_add_sample(p, t_stack(p, stack), ls, v);
-}
-
-static uint64_t t_rng(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static struct prof *t_types(const char *t0, const char *u0, const char *t1, const char *u1)
-{
-	struct prof *p = prof_new();
-
-	prof_add_sample_type(p, prof_intern_cstr(p, t0), prof_intern_cstr(p, u0));
-	if (t1)
-		prof_add_sample_type(p, prof_intern_cstr(p, t1), prof_intern_cstr(p, u1));
-	return p;
-}
-
-/* A random profile with types samples/count, cpu/nanoseconds; names f0..f(n_names-1). */
-/* A random profile with types samples/count, cpu/nanoseconds; names f0..f(n_names-1). */
-static struct prof *t_random(uint64_t seed, int n_stacks, int n_names, int max_depth)
-{
-	struct prof *p = t_types("samples", "count", "cpu", "nanoseconds");
-	uint64_t r = seed * 2654435761u + 1;
-	struct prof_label lab = {.key = prof_intern_cstr(p, "k")};
-
-	for (int s = 0; s < n_stacks; s++) {
-		char stack[1024];
-		size_t off = 0;
-		int depth = 1 + (int)(t_rng(&r) % (uint64_t)max_depth);
-		uint32_t ls = 0;
-
-		for (int d = 0; d < depth; d++) {
-			int a = (int)(t_rng(&r) % (uint64_t)n_names);
-
-			if (t_rng(&r) % 8 == 0)
-				off += (size_t)snprintf(stack + off, sizeof(stack) - off,
-							"%sf%d+f%d", d ? ";" : "", a,
-							(a + 1) % n_names);
-			else
-				off += (size_t)snprintf(stack + off, sizeof(stack) - off, "%sf%d",
-							d ? ";" : "", a);
-		}
-		if (t_rng(&r) % 3 == 0) {
-			char v[8];
-
-			snprintf(v, sizeof(v), "v%d", (int)(t_rng(&r) % 3));
-			lab.str = prof_intern_cstr(p, v);
-			ls = prof_add_labelset(p, &lab, 1);
-		}
-		int64_t v = (int64_t)(t_rng(&r) % 100);
-
-		t_add(p, stack, ls, v, v * 1000);
-	}
-	return p;
-}
 
 /*
  * The fixture, root first ("x+y": y inlined into x):
@@ -125,17 +23,17 @@ static struct prof *t_random(uint64_t seed, int n_stacks, int n_names, int max_d
  */
 static struct prof *t_fixture(void)
 {
-	struct prof *p = t_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *p = fx_types("cpu", "nanoseconds", NULL, NULL);
 	uint32_t thread = prof_intern_cstr(p, "thread");
 	struct prof_label l1 = {.key = thread, .str = prof_intern_cstr(p, "t1")};
 	struct prof_label l2[2] = {{.key = thread, .str = prof_intern_cstr(p, "t2")},
 				   {.key = prof_intern_cstr(p, "bytes"), .num = 64}};
 	struct prof_label l10 = {.key = thread, .str = prof_intern_cstr(p, "t10")};
 
-	t_add(p, "main;foo;bar", prof_add_labelset(p, &l1, 1), 1, 0);
-	t_add(p, "main;baz", prof_add_labelset(p, l2, 2), 10, 0);
-	t_add(p, "main;qux+zap", 0, 100, 0);
-	t_add(p, "main;foo;zap", prof_add_labelset(p, &l10, 1), 1000, 0);
+	fx_add(p, "main;foo;bar", prof_add_labelset(p, &l1, 1), 1, 0);
+	fx_add(p, "main;baz", prof_add_labelset(p, l2, 2), 10, 0);
+	fx_add(p, "main;qux+zap", 0, 100, 0);
+	fx_add(p, "main;foo;zap", prof_add_labelset(p, &l10, 1), 1000, 0);
 	prof_meta(p)->period = 10000000;
 	prof_meta(p)->duration_ns = 42;
 	prof_add_comment(p, prof_intern_cstr(p, "fixture"));
@@ -249,7 +147,7 @@ TEST(filter_bad_regex_and_usage)
 
 TEST(filter_match_limit)
 {
-	struct prof *p = t_types("cpu", "nanoseconds", NULL, NULL), *out = NULL;
+	struct prof *p = fx_types("cpu", "nanoseconds", NULL, NULL), *out = NULL;
 	struct prof_filter_opts o = {.focus = "^(a|aa)+$"};
 	struct ember_diag d = {{0}};
 	char name[64];
@@ -258,7 +156,7 @@ TEST(filter_match_limit)
 	memset(name, 'a', 40);
 	name[40] = 'b';
 	name[41] = 0;
-	t_add(p, name, 0, 1, 0);
+	fx_add(p, name, 0, 1, 0);
 	rc = prof_filter(p, &o, &out, &d);
 	/* catastrophic backtracking is cut off by the match limit instead of hanging */
 	CHECK_EQ_INT(rc, -EMBER_ELIMIT);
@@ -314,7 +212,7 @@ TEST(filter_random_matches_reference)
 	static const char *const lits[] = {"f1", "f7", "f12", "f3"};
 
 	for (uint64_t seed = 1; seed <= 4; seed++) {
-		struct prof *p = t_random(seed, 300, 20, 8);
+		struct prof *p = fx_random(seed, 300, 20, 8);
 
 		for (size_t a = 0; a < 4; a++) {
 			const char *focus = lits[a], *ignore = lits[(a + 1) % 4];

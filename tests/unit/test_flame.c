@@ -11,110 +11,8 @@
 #include "base/strtab.h"
 #include "profile/flame.h"
 #include "profile/profile.h"
+#include "prof_fixture.h"
 #include "test.h"
-
-/* Stacks are written root first, "main;a;b"; "x+y" is one location where y is inlined into x. */
-static uint32_t t_loc(struct prof *p, const char *spec, size_t len)
-{
-	struct prof_line lines[8];
-	const char *part[8], *s = spec, *end = spec + len;
-	size_t plen[8], n = 0;
-
-	while (s <= end && n < 8) {
-		const char *q = memchr(s, '+', (size_t)(end - s));
-
-		if (!q)
-			q = end;
-		part[n] = s;
-		plen[n++] = (size_t)(q - s);
-		s = q + 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct prof_function f = {.name = prof_intern(p, part[n - 1 - i], plen[n - 1 - i])};
-
-		lines[i] = (struct prof_line){.function = prof_add_function(p, &f), .line = 1};
-	}
-	return prof_add_location(p, 0, 0, lines, (uint32_t)n, false);
-}
-
-static uint32_t t_stack(struct prof *p, const char *stack)
-{
-	uint32_t node = 0;
-
-	while (*stack) {
-		size_t len = strcspn(stack, ";");
-
-		node = prof_node_child(p, node, t_loc(p, stack, len));
-		stack += len;
-		if (*stack)
-			stack++;
-	}
-	return node;
-}
-
-static void t_add(struct prof *p, const char *stack, uint32_t ls, int64_t v0, int64_t v1)
-{
-	int64_t v[2] = {v0, v1};
-
-	prof_add_sample(p, t_stack(p, stack), ls, v);
-}
-
-static uint64_t t_rng(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static struct prof *t_types(const char *t0, const char *u0, const char *t1, const char *u1)
-{
-	struct prof *p = prof_new();
-
-	prof_add_sample_type(p, prof_intern_cstr(p, t0), prof_intern_cstr(p, u0));
-	if (t1)
-		prof_add_sample_type(p, prof_intern_cstr(p, t1), prof_intern_cstr(p, u1));
-	return p;
-}
-
-/* A random profile with types samples/count, cpu/nanoseconds; names f0..f(n_names-1). */
-/* A random profile with types samples/count, cpu/nanoseconds; names f0..f(n_names-1). */
-static struct prof *t_random(uint64_t seed, int n_stacks, int n_names, int max_depth)
-{
-	struct prof *p = t_types("samples", "count", "cpu", "nanoseconds");
-	uint64_t r = seed * 2654435761u + 1;
-	struct prof_label lab = {.key = prof_intern_cstr(p, "k")};
-
-	for (int s = 0; s < n_stacks; s++) {
-		char stack[1024];
-		size_t off = 0;
-		int depth = 1 + (int)(t_rng(&r) % (uint64_t)max_depth);
-		uint32_t ls = 0;
-
-		for (int d = 0; d < depth; d++) {
-			int a = (int)(t_rng(&r) % (uint64_t)n_names);
-
-			if (t_rng(&r) % 8 == 0)
-				off += (size_t)snprintf(stack + off, sizeof(stack) - off,
-							"%sf%d+f%d", d ? ";" : "", a,
-							(a + 1) % n_names);
-			else
-				off += (size_t)snprintf(stack + off, sizeof(stack) - off, "%sf%d",
-							d ? ";" : "", a);
-		}
-		if (t_rng(&r) % 3 == 0) {
-			char v[8];
-
-			snprintf(v, sizeof(v), "v%d", (int)(t_rng(&r) % 3));
-			lab.str = prof_intern_cstr(p, v);
-			ls = prof_add_labelset(p, &lab, 1);
-		}
-		int64_t v = (int64_t)(t_rng(&r) % 100);
-
-		t_add(p, stack, ls, v, v * 1000);
-	}
-	return p;
-}
 
 static bool t_is_other(const struct flame *f, uint32_t i)
 {
@@ -250,15 +148,15 @@ static void t_index_fini(struct t_index *ix)
 
 TEST(flame_basic_shape)
 {
-	struct prof *p = t_types("samples", "count", "cpu", "nanoseconds");
+	struct prof *p = fx_types("samples", "count", "cpu", "nanoseconds");
 	int64_t root_v[2] = {2, 20};
 	const struct flame_node *n;
 	struct flame *f;
 
-	t_add(p, "main;a;b", 0, 10, 100);
-	t_add(p, "main;a", 0, 5, 50);
-	t_add(p, "main;c", 0, 3, 30);
-	t_add(p, "main;d", 0, 0, 7); /* zero in type 0: not in that tree */
+	fx_add(p, "main;a;b", 0, 10, 100);
+	fx_add(p, "main;a", 0, 5, 50);
+	fx_add(p, "main;c", 0, 3, 30);
+	fx_add(p, "main;d", 0, 0, 7); /* zero in type 0: not in that tree */
 	prof_add_sample(p, 0, 0, root_v);
 	f = flame_new(p, 0, 0);
 	CHECK(!flame_is_diff(f));
@@ -307,12 +205,12 @@ TEST(flame_basic_shape)
 
 TEST(flame_inline_frames_outermost_first)
 {
-	struct prof *p = t_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *p = fx_types("cpu", "nanoseconds", NULL, NULL);
 	struct flame *f;
 	char path[256];
 
-	t_add(p, "main;outer+mid+inner;leaf", 0, 4, 0);
-	t_add(p, "main;outer", 0, 1, 0);
+	fx_add(p, "main;outer+mid+inner;leaf", 0, 4, 0);
+	fx_add(p, "main;outer", 0, 1, 0);
 	f = flame_new(p, 0, 0);
 	CHECK_EQ_INT(flame_n_nodes(f), 6);
 	t_path(f, 5, path, sizeof(path));
@@ -336,7 +234,7 @@ TEST(flame_empty_and_bad_type)
 	CHECK_EQ_STR(flame_name(f, 0), "total");
 	flame_free(f);
 	prof_free(p);
-	p = t_random(1, 20, 5, 4);
+	p = fx_random(1, 20, 5, 4);
 	f = flame_new(p, 7, 0);
 	CHECK_EQ_INT(flame_n_nodes(f), 1);
 	flame_free(f);
@@ -346,7 +244,7 @@ TEST(flame_empty_and_bad_type)
 TEST(flame_random_invariants)
 {
 	for (uint64_t seed = 1; seed <= 6; seed++) {
-		struct prof *p = t_random(seed, 300, 12, 10);
+		struct prof *p = fx_random(seed, 300, 12, 10);
 
 		for (size_t vi = 0; vi < 2; vi++) {
 			struct flame *f = flame_new(p, vi, 0);
@@ -368,7 +266,7 @@ TEST(flame_random_invariants)
 TEST(flame_truncation_keeps_totals)
 {
 	for (uint64_t seed = 1; seed <= 4; seed++) {
-		struct prof *p = t_random(seed, 400, 15, 10);
+		struct prof *p = fx_random(seed, 400, 15, 10);
 		struct flame *full = flame_new(p, 1, 0);
 		uint32_t n_full = flame_n_nodes(full);
 		size_t caps[] = {1, 2, 3, 10, 50, 200, n_full - 1, n_full, n_full + 5};
@@ -429,7 +327,7 @@ static void t_check_side(const struct flame *plain, const struct t_index *diff, 
 
 TEST(flame_diff_union)
 {
-	struct prof *base = t_random(11, 300, 10, 8), *cur = t_random(12, 300, 12, 8);
+	struct prof *base = fx_random(11, 300, 10, 8), *cur = fx_random(12, 300, 12, 8);
 	struct flame *d = flame_new_diff(base, 1, cur, 0, 0);
 	struct flame *pb = flame_new(base, 1, 0), *pc = flame_new(cur, 0, 0);
 	struct t_index ix, ib, ic;
@@ -473,7 +371,7 @@ TEST(flame_diff_union)
 
 TEST(flame_diff_truncation)
 {
-	struct prof *base = t_random(21, 300, 10, 8), *cur = t_random(22, 300, 10, 8);
+	struct prof *base = fx_random(21, 300, 10, 8), *cur = fx_random(22, 300, 10, 8);
 
 	for (size_t cap = 1; cap < 400; cap = cap * 3 + 1) {
 		struct flame *d = flame_new_diff(base, 1, cur, 1, cap);

@@ -13,53 +13,8 @@
 #include "base/strtab.h"
 #include "profile/merge.h"
 #include "profile/profile.h"
+#include "prof_fixture.h"
 #include "test.h"
-
-/* Stacks are written root first, "main;a;b"; "x+y" is one location where y is inlined into x. */
-static uint32_t t_loc(struct prof *p, const char *spec, size_t len)
-{
-	struct prof_line lines[8];
-	const char *part[8], *s = spec, *end = spec + len;
-	size_t plen[8], n = 0;
-
-	while (s <= end && n < 8) {
-		const char *q = memchr(s, '+', (size_t)(end - s));
-
-		if (!q)
-			q = end;
-		part[n] = s;
-		plen[n++] = (size_t)(q - s);
-		s = q + 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct prof_function f = {.name = prof_intern(p, part[n - 1 - i], plen[n - 1 - i])};
-
-		lines[i] = (struct prof_line){.function = prof_add_function(p, &f), .line = 1};
-	}
-	return prof_add_location(p, 0, 0, lines, (uint32_t)n, false);
-}
-
-static uint32_t t_stack(struct prof *p, const char *stack)
-{
-	uint32_t node = 0;
-
-	while (*stack) {
-		size_t len = strcspn(stack, ";");
-
-		node = prof_node_child(p, node, t_loc(p, stack, len));
-		stack += len;
-		if (*stack)
-			stack++;
-	}
-	return node;
-}
-
-static void t_add(struct prof *p, const char *stack, uint32_t ls, int64_t v0, int64_t v1)
-{
-	int64_t v[2] = {v0, v1};
-
-	prof_add_sample(p, t_stack(p, stack), ls, v);
-}
 
 /* The name path of a node, root first, inline frames expanded outermost first. */
 static void t_node_str(const struct prof *p, uint32_t node, char *out, size_t cap)
@@ -100,62 +55,6 @@ static int64_t t_stack_value(const struct prof *p, const char *stack, size_t vi)
 	return sum;
 }
 
-static uint64_t t_rng(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static struct prof *t_types(const char *t0, const char *u0, const char *t1, const char *u1)
-{
-	struct prof *p = prof_new();
-
-	prof_add_sample_type(p, prof_intern_cstr(p, t0), prof_intern_cstr(p, u0));
-	if (t1)
-		prof_add_sample_type(p, prof_intern_cstr(p, t1), prof_intern_cstr(p, u1));
-	return p;
-}
-
-/* A random profile with types samples/count, cpu/nanoseconds; names f0..f(n_names-1). */
-static struct prof *t_random(uint64_t seed, int n_stacks, int n_names, int max_depth)
-{
-	struct prof *p = t_types("samples", "count", "cpu", "nanoseconds");
-	uint64_t r = seed * 2654435761u + 1;
-	struct prof_label lab = {.key = prof_intern_cstr(p, "k")};
-
-	for (int s = 0; s < n_stacks; s++) {
-		char stack[1024];
-		size_t off = 0;
-		int depth = 1 + (int)(t_rng(&r) % (uint64_t)max_depth);
-		uint32_t ls = 0;
-
-		for (int d = 0; d < depth; d++) {
-			int a = (int)(t_rng(&r) % (uint64_t)n_names);
-
-			if (t_rng(&r) % 8 == 0)
-				off += (size_t)snprintf(stack + off, sizeof(stack) - off,
-							"%sf%d+f%d", d ? ";" : "", a,
-							(a + 1) % n_names);
-			else
-				off += (size_t)snprintf(stack + off, sizeof(stack) - off, "%sf%d",
-							d ? ";" : "", a);
-		}
-		if (t_rng(&r) % 3 == 0) {
-			char v[8];
-
-			snprintf(v, sizeof(v), "v%d", (int)(t_rng(&r) % 3));
-			lab.str = prof_intern_cstr(p, v);
-			ls = prof_add_labelset(p, &lab, 1);
-		}
-		int64_t v = (int64_t)(t_rng(&r) % 100);
-
-		t_add(p, stack, ls, v, v * 1000);
-	}
-	return p;
-}
-
 /* Per rendered stack string, the sum of type vi, accumulated into (st, sums). */
 static void t_accumulate(const struct prof *p, size_t vi, struct strtab *st, int64_t *sums,
 			 size_t cap)
@@ -176,20 +75,20 @@ static void t_accumulate(const struct prof *p, size_t vi, struct strtab *st, int
 
 TEST(merge_two_profiles_dedup_and_sum)
 {
-	struct prof *a = t_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *a = fx_types("cpu", "nanoseconds", NULL, NULL);
 	struct prof *b = prof_new(), *dst = prof_new();
 	struct ember_diag d = {{0}};
 	struct prof_function unused = {0};
 
-	t_add(a, "main;a", 0, 10, 0);
-	t_add(a, "main;b", 0, 5, 0);
+	fx_add(a, "main;a", 0, 10, 0);
+	fx_add(a, "main;b", 0, 5, 0);
 	/* b interns in another order and holds a function no sample uses */
 	unused.name = prof_intern_cstr(b, "never_called");
 	prof_add_function(b, &unused);
 	prof_intern_cstr(b, "c");
 	prof_add_sample_type(b, prof_intern_cstr(b, "cpu"), prof_intern_cstr(b, "nanoseconds"));
-	t_add(b, "main;c", 0, 7, 0);
-	t_add(b, "main;a", 0, 3, 0);
+	fx_add(b, "main;c", 0, 7, 0);
+	fx_add(b, "main;a", 0, 3, 0);
 
 	CHECK_OK(prof_merge(dst, a, &d));
 	CHECK_OK(prof_merge(dst, b, &d));
@@ -215,7 +114,7 @@ TEST(merge_two_profiles_dedup_and_sum)
 
 TEST(merge_symbols_labels_mappings)
 {
-	struct prof *a = t_types("cpu", "nanoseconds", NULL, NULL), *dst = prof_new();
+	struct prof *a = fx_types("cpu", "nanoseconds", NULL, NULL), *dst = prof_new();
 	struct prof_mapping m = {.memory_start = 0x1000,
 				 .memory_limit = 0x9000,
 				 .filename = prof_intern_cstr(a, "/bin/app"),
@@ -284,12 +183,12 @@ TEST(merge_symbols_labels_mappings)
 
 TEST(merge_sample_type_reorder)
 {
-	struct prof *a = t_types("samples", "count", "cpu", "nanoseconds");
-	struct prof *b = t_types("cpu", "nanoseconds", "samples", "count"), *dst = prof_new();
+	struct prof *a = fx_types("samples", "count", "cpu", "nanoseconds");
+	struct prof *b = fx_types("cpu", "nanoseconds", "samples", "count"), *dst = prof_new();
 
-	t_add(a, "main;x", 0, 1, 100);
-	t_add(b, "main;x", 0, 200, 2);
-	t_add(b, "main;y", 0, 50, 1);
+	fx_add(a, "main;x", 0, 1, 100);
+	fx_add(b, "main;x", 0, 200, 2);
+	fx_add(b, "main;y", 0, 50, 1);
 	CHECK_OK(prof_merge(dst, a, NULL));
 	CHECK_OK(prof_merge(dst, b, NULL));
 	CHECK_EQ_STR(prof_string(dst, prof_sample_types(dst)[0].type), "samples");
@@ -305,21 +204,21 @@ TEST(merge_sample_type_reorder)
 
 TEST(merge_mismatch_leaves_dst_unchanged)
 {
-	struct prof *dst = t_types("cpu", "nanoseconds", NULL, NULL);
-	struct prof *heap = t_types("alloc_space", "bytes", NULL, NULL);
-	struct prof *two = t_types("cpu", "nanoseconds", "samples", "count");
-	struct prof *unit = t_types("cpu", "milliseconds", NULL, NULL);
+	struct prof *dst = fx_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *heap = fx_types("alloc_space", "bytes", NULL, NULL);
+	struct prof *two = fx_types("cpu", "nanoseconds", "samples", "count");
+	struct prof *unit = fx_types("cpu", "milliseconds", NULL, NULL);
 	struct ember_diag d = {{0}};
 	uint32_t n_str, n_fn, n_nodes;
 	size_t n_comments;
 
-	t_add(dst, "main;a", 0, 10, 0);
+	fx_add(dst, "main;a", 0, 10, 0);
 	prof_meta(dst)->duration_ns = 5;
-	t_add(heap, "main;alloc", 0, 4096, 0);
+	fx_add(heap, "main;alloc", 0, 4096, 0);
 	prof_meta(heap)->duration_ns = 7;
 	prof_add_comment(heap, prof_intern_cstr(heap, "a comment"));
-	t_add(two, "main;b", 0, 1, 1);
-	t_add(unit, "main;a", 0, 1, 0);
+	fx_add(two, "main;b", 0, 1, 1);
+	fx_add(unit, "main;a", 0, 1, 0);
 	n_str = prof_n_strings(dst);
 	n_fn = prof_n_functions(dst);
 	n_nodes = prof_n_nodes(dst);
@@ -347,9 +246,9 @@ TEST(merge_mismatch_leaves_dst_unchanged)
 
 TEST(merge_metadata)
 {
-	struct prof *a = t_types("cpu", "nanoseconds", NULL, NULL);
-	struct prof *b = t_types("cpu", "nanoseconds", NULL, NULL);
-	struct prof *c = t_types("cpu", "nanoseconds", NULL, NULL), *dst = prof_new();
+	struct prof *a = fx_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *b = fx_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *c = fx_types("cpu", "nanoseconds", NULL, NULL), *dst = prof_new();
 	struct prof_meta *m;
 	const uint32_t *com;
 	size_t n;
@@ -375,8 +274,8 @@ TEST(merge_metadata)
 	m->duration_ns = 30;
 	m->period = 200;
 	m->doc_url = prof_intern_cstr(c, "https://other");
-	t_add(a, "main", 0, 1, 0);
-	t_add(c, "main", 0, 2, 0);
+	fx_add(a, "main", 0, 1, 0);
+	fx_add(c, "main", 0, 2, 0);
 
 	CHECK_OK(prof_merge(dst, a, NULL));
 	CHECK_EQ_INT(prof_meta_get(dst)->time_ns, 2000);
@@ -404,7 +303,8 @@ TEST(merge_metadata)
 
 TEST(merge_random_stacks_sum)
 {
-	struct prof *a = t_random(1, 400, 12, 8), *b = t_random(2, 400, 15, 10), *dst = prof_new();
+	struct prof *a = fx_random(1, 400, 12, 8), *b = fx_random(2, 400, 15, 10),
+		    *dst = prof_new();
 	struct strtab *want = strtab_new(MEM_TEST), *got = strtab_new(MEM_TEST);
 	enum {
 		CAP = 4096
@@ -441,7 +341,7 @@ TEST(merge_random_stacks_sum)
 
 TEST(merge_self)
 {
-	struct prof *p = t_random(3, 50, 5, 4);
+	struct prof *p = fx_random(3, 50, 5, 4);
 	int64_t t0 = prof_total(p, 0), t1 = prof_total(p, 1);
 	size_t n = prof_n_samples(p);
 
@@ -456,12 +356,12 @@ TEST(merge_self)
 
 TEST(merge_scale_rounding)
 {
-	struct prof *p = t_types("a", "count", "b", "count");
+	struct prof *p = fx_types("a", "count", "b", "count");
 	struct prof_sample s;
 
-	t_add(p, "x", 0, 3, -3);
-	t_add(p, "y", 0, 5, 1);
-	t_add(p, "z", 0, 1000000007, 0);
+	fx_add(p, "x", 0, 3, -3);
+	fx_add(p, "y", 0, 5, 1);
+	fx_add(p, "z", 0, 1000000007, 0);
 	prof_scale(p, 0.5);
 	prof_sample_get(p, 0, &s);
 	CHECK_EQ_INT(s.values[0], 2);  /* 1.5 -> 2 */
@@ -484,7 +384,7 @@ TEST(merge_scale_rounding)
 
 TEST(merge_select_type)
 {
-	struct prof *p = t_random(4, 200, 10, 6), *s;
+	struct prof *p = fx_random(4, 200, 10, 6), *s;
 	struct prof_sample a, b;
 
 	prof_meta(p)->period = 10;
@@ -542,7 +442,7 @@ static uint32_t t_pool_loc(struct prof *p, uint64_t fn, uint64_t line)
 
 static struct prof *t_service_profile(uint64_t seed)
 {
-	struct prof *p = t_types("samples", "count", "cpu", "nanoseconds");
+	struct prof *p = fx_types("samples", "count", "cpu", "nanoseconds");
 	uint64_t r = seed * 7919 + 17;
 
 	for (int k = 0; k < 5000; k++) {
@@ -553,12 +453,12 @@ static struct prof *t_service_profile(uint64_t seed)
 		int64_t v[2];
 
 		for (int d = 0; d < depth; d++) {
-			uint64_t pick = d < trunk ? 0 : t_rng(&sr) % 4;
+			uint64_t pick = d < trunk ? 0 : fx_rng(&sr) % 4;
 
 			locs[depth - 1 - d] = t_pool_loc(p, fn, pick);
 			fn = hash_u64(fn * 4 + pick + 1) % 3000;
 		}
-		v[0] = 1 + (int64_t)(t_rng(&r) % 10);
+		v[0] = 1 + (int64_t)(fx_rng(&r) % 10);
 		v[1] = v[0] * 10000000;
 		prof_add_sample(p, prof_add_stack(p, locs, (size_t)depth), 0, v);
 	}

@@ -8,70 +8,14 @@
 
 #include "profile/profile.h"
 #include "profile/top.h"
+#include "prof_fixture.h"
 #include "test.h"
-
-/* Stacks are written root first, "main;a;b"; "x+y" is one location where y is inlined into x. */
-static uint32_t t_loc(struct prof *p, const char *spec, size_t len)
-{
-	struct prof_line lines[8];
-	const char *part[8], *s = spec, *end = spec + len;
-	size_t plen[8], n = 0;
-
-	while (s <= end && n < 8) {
-		const char *q = memchr(s, '+', (size_t)(end - s));
-
-		if (!q)
-			q = end;
-		part[n] = s;
-		plen[n++] = (size_t)(q - s);
-		s = q + 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct prof_function f = {.name = prof_intern(p, part[n - 1 - i], plen[n - 1 - i])};
-
-		lines[i] = (struct prof_line){.function = prof_add_function(p, &f), .line = 1};
-	}
-	return prof_add_location(p, 0, 0, lines, (uint32_t)n, false);
-}
-
-static uint32_t t_stack(struct prof *p, const char *stack)
-{
-	uint32_t node = 0;
-
-	while (*stack) {
-		size_t len = strcspn(stack, ";");
-
-		node = prof_node_child(p, node, t_loc(p, stack, len));
-		stack += len;
-		if (*stack)
-			stack++;
-	}
-	return node;
-}
 
 static void t_add(struct prof *p, const char *stack, int64_t v0, int64_t v1)
 {
 	int64_t v[2] = {v0, v1};
 
-	prof_add_sample(p, t_stack(p, stack), 0, v);
-}
-
-static uint64_t t_rng(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static struct prof *t_types(const char *t0, const char *u0, const char *t1, const char *u1)
-{
-	struct prof *p = prof_new();
-
-	prof_add_sample_type(p, prof_intern_cstr(p, t0), prof_intern_cstr(p, u0));
-	if (t1)
-		prof_add_sample_type(p, prof_intern_cstr(p, t1), prof_intern_cstr(p, u1));
-	return p;
+	prof_add_sample(p, fx_stack(p, stack), 0, v);
 }
 
 static const struct prof_top_row *t_row(const struct prof_top *t, const char *name)
@@ -92,7 +36,7 @@ static const struct prof_top_row *t_row(const struct prof_top *t, const char *na
 
 TEST(top_flat_cum_and_order)
 {
-	struct prof *p = t_types("samples", "count", "cpu", "nanoseconds");
+	struct prof *p = fx_types("samples", "count", "cpu", "nanoseconds");
 	struct prof_top *t;
 
 	t_add(p, "main;a;b", 10, 100);
@@ -130,7 +74,7 @@ TEST(top_flat_cum_and_order)
 
 TEST(top_recursion_counted_once)
 {
-	struct prof *p = t_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *p = fx_types("cpu", "nanoseconds", NULL, NULL);
 	struct prof_top *t;
 
 	t_add(p, "main;f;f;f", 4, 0);
@@ -149,7 +93,7 @@ TEST(top_recursion_counted_once)
 
 TEST(top_inline_frames)
 {
-	struct prof *p = t_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *p = fx_types("cpu", "nanoseconds", NULL, NULL);
 	struct prof_top *t;
 
 	/* outer+inner: inner was inlined into outer; the sample's leaf frame is inner */
@@ -168,7 +112,7 @@ TEST(top_inline_frames)
 
 TEST(top_ties_by_name_and_unsymbolized)
 {
-	struct prof *p = t_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *p = fx_types("cpu", "nanoseconds", NULL, NULL);
 	uint32_t loc = prof_add_location(p, 0, 0xbeef, NULL, 0, false);
 	int64_t v = 5;
 	struct prof_top *t;
@@ -176,7 +120,7 @@ TEST(top_ties_by_name_and_unsymbolized)
 	t_add(p, "m;zeta", 5, 0);
 	t_add(p, "m;alpha", 5, 0);
 	t_add(p, "m;mid", 5, 0);
-	prof_add_sample(p, prof_node_child(p, t_stack(p, "m"), loc), 0, &v);
+	prof_add_sample(p, prof_node_child(p, fx_stack(p, "m"), loc), 0, &v);
 	t_add(p, "m;zero", 0, 0); /* zero values: no row */
 	t = prof_top_new(p, 0, false);
 	CHECK_EQ_INT(prof_top_len(t), 5);
@@ -228,17 +172,17 @@ TEST(top_random_matches_reference)
 		for (int s = 0; s < 300; s++) {
 			char stack[512];
 			size_t off = 0;
-			int depth = 1 + (int)(t_rng(&r) % 12);
+			int depth = 1 + (int)(fx_rng(&r) % 12);
 
 			/* few names: plenty of recursion; some inline pairs */
 			for (int d = 0; d < depth; d++) {
-				int a = (int)(t_rng(&r) % 9), b = (int)(t_rng(&r) % 9);
+				int a = (int)(fx_rng(&r) % 9), b = (int)(fx_rng(&r) % 9);
 
 				off += (size_t)snprintf(stack + off, sizeof(stack) - off,
-							t_rng(&r) % 5 ? "%sf%d" : "%sf%d+f%d",
+							fx_rng(&r) % 5 ? "%sf%d" : "%sf%d+f%d",
 							d ? ";" : "", a, b);
 			}
-			t_add(p, stack, (int64_t)(t_rng(&r) % 50), 0);
+			t_add(p, stack, (int64_t)(fx_rng(&r) % 50), 0);
 		}
 		t = prof_top_new(p, 0, false);
 		CHECK_EQ_INT(prof_top_total(t), prof_total(p, 0));
