@@ -79,8 +79,9 @@ struct agent_frame {
 void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct agent_frame *out);
 /* Kernel symbol of addr (NULL when unknown); *module NULL for vmlinux. */
 const char *agent_procs_ksym(struct agent_procs *ps, uint64_t addr, const char **module);
-/* The pid's executable path and comm (empty strings when unknown). */
+/* The pid's executable path and cgroup path (empty strings when unknown). */
 const char *agent_procs_exe(struct agent_procs *ps, int pid);
+const char *agent_procs_cgroup(struct agent_procs *ps, int pid);
 
 /* Children, grandchildren... of pid from /proc (for `record -p`). Calls fn for each. */
 int agent_proc_descendants(int pid, void (*fn)(void *ctx, int pid), void *ctx);
@@ -104,7 +105,8 @@ void agent_collector_exec(struct agent_collector *c, int pid);
 /* Unwinds, names and counts one sample. */
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s);
 /* Builds a profile of the stacks counted so far: all of them (pid < 0) or one process's.
- * Sample types samples/count and cpu/nanoseconds; labels pid and comm. */
+ * Sample types samples/count and cpu/nanoseconds; labels pid, comm, executable and cgroup
+ * (the last two as of the process's first sample in each exec generation). */
 int agent_collector_build(struct agent_collector *c, int pid, struct prof **out);
 /* Distinct pids seen since the last reset; *pids is owned by c until the next call. */
 size_t agent_collector_pids(struct agent_collector *c, const int **pids);

@@ -45,6 +45,7 @@ struct agent_collector {
 	size_t cap_counts;
 	struct hmap pid_set;
 	struct hmap gens;     /* pid -> exec generation */
+	struct hmap procinfo; /* pid << 32 | gen -> (exe id << 32 | cgroup id) in names */
 	struct strtab *names; /* memo strings */
 	struct hmap memo;     /* hash(pid, gen, pc, leaf) -> index into frames */
 	struct frame_memo *frames;
@@ -63,6 +64,7 @@ struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz)
 	c->names = strtab_new(MEM_AGENT);
 	hmap_init(&c->pid_set, MEM_AGENT);
 	hmap_init(&c->gens, MEM_AGENT);
+	hmap_init(&c->procinfo, MEM_AGENT);
 	hmap_init(&c->memo, MEM_AGENT);
 	return c;
 }
@@ -78,6 +80,7 @@ void agent_collector_free(struct agent_collector *c)
 	mem_free(c->frames);
 	hmap_fini(&c->pid_set);
 	hmap_fini(&c->gens);
+	hmap_fini(&c->procinfo);
 	hmap_fini(&c->memo);
 	mem_free(c);
 }
@@ -94,6 +97,7 @@ void agent_collector_reset(struct agent_collector *c)
 	c->names = strtab_new(MEM_AGENT);
 	hmap_clear(&c->memo);
 	hmap_clear(&c->gens);
+	hmap_clear(&c->procinfo);
 	c->n_frames = 0;
 }
 
@@ -184,6 +188,12 @@ void agent_collector_add(struct agent_collector *c, const struct ember_sample *s
 	h.gen = (uint32_t)gen;
 	for (size_t i = 0; i < nu; i++)
 		memo_frame(c, h.pid, h.gen, pcs[i], i == 0);
+	uint64_t pg = (uint64_t)h.pid << 32 | h.gen;
+	if (!hmap_get(&c->procinfo, pg, NULL)) {
+		uint64_t exe = memo_str(c, agent_procs_exe(c->ps, (int)h.pid));
+		uint64_t cg = memo_str(c, agent_procs_cgroup(c->ps, (int)h.pid));
+		hmap_put(&c->procinfo, pg, exe << 32 | cg);
+	}
 	memcpy(key, &h, sizeof(h));
 	uint32_t id = strtab_intern(c->stacks, key, sizeof(h) + 8 * (nu + nk));
 	if (id >= c->cap_counts) {
@@ -263,6 +273,8 @@ int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
 				  .has_functions = true};
 	uint32_t kmap = 0;
 	uint32_t k_pid = prof_intern_cstr(p, "pid"), k_comm = prof_intern_cstr(p, "comm");
+	uint32_t k_exe = prof_intern_cstr(p, "executable");
+	uint32_t k_cgroup = prof_intern_cstr(p, "cgroup");
 	uint32_t locs[UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH];
 	uint32_t n = strtab_count(c->stacks);
 	for (uint32_t id = 1; id < n && id < c->cap_counts; id++) {
@@ -290,14 +302,28 @@ int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
 			memcpy(&a, pcs + 8 * i, 8);
 			locs[nl++] = user_location(p, c, &h, a, i == 0);
 		}
-		struct prof_label labels[2] = {
+		struct prof_label labels[4] = {
 			{.key = k_pid, .num = h.pid},
 			{.key = k_comm,
 			 .str = prof_intern(p, h.comm, strnlen(h.comm, sizeof(h.comm)))},
 		};
+		size_t n_labels = 2;
+		uint64_t info;
+		if (hmap_get(&c->procinfo, (uint64_t)h.pid << 32 | h.gen, &info)) {
+			uint32_t exe = (uint32_t)(info >> 32), cg = (uint32_t)info;
+			if (exe)
+				labels[n_labels++] = (struct prof_label){
+					.key = k_exe,
+					.str = prof_intern_cstr(p,
+								strtab_get(c->names, exe, NULL))};
+			if (cg)
+				labels[n_labels++] = (struct prof_label){
+					.key = k_cgroup,
+					.str = prof_intern_cstr(p, strtab_get(c->names, cg, NULL))};
+		}
 		int64_t values[2] = {(int64_t)c->counts[id], (int64_t)c->counts[id] * meta->period};
 		uint32_t node = prof_add_stack(p, locs, nl);
-		prof_add_sample(p, node, prof_add_labelset(p, labels, 2), values);
+		prof_add_sample(p, node, prof_add_labelset(p, labels, n_labels), values);
 		meta = prof_meta(p);
 	}
 	*out = p;

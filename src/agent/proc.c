@@ -56,6 +56,7 @@ struct proc_entry {
 	struct symb_perfmap *perfmap;
 	bool perfmap_tried;
 	char exe[512];
+	char cgroup[256]; /* the cgroup v2 path ("0::PATH"), else the first hierarchy's */
 };
 
 struct agent_procs {
@@ -182,6 +183,32 @@ static uint64_t file_key(const struct symb_map *m)
 	return fix_key(h);
 }
 
+/* /proc/PID/cgroup: "ID:CONTROLLERS:PATH" lines; the unified hierarchy is "0::PATH". */
+static void read_cgroup(struct proc_entry *p)
+{
+	char path[64], text[4096];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", p->pid);
+	p->cgroup[0] = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	const char *best = NULL;
+	for (char *line = text; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 && (!best || strncmp(line, "0::", 3) == 0))
+			best = c2 + 1;
+		line = nl ? nl + 1 : NULL;
+	}
+	if (best)
+		snprintf(p->cgroup, sizeof(p->cgroup), "%s", best);
+}
+
 static void refresh(struct agent_procs *ps, struct proc_entry *p)
 {
 	p->refreshed_ns = now_ns();
@@ -218,6 +245,7 @@ static void refresh(struct agent_procs *ps, struct proc_entry *p)
 	snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
 	ssize_t n = readlink(link, p->exe, sizeof(p->exe) - 1);
 	p->exe[n > 0 ? n : 0] = 0;
+	read_cgroup(p);
 	(void)ps;
 }
 
@@ -258,21 +286,27 @@ static const struct symb_map *find_map(struct agent_procs *ps, struct proc_entry
 /* Candidate paths of mapping m's file, tried in order: through the process's root (other
  * mount namespaces), its map_files link (deleted files), and our own view of the path when it
  * is the same file (device and inode match; the process may have exited). */
+/* True when path is the file mapped at m (same inode and device): a path may have been
+ * replaced since it was mapped (an upgrade, a rebuild). */
+static bool same_file(const char *path, const struct symb_map *m)
+{
+	struct stat st;
+	return !m->deleted && stat(path, &st) == 0 && st.st_ino == m->inode &&
+	       major(st.st_dev) == m->dev_major && minor(st.st_dev) == m->dev_minor;
+}
+
 static bool file_path(const struct proc_entry *p, const struct symb_map *m, int attempt, char *out,
 		      size_t n)
 {
-	struct stat st;
 	switch (attempt) {
 	case 0:
-		return snprintf(out, n, "/proc/%d/root%s", p->pid, m->path) < (int)n;
+		return snprintf(out, n, "/proc/%d/root%s", p->pid, m->path) < (int)n &&
+		       same_file(out, m);
 	case 1:
 		return snprintf(out, n, "/proc/%d/map_files/%llx-%llx", p->pid,
 				(unsigned long long)m->start, (unsigned long long)m->end) < (int)n;
 	case 2:
-		if (stat(m->path, &st) != 0 || st.st_ino != m->inode ||
-		    major(st.st_dev) != m->dev_major || minor(st.st_dev) != m->dev_minor)
-			return false;
-		return snprintf(out, n, "%s", m->path) < (int)n;
+		return same_file(m->path, m) && snprintf(out, n, "%s", m->path) < (int)n;
 	default:
 		return false;
 	}
@@ -288,7 +322,8 @@ static void open_file(struct agent_procs *ps, struct proc_entry *p, size_t idx,
 	char root[64];
 	snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
 	/* Through the root first: debug files are then found in the process's namespace. */
-	rc = symb_elf_open(m->path, root, &f->elf);
+	rc = file_path(p, m, 0, path, sizeof(path)) ? symb_elf_open(m->path, root, &f->elf)
+						    : -ENOENT;
 	for (int a = 1; a < 3 && rc != 0; a++)
 		if (file_path(p, m, a, path, sizeof(path)))
 			rc = symb_elf_open(path, NULL, &f->elf);
@@ -458,6 +493,14 @@ const char *agent_procs_exe(struct agent_procs *ps, int pid)
 	if (!p->loaded)
 		refresh(ps, p);
 	return p->exe;
+}
+
+const char *agent_procs_cgroup(struct agent_procs *ps, int pid)
+{
+	struct proc_entry *p = get_proc(ps, pid);
+	if (!p->loaded)
+		refresh(ps, p);
+	return p->cgroup;
 }
 
 /* Parent pid from /proc/PID/stat ("pid (comm) S ppid ..."; comm may hold ')' and spaces). */

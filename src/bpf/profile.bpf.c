@@ -17,9 +17,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 filter_pids = 0;  /* 1: sample only thread groups in pid_filter */
-const volatile __u32 ignore_tgid = 0;  /* the agent itself, never sampled */
-const volatile __u32 want_kernel = 1;  /* record kernel stacks */
+const volatile __u32 filter_pids = 0; /* 1: sample only thread groups in pid_filter */
+const volatile __u32 ignore_tgid = 0; /* the agent itself, never sampled */
+const volatile __u32 want_kernel = 1; /* record kernel stacks */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -261,8 +261,11 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 				quarantine(s, path, qname, rc, off);
 				continue;
 			}
-			if (rc)
+			if (rc) {
+				LOG_WARN("store: cannot open block %s: %s; not loaded", path,
+					 ember_strerror(rc));
 				continue;
+			}
 			snprintf(b->sd.tenant, sizeof(b->sd.tenant), "%s", tenant);
 			snprintf(b->dir, sizeof(b->dir), "%.23s", e->d_name);
 			b->cut_seq = is_cut ? seq : 0;
@@ -280,6 +283,7 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 struct replay_ctx {
 	struct store_local *s;
 	struct arena *arena;
+	const char *path;
 };
 
 static int replay_one(void *ctx, const uint8_t *p, size_t n)
@@ -291,11 +295,15 @@ static int replay_one(void *ctx, const uint8_t *p, size_t n)
 
 	arena_reset(rc->arena);
 	err = store_rec_decode(p, n, rc->arena, &r, &prof);
-	if (err)
-		return err;
-	if (!tenant_ok(r.tenant) || prof_n_sample_types(prof) == 0) {
+	if (!err && (!tenant_ok(r.tenant) || prof_n_sample_types(prof) == 0))
+		err = -EMBER_ECORRUPT;
+	if (err) {
+		/* its checksum holds, so the records after it are sound: skip only this one */
+		LOG_WARN("store: WAL %s: a record of %zu bytes cannot be decoded (%s); skipped",
+			 rc->path, n, ember_strerror(err));
 		prof_free(prof);
-		return -EMBER_ECORRUPT;
+		atomic_fetch_add(&rc->s->skipped, 1);
+		return 0;
 	}
 	store_head_apply(rc->s->head, &r);
 	prof_free(prof);
@@ -342,7 +350,7 @@ static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq
 {
 	uint64_t *segs;
 	size_t n = list_segments(s, &segs);
-	struct replay_ctx rc = {s, arena_new(MEM_STORE, 64 << 10)};
+	struct replay_ctx rc = {s, arena_new(MEM_STORE, 64 << 10), NULL};
 	int err = 0;
 
 	*max_seq = 0;
@@ -359,6 +367,7 @@ static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq
 			continue;
 		}
 		buf_init(&b, MEM_STORE, SIZE_MAX);
+		rc.path = path;
 		err = buf_read_file(&b, path);
 		if (err) {
 			buf_fini(&b);
@@ -861,6 +870,7 @@ static void local_stats(struct store *base, struct store_stats *st)
 	st->replayed = atomic_load(&s->replayed);
 	st->truncated_bytes = atomic_load(&s->truncated);
 	st->quarantined = atomic_load(&s->quarantined);
+	st->skipped_records = atomic_load(&s->skipped);
 	st->compactions = atomic_load(&s->compactions);
 	st->dropped_blocks = atomic_load(&s->dropped);
 	st->error = atomic_load(&s->error);

@@ -44,7 +44,8 @@ struct store_local {
 	struct store_wal *wal;
 
 	atomic_int error;
-	atomic_uint_fast64_t appends, replayed, truncated, quarantined, compactions, dropped;
+	atomic_uint_fast64_t appends, replayed, truncated, quarantined, compactions, dropped,
+		skipped;
 
 	bool bg; /* a background thread runs (set at open) */
 	pthread_t bg_thread;

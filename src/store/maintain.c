@@ -1,7 +1,7 @@
 /*
  * maintain.c — the local backend's maintenance: retention (blocks older than retention_ns or
  * beyond retention_bytes, oldest first) and compaction (a tenant's blocks within one finished
- * 12-h window merged into one, then 12-h blocks within a finished 7-d window), each new block
+ * 4-h window merged into one, then likewise for 12-h and 7-d windows), each new block
  * written under tmp/, renamed into blocks/ with its list of superseded sources (I5), then
  * published to readers and its sources deleted. Runs under cut_lock. Never logs.
  */
@@ -240,8 +240,13 @@ static void apply_retention(struct store_local *s)
 	store_local_blockset_unref(bs);
 }
 
-#define COMPACT_L1_NS (12LL * 3600 * 1000000000LL)
-#define COMPACT_L2_NS (7LL * 24 * 3600 * 1000000000LL)
+/* Compaction levels: hourly cuts -> 4 h -> 12 h -> 7 d, so a 24-h query reads a handful of
+ * blocks rather than 24. */
+static const int64_t compact_windows_ns[] = {
+	4LL * 3600 * 1000000000LL,
+	12LL * 3600 * 1000000000LL,
+	7LL * 24 * 3600 * 1000000000LL,
+};
 
 int store_local_compact(struct store *base, struct ember_diag *d)
 {
@@ -266,9 +271,8 @@ int store_local_compact(struct store *base, struct ember_diag *d)
 		for (size_t i = 0; i < bs->n; i++)
 			horizon = EMBER_MAX(horizon, bs->b[i]->sd.max_t);
 		store_local_blockset_unref(bs);
-		rc = compact_level(s, COMPACT_L1_NS, horizon, d);
-		if (!rc)
-			rc = compact_level(s, COMPACT_L2_NS, horizon, d);
+		for (size_t i = 0; i < EMBER_ARRAY_SIZE(compact_windows_ns) && !rc; i++)
+			rc = compact_level(s, compact_windows_ns[i], horizon, d);
 	}
 	pthread_mutex_unlock(&s->cut_lock);
 	return rc;

@@ -129,22 +129,6 @@ const struct store_posting *store_sdata_posting(const struct store_sdata *sd, ui
 	return &sd->postings[i];
 }
 
-size_t store_sdata_bytes(const struct store_sdata *sd)
-{
-	size_t b = prof_bytes(sd->dict) + strtab_bytes(sd->series_keys) +
-		   (size_t)sd->cap_series * sizeof(*sd->series) +
-		   (size_t)sd->cap_postings * sizeof(*sd->postings) + sd->posting_index.cap * 16;
-
-	for (uint32_t i = 0; i < sd->n_series; i++) {
-		const struct store_cols *c = &sd->series[i].cols;
-
-		b += c->cap_prof * (4 * 8 + 4) + c->cap_smp * (4 + 8 + (c->spans ? 8 : 0));
-	}
-	for (uint32_t i = 0; i < sd->n_postings; i++)
-		b += sd->postings[i].cap * 4;
-	return b;
-}
-
 static int cmp_smp(const void *a, const void *b)
 {
 	const struct store_smp *x = a, *y = b;

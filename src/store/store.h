@@ -167,6 +167,7 @@ struct store_stats {
 	uint64_t fsyncs;	  /* WAL fsyncs since open (appends/fsyncs = group commit ratio) */
 	uint64_t replayed;	  /* WAL records replayed at open */
 	uint64_t truncated_bytes; /* torn/corrupt WAL tail bytes dropped at open */
+	uint64_t skipped_records; /* checksum-valid WAL records that could not be decoded */
 	uint64_t quarantined;	  /* blocks moved to quarantine/ at open */
 	uint64_t compactions;	  /* merged blocks written since open */
 	uint64_t dropped_blocks;  /* blocks deleted by retention since open */
@@ -251,8 +252,8 @@ int store_top(struct store *s, const struct store_query *q, size_t limit, struct
 
 /* Cuts the head into blocks now (tests, shutdown). */
 int store_cut(struct store *s, struct ember_diag *d);
-/* Compaction (blocks of one tenant within a finished 12-h window, then 7-d window, merged into
- * one with symbols re-deduplicated) and retention (opts.retention_ns / retention_bytes), now.
+/* Compaction (blocks of one tenant within a finished 4-h window, then 12-h, then 7-d window,
+ * merged into one with symbols re-deduplicated) and retention (opts.retention_ns / retention_bytes), now.
  * The background thread does this after cuts. */
 int store_compact(struct store *s, struct ember_diag *d);
 void store_get_stats(struct store *s, struct store_stats *st);

@@ -95,9 +95,9 @@ struct store_series_rec {
 	int64_t min_t, max_t;
 	struct store_cols cols; /* head only */
 	/* block only: the compressed chunk (borrowed from the block mapping) */
-	const uint8_t *chunk; /* two zstd frames: profile columns, then sample columns */
-	size_t chunk_len;     /* both frames */
-	size_t chunk_a_len;   /* the first frame */
+	const uint8_t *chunk;		 /* two zstd frames: profile columns, then sample columns */
+	size_t chunk_len;		 /* both frames */
+	size_t chunk_a_len;		 /* the first frame */
 	size_t chunk_a_raw, chunk_b_raw; /* their decompressed sizes */
 	uint32_t chunk_crc;		 /* of both frames */
 	uint64_t n_prof, n_smp;
@@ -132,7 +132,6 @@ void store_sdata_add_posting(struct store_sdata *sd, uint32_t name, uint32_t val
 			     uint32_t series);
 const struct store_posting *store_sdata_posting(const struct store_sdata *sd, uint32_t name,
 						uint32_t value);
-size_t store_sdata_bytes(const struct store_sdata *sd);
 void store_cols_fini(struct store_cols *c);
 /* Decodes a block series' chunk into c (caller store_cols_fini). */
 int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "store/store.h"
 #include "test.h"
 #include "test_store_fixture.h"
@@ -525,4 +526,45 @@ TEST(store_concurrent_queries_and_cuts)
 	CHECK_EQ_INT(prof_total(p, 0), 16 * atomic_load(&c.acked));
 	prof_free(p);
 	store_close(c.s);
+}
+
+/* A record whose checksum holds but whose payload is not a record is skipped; the records
+ * after it still replay. */
+TEST(store_wal_skips_undecodable_record)
+{
+	const char *dir = test_tmpdir();
+	struct store *s;
+	struct store_stats st;
+	struct prof *p;
+	char path[1024];
+	struct buf seg, out;
+	uint8_t bad[9] = {1, 0, 0, 0, 0, 0, 0, 0, 7}; /* length 1, payload "\x07" */
+
+	CHECK_OK(fx_open(dir, NULL, &s));
+	CHECK_OK(add_std(s, NULL, "api", SEC, 1));
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/wal/0000000000000001.wal", dir);
+	buf_init(&seg, MEM_TEST, 1 << 20);
+	buf_init(&out, MEM_TEST, 1 << 20);
+	CHECK_OK(buf_read_file(&seg, path));
+	{
+		uint32_t crc = store_crc32c(store_crc32c(0, bad, 4), bad + 8, 1);
+
+		for (int i = 0; i < 4; i++)
+			bad[4 + i] = (uint8_t)(crc >> (8 * i));
+	}
+	CHECK_OK(buf_append(&out, seg.data, 16));
+	CHECK_OK(buf_append(&out, bad, sizeof(bad)));
+	CHECK_OK(buf_append(&out, seg.data + 16, seg.len - 16));
+	CHECK_OK(buf_write_file(&out, path));
+	buf_fini(&seg);
+	buf_fini(&out);
+	CHECK_OK(fx_open(dir, NULL, &s));
+	store_get_stats(s, &st);
+	CHECK_EQ_INT(st.skipped_records, 1);
+	CHECK_EQ_INT(st.replayed, 1);
+	CHECK_OK(merged(s, "api", 0, 0, &p));
+	CHECK_EQ_INT(prof_total(p, 0), 16);
+	prof_free(p);
+	store_close(s);
 }

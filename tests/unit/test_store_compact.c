@@ -1,6 +1,6 @@
 /*
- * test_store_compact.c — compaction (hourly cuts merged into a 12-h block, 12-h blocks into a
- * 7-d block, symbols re-deduplicated, queries unchanged, a crash between the compacted block's
+ * test_store_compact.c — compaction (hourly cuts merged into 4-h blocks, those into a 7-d
+ * block, symbols re-deduplicated, queries unchanged, a crash between the compacted block's
  * rename and the deletion of its sources simulated), retention by age and by size, and the
  * background thread cutting a head that spans more than the block duration.
  */
@@ -50,14 +50,14 @@ TEST(store_compaction)
 	char cmd[1024];
 
 	CHECK_OK(fx_open(dir, NULL, &s));
-	/* two cuts in each of two 12-h windows of one week */
+	/* two cuts in each of two 4-h (and 12-h) windows of one week */
 	int64_t at[4] = {t0 + HOUR, t0 + 2 * HOUR, t0 + 13 * HOUR, t0 + 14 * HOUR};
 	for (int i = 0; i < 4; i++) {
 		CHECK_OK(add_at(s, at[i], i + 1));
 		CHECK_OK(add_at(s, at[i] + 60000000000LL, i + 1));
 		CHECK_OK(store_cut(s, NULL));
 	}
-	CHECK_OK(store_compact(s, NULL)); /* only the first 12-h window is finished */
+	CHECK_OK(store_compact(s, NULL)); /* only the first 4-h window is finished */
 	store_get_stats(s, &st);
 	CHECK_EQ_INT(st.compactions, 1);
 	CHECK_EQ_INT(st.blocks, 3);
@@ -67,7 +67,7 @@ TEST(store_compaction)
 	CHECK_OK(add_at(s, t0 + 9 * DAY, 100)); /* the head: newer data finishes the others */
 	CHECK_OK(store_compact(s, NULL));
 	store_get_stats(s, &st);
-	CHECK_EQ_INT(st.compactions, 3); /* the second 12-h window, then the week */
+	CHECK_EQ_INT(st.compactions, 3); /* the second 4-h window, then the week */
 	CHECK_EQ_INT(st.blocks, 1);
 	CHECK_EQ_INT(total(s, &hash), 2 * 11 * 10 + 1100);
 	CHECK_EQ_INT(hash, 2 * 10 * 10 + 1000);

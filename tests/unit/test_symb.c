@@ -15,6 +15,15 @@
 #include "symb/symb.h"
 #include "test.h"
 
+/* The exact file mapped at x: /proc/self/map_files, not x->path, which a concurrent rebuild of
+ * this test binary may have replaced. */
+static const char *mapped_file(const struct symb_map *x, char *buf, size_t n)
+{
+	snprintf(buf, n, "/proc/self/map_files/%llx-%llx", (unsigned long long)x->start,
+		 (unsigned long long)x->end);
+	return buf;
+}
+
 TEST(symb_maps_parse)
 {
 	static const char text[] =
@@ -154,6 +163,7 @@ TEST(symb_demangle)
 /* Looks up the symbol of a live code address through /proc/self/maps, as the agent does. */
 static const char *name_of(void *fn, struct symb_elf **out_elf)
 {
+	char mf[128];
 	struct symb_maps m;
 	symb_maps_init(&m);
 	const char *name = NULL;
@@ -162,7 +172,7 @@ static const char *name_of(void *fn, struct symb_elf **out_elf)
 		uint64_t pc = (uint64_t)(uintptr_t)fn;
 		const struct symb_map *x = symb_maps_find(&m, pc);
 		uint64_t vaddr;
-		if (x && symb_elf_open(x->path, NULL, out_elf) == 0 &&
+		if (x && symb_elf_open(mapped_file(x, mf, sizeof(mf)), NULL, out_elf) == 0 &&
 		    symb_elf_offset_to_vaddr(*out_elf, pc - x->start + x->offset, &vaddr) == 0)
 			name = symb_elf_lookup(*out_elf, vaddr, NULL);
 	}

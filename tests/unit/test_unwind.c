@@ -17,6 +17,15 @@
 #include "symb/symb.h"
 #include "test.h"
 
+/* The exact file mapped at x: /proc/self/map_files, not x->path, which a concurrent rebuild of
+ * this test binary may have replaced. */
+static const char *mapped_file(const struct symb_map *x, char *buf, size_t n)
+{
+	snprintf(buf, n, "/proc/self/map_files/%llx-%llx", (unsigned long long)x->start,
+		 (unsigned long long)x->end);
+	return buf;
+}
+
 static const struct unwind_table *g_tables[64];
 static uint64_t g_table_start[64], g_table_end[64], g_table_bias[64];
 static size_t g_n_tables;
@@ -24,6 +33,7 @@ static size_t g_n_tables;
 /* Builds tables for every executable file mapping of this process (once per test). */
 static int load_self(struct symb_maps *m)
 {
+	char mf[128];
 	symb_maps_init(m);
 	int rc = symb_maps_read(m, getpid());
 	if (rc != 0)
@@ -36,9 +46,9 @@ static int load_self(struct symb_maps *m)
 		struct unwind_table *t = NULL;
 		struct symb_elf *e = NULL;
 		uint64_t vaddr;
-		if (unwind_table_build(x->path, &t) != 0)
+		if (unwind_table_build(mapped_file(x, mf, sizeof(mf)), &t) != 0)
 			continue;
-		if (symb_elf_open(x->path, NULL, &e) != 0 ||
+		if (symb_elf_open(mapped_file(x, mf, sizeof(mf)), NULL, &e) != 0 ||
 		    symb_elf_offset_to_vaddr(e, x->offset, &vaddr) != 0) {
 			symb_elf_free(e);
 			unwind_table_free(t);
@@ -80,6 +90,7 @@ static bool lookup(void *ctx, uint64_t pc, const struct unwind_table **table, ui
 
 TEST(unwind_table_self)
 {
+	char mf[128];
 	struct unwind_table *t = NULL;
 	CHECK_OK(unwind_table_build("/proc/self/exe", &t));
 	CHECK(unwind_table_n_rows(t) > 100);
@@ -94,7 +105,7 @@ TEST(unwind_table_self)
 	const struct symb_map *x = symb_maps_find(&m, pc);
 	CHECK(x != NULL);
 	struct symb_elf *e = NULL;
-	CHECK_OK(symb_elf_open(x->path, NULL, &e));
+	CHECK_OK(symb_elf_open(mapped_file(x, mf, sizeof(mf)), NULL, &e));
 	uint64_t vaddr;
 	CHECK_OK(symb_elf_offset_to_vaddr(e, pc - x->start + x->offset, &vaddr));
 	const struct ember_unwind_row *r = unwind_table_find(t, vaddr);
@@ -112,6 +123,7 @@ TEST(unwind_table_self)
 
 TEST(unwind_table_libc)
 {
+	char mf[128];
 	struct symb_maps m;
 	symb_maps_init(&m);
 	CHECK_OK(symb_maps_read(&m, getpid()));
@@ -121,7 +133,7 @@ TEST(unwind_table_libc)
 			x = &m.maps[i];
 	CHECK(x != NULL);
 	struct unwind_table *t = NULL;
-	CHECK_OK(unwind_table_build(x->path, &t));
+	CHECK_OK(unwind_table_build(mapped_file(x, mf, sizeof(mf)), &t));
 	size_t n = unwind_table_n_rows(t), by_type[8] = {0};
 	CHECK(n > 1000);
 	for (size_t i = 0; i < n; i++)
@@ -180,6 +192,7 @@ __attribute__((noinline)) static int deep(int n)
 
 TEST(unwind_walk_self_through_qsort)
 {
+	char mf[128];
 	struct symb_maps m;
 	CHECK_OK(load_self(&m));
 	/* The end of this thread's stack mapping bounds the copy. */
@@ -210,7 +223,7 @@ TEST(unwind_walk_self_through_qsort)
 		struct symb_elf *e = NULL;
 		const struct symb_map *x = symb_maps_find(&m, pcs[i] - (i > 0));
 		uint64_t vaddr;
-		if (!x || symb_elf_open(x->path, NULL, &e) != 0)
+		if (!x || symb_elf_open(mapped_file(x, mf, sizeof(mf)), NULL, &e) != 0)
 			continue;
 		const char *name = NULL;
 		if (symb_elf_offset_to_vaddr(e, pcs[i] - (i > 0) - x->start + x->offset, &vaddr) ==

@@ -1,7 +1,7 @@
 /*
  * burn.c — a CPU workload whose true distribution is known, for the agent/record tests. Built
  * by the tests with -O2 -fomit-frame-pointer. Work is handed out in fixed units round-robin
- * by weight 5:3:2 to three leaves, each reached through DEPTH >= 60 recursive frames, plus a
+ * by weight 5:3:2 (in a random order, of random lengths) to three leaves, each reached through DEPTH >= 60 recursive frames, plus a
  * qsort whose comparator (called back from libc) does most of its work. The true shares are
  * measured, not assumed: each thread times every call with CLOCK_THREAD_CPUTIME_ID and at exit
  * the program prints "NAME SECONDS" for recurse_a/recurse_b/recurse_c/sort_work and "total"
@@ -19,11 +19,12 @@
 #define DEPTH 64
 
 static volatile uint64_t sink;
+static _Thread_local volatile int leaf_iters = 200000;
 
 __attribute__((noinline)) static void leaf_a(void)
 {
 	uint64_t x = sink;
-	for (int i = 0; i < 200000; i++)
+	for (int i = 0; i < leaf_iters; i++)
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 	sink = x;
 }
@@ -31,7 +32,7 @@ __attribute__((noinline)) static void leaf_a(void)
 __attribute__((noinline)) static void leaf_b(void)
 {
 	uint64_t x = sink;
-	for (int i = 0; i < 200000; i++)
+	for (int i = 0; i < leaf_iters; i++)
 		x = x * 2862933555777941757ull + 3037000493ull;
 	sink = x;
 }
@@ -39,7 +40,7 @@ __attribute__((noinline)) static void leaf_b(void)
 __attribute__((noinline)) static void leaf_c(void)
 {
 	uint64_t x = sink;
-	for (int i = 0; i < 200000; i++)
+	for (int i = 0; i < leaf_iters; i++)
 		x = x * 3935559000370003845ull + 2691343689449507681ull;
 	sink = x;
 }
@@ -93,20 +94,29 @@ static double cpu_s(clockid_t id)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The units of work are dealt in a random order with random lengths, so the workload has no
+ * period a fixed-rate sampler could alias with; the truth is measured per unit anyway. */
 static void *run(void *arg)
 {
-	(void)arg;
 	double mine[4] = {0, 0, 0, 0};
 	void (*leaves[3])(void) = {leaf_a, leaf_b, leaf_c};
-	static const int units[3] = {5, 3, 2};
+	int deck[10] = {0, 0, 0, 0, 0, 1, 1, 1, 2, 2};
+	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)arg;
 	double wall_end = now_s() + 10 * seconds;
 	double cpu_end = cpu_s(CLOCK_THREAD_CPUTIME_ID) + seconds;
 	while (cpu_s(CLOCK_THREAD_CPUTIME_ID) < cpu_end && now_s() < wall_end) {
-		for (int l = 0; l < 3; l++) {
+		for (int i = 9; i > 0; i--) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			int j = (int)(rng % (uint64_t)(i + 1)), t = deck[i];
+			deck[i] = deck[j];
+			deck[j] = t;
+		}
+		for (int i = 0; i < 10; i++) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			leaf_iters = 100000 + (int)(rng % 200000);
 			double t = cpu_s(CLOCK_THREAD_CPUTIME_ID);
-			for (int i = 0; i < units[l]; i++)
-				recurse(DEPTH, leaves[l]);
-			mine[l] += cpu_s(CLOCK_THREAD_CPUTIME_ID) - t;
+			recurse(DEPTH, leaves[deck[i]]);
+			mine[deck[i]] += cpu_s(CLOCK_THREAD_CPUTIME_ID) - t;
 		}
 		double t = cpu_s(CLOCK_THREAD_CPUTIME_ID);
 		sort_work();
@@ -130,7 +140,7 @@ int main(int argc, char **argv)
 	if (threads > 16)
 		threads = 16;
 	for (int i = 1; i < threads; i++)
-		pthread_create(&t[i], NULL, run, NULL);
+		pthread_create(&t[i], NULL, run, (void *)(uintptr_t)i);
 	run(NULL);
 	for (int i = 1; i < threads; i++)
 		pthread_join(t[i], NULL);
