@@ -61,8 +61,12 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 
 		size_t split = 0;
 
+		struct store_cols cols;
+
 		buf_reset(&tmp);
-		store_chunk_encode(&t, &sd->series[i].cols, &split);
+		store_cols_expand(&sd->series[i].cols, &cols);
+		store_chunk_encode(&t, &cols, &split);
+		store_cols_fini(&cols);
 		if (t.err)
 			break;
 		chunk_a_raw[i] = split;

@@ -13,7 +13,7 @@
 
 static int merge_one(struct store_sdata *out, const struct store_sdata *in)
 {
-	struct store_xlat x;
+	struct store_xlat x = {0};
 	uint32_t *pairs = NULL;
 	struct store_smp *smp = NULL;
 	size_t cap_pairs = 0, cap_smp = 0;
@@ -33,7 +33,7 @@ static int merge_one(struct store_sdata *out, const struct store_sdata *in)
 		if (s->chunk)
 			rc = store_chunk_decode(s, &c);
 		else
-			c = s->cols; /* a head series (tests): borrowed, not freed */
+			store_cols_expand(&s->cols, &c); /* a head series */
 		if (rc)
 			break;
 		for (size_t p = 0; p < c.n_prof && !rc; p++) {
@@ -62,8 +62,7 @@ static int merge_one(struct store_sdata *out, const struct store_sdata *in)
 			out->n_smp += n;
 			off += c.n_smp[p];
 		}
-		if (s->chunk)
-			store_cols_fini(&c);
+		store_cols_fini(&c);
 	}
 	store_xlat_fini(&x);
 	mem_free(pairs);

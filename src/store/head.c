@@ -296,7 +296,7 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 	remap_build(sd, p, &m);
 	for (size_t vi = 0; vi < nt; vi++) {
 		uint32_t sid;
-		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps), k = 0;
+		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps), k = 0, enc_before;
 		struct store_series_rec *sr;
 
 		for (size_t i = 0; i < n; i++) {
@@ -317,13 +317,14 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 			k++;
 		}
 		k = store_smp_merge(s, k);
+		enc_before = sr->cols.enc_cap + sr->cols.cap_prof * 36; /* memory, not length */
 		store_cols_add(&sr->cols, r->time_ns, prof_meta_get(p)->duration_ns,
 			       prof_meta_get(p)->period, s, k);
 		sr->min_t = EMBER_MIN(sr->min_t, r->time_ns);
 		sr->max_t = EMBER_MAX(sr->max_t, r->time_ns);
 		sd->n_prof++;
 		sd->n_smp += k;
-		added += 36 + k * (sr->cols.spans ? 20 : 12);
+		added += sr->cols.enc_cap + sr->cols.cap_prof * 36 - enc_before;
 		h->n_prof++;
 		h->n_smp += k;
 	}

@@ -30,8 +30,11 @@ struct store_qctx {
 	struct store_cmatch *cm;
 	int64_t start, end;
 	struct arena *arena;
-	/* MERGE */
+	/* MERGE: the output, and per-source scratch reused across sources (no page-fault churn) */
 	struct prof *out;
+	struct store_xlat x;
+	int64_t *acc; /* all zero between sources */
+	size_t acc_cap;
 	int64_t period;
 	uint64_t *spans; /* sorted */
 	/* NAMES, VALUES, SERIES */
@@ -55,6 +58,8 @@ void store_qctx_free(struct store_qctx *c)
 		return;
 	store_cmatch_free(c->cm);
 	prof_free(c->out);
+	store_xlat_fini(&c->x);
+	mem_free(c->acc);
 	mem_free(c->spans);
 	strtab_free(c->strs);
 	strtab_free(c->group_keys);
@@ -155,7 +160,12 @@ static int series_cols(const struct store_series_rec *s, struct store_cols *tmp,
 	int rc;
 
 	if (!s->chunk) {
-		*out = &s->cols;
+		if (samples && s->cols.enc) {
+			store_cols_expand(&s->cols, tmp);
+			*out = tmp;
+		} else {
+			*out = &s->cols; /* the profile columns, or arrays already */
+		}
 		return 0;
 	}
 	rc = store_chunk_decode_cols(s, tmp, samples);
@@ -184,11 +194,16 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 		      uint32_t n)
 {
 	uint32_t nn = prof_n_nodes(sd->dict);
-	int64_t *acc = mem_calloc(MEM_STORE, nn ? nn : 1, 8);
-	struct store_xlat x;
+	int64_t *acc;
 	int rc = 0;
 	int64_t v;
 
+	if (nn > c->acc_cap) {
+		mem_free(c->acc);
+		c->acc = mem_calloc(MEM_STORE, nn, 8);
+		c->acc_cap = nn;
+	}
+	acc = c->acc;
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		const struct store_series_rec *s = &sd->series[ids[i]];
 		struct store_cols tmp;
@@ -225,16 +240,17 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 		for (uint32_t k = 0; k < nn; k++)
 			nz += acc[k] != 0;
 		prof_reserve(c->out, 2 * nz, nz); /* stacks share most ancestors */
-		store_xlat_init(&x, sd->dict, c->out);
+		store_xlat_init(&c->x, sd->dict, c->out);
 		for (uint32_t k = 0; k < nn; k++) {
 			if (!acc[k])
 				continue;
 			v = acc[k];
-			prof_add_sample(c->out, store_xlat_node(&x, k), 0, &v);
+			acc[k] = 0;
+			prof_add_sample(c->out, store_xlat_node(&c->x, k), 0, &v);
 		}
-		store_xlat_fini(&x);
+	} else if (nn) {
+		memset(acc, 0, (size_t)nn * 8);
 	}
-	mem_free(acc);
 	return rc;
 }
 

@@ -35,6 +35,7 @@ void store_cols_fini(struct store_cols *c)
 	mem_free(c->nodes);
 	mem_free(c->values);
 	mem_free(c->spans);
+	mem_free(c->enc);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -154,16 +155,39 @@ size_t store_smp_merge(struct store_smp *s, size_t n)
 	return o;
 }
 
+static void enc_uv(uint8_t **p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*(*p)++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*(*p)++ = (uint8_t)v;
+}
+
+static uint64_t dec_uv(const uint8_t **p)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0;; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80) || shift >= 63)
+			return v;
+	}
+}
+
 void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
 		    const struct store_smp *s, size_t n)
 {
 	size_t cap;
 	int64_t total = 0;
 	bool any_span = false;
+	uint8_t *p;
+	uint32_t prev = 0;
 
 	for (size_t i = 0; i < n; i++)
 		any_span |= s[i].span != 0;
-
 	if (c->n_prof == c->cap_prof) {
 		cap = c->cap_prof;
 		mem_grow(MEM_STORE, (void **)&c->ts, &cap, c->n_prof + 1, 8);
@@ -177,28 +201,19 @@ void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t perio
 		mem_grow(MEM_STORE, (void **)&c->n_smp, &cap, c->n_prof + 1, 4);
 		c->cap_prof = cap;
 	}
-	if (c->n_smp_all + n > c->cap_smp) {
-		size_t need = c->n_smp_all + n;
-
-		cap = c->cap_smp;
-		mem_grow(MEM_STORE, (void **)&c->nodes, &cap, need, 4);
-		cap = c->cap_smp;
-		mem_grow(MEM_STORE, (void **)&c->values, &cap, need, 8);
-		if (c->spans) {
-			cap = c->cap_smp;
-			mem_grow(MEM_STORE, (void **)&c->spans, &cap, need, 8);
-		}
-		c->cap_smp = cap;
-	}
-	if (any_span && !c->spans)
-		c->spans = mem_calloc(MEM_STORE, c->cap_smp ? c->cap_smp : 1, 8);
+	/* worst case: flags + n x (5 + 10 + 10) bytes */
+	mem_grow(MEM_STORE, (void **)&c->enc, &c->enc_cap, c->enc_len + 1 + n * 25, 1);
+	p = c->enc + c->enc_len;
+	enc_uv(&p, any_span);
 	for (size_t i = 0; i < n; i++) {
-		c->nodes[c->n_smp_all + i] = s[i].node;
-		c->values[c->n_smp_all + i] = s[i].value;
-		if (c->spans)
-			c->spans[c->n_smp_all + i] = s[i].span;
+		enc_uv(&p, s[i].node - prev);
+		prev = s[i].node;
+		enc_uv(&p, ((uint64_t)s[i].value << 1) ^ (uint64_t)(s[i].value >> 63));
+		if (any_span)
+			enc_uv(&p, s[i].span);
 		total += s[i].value;
 	}
+	c->enc_len = (size_t)(p - c->enc);
 	c->ts[c->n_prof] = ts;
 	c->dur[c->n_prof] = dur;
 	c->period[c->n_prof] = period;
@@ -206,6 +221,59 @@ void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t perio
 	c->n_smp[c->n_prof] = (uint32_t)n;
 	c->n_prof++;
 	c->n_smp_all += n;
+}
+
+void store_cols_expand(const struct store_cols *in, struct store_cols *out)
+{
+	size_t np = in->n_prof ? in->n_prof : 1, ns = in->n_smp_all ? in->n_smp_all : 1;
+	const uint8_t *p = in->enc;
+	uint64_t j = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->n_prof = out->cap_prof = in->n_prof;
+	out->ts = mem_alloc(MEM_STORE, np * 8);
+	out->dur = mem_alloc(MEM_STORE, np * 8);
+	out->period = mem_alloc(MEM_STORE, np * 8);
+	out->total = mem_alloc(MEM_STORE, np * 8);
+	out->n_smp = mem_alloc(MEM_STORE, np * 4);
+	if (in->n_prof) {
+		memcpy(out->ts, in->ts, in->n_prof * 8);
+		memcpy(out->dur, in->dur, in->n_prof * 8);
+		memcpy(out->period, in->period, in->n_prof * 8);
+		memcpy(out->total, in->total, in->n_prof * 8);
+		memcpy(out->n_smp, in->n_smp, in->n_prof * 4);
+	}
+	out->n_smp_all = out->cap_smp = in->n_smp_all;
+	out->nodes = mem_alloc(MEM_STORE, ns * 4);
+	out->values = mem_alloc(MEM_STORE, ns * 8);
+	if (!in->enc) { /* arrays already */
+		if (in->n_smp_all) {
+			memcpy(out->nodes, in->nodes, in->n_smp_all * 4);
+			memcpy(out->values, in->values, in->n_smp_all * 8);
+		}
+		if (in->spans) {
+			out->spans = mem_alloc(MEM_STORE, ns * 8);
+			memcpy(out->spans, in->spans, in->n_smp_all * 8);
+		}
+		return;
+	}
+	for (size_t k = 0; k < in->n_prof; k++) {
+		bool spans = dec_uv(&p) & 1;
+		uint32_t prev = 0;
+
+		if (spans && !out->spans)
+			out->spans = mem_calloc(MEM_STORE, ns, 8);
+		for (uint32_t i = 0; i < in->n_smp[k]; i++, j++) {
+			uint64_t v;
+
+			prev += (uint32_t)dec_uv(&p);
+			out->nodes[j] = prev;
+			v = dec_uv(&p);
+			out->values[j] = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+			if (spans)
+				out->spans[j] = dec_uv(&p);
+		}
+	}
 }
 
 int store_chunk_decode(const struct store_series_rec *s, struct store_cols *c)

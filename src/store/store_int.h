@@ -84,9 +84,15 @@ struct store_cols {
 	int64_t *ts, *dur, *period, *total;
 	uint32_t *n_smp; /* samples per profile */
 	size_t n_smp_all, cap_smp;
+	/* The samples, either as arrays (decoded blocks, store_cols_expand) ... */
 	uint32_t *nodes; /* dict node ids, ascending within a profile */
 	int64_t *values;
 	uint64_t *spans; /* NULL when no profile of the series has span ids */
+	/* ... or, where store_cols_add built them (head, compaction), as a compact stream: per
+	 * profile `uv flags` (bit 0: span ids follow), then per sample `uv` node delta, `sv`
+	 * value[, `uv` span id]. About 5 bytes per sample instead of 12-20. */
+	uint8_t *enc;
+	size_t enc_len, enc_cap;
 };
 
 struct store_series_rec {
@@ -148,8 +154,10 @@ struct store_xlat {
 	const struct prof *src;
 	struct prof *dst;
 	uint32_t *str, *map, *fn, *loc, *node;
+	size_t cap[5]; /* allocated entries of the five maps, reused across store_xlat_init */
 };
 
+/* x must be zeroed or previously initialised (its maps are reused); store_xlat_fini frees. */
 void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *dst);
 void store_xlat_fini(struct store_xlat *x);
 /* The destination node of src node id (its stack and symbols copied as needed). */
@@ -165,9 +173,11 @@ struct store_smp {
 
 /* Sorts by (node, span) and sums duplicates; returns the new count. */
 size_t store_smp_merge(struct store_smp *s, size_t n);
-/* Appends one profile (samples sorted by node) to c. */
+/* Appends one profile (samples sorted by node) to c's stream. */
 void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
 		    const struct store_smp *s, size_t n);
+/* A copy of in with the sample arrays filled from its stream (or copied); store_cols_fini. */
+void store_cols_expand(const struct store_cols *in, struct store_cols *out);
 
 /* --- matcher.c ---------------------------------------------------------------------------- */
 

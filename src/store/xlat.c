@@ -9,25 +9,27 @@
 #include "base/mem.h"
 #include "store/store_int.h"
 
+/* Grows *arr to n entries (keeping the allocation across sources) and marks all unmapped. */
+static void map_reset(uint32_t **arr, size_t *cap, size_t n)
+{
+	if (n > *cap) {
+		mem_free(*arr);
+		*arr = mem_alloc(MEM_STORE, n * 4);
+		*cap = n;
+	}
+	memset(*arr, 0xff, n * 4);
+	(*arr)[0] = 0;
+}
+
 void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *dst)
 {
 	x->src = src;
 	x->dst = dst;
-	x->str = mem_alloc(MEM_STORE, ((size_t)prof_n_strings(src) + 1) * 4);
-	memset(x->str, 0xff, ((size_t)prof_n_strings(src) + 1) * 4);
-	x->map = mem_alloc(MEM_STORE, ((size_t)prof_n_mappings(src) + 1) * 4);
-	memset(x->map, 0xff, ((size_t)prof_n_mappings(src) + 1) * 4);
-	x->fn = mem_alloc(MEM_STORE, ((size_t)prof_n_functions(src) + 1) * 4);
-	memset(x->fn, 0xff, ((size_t)prof_n_functions(src) + 1) * 4);
-	x->loc = mem_alloc(MEM_STORE, ((size_t)prof_n_locations(src) + 1) * 4);
-	memset(x->loc, 0xff, ((size_t)prof_n_locations(src) + 1) * 4);
-	x->node = mem_alloc(MEM_STORE, ((size_t)prof_n_nodes(src) + 1) * 4);
-	memset(x->node, 0xff, ((size_t)prof_n_nodes(src) + 1) * 4);
-	x->str[0] = 0;
-	x->map[0] = 0;
-	x->fn[0] = 0;
-	x->loc[0] = 0;
-	x->node[0] = 0;
+	map_reset(&x->str, &x->cap[0], (size_t)prof_n_strings(src) + 1);
+	map_reset(&x->map, &x->cap[1], (size_t)prof_n_mappings(src) + 1);
+	map_reset(&x->fn, &x->cap[2], (size_t)prof_n_functions(src) + 1);
+	map_reset(&x->loc, &x->cap[3], (size_t)prof_n_locations(src) + 1);
+	map_reset(&x->node, &x->cap[4], (size_t)prof_n_nodes(src) + 1);
 }
 
 void store_xlat_fini(struct store_xlat *x)
@@ -37,6 +39,7 @@ void store_xlat_fini(struct store_xlat *x)
 	mem_free(x->fn);
 	mem_free(x->loc);
 	mem_free(x->node);
+	memset(x, 0, sizeof(*x));
 }
 
 uint32_t store_xlat_str(struct store_xlat *x, uint32_t id)
