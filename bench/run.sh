@@ -88,3 +88,7 @@ fi
 # (b) in-process decode and decode+merge
 "${PIN[@]}" "$BUILD_ABS/bench/bench_merge" "${files[@]}"
 echo "bench: decode target >= 300 MB/s (one core)"
+
+# (c) the storage engine: BENCH_STORE_HOURS (default 6) of generated agent data; ingest rate,
+# bytes per sample at rest next to the same profiles as gzipped pprof, query latencies.
+"$BUILD_ABS/bench/bench_store" "${BENCH_STORE_HOURS:-6}"
