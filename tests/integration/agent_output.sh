@@ -83,13 +83,19 @@ else
 	fail agent/attribution "leaf_a sampled $a%, true $want%"
 fi
 
-# SIGTERM stops it cleanly, writing what it has.
+# SIGTERM stops it cleanly, writing what it has. A busy loop gives it something to sample
+# (an idle machine gives a cpu-clock sampler nothing), and the wait allows for slow start-up
+# under sanitizers.
+timeout 6 sh -c 'while :; do :; done' &
+busy_pid=$!
 "$EMBER_AG" agent -F 99 --interval 10s -o "$T/out2" 2>"$T/agent2.err" &
 agent_pid=$!
-sleep 3
+sleep 5
 kill -TERM $agent_pid
 wait $agent_pid
 rc=$?
+kill $busy_pid 2>/dev/null
+wait $busy_pid 2>/dev/null
 if [ $rc -eq 0 ] && [ -n "$(ls "$T/out2")" ]; then
 	pass agent/sigterm
 else
