@@ -9,7 +9,7 @@ debs=(
 	zlib1g-dev libdeflate-dev libpcre2-dev libzstd-dev libyaml-dev libjansson-dev
 	libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev libdebuginfod-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
-	golang-go linux-perf libxml2-utils python3
+	golang-go linux-perf libxml2-utils python3 locales
 )
 
 missing=()

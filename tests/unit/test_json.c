@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -163,12 +166,31 @@ TEST(json_double_locale)
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !got; i++)
 		got = setlocale(LC_NUMERIC, names[i]);
-	if (!got)
-		SKIP("no locale with a decimal comma installed");
+	if (!got) {
+		/* None installed: compile de_DE into the test's directory (glibc's localedef and
+		 * the locale sources from Debian's locales package) and point LOCPATH at it. */
+		char cmd[700], dir[600];
+
+		snprintf(dir, sizeof(dir), "%s/de_DE.UTF-8", test_tmpdir());
+		snprintf(cmd, sizeof(cmd), "localedef -i de_DE -f UTF-8 '%s' >/dev/null 2>&1", dir);
+		if (system(cmd) == -1 || access(dir, F_OK) != 0)
+			SKIP("no locale with a decimal comma installed, and localedef could not "
+			     "make one");
+		setenv("LOCPATH", test_tmpdir(), 1);
+		got = setlocale(LC_NUMERIC, "de_DE.UTF-8");
+		if (!got) {
+			unsetenv("LOCPATH");
+			SKIP("localedef made de_DE but setlocale refused it");
+		}
+	}
+	bool comma = strcmp(localeconv()->decimal_point, ",") == 0;
+
 	buf_init(&b, MEM_TEST, SIZE_MAX);
 	json_init(&w, &b);
 	json_double(&w, 1.25);
 	setlocale(LC_NUMERIC, "C");
+	unsetenv("LOCPATH");
+	CHECK_MSG(comma, "the locale chosen has no decimal comma");
 	CHECK_OK(json_finish(&w));
 	CHECK_EQ_STR((const char *)b.data, "1.25");
 	buf_fini(&b);
