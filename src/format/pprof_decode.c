@@ -28,7 +28,9 @@
 #define PPROF_DEFAULT_MAX_BYTES ((size_t)512 << 20)
 /* Real profiles have a handful; more is an attack on the merge's type matching. */
 #define PPROF_MAX_SAMPLE_TYPES 1024
-#define NONE		       UINT32_MAX
+/* decode_merge keeps parsed samples (about 4 bytes per input byte at most) up to this input. */
+#define PDEC_KEEP_MAX_BYTES ((size_t)64 << 20)
+#define NONE		    UINT32_MAX
 
 /* Where one length-delimited entry's payload lies in the input. */
 struct span {
@@ -107,6 +109,20 @@ struct pdec {
 	size_t s_nval;
 	struct prof_label *s_lab; /* file string indices */
 	size_t s_nlab, cap_lab;
+	/* merge: every sample as parsed during validation, so it is parsed once (keep) */
+	bool keep;
+	struct kept {
+		size_t loc, lab;
+		uint32_t nloc, nlab;
+	} * k_off;
+	size_t cap_k_off;
+	uint32_t *k_loc;
+	size_t k_nloc, cap_k_loc;
+	int64_t *k_val;
+	size_t cap_k_val;
+	struct prof_label *k_lab;
+	size_t k_nlab, cap_k_lab;
+
 	int64_t *val_dst;
 	struct prof_label *lab_dst;
 	size_t cap_lab_dst;
@@ -1295,7 +1311,8 @@ static void pdec_fini(struct pdec *c)
 			      &c->functions, &c->strings, &c->period_types};
 	void *arr[] = {c->comments, c->vt,	c->map,	   c->fn,      c->loc,	   c->lines,
 		       c->str_dst,  c->map_dst, c->fn_dst, c->loc_dst, c->memo,	   c->perm,
-		       c->s_loc,    c->s_val,	c->s_lab,  c->val_dst, c->lab_dst, c->line_dst};
+		       c->s_loc,    c->s_val,	c->s_lab,  c->val_dst, c->lab_dst, c->line_dst,
+		       c->k_off,    c->k_loc,	c->k_val,  c->k_lab};
 
 	for (size_t i = 0; i < EMBER_ARRAY_SIZE(sp); i++)
 		mem_free(sp[i]->v);
@@ -1310,6 +1327,62 @@ static void pdec_fini(struct pdec *c)
 static int fit_labels(struct pdec *c)
 {
 	return grow(c, (void **)&c->lab_dst, &c->cap_lab_dst, c->s_nlab, sizeof(*c->lab_dst));
+}
+
+/* Append the just-parsed sample si to the kept arrays (merge only). */
+static int keep_sample(struct pdec *c, size_t si)
+{
+	size_t nt = c->types.n;
+	int rc;
+
+	if (si == 0) {
+		rc = grow(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1,
+			  sizeof(*c->k_off));
+		if (rc)
+			return rc;
+		c->k_nloc = c->k_nlab = 0;
+	}
+	rc = grow(c, (void **)&c->k_loc, &c->cap_k_loc, c->k_nloc + c->s_nloc, sizeof(*c->k_loc));
+	if (!rc)
+		rc = grow(c, (void **)&c->k_val, &c->cap_k_val, (si + 1) * (nt ? nt : 1),
+			  sizeof(*c->k_val));
+	if (!rc)
+		rc = grow(c, (void **)&c->k_lab, &c->cap_k_lab, c->k_nlab + c->s_nlab + 1,
+			  sizeof(*c->k_lab));
+	if (rc)
+		return rc;
+	c->k_off[si].loc = c->k_nloc;
+	c->k_off[si].nloc = (uint32_t)c->s_nloc;
+	c->k_off[si].lab = c->k_nlab;
+	c->k_off[si].nlab = (uint32_t)c->s_nlab;
+	if (c->s_nloc)
+		memcpy(c->k_loc + c->k_nloc, c->s_loc, c->s_nloc * sizeof(*c->s_loc));
+	if (nt)
+		memcpy(c->k_val + si * nt, c->s_val, nt * sizeof(*c->s_val));
+	if (c->s_nlab)
+		memcpy(c->k_lab + c->k_nlab, c->s_lab, c->s_nlab * sizeof(*c->s_lab));
+	c->k_nloc += c->s_nloc;
+	c->k_nlab += c->s_nlab;
+	return 0;
+}
+
+/* Build kept sample si: point the one-sample scratch at its kept copy, then build as usual. */
+static void build_kept_sample(struct pdec *c, size_t si)
+{
+	uint32_t *s_loc = c->s_loc;
+	int64_t *s_val = c->s_val;
+	struct prof_label *s_lab = c->s_lab;
+
+	c->s_loc = c->k_loc + c->k_off[si].loc;
+	c->s_nloc = c->k_off[si].nloc;
+	c->s_val = c->k_val + si * c->types.n;
+	c->s_nval = c->types.n;
+	c->s_lab = c->k_lab + c->k_off[si].lab;
+	c->s_nlab = c->k_off[si].nlab;
+	build_sample(c);
+	c->s_loc = s_loc;
+	c->s_val = s_val;
+	c->s_lab = s_lab;
 }
 
 /* Decode the raw protobuf data into dst (merge) or a new profile (*out). */
@@ -1344,16 +1417,27 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 		goto out;
 
 	if (c.merge) {
-		/* Validate everything before dst changes. */
+		/* Validate everything before dst changes, keeping the parsed samples (when they
+		 * are not huge) so the build below need not parse them again. */
 		c.dst = dst;
 		rc = match_types(&c);
+		c.keep = len <= PDEC_KEEP_MAX_BYTES;
 		for (size_t i = 0; !rc && i < c.samples.n; i++) {
 			rc = parse_sample(&c, i);
 			if (!rc)
 				rc = fit_labels(&c);
+			if (!rc && c.keep)
+				rc = keep_sample(&c, i);
 		}
 		if (rc)
 			goto out;
+		if (c.keep) {
+			build_tables(&c);
+			build_meta(&c);
+			for (size_t i = 0; i < c.samples.n; i++)
+				build_kept_sample(&c, i);
+			goto out;
+		}
 	} else {
 		c.dst = prof_new();
 		/* Typical profiles have a few stack nodes per location: size the tables once. */
