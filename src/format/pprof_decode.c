@@ -6,7 +6,8 @@
  * table entry lies (spans into the input), then parses and validates the tables into scratch
  * arrays: string references in range, ids nonzero and unique (file ids map to table indices
  * through struct idmap), every reference resolvable. Phase 2 builds the profile with prof_*,
- * which cannot fail, so a merge validates every sample before touching dst. Owns only scratch
+ * which cannot fail, so a merge validates every sample before touching dst. Phase 1 is in
+ * pprof_parse.c, the shared decoder state in pprof_dec_int.h. Owns only scratch
  * memory, freed before returning; the input is never written and never retained (strings are
  * interned into the prof). Must never abort, read out of bounds or leave *out / dst changed on
  * bad input: every byte is hostile, every size is bounded by the input length first.
@@ -25,991 +26,7 @@
 #include "format/pprof.h"
 #include "format/pprof_int.h"
 
-#define PPROF_DEFAULT_MAX_BYTES ((size_t)512 << 20)
-/* Real profiles have a handful; more is an attack on the merge's type matching. */
-#define PPROF_MAX_SAMPLE_TYPES 1024
-/* decode_merge keeps parsed samples (about 4 bytes per input byte at most) up to this input. */
-#define PDEC_KEEP_MAX_BYTES ((size_t)64 << 20)
-#define NONE		    UINT32_MAX
-
-/* Where one length-delimited entry's payload lies in the input. */
-struct span {
-	uint32_t off;
-	uint32_t len;
-};
-
-struct spans {
-	struct span *v;
-	size_t n, cap;
-};
-
-/* A string-table index read from the input, and the byte it was read at. */
-struct sref {
-	uint64_t idx;
-	uint32_t off;
-};
-
-/* File ids (arbitrary nonzero uint64) to table index + 1. Ids 1..n_dense, which is what nearly
- * every writer produces, live in a flat array; others in the hash map. */
-struct idmap {
-	uint32_t *dense;
-	size_t n_dense;
-	struct hmap sparse;
-	uint32_t max_id_val; /* the entry for id UINT64_MAX, which hmap cannot hold; 0 = none */
-};
-
-/* A parsed Location. mapping is a mapping index + 1 (0 = none); lines are c->lines[line0..). */
-struct ploc {
-	uint64_t address;
-	uint32_t mapping;
-	uint32_t line0;
-	uint32_t n_lines;
-	bool is_folded;
-};
-
-/* The decoder. Table structs hold *file* string indices and *file table* indices + 1 until
- * phase 2 converts them to ids of the target profile. */
-struct pdec {
-	const uint8_t *base;
-	size_t len;
-	struct ember_diag *d;
-	size_t max_samples;
-
-	/* phase 1: the top-level scan */
-	struct spans types, samples, mappings, locations, functions, strings, period_types;
-	struct sref *comments;
-	size_t n_comments, cap_comments;
-	struct sref drop_frames, keep_frames, default_sample_type, doc_url;
-	int64_t time_ns, duration_ns, period;
-
-	/* phase 1: parsed tables */
-	uint32_t n_str;
-	struct prof_value_type *vt;
-	struct prof_value_type period_type;
-	struct prof_mapping *map;
-	struct prof_function *fn;
-	struct ploc *loc;
-	struct prof_line *lines; /* function = function index + 1 */
-	size_t n_lines, cap_lines;
-	uint32_t max_loc_lines;
-	struct idmap map_ids, fn_ids, loc_ids;
-
-	/* phase 2: file index -> target id (NONE / 0 = not yet added), and stack memo */
-	struct prof *dst;
-	bool merge;
-	uint32_t *str_dst, *map_dst, *fn_dst, *loc_dst;
-	struct memo *memo; /* per location; decode only */
-	uint32_t *perm;	   /* file value index -> target value index */
-	bool adopt_types;
-
-	/* one sample at a time */
-	uint32_t *s_loc; /* location indices, leaf first */
-	size_t s_nloc, cap_loc;
-	int64_t *s_val;
-	size_t s_nval;
-	struct prof_label *s_lab; /* file string indices */
-	size_t s_nlab, cap_lab;
-	/* merge: every sample as parsed during validation, so it is parsed once (keep) */
-	bool keep;
-	struct kept {
-		size_t loc, lab;
-		uint32_t nloc, nlab;
-	} * k_off;
-	size_t cap_k_off;
-	uint32_t *k_loc;
-	size_t k_nloc, cap_k_loc;
-	int64_t *k_val;
-	size_t cap_k_val;
-	struct prof_label *k_lab;
-	size_t k_nlab, cap_k_lab;
-
-	int64_t *val_dst;
-	struct prof_label *lab_dst;
-	size_t cap_lab_dst;
-	struct prof_line *line_dst;
-};
-
-/* Per source location, the last two (parent node -> child node) steps taken through it, most
- * recent first: most stacks share their callers, so most steps skip prof_node_child. */
-struct memo {
-	uint32_t parent[2];
-	uint32_t child[2];
-};
-
-/* One field key as read, for messages. */
-struct ptag {
-	uint32_t field;
-	int wt;
-	const uint8_t *at;
-	const char *msg; /* the message type being read, e.g. "Sample" */
-};
-
-/* Error paths are cold: keeping them out of line keeps the readers below small enough to inline. */
-#define COLD __attribute__((cold, noinline))
-
-static int fail(struct pdec *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4))) COLD;
-
-static int fail(struct pdec *c, int err, const char *fmt, ...)
-{
-	char msg[sizeof(c->d->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return ember_diag_set(c->d, err, "pprof: %s", msg);
-}
-
-static COLD int oom(struct pdec *c)
-{
-	return fail(c, -ENOMEM, "out of memory decoding a %zu-byte profile", c->len);
-}
-
-static size_t at(const struct pdec *c, const uint8_t *p)
-{
-	return (size_t)(p - c->base);
-}
-
-/* Scratch arrays are sized by the input: allocation may fail and must not abort. */
-static int grow(struct pdec *c, void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need) {
-		if (n > SIZE_MAX / 4 / elem)
-			return oom(c);
-		n *= 2;
-	}
-	p = mem_try_realloc(MEM_FORMAT, *arr, n * elem);
-	if (!p)
-		return oom(c);
-	*arr = p;
-	*cap = n;
-	return 0;
-}
-
-static int alloc_array(struct pdec *c, void **arr, size_t n, size_t elem, int fill)
-{
-	if (n > SIZE_MAX / elem)
-		return oom(c);
-	*arr = mem_try_alloc(MEM_FORMAT, EMBER_MAX(n * elem, 1));
-	if (!*arr)
-		return oom(c);
-	memset(*arr, fill, n * elem);
-	return 0;
-}
-
-struct alloc_spec {
-	void **arr;
-	size_t n, elem;
-	int fill; /* byte to fill with */
-};
-
-static int alloc_all(struct pdec *c, const struct alloc_spec *a, size_t n)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = alloc_array(c, a[i].arr, a[i].n, a[i].elem, a[i].fill);
-	return rc;
-}
-
-/* ---- wire-level reading with precise messages ---- */
-
-static COLD int varint_fail(struct pdec *c, const uint8_t *p, const uint8_t *end, const char *msg)
-{
-	size_t n = 0;
-
-	while (p + n < end && (p[n] & 0x80) && n < 10)
-		n++;
-	if (p + n >= end)
-		return fail(c, -EMBER_EFORMAT, "truncated varint at byte %zu in %s", at(c, p), msg);
-	return fail(c, -EMBER_EFORMAT, "overlong varint at byte %zu in %s", at(c, p), msg);
-}
-
-static inline int rd_varint(struct pdec *c, struct wire_reader *r, uint64_t *v, const char *msg)
-{
-	const uint8_t *p = r->p;
-
-	if (pprof_varint(r, v) == 0)
-		return 0;
-	return varint_fail(c, p, r->end, msg);
-}
-
-static COLD int rd_tag_slow(struct pdec *c, struct wire_reader *r, struct ptag *t, const char *msg)
-{
-	uint64_t key;
-	int rc;
-
-	rc = rd_varint(c, r, &key, msg);
-	if (rc)
-		return rc;
-	t->wt = (int)(key & 7);
-	if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
-		return fail(c, -EMBER_EFORMAT, "invalid field number %" PRIu64 " at byte %zu in %s",
-			    key >> 3, at(c, t->at), msg);
-	t->field = (uint32_t)(key >> 3);
-	if (t->wt != WIRE_VARINT && t->wt != WIRE_I64 && t->wt != WIRE_LEN && t->wt != WIRE_I32)
-		return fail(c, -EMBER_EFORMAT,
-			    "unsupported wire type %d for field %u at byte %zu in %s", t->wt,
-			    t->field, at(c, t->at), msg);
-	return 0;
-}
-
-/* Every field number in profile.proto fits a one-byte key: that case is inline. The mask
- * 0x27 holds wire types 0, 1, 2 and 5 (varint, fixed64, length-delimited, fixed32). */
-static inline int rd_tag(struct pdec *c, struct wire_reader *r, struct ptag *t, const char *msg)
-{
-	const uint8_t *p = r->p;
-
-	t->at = p;
-	t->msg = msg;
-	if (p < r->end && *p < 0x80 && (*p >> 3) != 0 && ((1u << (*p & 7)) & 0x27u)) {
-		t->field = *p >> 3;
-		t->wt = *p & 7;
-		r->p = p + 1;
-		return 0;
-	}
-	return rd_tag_slow(c, r, t, msg);
-}
-
-static COLD int bad_wt(struct pdec *c, const struct ptag *t)
-{
-	return fail(c, -EMBER_EFORMAT, "wrong wire type %d for field %u of %s at byte %zu", t->wt,
-		    t->field, t->msg, at(c, t->at));
-}
-
-static inline int rd_len(struct pdec *c, struct wire_reader *r, const struct ptag *t,
-			 const uint8_t **p, size_t *n)
-{
-	const uint8_t *lp = r->p;
-	uint64_t v;
-	int rc;
-
-	if (t->wt != WIRE_LEN)
-		return bad_wt(c, t);
-	rc = rd_varint(c, r, &v, t->msg);
-	if (rc)
-		return rc;
-	if (v > (uint64_t)(r->end - r->p))
-		return fail(c, -EMBER_EFORMAT,
-			    "length %" PRIu64 " of field %u of %s at byte %zu runs past the end "
-			    "(%zu bytes left)",
-			    v, t->field, t->msg, at(c, lp), (size_t)(r->end - r->p));
-	*p = r->p;
-	*n = (size_t)v;
-	r->p += v;
-	return 0;
-}
-
-static inline int rd_scalar(struct pdec *c, struct wire_reader *r, const struct ptag *t,
-			    uint64_t *v)
-{
-	if (t->wt != WIRE_VARINT)
-		return bad_wt(c, t);
-	return rd_varint(c, r, v, t->msg);
-}
-
-/* Unknown fields are skipped, whatever their (valid) wire type. */
-static int skip(struct pdec *c, struct wire_reader *r, const struct ptag *t)
-{
-	const uint8_t *p = NULL;
-	uint64_t v;
-	size_t n, need;
-
-	switch (t->wt) {
-	case WIRE_VARINT:
-		return rd_varint(c, r, &v, t->msg);
-	case WIRE_LEN:
-		return rd_len(c, r, t, &p, &n);
-	default:
-		need = t->wt == WIRE_I64 ? 8 : 4;
-		if ((size_t)(r->end - r->p) < need)
-			return fail(c, -EMBER_EFORMAT,
-				    "truncated fixed%zu field %u at byte %zu in %s", need * 8,
-				    t->field, at(c, t->at), t->msg);
-		r->p += need;
-		return 0;
-	}
-}
-
-static struct wire_reader sub_reader(const struct pdec *c, struct span sp)
-{
-	struct wire_reader r = {c->base + sp.off, c->base + sp.off + sp.len, c->base};
-
-	return r;
-}
-
-/* ---- id maps ---- */
-
-static void idmap_fini(struct idmap *m)
-{
-	mem_free(m->dense);
-	m->dense = NULL;
-	hmap_fini(&m->sparse);
-}
-
-/* Table index + 1 for a file id, 0 when unknown (id 0 is always unknown). */
-static inline uint32_t idmap_get(const struct idmap *m, uint64_t id)
-{
-	uint64_t v;
-
-	if (id - 1 < m->n_dense)
-		return m->dense[id - 1];
-	if (id == UINT64_MAX)
-		return m->max_id_val;
-	if (id == 0 || !hmap_get(&m->sparse, id, &v))
-		return 0;
-	return (uint32_t)v;
-}
-
-/* Adds id -> val; returns the previous holder (0 = none, added). */
-static uint32_t idmap_add(struct idmap *m, uint64_t id, uint32_t val)
-{
-	uint64_t *slot;
-	bool found;
-
-	if (id - 1 < m->n_dense) {
-		if (m->dense[id - 1])
-			return m->dense[id - 1];
-		m->dense[id - 1] = val;
-		return 0;
-	}
-	if (id == UINT64_MAX) {
-		if (m->max_id_val)
-			return m->max_id_val;
-		m->max_id_val = val;
-		return 0;
-	}
-	slot = hmap_upsert(&m->sparse, id, val, &found);
-	return found ? (uint32_t)*slot : 0;
-}
-
-/* ---- phase 1: the top-level scan ---- */
-
-static int push_span(struct pdec *c, struct spans *s, const uint8_t *p, size_t n)
-{
-	int rc = s->n < s->cap ? 0 : grow(c, (void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
-
-	if (rc)
-		return rc;
-	s->v[s->n].off = (uint32_t)at(c, p);
-	s->v[s->n].len = (uint32_t)n;
-	s->n++;
-	return 0;
-}
-
-static int scan_entry(struct pdec *c, struct wire_reader *r, const struct ptag *t, struct spans *s)
-{
-	const uint8_t *p = NULL;
-	size_t n = 0;
-	int rc = rd_len(c, r, t, &p, &n);
-
-	return rc ? rc : push_span(c, s, p, n);
-}
-
-static int push_comment(struct pdec *c, uint64_t idx, const uint8_t *p)
-{
-	int rc = grow(c, (void **)&c->comments, &c->cap_comments, c->n_comments + 1,
-		      sizeof(*c->comments));
-
-	if (rc)
-		return rc;
-	c->comments[c->n_comments].idx = idx;
-	c->comments[c->n_comments].off = (uint32_t)at(c, p);
-	c->n_comments++;
-	return 0;
-}
-
-/* Profile.comment: repeated int64, packed or not. */
-static int scan_comments(struct pdec *c, struct wire_reader *r, const struct ptag *t)
-{
-	struct wire_reader pr;
-	const uint8_t *p = NULL;
-	uint64_t v;
-	size_t n = 0;
-	int rc;
-
-	if (t->wt == WIRE_VARINT) {
-		p = r->p;
-		rc = rd_varint(c, r, &v, t->msg);
-		return rc ? rc : push_comment(c, v, p);
-	}
-	rc = rd_len(c, r, t, &p, &n);
-	if (rc)
-		return rc;
-	pr.p = p;
-	pr.end = p + n;
-	pr.base = c->base;
-	while (!wire_eof(&pr)) {
-		p = pr.p;
-		rc = rd_varint(c, &pr, &v, "Profile.comment");
-		if (!rc)
-			rc = push_comment(c, v, p);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-static int scan_sref(struct pdec *c, struct wire_reader *r, const struct ptag *t, struct sref *s)
-{
-	s->off = (uint32_t)at(c, r->p);
-	return rd_scalar(c, r, t, &s->idx);
-}
-
-static int scan_profile(struct pdec *c)
-{
-	struct spans *tables[PPROF_DOC_URL + 1] = {
-		[PPROF_SAMPLE_TYPE] = &c->types,	[PPROF_SAMPLE] = &c->samples,
-		[PPROF_MAPPING] = &c->mappings,		[PPROF_LOCATION] = &c->locations,
-		[PPROF_FUNCTION] = &c->functions,	[PPROF_STRING_TABLE] = &c->strings,
-		[PPROF_PERIOD_TYPE] = &c->period_types,
-	};
-	struct sref *srefs[PPROF_DOC_URL + 1] = {
-		[PPROF_DROP_FRAMES] = &c->drop_frames,
-		[PPROF_KEEP_FRAMES] = &c->keep_frames,
-		[PPROF_DEFAULT_SAMPLE_TYPE] = &c->default_sample_type,
-		[PPROF_DOC_URL] = &c->doc_url,
-	};
-	int64_t *ints[PPROF_DOC_URL + 1] = {
-		[PPROF_TIME_NANOS] = &c->time_ns,
-		[PPROF_DURATION_NANOS] = &c->duration_ns,
-		[PPROF_PERIOD] = &c->period,
-	};
-	struct wire_reader r = {c->base, c->base + c->len, c->base};
-	struct ptag t;
-	uint64_t v;
-	int rc;
-
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Profile");
-		if (rc)
-			return rc;
-		if (t.field > PPROF_DOC_URL)
-			rc = skip(c, &r, &t);
-		else if (tables[t.field])
-			rc = scan_entry(c, &r, &t, tables[t.field]);
-		else if (srefs[t.field])
-			rc = scan_sref(c, &r, &t, srefs[t.field]);
-		else if (t.field == PPROF_COMMENT)
-			rc = scan_comments(c, &r, &t);
-		else if (!ints[t.field])
-			rc = skip(c, &r, &t);
-		else if ((rc = rd_scalar(c, &r, &t, &v)) == 0)
-			*ints[t.field] = (int64_t)v;
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* ---- phase 1: tables ---- */
-
-static int check_str(struct pdec *c, uint64_t idx, const char *kind, size_t i, const char *what,
-		     const uint8_t *p)
-{
-	char who[64];
-
-	if (idx < c->n_str)
-		return 0;
-	if (i == SIZE_MAX)
-		snprintf(who, sizeof(who), "%s", kind);
-	else
-		snprintf(who, sizeof(who), "%s %zu", kind, i);
-	return fail(c, -EMBER_EFORMAT,
-		    "%s: %s is string %" PRId64 " but the string table has %u entries (byte %zu)",
-		    who, what, (int64_t)idx, c->n_str, at(c, p));
-}
-
-static int check_strings(struct pdec *c)
-{
-	if (c->strings.n >= NONE)
-		return fail(c, -EMBER_ELIMIT, "%zu strings is too many", c->strings.n);
-	/* An absent table reads as {""}: only index 0 can be referenced. */
-	c->n_str = c->strings.n ? (uint32_t)c->strings.n : 1;
-	if (c->strings.n && c->strings.v[0].len != 0)
-		return fail(c, -EMBER_EFORMAT,
-			    "string_table[0] must be empty but has %u bytes (byte %u)",
-			    c->strings.v[0].len, c->strings.v[0].off);
-	return alloc_array(c, (void **)&c->str_dst, c->n_str, sizeof(*c->str_dst), 0xff);
-}
-
-/* The scalar fields of a message, by field number: what each is and where it goes in the
- * struct being filled. Fields not listed are skipped (unknown, or handled by the caller). */
-enum fkind {
-	FK_NONE,
-	FK_U64,
-	FK_I64,
-	FK_BOOL,
-	FK_STR, /* a string index: range-checked, stored as uint32_t */
-};
-
-struct fdesc {
-	uint8_t kind;
-	uint8_t off;
-	const char *name;
-};
-
-struct msgdesc {
-	const char *msg;
-	size_t n;
-	const struct fdesc *f;
-};
-
-#define FD(kind, type, member, name)                            \
-	{                                                       \
-		(kind), (uint8_t)offsetof(type, member), (name) \
-	}
-
-/* Mapping, Function, Line, Label and ValueType as read: ids stay file ids here. */
-struct mapping_in {
-	uint64_t id;
-	struct prof_mapping m;
-};
-
-struct function_in {
-	uint64_t id;
-	struct prof_function f;
-};
-
-struct line_in {
-	uint64_t function_id;
-	int64_t line, column;
-};
-
-static const struct fdesc mapping_f[] = {
-	[PPROF_M_ID] = FD(FK_U64, struct mapping_in, id, "id"),
-	[PPROF_M_MEMORY_START] = FD(FK_U64, struct mapping_in, m.memory_start, "memory_start"),
-	[PPROF_M_MEMORY_LIMIT] = FD(FK_U64, struct mapping_in, m.memory_limit, "memory_limit"),
-	[PPROF_M_FILE_OFFSET] = FD(FK_U64, struct mapping_in, m.file_offset, "file_offset"),
-	[PPROF_M_FILENAME] = FD(FK_STR, struct mapping_in, m.filename, "filename"),
-	[PPROF_M_BUILD_ID] = FD(FK_STR, struct mapping_in, m.build_id, "build_id"),
-	[PPROF_M_HAS_FUNCTIONS] = FD(FK_BOOL, struct mapping_in, m.has_functions, "has_functions"),
-	[PPROF_M_HAS_FILENAMES] = FD(FK_BOOL, struct mapping_in, m.has_filenames, "has_filenames"),
-	[PPROF_M_HAS_LINE_NUMBERS] =
-		FD(FK_BOOL, struct mapping_in, m.has_line_numbers, "has_line_numbers"),
-	[PPROF_M_HAS_INLINE_FRAMES] =
-		FD(FK_BOOL, struct mapping_in, m.has_inline_frames, "has_inline_frames"),
-};
-static const struct fdesc function_f[] = {
-	[PPROF_FN_ID] = FD(FK_U64, struct function_in, id, "id"),
-	[PPROF_FN_NAME] = FD(FK_STR, struct function_in, f.name, "name"),
-	[PPROF_FN_SYSTEM_NAME] = FD(FK_STR, struct function_in, f.system_name, "system_name"),
-	[PPROF_FN_FILENAME] = FD(FK_STR, struct function_in, f.filename, "filename"),
-	[PPROF_FN_START_LINE] = FD(FK_I64, struct function_in, f.start_line, "start_line"),
-};
-static const struct fdesc line_f[] = {
-	[PPROF_LN_FUNCTION_ID] = FD(FK_U64, struct line_in, function_id, "function_id"),
-	[PPROF_LN_LINE] = FD(FK_I64, struct line_in, line, "line"),
-	[PPROF_LN_COLUMN] = FD(FK_I64, struct line_in, column, "column"),
-};
-static const struct fdesc label_f[] = {
-	[PPROF_LB_KEY] = FD(FK_STR, struct prof_label, key, "label key"),
-	[PPROF_LB_STR] = FD(FK_STR, struct prof_label, str, "label str"),
-	[PPROF_LB_NUM] = FD(FK_I64, struct prof_label, num, "label num"),
-	[PPROF_LB_NUM_UNIT] = FD(FK_STR, struct prof_label, num_unit, "label num_unit"),
-};
-static const struct fdesc value_type_f[] = {
-	[PPROF_VT_TYPE] = FD(FK_STR, struct prof_value_type, type, "type"),
-	[PPROF_VT_UNIT] = FD(FK_STR, struct prof_value_type, unit, "unit"),
-};
-static const struct msgdesc mapping_desc = {"Mapping", EMBER_ARRAY_SIZE(mapping_f), mapping_f};
-static const struct msgdesc function_desc = {"Function", EMBER_ARRAY_SIZE(function_f), function_f};
-static const struct msgdesc line_desc = {"Line", EMBER_ARRAY_SIZE(line_f), line_f};
-static const struct msgdesc label_desc = {"Label", EMBER_ARRAY_SIZE(label_f), label_f};
-static const struct msgdesc value_type_desc = {"ValueType", EMBER_ARRAY_SIZE(value_type_f),
-					       value_type_f};
-
-/* Reads the message in r into obj (zeroed by the caller) per md; kind and i name the entry in
- * messages about string indices. */
-static int parse_scalars(struct pdec *c, struct wire_reader *r, const struct msgdesc *md, void *obj,
-			 const char *kind, size_t i)
-{
-	const struct fdesc *fd;
-	const uint8_t *vp;
-	struct ptag t;
-	uint64_t v;
-	char *dst;
-	int rc;
-
-	while (!wire_eof(r)) {
-		rc = rd_tag(c, r, &t, md->msg);
-		if (rc)
-			return rc;
-		fd = t.field < md->n ? &md->f[t.field] : NULL;
-		if (!fd || fd->kind == FK_NONE) {
-			rc = skip(c, r, &t);
-			if (rc)
-				return rc;
-			continue;
-		}
-		vp = r->p;
-		rc = rd_scalar(c, r, &t, &v);
-		if (rc)
-			return rc;
-		dst = (char *)obj + fd->off;
-		if (fd->kind == FK_U64) {
-			*(uint64_t *)(void *)dst = v;
-		} else if (fd->kind == FK_I64) {
-			*(int64_t *)(void *)dst = (int64_t)v;
-		} else if (fd->kind == FK_BOOL) {
-			*(bool *)dst = v != 0;
-		} else {
-			rc = check_str(c, v, kind, i, fd->name, vp);
-			if (rc)
-				return rc;
-			*(uint32_t *)(void *)dst = (uint32_t)v;
-		}
-	}
-	return 0;
-}
-
-static int parse_value_type(struct pdec *c, struct span sp, const char *kind, size_t i,
-			    struct prof_value_type *vt)
-{
-	struct wire_reader r = sub_reader(c, sp);
-
-	return parse_scalars(c, &r, &value_type_desc, vt, kind, i);
-}
-
-static int parse_types(struct pdec *c)
-{
-	size_t n = c->types.n;
-	int rc;
-
-	if (n > PPROF_MAX_SAMPLE_TYPES)
-		return fail(c, -EMBER_ELIMIT,
-			    "%zu sample types is more than the limit of %d (byte %u)", n,
-			    PPROF_MAX_SAMPLE_TYPES, c->types.v[0].off);
-	rc = alloc_array(c, (void **)&c->vt, n, sizeof(*c->vt), 0);
-	for (size_t i = 0; !rc && i < n; i++)
-		rc = parse_value_type(c, c->types.v[i], "sample_type", i, &c->vt[i]);
-	for (size_t i = 0; !rc && i < c->period_types.n; i++)
-		rc = parse_value_type(c, c->period_types.v[i], "period_type", i, &c->period_type);
-	return rc;
-}
-
-/* Checks a table entry's id and records it; kind names the table in messages. */
-static int add_id(struct pdec *c, struct idmap *m, uint64_t id, size_t i, const char *kind,
-		  const uint8_t *p)
-{
-	uint32_t prev;
-
-	if (id == 0)
-		return fail(c, -EMBER_EFORMAT, "%s %zu has id 0, which is reserved (byte %zu)",
-			    kind, i, at(c, p));
-	prev = idmap_add(m, id, (uint32_t)i + 1);
-	if (prev)
-		return fail(c, -EMBER_EFORMAT,
-			    "%s %zu has id %" PRIu64 ", already used by %s %u (byte %zu)", kind, i,
-			    id, kind, prev - 1, at(c, p));
-	return 0;
-}
-
-static int check_count(struct pdec *c, const struct spans *s, const char *kind)
-{
-	if (s->n < NONE)
-		return 0;
-	return fail(c, -EMBER_ELIMIT, "%zu %s entries is too many", s->n, kind);
-}
-
-/* A Mapping or Function: its scalars into `in` (a mapping_in or function_in, whose first member
- * is the file id), then its id into ids. */
-static int parse_entry(struct pdec *c, const struct spans *s, size_t i, const struct msgdesc *md,
-		       void *in, size_t in_size, struct idmap *ids, const char *kind)
-{
-	struct wire_reader r = sub_reader(c, s->v[i]);
-	int rc;
-
-	memset(in, 0, in_size);
-	rc = parse_scalars(c, &r, md, in, kind, i);
-	return rc ? rc : add_id(c, ids, *(uint64_t *)in, i, kind, c->base + s->v[i].off);
-}
-
-static int parse_line(struct pdec *c, size_t li, const uint8_t *p, size_t n)
-{
-	struct wire_reader r = {p, p + n, c->base};
-	struct line_in in;
-	struct prof_line *ln;
-	int rc;
-
-	memset(&in, 0, sizeof(in));
-	rc = parse_scalars(c, &r, &line_desc, &in, "location", li);
-	if (!rc)
-		rc = grow(c, (void **)&c->lines, &c->cap_lines, c->n_lines + 1, sizeof(*c->lines));
-	if (rc)
-		return rc;
-	ln = &c->lines[c->n_lines++];
-	ln->function = in.function_id ? idmap_get(&c->fn_ids, in.function_id) : 0;
-	ln->line = in.line;
-	ln->column = in.column;
-	if (in.function_id && !ln->function)
-		return fail(c, -EMBER_EFORMAT,
-			    "location %zu references function id %" PRIu64
-			    " which does not exist (byte %zu)",
-			    li, in.function_id, at(c, p));
-	return 0;
-}
-
-static int parse_location(struct pdec *c, size_t i)
-{
-	struct span sp = c->locations.v[i];
-	struct wire_reader r = sub_reader(c, sp);
-	struct ploc *l = &c->loc[i];
-	uint64_t id = 0, v;
-	const uint8_t *p = NULL;
-	struct ptag t;
-	size_t n = 0;
-	int rc;
-
-	memset(l, 0, sizeof(*l));
-	l->line0 = (uint32_t)c->n_lines;
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Location");
-		if (rc)
-			return rc;
-		switch (t.field) {
-		case PPROF_L_ID:
-			rc = rd_scalar(c, &r, &t, &id);
-			break;
-		case PPROF_L_MAPPING_ID:
-			rc = rd_scalar(c, &r, &t, &v);
-			if (rc || v == 0) {
-				l->mapping = 0;
-				break;
-			}
-			l->mapping = idmap_get(&c->map_ids, v);
-			if (!l->mapping)
-				return fail(c, -EMBER_EFORMAT,
-					    "location %zu references mapping id %" PRIu64
-					    " which does not exist (byte %zu)",
-					    i, v, at(c, t.at));
-			break;
-		case PPROF_L_ADDRESS:
-			rc = rd_scalar(c, &r, &t, &l->address);
-			break;
-		case PPROF_L_LINE:
-			rc = rd_len(c, &r, &t, &p, &n);
-			if (!rc)
-				rc = parse_line(c, i, p, n);
-			break;
-		case PPROF_L_IS_FOLDED:
-			rc = rd_scalar(c, &r, &t, &v);
-			l->is_folded = v != 0;
-			break;
-		default:
-			rc = skip(c, &r, &t);
-			break;
-		}
-		if (rc)
-			return rc;
-	}
-	l->n_lines = (uint32_t)(c->n_lines - l->line0);
-	c->max_loc_lines = EMBER_MAX(c->max_loc_lines, l->n_lines);
-	return add_id(c, &c->loc_ids, id, i, "location", c->base + sp.off);
-}
-
-static int parse_tables(struct pdec *c)
-{
-	size_t nm = c->mappings.n, nf = c->functions.n, nl = c->locations.n;
-	const struct alloc_spec a[] = {
-		{(void **)&c->map, nm, sizeof(*c->map), 0},
-		{(void **)&c->fn, nf, sizeof(*c->fn), 0},
-		{(void **)&c->loc, nl, sizeof(*c->loc), 0},
-		{(void **)&c->map_ids.dense, nm, sizeof(uint32_t), 0},
-		{(void **)&c->fn_ids.dense, nf, sizeof(uint32_t), 0},
-		{(void **)&c->loc_ids.dense, nl, sizeof(uint32_t), 0},
-	};
-	struct mapping_in mi;
-	struct function_in fi;
-	int rc;
-
-	rc = check_count(c, &c->mappings, "mapping");
-	if (!rc)
-		rc = check_count(c, &c->functions, "function");
-	if (!rc)
-		rc = check_count(c, &c->locations, "location");
-	if (!rc)
-		rc = alloc_all(c, a, EMBER_ARRAY_SIZE(a));
-	c->map_ids.n_dense = nm;
-	c->fn_ids.n_dense = nf;
-	c->loc_ids.n_dense = nl;
-	for (size_t i = 0; !rc && i < nm; i++) {
-		rc = parse_entry(c, &c->mappings, i, &mapping_desc, &mi, sizeof(mi), &c->map_ids,
-				 "mapping");
-		c->map[i] = mi.m;
-	}
-	for (size_t i = 0; !rc && i < nf; i++) {
-		rc = parse_entry(c, &c->functions, i, &function_desc, &fi, sizeof(fi), &c->fn_ids,
-				 "function");
-		c->fn[i] = fi.f;
-	}
-	for (size_t i = 0; !rc && i < nl; i++)
-		rc = parse_location(c, i);
-	return rc;
-}
-
-static int check_meta(struct pdec *c)
-{
-	const struct {
-		const struct sref *s;
-		const char *what;
-	} refs[] = {
-		{&c->drop_frames, "drop_frames"},
-		{&c->keep_frames, "keep_frames"},
-		{&c->default_sample_type, "default_sample_type"},
-		{&c->doc_url, "doc_url"},
-	};
-	int rc = 0;
-
-	for (size_t i = 0; !rc && i < EMBER_ARRAY_SIZE(refs); i++)
-		rc = check_str(c, refs[i].s->idx, "profile", SIZE_MAX, refs[i].what,
-			       c->base + refs[i].s->off);
-	for (size_t i = 0; !rc && i < c->n_comments; i++)
-		rc = check_str(c, c->comments[i].idx, "comment", i, "text",
-			       c->base + c->comments[i].off);
-	if (!rc && c->max_samples && c->samples.n > c->max_samples)
-		rc = fail(c, -EMBER_ELIMIT, "%zu samples is more than the limit of %zu (byte %u)",
-			  c->samples.n, c->max_samples, c->samples.v[c->max_samples].off);
-	return rc;
-}
-
-/* ---- samples ---- */
-
-static int sample_locations(struct pdec *c, size_t si, const uint8_t *p, size_t n)
-{
-	struct wire_reader r = {p, p + n, c->base};
-	uint32_t *out;
-	int rc;
-
-	if (n == 0)
-		return 0; /* an empty packed list */
-	rc = grow(c, (void **)&c->s_loc, &c->cap_loc, c->s_nloc + n, sizeof(*c->s_loc));
-	if (rc)
-		return rc;
-	out = c->s_loc + c->s_nloc;
-	while (r.p < r.end) {
-		const uint8_t *vp = r.p;
-		uint64_t id;
-		uint32_t li;
-
-		if (pprof_varint(&r, &id))
-			return varint_fail(c, vp, r.end, "Sample.location_id");
-		li = idmap_get(&c->loc_ids, id);
-		if (!li)
-			return fail(c, -EMBER_EFORMAT,
-				    "sample %zu references location id %" PRIu64
-				    " which does not exist (byte %zu)",
-				    si, id, at(c, vp));
-		*out++ = li - 1;
-	}
-	c->s_nloc = (size_t)(out - c->s_loc);
-	return 0;
-}
-
-static int too_many_values(struct pdec *c, size_t si, const uint8_t *p)
-{
-	return fail(c, -EMBER_EFORMAT,
-		    "sample %zu has more values than the %zu sample types (byte %zu)", si,
-		    c->types.n, at(c, p));
-}
-
-static int sample_values(struct pdec *c, size_t si, const uint8_t *p, size_t n)
-{
-	struct wire_reader r = {p, p + n, c->base};
-	size_t nt = c->types.n;
-
-	while (r.p < r.end) {
-		const uint8_t *vp = r.p;
-		uint64_t v;
-
-		if (pprof_varint(&r, &v))
-			return varint_fail(c, vp, r.end, "Sample.value");
-		if (c->s_nval >= nt)
-			return too_many_values(c, si, vp);
-		c->s_val[c->s_nval++] = (int64_t)v;
-	}
-	return 0;
-}
-
-static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
-{
-	struct wire_reader r = {p, p + n, c->base};
-	struct prof_label *lb;
-	int rc;
-
-	rc = grow(c, (void **)&c->s_lab, &c->cap_lab, c->s_nlab + 1, sizeof(*c->s_lab));
-	if (rc)
-		return rc;
-	lb = &c->s_lab[c->s_nlab++];
-	memset(lb, 0, sizeof(*lb));
-	return parse_scalars(c, &r, &label_desc, lb, "sample", si);
-}
-
-/* Parses and validates sample si into c->s_loc / s_val / s_lab (file indices). */
-static int parse_sample(struct pdec *c, size_t si)
-{
-	struct span sp = c->samples.v[si];
-	struct wire_reader r = sub_reader(c, sp);
-	const uint8_t *p = NULL;
-	struct ptag t;
-	uint64_t v;
-	size_t n = 0;
-	int rc;
-
-	c->s_nloc = c->s_nval = c->s_nlab = 0;
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Sample");
-		if (rc)
-			return rc;
-		switch (t.field) {
-		case PPROF_S_LOCATION_ID:
-			if (t.wt == WIRE_LEN) {
-				rc = rd_len(c, &r, &t, &p, &n);
-				if (!rc)
-					rc = sample_locations(c, si, p, n);
-			} else {
-				p = r.p;
-				rc = rd_scalar(c, &r, &t, &v);
-				if (!rc)
-					rc = sample_locations(c, si, p, (size_t)(r.p - p));
-			}
-			break;
-		case PPROF_S_VALUE:
-			if (t.wt == WIRE_LEN) {
-				rc = rd_len(c, &r, &t, &p, &n);
-				if (!rc)
-					rc = sample_values(c, si, p, n);
-			} else {
-				p = r.p;
-				rc = rd_scalar(c, &r, &t, &v);
-				if (!rc)
-					rc = sample_values(c, si, p, (size_t)(r.p - p));
-			}
-			break;
-		case PPROF_S_LABEL:
-			rc = rd_len(c, &r, &t, &p, &n);
-			if (!rc)
-				rc = sample_label(c, si, p, n);
-			break;
-		default:
-			rc = skip(c, &r, &t);
-			break;
-		}
-		if (rc)
-			return rc;
-	}
-	if (c->s_nval != c->types.n)
-		return fail(c, -EMBER_EFORMAT,
-			    "sample %zu has %zu values but there are %zu sample types (byte %u)",
-			    si, c->s_nval, c->types.n, sp.off);
-	return 0;
-}
+#include "format/pprof_dec_int.h"
 
 /* ---- merge: sample type matching (reads dst only) ---- */
 
@@ -1052,9 +69,9 @@ static int match_types(struct pdec *c)
 		return 0;
 	}
 	if (nd != ns)
-		return fail(c, -EMBER_EFORMAT,
-			    "sample types differ: the profile has %zu, the destination %zu", ns,
-			    nd);
+		return pdec_fail(c, -EMBER_EFORMAT,
+				 "sample types differ: the profile has %zu, the destination %zu",
+				 ns, nd);
 	memset(used, 0, nd);
 	for (size_t i = 0; i < ns; i++) {
 		const char *ts, *us;
@@ -1075,10 +92,10 @@ static int match_types(struct pdec *c)
 		}
 		tl = type_name(c, c->vt[i].type, &ts);
 		ul = type_name(c, c->vt[i].unit, &us);
-		return fail(c, -EMBER_EFORMAT,
-			    "sample types differ: %.*s/%.*s is not among the destination's "
-			    "(byte %u)",
-			    tl, ts, ul, us, c->types.v[i].off);
+		return pdec_fail(c, -EMBER_EFORMAT,
+				 "sample types differ: %.*s/%.*s is not among the destination's "
+				 "(byte %u)",
+				 tl, ts, ul, us, c->types.v[i].off);
 	}
 	return 0;
 }
@@ -1302,7 +319,7 @@ static int alloc_build(struct pdec *c)
 
 	/* A string table that is absent reads as {""}: str_dst[0] is "" in any profile. */
 	c->str_dst[0] = 0;
-	return alloc_all(c, a, EMBER_ARRAY_SIZE(a));
+	return pdec_alloc_all(c, a, EMBER_ARRAY_SIZE(a));
 }
 
 static void pdec_fini(struct pdec *c)
@@ -1318,15 +335,15 @@ static void pdec_fini(struct pdec *c)
 		mem_free(sp[i]->v);
 	for (size_t i = 0; i < EMBER_ARRAY_SIZE(arr); i++)
 		mem_free(arr[i]);
-	idmap_fini(&c->map_ids);
-	idmap_fini(&c->fn_ids);
-	idmap_fini(&c->loc_ids);
+	pdec_idmap_fini(&c->map_ids);
+	pdec_idmap_fini(&c->fn_ids);
+	pdec_idmap_fini(&c->loc_ids);
 }
 
 /* The label scratch of the target side grows with the largest label count seen. */
 static int fit_labels(struct pdec *c)
 {
-	return grow(c, (void **)&c->lab_dst, &c->cap_lab_dst, c->s_nlab, sizeof(*c->lab_dst));
+	return pdec_grow(c, (void **)&c->lab_dst, &c->cap_lab_dst, c->s_nlab, sizeof(*c->lab_dst));
 }
 
 /* Append the just-parsed sample si to the kept arrays (merge only). */
@@ -1336,19 +353,20 @@ static int keep_sample(struct pdec *c, size_t si)
 	int rc;
 
 	if (si == 0) {
-		rc = grow(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1,
-			  sizeof(*c->k_off));
+		rc = pdec_grow(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1,
+			       sizeof(*c->k_off));
 		if (rc)
 			return rc;
 		c->k_nloc = c->k_nlab = 0;
 	}
-	rc = grow(c, (void **)&c->k_loc, &c->cap_k_loc, c->k_nloc + c->s_nloc, sizeof(*c->k_loc));
+	rc = pdec_grow(c, (void **)&c->k_loc, &c->cap_k_loc, c->k_nloc + c->s_nloc,
+		       sizeof(*c->k_loc));
 	if (!rc)
-		rc = grow(c, (void **)&c->k_val, &c->cap_k_val, (si + 1) * (nt ? nt : 1),
-			  sizeof(*c->k_val));
+		rc = pdec_grow(c, (void **)&c->k_val, &c->cap_k_val, (si + 1) * (nt ? nt : 1),
+			       sizeof(*c->k_val));
 	if (!rc)
-		rc = grow(c, (void **)&c->k_lab, &c->cap_k_lab, c->k_nlab + c->s_nlab + 1,
-			  sizeof(*c->k_lab));
+		rc = pdec_grow(c, (void **)&c->k_lab, &c->cap_k_lab, c->k_nlab + c->s_nlab + 1,
+			       sizeof(*c->k_lab));
 	if (rc)
 		return rc;
 	c->k_off[si].loc = c->k_nloc;
@@ -1402,15 +420,15 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 	hmap_init(&c.fn_ids.sparse, MEM_FORMAT);
 	hmap_init(&c.loc_ids.sparse, MEM_FORMAT);
 
-	rc = scan_profile(&c);
+	rc = pdec_scan_profile(&c);
 	if (!rc)
-		rc = check_strings(&c);
+		rc = pdec_check_strings(&c);
 	if (!rc)
-		rc = parse_types(&c);
+		rc = pdec_parse_types(&c);
 	if (!rc)
-		rc = parse_tables(&c);
+		rc = pdec_parse_tables(&c);
 	if (!rc)
-		rc = check_meta(&c);
+		rc = pdec_check_meta(&c);
 	if (!rc)
 		rc = alloc_build(&c);
 	if (rc)
@@ -1423,7 +441,7 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 		rc = match_types(&c);
 		c.keep = len <= PDEC_KEEP_MAX_BYTES;
 		for (size_t i = 0; !rc && i < c.samples.n; i++) {
-			rc = parse_sample(&c, i);
+			rc = pdec_parse_sample(&c, i);
 			if (!rc)
 				rc = fit_labels(&c);
 			if (!rc && c.keep)
@@ -1448,7 +466,7 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 	build_tables(&c);
 	build_meta(&c);
 	for (size_t i = 0; i < c.samples.n; i++) {
-		rc = parse_sample(&c, i);
+		rc = pdec_parse_sample(&c, i);
 		if (!rc)
 			rc = fit_labels(&c);
 		if (rc) {

@@ -1,0 +1,147 @@
+/*
+ * pprof_dec_int.h — the pprof decoder's internals shared by its two files: pprof_parse.c
+ * (phase 1: scanning and validating the input into scratch tables) and pprof_decode.c (phase 2:
+ * building the profile, merge type matching, the public entry points). Not for other modules.
+ */
+#ifndef EMBER_FORMAT_PPROF_DEC_INT_H
+#define EMBER_FORMAT_PPROF_DEC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/hmap.h"
+#include "profile/profile.h"
+
+#define PPROF_DEFAULT_MAX_BYTES ((size_t)512 << 20)
+/* Real profiles have a handful; more is an attack on the merge's type matching. */
+#define PPROF_MAX_SAMPLE_TYPES 1024
+/* decode_merge keeps parsed samples (about 4 bytes per input byte at most) up to this input. */
+#define PDEC_KEEP_MAX_BYTES ((size_t)64 << 20)
+#define NONE		    UINT32_MAX
+
+/* Where one length-delimited entry's payload lies in the input. */
+struct span {
+	uint32_t off;
+	uint32_t len;
+};
+
+struct spans {
+	struct span *v;
+	size_t n, cap;
+};
+
+/* A string-table index read from the input, and the byte it was read at. */
+struct sref {
+	uint64_t idx;
+	uint32_t off;
+};
+
+/* File ids (arbitrary nonzero uint64) to table index + 1. Ids 1..n_dense, which is what nearly
+ * every writer produces, live in a flat array; others in the hash map. */
+struct idmap {
+	uint32_t *dense;
+	size_t n_dense;
+	struct hmap sparse;
+	uint32_t max_id_val; /* the entry for id UINT64_MAX, which hmap cannot hold; 0 = none */
+};
+
+/* A parsed Location. mapping is a mapping index + 1 (0 = none); lines are c->lines[line0..). */
+struct ploc {
+	uint64_t address;
+	uint32_t mapping;
+	uint32_t line0;
+	uint32_t n_lines;
+	bool is_folded;
+};
+
+/* The decoder. Table structs hold *file* string indices and *file table* indices + 1 until
+ * phase 2 converts them to ids of the target profile. */
+struct pdec {
+	const uint8_t *base;
+	size_t len;
+	struct ember_diag *d;
+	size_t max_samples;
+
+	/* phase 1: the top-level scan */
+	struct spans types, samples, mappings, locations, functions, strings, period_types;
+	struct sref *comments;
+	size_t n_comments, cap_comments;
+	struct sref drop_frames, keep_frames, default_sample_type, doc_url;
+	int64_t time_ns, duration_ns, period;
+
+	/* phase 1: parsed tables */
+	uint32_t n_str;
+	struct prof_value_type *vt;
+	struct prof_value_type period_type;
+	struct prof_mapping *map;
+	struct prof_function *fn;
+	struct ploc *loc;
+	struct prof_line *lines; /* function = function index + 1 */
+	size_t n_lines, cap_lines;
+	uint32_t max_loc_lines;
+	struct idmap map_ids, fn_ids, loc_ids;
+
+	/* phase 2: file index -> target id (NONE / 0 = not yet added), and stack memo */
+	struct prof *dst;
+	bool merge;
+	uint32_t *str_dst, *map_dst, *fn_dst, *loc_dst;
+	struct memo *memo; /* per location; decode only */
+	uint32_t *perm;	   /* file value index -> target value index */
+	bool adopt_types;
+
+	/* one sample at a time */
+	uint32_t *s_loc; /* location indices, leaf first */
+	size_t s_nloc, cap_loc;
+	int64_t *s_val;
+	size_t s_nval;
+	struct prof_label *s_lab; /* file string indices */
+	size_t s_nlab, cap_lab;
+	/* merge: every sample as parsed during validation, so it is parsed once (keep) */
+	bool keep;
+	struct kept {
+		size_t loc, lab;
+		uint32_t nloc, nlab;
+	} * k_off;
+	size_t cap_k_off;
+	uint32_t *k_loc;
+	size_t k_nloc, cap_k_loc;
+	int64_t *k_val;
+	size_t cap_k_val;
+	struct prof_label *k_lab;
+	size_t k_nlab, cap_k_lab;
+
+	int64_t *val_dst;
+	struct prof_label *lab_dst;
+	size_t cap_lab_dst;
+	struct prof_line *line_dst;
+};
+
+/* Per source location, the last two (parent node -> child node) steps taken through it, most
+ * recent first: most stacks share their callers, so most steps skip prof_node_child. */
+struct memo {
+	uint32_t parent[2];
+	uint32_t child[2];
+};
+
+struct alloc_spec {
+	void **arr;
+	size_t n, elem;
+	int fill; /* byte to fill with */
+};
+
+/* Phase 1 (pprof_parse.c). Each returns 0 or a negative code with a message in c->d. */
+int pdec_fail(struct pdec *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int pdec_grow(struct pdec *c, void **arr, size_t *cap, size_t need, size_t elem);
+int pdec_alloc_all(struct pdec *c, const struct alloc_spec *a, size_t n);
+void pdec_idmap_fini(struct idmap *m);
+int pdec_scan_profile(struct pdec *c);
+int pdec_check_strings(struct pdec *c);
+int pdec_parse_types(struct pdec *c);
+int pdec_parse_tables(struct pdec *c);
+int pdec_check_meta(struct pdec *c);
+/* Parses and validates sample si into c->s_loc / s_val / s_lab (file indices). */
+int pdec_parse_sample(struct pdec *c, size_t si);
+
+#endif
