@@ -13,9 +13,11 @@ mkdir -p data
 "$EMBER" server --data-dir data --listen "127.0.0.1:$PORT" &
 server=$!
 trap 'kill $server ${agent:-} 2>/dev/null; wait' INT TERM EXIT
-if "$EMBER" help agent >/dev/null 2>&1; then
+if "$EMBER" agent --help 2>&1 | grep -q -- '--server'; then
 	"$EMBER" agent --server "http://127.0.0.1:$PORT" &
 	agent=$!
+else
+	echo "make run: this build's agent cannot push to a server yet; started the server only."
 fi
 echo "Ember UI: http://127.0.0.1:$PORT/"
 wait $server
