@@ -37,6 +37,7 @@ int cmd_merge(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_record(int argc, char **argv); /* cmd_record.c */
 int cmd_agent(int argc, char **argv);  /* cmd_agent.c */
+int cmd_server(int argc, char **argv); /* cmd_server.c */
 
 /* "ember CMD: " + message + newline on stderr. cmd is argv[0] of the command ("ember top"). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -29,6 +29,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{"merge", cmd_merge, "merge profiles into one pprof file"},
 	{"diff", cmd_diff, "compare two profiles per function; write a differential flame graph"},
 	{"agent", cmd_agent, "sample every process on this host continuously (eBPF)"},
+	{"server", cmd_server, "serve the ingest and query APIs over HTTP, store profiles"},
 };
 
 static void print_usage(FILE *f)

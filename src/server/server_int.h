@@ -1,0 +1,72 @@
+/*
+ * server_int.h — what the server's files share and nothing else includes: the server handle,
+ * its counters, the response being built for one request, and the handlers' entry points.
+ * Handlers never touch libmicrohttpd directly except to read query arguments and headers.
+ */
+#ifndef EMBER_SERVER_SERVER_INT_H
+#define EMBER_SERVER_SERVER_INT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "base/buf.h"
+#include "server/server.h"
+#include "store/store.h"
+
+/* Largest response body built in memory. */
+#define SERVER_MAX_RESP_BYTES ((size_t)256 << 20)
+
+struct server {
+	struct MHD_Daemon *mhd;
+	struct store *store;
+	size_t max_body_bytes;
+	_Atomic uint64_t n_http;
+	_Atomic uint64_t n_ingest;
+	_Atomic uint64_t n_ingest_err;
+	_Atomic uint64_t ingest_bytes;
+	_Atomic uint64_t ingest_samples;
+	_Atomic uint64_t ingest_profiles;
+	_Atomic uint64_t n_query;
+	_Atomic uint64_t n_query_err;
+	_Atomic uint64_t n_too_large;
+};
+
+/* One request's answer. */
+struct server_resp {
+	unsigned int status;
+	const char *ctype;
+	struct buf body;
+};
+
+/* A request as the handlers see it. */
+struct server_req {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	const char *tenant;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* A query argument (URL-decoded by libmicrohttpd) or NULL. */
+const char *server_arg(const struct server_req *q, const char *key);
+
+/* Sets status and a JSON body {"error":"msg"}. */
+void server_resp_error(struct server_resp *r, unsigned int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The HTTP status for a negative store/format code in a client request. */
+unsigned int server_status_of(int err);
+
+/* Parses a Pyroscope time ("now", "now-1h", digits by length: 8 YYYYMMDD, 13 ms, 16 us, 19 ns,
+ * otherwise s) into ns. -EMBER_EUSAGE on anything else. */
+int server_time_parse(const char *s, int64_t now_ns, int64_t *out_ns);
+int64_t server_now_ns(void);
+
+void server_ingest(const struct server_req *q, struct server_resp *r);
+void server_render(const struct server_req *q, struct server_resp *r);
+void server_label_values(const struct server_req *q, struct server_resp *r);
+void server_label_names(const struct server_req *q, struct server_resp *r);
+
+#endif
