@@ -1,9 +1,11 @@
 /*
- * cmd_agent.c — `ember agent [--frequency HZ] [--interval DUR] --output DIR`: the whole-host
- * sampler. Every interval it builds one pprof per process (pid) from the stacks counted since
- * the last one and writes it atomically as DIR/<comm>-<pid>-<unix seconds>.pb.gz, then logs a
- * line with samples, losses and unwind results. Pushing to a server, labels from cgroups and
- * relabel rules come later; this file only parses options and runs the loop.
+ * cmd_agent.c — `ember agent [--frequency HZ] [--interval DUR] --server URL | --output DIR`:
+ * the whole-host sampler. Every interval it builds one pprof per process (pid) from the stacks
+ * counted since the last one and writes it atomically as DIR/<comm>-<pid>-<unix seconds>.pb.gz
+ * and/or queues it for the shipper (agent/push.h, service_name = comm, tags pid and hostname),
+ * then logs a line with samples, losses, unwind results and push counters. On SIGTERM the
+ * shipper gets ~2 s to send what is queued. Labels from cgroups and relabel rules come later;
+ * this file only parses options and runs the loop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/push.h"
 #include "base/err.h"
 #include "base/hmap.h"
 #include "base/log.h"
@@ -22,16 +25,21 @@
 #include "format/pprof.h"
 
 static const char agent_usage[] =
-	"usage: ember agent [--frequency HZ] [--interval DUR] [--duration DUR] --output DIR\n"
+	"usage: ember agent [--frequency HZ] [--interval DUR] [--duration DUR]\n"
+	"                   (--server URL | --output DIR | both)\n"
 	"\n"
 	"Sample every process on this host with the eBPF sampler (complete native stacks\n"
-	"without frame pointers, kernel stacks) and write one pprof file per process each\n"
-	"interval into DIR, named COMM-PID-UNIXTIME.pb.gz. Needs root.\n"
+	"without frame pointers, kernel stacks) and, each interval, push one pprof per process\n"
+	"to a Pyroscope-compatible server (POST URL/ingest, service_name = the process's comm)\n"
+	"and/or write it into DIR, named COMM-PID-UNIXTIME.pb.gz. Needs root.\n"
 	"\n"
 	"Options:\n"
 	"  -F, --frequency HZ   samples per second per CPU (default 19)\n"
 	"  -i, --interval DUR   how often profiles are written: 10s, 500ms, 1m (default 10s)\n"
 	"  -d, --duration DUR   stop after this long (default: until SIGINT/SIGTERM)\n"
+	"  -s, --server URL     push to this server, e.g. http://127.0.0.1:4040; retried with\n"
+	"                       backoff while it is down, from a bounded backlog\n"
+	"      --push-backlog BYTES  backlog bound, oldest dropped when full (default 64 MiB)\n"
 	"  -o, --output DIR     directory for the profiles (created if missing)\n"
 	"      --no-kernel      do not record kernel stacks\n"
 	"  -h, --help           show this help\n"
@@ -98,8 +106,9 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Writes one pprof per pid; returns how many were written. */
-static int flush(const char *cmd, struct agent_run *r, const char *dir, long interval_ms)
+/* Writes and/or queues one pprof per pid; returns how many were written or queued. */
+static int flush(const char *cmd, struct agent_run *r, const char *dir, struct agent_push *push,
+		 const char *host, long interval_ms)
 {
 	const int *pids;
 	size_t n = agent_collector_pids(r->coll, &pids);
@@ -134,13 +143,32 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, long int
 		for (char *c = comm; *c; c++)
 			if (*c == '/' || *c == ' ' || (unsigned char)*c < 0x20)
 				*c = '_';
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s-%d-%lld.pb.gz", dir, comm, pids[i],
-			 (long long)now);
 		struct buf out;
 		buf_init(&out, MEM_CLI, SIZE_MAX);
-		if (pprof_encode(p, true, &out) == 0 && cli_write(cmd, &out, path) == 0)
-			written++;
+		if (pprof_encode(p, true, &out) != 0) {
+			buf_fini(&out);
+			prof_free(p);
+			continue;
+		}
+		if (dir) {
+			char path[4096];
+			snprintf(path, sizeof(path), "%s/%s-%d-%lld.pb.gz", dir, comm, pids[i],
+				 (long long)now);
+			if (cli_write(cmd, &out, path) == 0)
+				written++;
+		}
+		if (push) {
+			char pid_s[24];
+			snprintf(pid_s, sizeof(pid_s), "%d", pids[i]);
+			struct agent_push_tag tags[] = {{"pid", pid_s}, {"hostname", host}};
+			size_t len;
+			uint8_t *body = buf_steal(&out, &len);
+			if (agent_push_enqueue(push, comm, tags, 2,
+					       (int64_t)now - interval_ms / 1000, (int64_t)now,
+					       body, len) == 0 &&
+			    !dir)
+				written++;
+		}
 		buf_fini(&out);
 		prof_free(p);
 	}
@@ -153,6 +181,17 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, long int
 	return written;
 }
 
+static void print_push(const char *cmd, const struct agent_push_stats *ps)
+{
+	fprintf(stderr,
+		"%s: push: pushed %llu, retried %llu, dropped_full %llu, dropped_rejected %llu, "
+		"backlog %llu profiles %llu bytes%s%s\n",
+		cmd, (unsigned long long)ps->pushed, (unsigned long long)ps->retried,
+		(unsigned long long)ps->dropped_full, (unsigned long long)ps->dropped_rejected,
+		(unsigned long long)ps->backlog_n, (unsigned long long)ps->backlog_bytes,
+		ps->last_error[0] ? "; last error: " : "", ps->last_error);
+}
+
 int cmd_agent(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -161,15 +200,18 @@ int cmd_agent(int argc, char **argv)
 		{"interval", required_argument, NULL, 'i'},
 		{"duration", required_argument, NULL, 'd'},
 		{"output", required_argument, NULL, 'o'},
+		{"server", required_argument, NULL, 's'},
+		{"push-backlog", required_argument, NULL, 'B'},
 		{"no-kernel", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long freq = 19, interval_ms = 10000, duration_ms = 0;
-	const char *dir = NULL;
+	const char *dir = NULL, *server = NULL;
+	long backlog = 64L << 20;
 	bool no_kernel = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "F:i:d:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "F:i:d:o:s:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			if (cli_parse_long(cmd, "--frequency", optarg, 1, 10000, &freq))
@@ -186,6 +228,14 @@ int cmd_agent(int argc, char **argv)
 		case 'o':
 			dir = optarg;
 			break;
+		case 's':
+			server = optarg;
+			break;
+		case 'B':
+			if (cli_parse_long(cmd, "--push-backlog", optarg, 1L << 16, 1L << 40,
+					   &backlog))
+				return CLI_EXIT_USAGE;
+			break;
 		case 'K':
 			no_kernel = true;
 			break;
@@ -199,10 +249,28 @@ int cmd_agent(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (!dir)
-		return cli_usage_error(cmd, "--output DIR is required (pushing to a server is not "
-					    "implemented yet)");
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (!dir && !server)
+		return cli_usage_error(cmd, "--server URL or --output DIR is required");
+	struct agent_push *push = NULL;
+	if (server) {
+		struct agent_push_opts po = {.url = server,
+					     .max_backlog_bytes = (size_t)backlog,
+					     .sample_rate_hz = (int)freq};
+		int prc = agent_push_new(&po, &push);
+		if (prc == -EINVAL)
+			return cli_usage_error(
+				cmd, "bad --server '%s' (want http[s]://host[:port])", server);
+		if (prc != 0) {
+			cli_error(cmd, "cannot start the shipper: %s", ember_strerror(prc));
+			return CLI_EXIT_ERR;
+		}
+	}
+	char host[256] = "unknown";
+	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = 0;
+	if (dir && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		agent_push_free(push, 0, NULL);
 		cli_error(cmd, "%s: %s", dir, strerror(errno));
 		return CLI_EXIT_ERR;
 	}
@@ -215,6 +283,7 @@ int cmd_agent(int argc, char **argv)
 		cli_error(cmd, "cannot start the BPF sampler: %s%s", ember_strerror(rc),
 			  rc == -EPERM || rc == -EACCES ? " (needs root)" : "");
 		agent_sampler_close(s);
+		agent_push_free(push, 0, NULL);
 		return CLI_EXIT_ERR;
 	}
 	struct agent_run run;
@@ -240,7 +309,7 @@ int cmd_agent(int argc, char **argv)
 		bool done =
 			agent_stop || (duration_ms > 0 && now - t0 >= (double)duration_ms / 1000);
 		if (now >= next || done) {
-			int w = flush(cmd, &run, dir, interval_ms);
+			int w = flush(cmd, &run, dir, push, host, interval_ms);
 			uint64_t bpf[EMBER_STAT_N];
 			agent_sampler_stats(s, bpf);
 			const struct agent_collect_stats *st = agent_collector_stats(run.coll);
@@ -251,12 +320,23 @@ int cmd_agent(int argc, char **argv)
 				(unsigned long long)bpf[EMBER_STAT_LOST],
 				(unsigned long long)st->stop[UNWIND_STOP_OUTERMOST],
 				(unsigned long long)st->kernel_only);
+			if (push) {
+				struct agent_push_stats ps;
+				agent_push_stats(push, &ps);
+				print_push(cmd, &ps);
+			}
 			next = now + (double)interval_ms / 1000;
 		}
 		if (done)
 			break;
 	}
 	agent_sampler_close(s);
+	if (push) {
+		/* Up to ~2 s to send what is queued, then what is left is dropped. */
+		struct agent_push_stats ps;
+		agent_push_free(push, 2000, &ps);
+		print_push(cmd, &ps);
+	}
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	agent_collector_free(run.coll);
