@@ -176,8 +176,8 @@ static void route(struct server_req *q, const char *method, const char *url, str
 		server_ingest(q, r);
 		if (r->status != MHD_HTTP_OK)
 			atomic_fetch_add(&s->n_ingest_err, 1);
-	} else if (!strcmp(url, "/pyroscope/render") || !strcmp(url, "/pyroscope/label-values") ||
-		   !strcmp(url, "/pyroscope/labels")) {
+	} else if (!strcmp(url, "/pyroscope/render") || !strcmp(url, "/pyroscope/render-diff") ||
+		   !strcmp(url, "/pyroscope/label-values") || !strcmp(url, "/pyroscope/labels")) {
 		if (!is_get) {
 			server_resp_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
 			return;
@@ -185,6 +185,8 @@ static void route(struct server_req *q, const char *method, const char *url, str
 		atomic_fetch_add(&s->n_query, 1);
 		if (!strcmp(url, "/pyroscope/render"))
 			server_render(q, r);
+		else if (!strcmp(url, "/pyroscope/render-diff"))
+			server_render_diff(q, r);
 		else if (!strcmp(url, "/pyroscope/labels"))
 			server_label_names(q, r);
 		else

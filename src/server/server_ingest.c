@@ -5,6 +5,8 @@
  * (service_name, pyroscope_spy, the tags; the store adds __name__ and __profile_type__) and
  * appends it. Text formats take the profile kind from the name's suffix (app.cpu -> process_cpu
  * cpu:nanoseconds, values scaled by the sampling period) as Pyroscope does.
+ * Without a format, a multipart/form-data body (the Go and Node SDKs) is split by
+ * server_multipart.c: its `profile` part is pprof and `sample_type_config` renames sample types.
  *
  * Every argument and body byte is hostile: bounded lengths and counts, errors as 400 (bad
  * metadata), 422 (a body that does not decode or breaks a limit), 5xx (the store failed).
@@ -344,7 +346,29 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 	int64_t now = server_now_ns(), from = now, until = now;
 	char *service;
 	int pprof, err;
+	const char *ctype =
+		MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	struct server_multipart mp;
+	const uint8_t *body = q->body;
+	size_t body_len = q->body_len;
+	int multipart = 0;
 
+	memset(&mp, 0, sizeof(mp));
+	if ((!format || !*format) && server_multipart_is(ctype)) {
+		/* Go/Node SDKs: no format, the form content type selects pprof. */
+		if (server_multipart_parse(ctype, q->body, q->body_len, &mp, r))
+			goto out;
+		if (mp.prev_profile.data) {
+			server_resp_error(r, 400,
+					  "multipart: prev_profile (cumulative profiles) is "
+					  "an unsupported client version");
+			goto out;
+		}
+		multipart = 1;
+		format = "pprof";
+		body = mp.profile.data;
+		body_len = mp.profile.len;
+	}
 	if (!format || !*format)
 		format = "folded";
 	pprof = !strcmp(format, "pprof");
@@ -389,12 +413,17 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 		struct pprof_limits lim = {.gzip = {.max_out = INGEST_MAX_DECODE},
 					   .max_bytes = INGEST_MAX_DECODE};
 
-		err = pprof_decode(q->body, q->body_len, &lim, &p, &d);
+		err = pprof_decode(body, body_len, &lim, &p, &d);
 		if (err) {
-			server_resp_error(r, 422, "pprof body: %s",
+			server_resp_error(r, 422, "pprof %s: %s",
+					  multipart ? "profile part" : "body",
 					  d.msg[0] ? d.msg : ember_strerror(err));
 			goto out;
 		}
+		if (multipart && mp.sample_type_config.data &&
+		    server_sample_type_config(p, mp.sample_type_config.data,
+					      mp.sample_type_config.len, r))
+			goto out;
 	} else {
 		p = decode_text(q, format, k, r);
 		if (!p)

@@ -64,8 +64,31 @@ unsigned int server_status_of(int err);
 int server_time_parse(const char *s, int64_t now_ns, int64_t *out_ns);
 int64_t server_now_ns(void);
 
+/* One multipart/form-data part's content, pointing into the request body. */
+struct server_part {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* The parts of a Pyroscope /ingest form that the server knows; others are ignored. */
+struct server_multipart {
+	struct server_part profile, sample_type_config, prev_profile;
+};
+
+struct prof;
+
+/* Whether a Content-Type header is multipart/form-data. */
+int server_multipart_is(const char *ctype);
+/* Splits a form body; -1 with a 400 in r on any framing problem or a missing profile part. */
+int server_multipart_parse(const char *ctype, const uint8_t *body, size_t len,
+			   struct server_multipart *m, struct server_resp *r);
+/* Applies a sample_type_config JSON (units, display-name) to p; -1 with a 400 in r. */
+int server_sample_type_config(struct prof *p, const uint8_t *cfg, size_t len,
+			      struct server_resp *r);
+
 void server_ingest(const struct server_req *q, struct server_resp *r);
 void server_render(const struct server_req *q, struct server_resp *r);
+void server_render_diff(const struct server_req *q, struct server_resp *r);
 void server_label_values(const struct server_req *q, struct server_resp *r);
 void server_label_names(const struct server_req *q, struct server_resp *r);
 

@@ -1,7 +1,9 @@
 /*
  * server_query.c — the legacy Pyroscope query endpoints: GET /pyroscope/render (a merged
- * selection as flamebearer JSON), /pyroscope/label-values?label=X (for __name__ the profile
- * type ids, as Pyroscope answers) and /pyroscope/labels. Reads the store only, within the
+ * selection as flamebearer JSON), /pyroscope/render-diff (leftQuery/leftFrom/leftUntil against
+ * rightQuery/rightFrom/rightUntil as a "double" flamebearer with leftTicks/rightTicks),
+ * /pyroscope/label-values?label=X (for __name__ the profile type ids, as Pyroscope answers)
+ * and /pyroscope/labels. Reads the store only, within the
  * request's tenant; the query text and times are validated before the store sees them.
  */
 #include <errno.h>
@@ -19,11 +21,13 @@
 #define QUERY_DEFAULT_NODES  8192
 #define QUERY_MAX_NODES	     65536
 #define QUERY_DEFAULT_WINDOW (3600LL * 1000000000)
+#define QUERY_MAX_POINTS     2048
 
-/* from/until into q (default: the last hour); 400 on bad values. */
-static int query_range(const struct server_req *rq, struct store_query *q, struct server_resp *r)
+/* from/until (or other argument names) into q (default: the last hour); 400 on bad values. */
+static int query_range_of(const struct server_req *rq, const char *from_key, const char *until_key,
+			  struct store_query *q, struct server_resp *r)
 {
-	const char *from_s = server_arg(rq, "from"), *until_s = server_arg(rq, "until");
+	const char *from_s = server_arg(rq, from_key), *until_s = server_arg(rq, until_key);
 	int64_t now = server_now_ns();
 
 	q->tenant = rq->tenant;
@@ -31,17 +35,23 @@ static int query_range(const struct server_req *rq, struct store_query *q, struc
 	q->end_ns = now;
 	if ((from_s && *from_s && server_time_parse(from_s, now, &q->start_ns)) ||
 	    (until_s && *until_s && server_time_parse(until_s, now, &q->end_ns))) {
-		server_resp_error(r, 400, "from/until: want unix s/ms/us/ns, YYYYMMDD or now-1h");
+		server_resp_error(r, 400, "%s/%s: want unix s/ms/us/ns, YYYYMMDD or now-1h",
+				  from_key, until_key);
 		return -1;
 	}
 	if (q->end_ns <= q->start_ns) {
-		server_resp_error(r, 400, "until must be after from");
+		server_resp_error(r, 400, "%s must be after %s", until_key, from_key);
 		return -1;
 	}
 	/* until is inclusive in Pyroscope; the store's end is exclusive. */
 	if (q->end_ns < INT64_MAX)
 		q->end_ns++;
 	return 0;
+}
+
+static int query_range(const struct server_req *rq, struct store_query *q, struct server_resp *r)
+{
+	return query_range_of(rq, "from", "until", q, r);
 }
 
 static const char *units_of(const struct prof *p, int64_t *rate)
@@ -66,38 +76,24 @@ static const char *units_of(const struct prof *p, int64_t *rate)
 	return "samples";
 }
 
-void server_render(const struct server_req *rq, struct server_resp *r)
+/* Parses the argument qkey (<profile_type>{matchers}) and the fkey/ukey range, then merges the
+ * selection into *out; -1 with the error in r. Strings live in the arena a. */
+static int query_select(const struct server_req *rq, const char *qkey, const char *fkey,
+			const char *ukey, struct arena *a, struct store_query *q, struct prof **out,
+			struct server_resp *r)
 {
-	const char *query = server_arg(rq, "query");
-	const char *mn = server_arg(rq, "max-nodes");
-	struct arena *a = arena_new(MEM_SERVER, 8192);
-	struct store_query q = {0};
+	const char *query = server_arg(rq, qkey);
 	struct ember_diag d = {{0}};
-	struct prof *p = NULL;
-	struct flame *f = NULL;
-	long max_nodes = QUERY_DEFAULT_NODES;
 	char *type, *sel;
 	int err;
 
-	if (!mn)
-		mn = server_arg(rq, "maxNodes");
 	if (!query || !*query || strlen(query) > QUERY_MAX_LEN) {
-		server_resp_error(r, 400, "query: want <profile_type>{matchers}, at most %d bytes",
-				  QUERY_MAX_LEN);
-		goto out;
+		server_resp_error(r, 400, "%s: want <profile_type>{matchers}, at most %d bytes",
+				  qkey, QUERY_MAX_LEN);
+		return -1;
 	}
-	if (mn && *mn) {
-		char *end;
-		errno = 0;
-		max_nodes = strtol(mn, &end, 10);
-		if (errno || *end || max_nodes < 1 || max_nodes > QUERY_MAX_NODES) {
-			server_resp_error(r, 400, "max-nodes: want an integer in 1..%d",
-					  QUERY_MAX_NODES);
-			goto out;
-		}
-	}
-	if (query_range(rq, &q, r))
-		goto out;
+	if (query_range_of(rq, fkey, ukey, q, r))
+		return -1;
 	size_t ql = strlen(query);
 	type = arena_alloc(a, ql + 1);
 	memcpy(type, query, ql + 1);
@@ -111,44 +107,203 @@ void server_render(const struct server_req *rq, struct server_resp *r)
 		size_t nm = 0;
 
 		err = store_matchers_parse(sel, a, &ms, &nm, &d);
-		q.matchers = ms;
-		q.n_matchers = nm;
+		q->matchers = ms;
+		q->n_matchers = nm;
 		if (err) {
-			server_resp_error(r, 400, "query: %s",
+			server_resp_error(r, 400, "%s: %s", qkey,
 					  d.msg[0] ? d.msg : ember_strerror(err));
-			goto out;
+			return -1;
 		}
 	}
 	if (!*type || strchr(type, '}')) {
-		server_resp_error(r, 400, "query: missing the profile type before '{'");
-		goto out;
+		server_resp_error(r, 400, "%s: missing the profile type before '{'", qkey);
+		return -1;
 	}
-	q.profile_type = type;
-	err = store_select_merge(rq->srv->store, &q, &p, &d);
+	q->profile_type = type;
+	err = store_select_merge(rq->srv->store, q, out, &d);
 	if (err) {
 		server_resp_error(r, server_status_of(err), "%s",
 				  d.msg[0] ? d.msg : ember_strerror(err));
-		goto out;
+		return -1;
 	}
-	f = flame_new(p, 0, (size_t)max_nodes);
+	return 0;
+}
+
+/* max-nodes (or maxNodes) into *out; 400 on a bad value. */
+static int max_nodes_arg(const struct server_req *rq, long *out, struct server_resp *r)
+{
+	const char *mn = server_arg(rq, "max-nodes");
+
+	*out = QUERY_DEFAULT_NODES;
+	if (!mn)
+		mn = server_arg(rq, "maxNodes");
+	if (mn && *mn) {
+		char *end;
+		errno = 0;
+		*out = strtol(mn, &end, 10);
+		if (errno || *end || *out < 1 || *out > QUERY_MAX_NODES) {
+			server_resp_error(r, 400, "max-nodes: want an integer in 1..%d",
+					  QUERY_MAX_NODES);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *service_of(const struct store_query *q)
+{
+	for (size_t i = 0; i < q->n_matchers; i++)
+		if (!strcmp(q->matchers[i].name, STORE_LABEL_SERVICE) &&
+		    q->matchers[i].op == STORE_MATCH_EQ)
+			return q->matchers[i].value;
+	return "";
+}
+
+static void write_flame(const struct flame *f, const struct prof *p, const struct store_query *q,
+			struct server_resp *r)
+{
 	struct flamebearer_meta m = {.spy_name = "unknown"};
-	const char *svc = NULL;
-	for (size_t i = 0; i < q.n_matchers; i++)
-		if (!strcmp(q.matchers[i].name, STORE_LABEL_SERVICE) &&
-		    q.matchers[i].op == STORE_MATCH_EQ)
-			svc = q.matchers[i].value;
-	m.name = svc ? svc : "";
+	int err;
+
+	m.name = service_of(q);
 	m.units = units_of(p, &m.sample_rate);
 	err = flamebearer_write(f, &m, &r->body);
 	if (err) {
 		server_resp_error(r, 500, "render: %s", ember_strerror(err));
-		goto out;
+		return;
 	}
 	r->status = 200;
 	r->ctype = "application/json";
+}
+
+/* The render timeline step: at least 10 s, at most QUERY_MAX_POINTS steps over the range. */
+static int64_t timeline_step(const struct store_query *q)
+{
+	int64_t span = q->end_ns - q->start_ns, step = 10 * 1000000000LL;
+
+	if (span / step >= QUERY_MAX_POINTS)
+		step = (span / QUERY_MAX_POINTS / 1000000000 + 1) * 1000000000;
+	return step;
+}
+
+/* {"version":1,"flamebearer":..,"metadata":..,"timeline":{startTime, samples, durationDelta},
+ * "groups":{},"heatmap":null}: samples are the profile totals per step over q's range (0 for
+ * empty steps), from the store's select-series. */
+static void write_render(const struct server_req *rq, const struct flame *f, const struct prof *p,
+			 const struct store_query *q, struct server_resp *r)
+{
+	struct store_series_opts o = {.step_ns = timeline_step(q), .agg = STORE_AGG_SUM};
+	struct store_result *res = NULL;
+	struct ember_diag d = {{0}};
+	struct json_writer w;
+	int64_t rate, start_s = q->start_ns / 1000000000;
+	int64_t n_steps = (q->end_ns - q->start_ns + o.step_ns - 1) / o.step_ns;
+	const char *units = units_of(p, &rate);
+	int err;
+
+	err = store_select_series(rq->srv->store, q, &o, &res, &d);
+	if (err) {
+		server_resp_error(r, server_status_of(err), "timeline: %s",
+				  d.msg[0] ? d.msg : ember_strerror(err));
+		return;
+	}
+	json_init(&w, &r->body);
+	json_obj_begin(&w);
+	json_key(&w, "version");
+	json_int(&w, 1);
+	json_key(&w, "flamebearer");
+	flamebearer_write_object(f, &w);
+	json_key(&w, "metadata");
+	json_obj_begin(&w);
+	json_key(&w, "format");
+	json_str(&w, "single");
+	json_key(&w, "spyName");
+	json_str(&w, "unknown");
+	json_key(&w, "sampleRate");
+	json_int(&w, rate);
+	json_key(&w, "units");
+	json_str(&w, units);
+	json_key(&w, "name");
+	json_str(&w, service_of(q));
+	json_obj_end(&w);
+	json_key(&w, "timeline");
+	json_obj_begin(&w);
+	json_key(&w, "startTime");
+	json_int(&w, start_s);
+	json_key(&w, "samples");
+	json_arr_begin(&w);
+	const struct store_series *ser = res->n_series ? &res->series[0] : NULL;
+	size_t pi = 0;
+	for (int64_t k = 0; k <= n_steps; k++) {
+		int64_t t = q->start_ns + k * o.step_ns;
+		double v = 0;
+
+		/* Point k at start + k*step; skip any the store put before it. */
+		while (ser && pi < ser->n_points && ser->points[pi].time_ns < t)
+			pi++;
+		if (ser && pi < ser->n_points && ser->points[pi].time_ns == t)
+			v = ser->points[pi++].value;
+		json_int(&w, (int64_t)v);
+	}
+	json_arr_end(&w);
+	json_key(&w, "durationDelta");
+	json_int(&w, o.step_ns / 1000000000);
+	json_key(&w, "watermarks");
+	json_obj_begin(&w);
+	json_obj_end(&w);
+	json_obj_end(&w);
+	json_key(&w, "groups");
+	json_obj_begin(&w);
+	json_obj_end(&w);
+	json_key(&w, "heatmap");
+	json_null(&w);
+	json_obj_end(&w);
+	store_result_free(res);
+	if (json_finish(&w) < 0) {
+		server_resp_error(r, 500, "render: response too large");
+		return;
+	}
+	r->status = 200;
+	r->ctype = "application/json";
+}
+
+void server_render(const struct server_req *rq, struct server_resp *r)
+{
+	struct arena *a = arena_new(MEM_SERVER, 8192);
+	struct store_query q = {0};
+	struct prof *p = NULL;
+	struct flame *f = NULL;
+	long max_nodes;
+
+	if (max_nodes_arg(rq, &max_nodes, r) ||
+	    query_select(rq, "query", "from", "until", a, &q, &p, r))
+		goto out;
+	f = flame_new(p, 0, (size_t)max_nodes);
+	write_render(rq, f, p, &q, r);
 out:
 	flame_free(f);
 	prof_free(p);
+	arena_free(a);
+}
+
+void server_render_diff(const struct server_req *rq, struct server_resp *r)
+{
+	struct arena *a = arena_new(MEM_SERVER, 8192);
+	struct store_query lq = {0}, rq2 = {0};
+	struct prof *lp = NULL, *rp = NULL;
+	struct flame *f = NULL;
+	long max_nodes;
+
+	if (max_nodes_arg(rq, &max_nodes, r) ||
+	    query_select(rq, "leftQuery", "leftFrom", "leftUntil", a, &lq, &lp, r) ||
+	    query_select(rq, "rightQuery", "rightFrom", "rightUntil", a, &rq2, &rp, r))
+		goto out;
+	f = flame_new_diff(lp, 0, rp, 0, (size_t)max_nodes);
+	write_flame(f, rp, &rq2, r);
+out:
+	flame_free(f);
+	prof_free(lp);
+	prof_free(rp);
 	arena_free(a);
 }
 
