@@ -208,7 +208,26 @@ int flamebearer_write(const struct flame *f, const struct flamebearer_meta *m, s
 	json_str(&w, m && m->name ? m->name : "");
 	json_obj_end(&w);
 	json_key(&w, "timeline");
-	json_null(&w);
+	if (m && m->timeline) {
+		const struct flamebearer_timeline *t = m->timeline;
+
+		json_obj_begin(&w);
+		json_key(&w, "startTime");
+		json_int(&w, t->start_s);
+		json_key(&w, "samples");
+		json_arr_begin(&w);
+		for (size_t i = 0; i < t->n_samples; i++)
+			json_int(&w, t->samples[i]);
+		json_arr_end(&w);
+		json_key(&w, "durationDelta");
+		json_int(&w, t->step_s);
+		json_key(&w, "watermarks");
+		json_obj_begin(&w);
+		json_obj_end(&w);
+		json_obj_end(&w);
+	} else {
+		json_null(&w);
+	}
 	json_key(&w, "groups"); /* an empty map, as Pyroscope's single render sends */
 	json_obj_begin(&w);
 	json_obj_end(&w);

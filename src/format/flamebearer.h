@@ -5,17 +5,27 @@
 #ifndef EMBER_FORMAT_FLAMEBEARER_H
 #define EMBER_FORMAT_FLAMEBEARER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
 #include "format/json.h"
 #include "profile/flame.h"
 
+/* The render timeline: the value of each step from start_s, step_s seconds apart. */
+struct flamebearer_timeline {
+	int64_t start_s;
+	int64_t step_s;
+	const int64_t *samples;
+	size_t n_samples;
+};
+
 struct flamebearer_meta {
-	const char *name;     /* app name; NULL = "" */
-	const char *spy_name; /* NULL = "unknown" */
-	const char *units;    /* NULL = "samples" */
-	int64_t sample_rate;  /* 0 = 100 */
+	const char *name;			     /* app name; NULL = "" */
+	const char *spy_name;			     /* NULL = "unknown" */
+	const char *units;			     /* NULL = "samples" */
+	int64_t sample_rate;			     /* 0 = 100 */
+	const struct flamebearer_timeline *timeline; /* NULL = "timeline":null */
 };
 
 /* Just the "flamebearer" object {names, levels, numTicks, maxSelf} (+ leftTicks/rightTicks). */

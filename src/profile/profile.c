@@ -189,6 +189,16 @@ size_t prof_add_sample_type(struct prof *p, uint32_t type, uint32_t unit)
 	return p->n_types++;
 }
 
+void prof_set_sample_type(struct prof *p, size_t i, uint32_t type, uint32_t unit)
+{
+	if (i >= p->n_types) {
+		fprintf(stderr, "prof_set_sample_type: index %zu out of range\n", i);
+		abort();
+	}
+	p->types[i].type = type;
+	p->types[i].unit = unit;
+}
+
 size_t prof_n_sample_types(const struct prof *p)
 {
 	return p->n_types;

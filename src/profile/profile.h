@@ -110,6 +110,8 @@ bool prof_find_string(const struct prof *p, const char *s, uint32_t *id);
 
 /* Sample types: only before the first sample; returns the index. */
 size_t prof_add_sample_type(struct prof *p, uint32_t type, uint32_t unit);
+/* Rename sample type i (e.g. a client's display name and unit); i must be < n_sample_types. */
+void prof_set_sample_type(struct prof *p, size_t i, uint32_t type, uint32_t unit);
 size_t prof_n_sample_types(const struct prof *p);
 const struct prof_value_type *prof_sample_types(const struct prof *p);
 /* Index of the sample type named `type` (unit ignored when NULL), or -1. */

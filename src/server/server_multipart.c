@@ -306,8 +306,8 @@ int server_sample_type_config(struct prof *p, const uint8_t *cfg, size_t len, st
 		json_decref(root);
 		return -1;
 	}
-	/* The prof owns its sample-type table; the server renames entries in place. */
-	struct prof_value_type *t = (struct prof_value_type *)prof_sample_types(p);
+	const struct prof_value_type *t = prof_sample_types(p);
+
 	for (size_t i = 0; i < prof_n_sample_types(p) && !bad; i++) {
 		json_t *o = json_object_get(root, prof_string(p, t[i].type));
 		const char *units, *disp, *agg;
@@ -340,10 +340,9 @@ int server_sample_type_config(struct prof *p, const uint8_t *cfg, size_t len, st
 			bad = 1;
 			break;
 		}
-		if (units)
-			t[i].unit = prof_intern_cstr(p, units);
-		if (disp)
-			t[i].type = prof_intern_cstr(p, disp);
+		if (units || disp)
+			prof_set_sample_type(p, i, disp ? prof_intern_cstr(p, disp) : t[i].type,
+					     units ? prof_intern_cstr(p, units) : t[i].unit);
 	}
 	json_decref(root);
 	return bad ? -1 : 0;

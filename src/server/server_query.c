@@ -195,7 +195,6 @@ static void write_render(const struct server_req *rq, const struct flame *f, con
 	struct store_series_opts o = {.step_ns = timeline_step(q), .agg = STORE_AGG_SUM};
 	struct store_result *res = NULL;
 	struct ember_diag d = {{0}};
-	struct json_writer w;
 	int64_t rate, start_s = q->start_ns / 1000000000;
 	int64_t n_steps = (q->end_ns - q->start_ns + o.step_ns - 1) / o.step_ns;
 	const char *units = units_of(p, &rate);
@@ -207,59 +206,30 @@ static void write_render(const struct server_req *rq, const struct flame *f, con
 				  d.msg[0] ? d.msg : ember_strerror(err));
 		return;
 	}
-	json_init(&w, &r->body);
-	json_obj_begin(&w);
-	json_key(&w, "version");
-	json_int(&w, 1);
-	json_key(&w, "flamebearer");
-	flamebearer_write_object(f, &w);
-	json_key(&w, "metadata");
-	json_obj_begin(&w);
-	json_key(&w, "format");
-	json_str(&w, "single");
-	json_key(&w, "spyName");
-	json_str(&w, "unknown");
-	json_key(&w, "sampleRate");
-	json_int(&w, rate);
-	json_key(&w, "units");
-	json_str(&w, units);
-	json_key(&w, "name");
-	json_str(&w, service_of(q));
-	json_obj_end(&w);
-	json_key(&w, "timeline");
-	json_obj_begin(&w);
-	json_key(&w, "startTime");
-	json_int(&w, start_s);
-	json_key(&w, "samples");
-	json_arr_begin(&w);
 	const struct store_series *ser = res->n_series ? &res->series[0] : NULL;
+	int64_t *samples = mem_calloc(MEM_SERVER, (size_t)n_steps + 1, sizeof(*samples));
 	size_t pi = 0;
+
 	for (int64_t k = 0; k <= n_steps; k++) {
 		int64_t t = q->start_ns + k * o.step_ns;
-		double v = 0;
 
 		/* Point k at start + k*step; skip any the store put before it. */
 		while (ser && pi < ser->n_points && ser->points[pi].time_ns < t)
 			pi++;
 		if (ser && pi < ser->n_points && ser->points[pi].time_ns == t)
-			v = ser->points[pi++].value;
-		json_int(&w, (int64_t)v);
+			samples[k] = (int64_t)ser->points[pi++].value;
 	}
-	json_arr_end(&w);
-	json_key(&w, "durationDelta");
-	json_int(&w, o.step_ns / 1000000000);
-	json_key(&w, "watermarks");
-	json_obj_begin(&w);
-	json_obj_end(&w);
-	json_obj_end(&w);
-	json_key(&w, "groups");
-	json_obj_begin(&w);
-	json_obj_end(&w);
-	json_key(&w, "heatmap");
-	json_null(&w);
-	json_obj_end(&w);
+	struct flamebearer_timeline tl = {.start_s = start_s,
+					  .step_s = o.step_ns / 1000000000,
+					  .samples = samples,
+					  .n_samples = (size_t)n_steps + 1};
+	struct flamebearer_meta m = {
+		.name = service_of(q), .units = units, .sample_rate = rate, .timeline = &tl};
+
+	err = flamebearer_write(f, &m, &r->body);
+	mem_free(samples);
 	store_result_free(res);
-	if (json_finish(&w) < 0) {
+	if (err < 0) {
 		server_resp_error(r, 500, "render: response too large");
 		return;
 	}

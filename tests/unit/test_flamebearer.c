@@ -210,3 +210,30 @@ TEST(flamebearer_empty_and_limit)
 	flame_free(f);
 	prof_free(p);
 }
+
+TEST(flamebearer_timeline)
+{
+	struct prof *p = folded("a 2\n");
+	static const int64_t samples[] = {0, 2, 5};
+	struct flamebearer_timeline tl = {
+		.start_s = 100, .step_s = 10, .samples = samples, .n_samples = 3};
+	struct flamebearer_meta m = {.name = "app", .timeline = &tl};
+	struct flame *f;
+	struct buf b;
+
+	CHECK(p);
+	f = flame_new(p, 0, 0);
+	buf_init(&b, MEM_TEST, SIZE_MAX);
+	CHECK_OK(flamebearer_write(f, &m, &b));
+	CHECK_MSG(strstr((const char *)b.data,
+			 "\"timeline\":{\"startTime\":100,\"samples\":[0,2,5],"
+			 "\"durationDelta\":10,\"watermarks\":{}}"),
+		  "timeline missing: %s", (const char *)b.data);
+	buf_reset(&b);
+	m.timeline = NULL;
+	CHECK_OK(flamebearer_write(f, &m, &b));
+	CHECK(strstr((const char *)b.data, "\"timeline\":null") != NULL);
+	buf_fini(&b);
+	flame_free(f);
+	prof_free(p);
+}
