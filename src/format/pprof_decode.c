@@ -517,8 +517,9 @@ static int unwrap(const void *data, size_t len, const struct pprof_limits *lim, 
 	return 0;
 }
 
-int pprof_decode(const void *data, size_t len, const struct pprof_limits *lim, struct prof **out,
-		 struct ember_diag *d)
+/* Unwrap (gunzip when needed, bounded) and decode into dst, or into a new profile (*out). */
+static int decode(const void *data, size_t len, const struct pprof_limits *lim, struct prof *dst,
+		  struct prof **out, struct ember_diag *d)
 {
 	struct buf raw;
 	const uint8_t *p = NULL;
@@ -528,23 +529,19 @@ int pprof_decode(const void *data, size_t len, const struct pprof_limits *lim, s
 	buf_init(&raw, MEM_FORMAT, SIZE_MAX);
 	rc = unwrap(data, len, lim, &raw, &p, &n, d);
 	if (!rc)
-		rc = decode_raw(p, n, lim, NULL, out, d);
+		rc = decode_raw(p, n, lim, dst, out, d);
 	buf_fini(&raw);
 	return rc;
+}
+
+int pprof_decode(const void *data, size_t len, const struct pprof_limits *lim, struct prof **out,
+		 struct ember_diag *d)
+{
+	return decode(data, len, lim, NULL, out, d);
 }
 
 int pprof_decode_merge(struct prof *dst, const void *data, size_t len,
 		       const struct pprof_limits *lim, struct ember_diag *d)
 {
-	struct buf raw;
-	const uint8_t *p = NULL;
-	size_t n = 0;
-	int rc;
-
-	buf_init(&raw, MEM_FORMAT, SIZE_MAX);
-	rc = unwrap(data, len, lim, &raw, &p, &n, d);
-	if (!rc)
-		rc = decode_raw(p, n, lim, dst, NULL, d);
-	buf_fini(&raw);
-	return rc;
+	return decode(data, len, lim, dst, NULL, d);
 }

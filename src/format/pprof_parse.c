@@ -305,6 +305,22 @@ static int push_comment(struct pdec *c, uint64_t idx, const uint8_t *p)
 }
 
 /* Profile.comment: repeated int64, packed or not. */
+/* The payload of a repeated scalar field, packed (the WIRE_LEN bytes) or not (the one varint's
+ * bytes), so one loop reads both forms. */
+static int rd_repeated(struct pdec *c, struct wire_reader *r, const struct ptag *t,
+		       const uint8_t **p, size_t *n)
+{
+	uint64_t v;
+	int rc;
+
+	if (t->wt == WIRE_LEN)
+		return rd_len(c, r, t, p, n);
+	*p = r->p;
+	rc = rd_scalar(c, r, t, &v);
+	*n = (size_t)(r->p - *p);
+	return rc;
+}
+
 static int scan_comments(struct pdec *c, struct wire_reader *r, const struct ptag *t)
 {
 	struct wire_reader pr;
@@ -313,12 +329,7 @@ static int scan_comments(struct pdec *c, struct wire_reader *r, const struct pta
 	size_t n = 0;
 	int rc;
 
-	if (t->wt == WIRE_VARINT) {
-		p = r->p;
-		rc = rd_varint(c, r, &v, t->msg);
-		return rc ? rc : push_comment(c, v, p);
-	}
-	rc = rd_len(c, r, t, &p, &n);
+	rc = rd_repeated(c, r, t, &p, &n);
 	if (rc)
 		return rc;
 	pr.p = p;
@@ -840,7 +851,6 @@ int pdec_parse_sample(struct pdec *c, size_t si)
 	struct wire_reader r = sub_reader(c, sp);
 	const uint8_t *p = NULL;
 	struct ptag t;
-	uint64_t v;
 	size_t n = 0;
 	int rc;
 
@@ -851,28 +861,14 @@ int pdec_parse_sample(struct pdec *c, size_t si)
 			return rc;
 		switch (t.field) {
 		case PPROF_S_LOCATION_ID:
-			if (t.wt == WIRE_LEN) {
-				rc = rd_len(c, &r, &t, &p, &n);
-				if (!rc)
-					rc = sample_locations(c, si, p, n);
-			} else {
-				p = r.p;
-				rc = rd_scalar(c, &r, &t, &v);
-				if (!rc)
-					rc = sample_locations(c, si, p, (size_t)(r.p - p));
-			}
+			rc = rd_repeated(c, &r, &t, &p, &n);
+			if (!rc)
+				rc = sample_locations(c, si, p, n);
 			break;
 		case PPROF_S_VALUE:
-			if (t.wt == WIRE_LEN) {
-				rc = rd_len(c, &r, &t, &p, &n);
-				if (!rc)
-					rc = sample_values(c, si, p, n);
-			} else {
-				p = r.p;
-				rc = rd_scalar(c, &r, &t, &v);
-				if (!rc)
-					rc = sample_values(c, si, p, (size_t)(r.p - p));
-			}
+			rc = rd_repeated(c, &r, &t, &p, &n);
+			if (!rc)
+				rc = sample_values(c, si, p, n);
 			break;
 		case PPROF_S_LABEL:
 			rc = rd_len(c, &r, &t, &p, &n);

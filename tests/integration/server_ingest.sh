@@ -17,39 +17,7 @@ if [ ! -x "$EMBER" ]; then
 	exit 1
 fi
 
-DATA=$T/data
-PID=
-PORT=
-cleanup_server() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -KILL "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
-	PID=
-}
-trap 'cleanup_server; rm -rf "$T"' EXIT
-
-# start_server: on $PORT if set, else a free port picked from 20000 + $$ % 10000 (retried).
-start_server() {
-	local tries=0 want_port=${1:-}
-	while [ $tries -lt 10 ]; do
-		PORT=${want_port:-$((20000 + ($$ + tries * 7) % 10000))}
-		"$EMBER" server --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$T/server.out" 2>"$T/server.err" &
-		PID=$!
-		local i
-		for i in $(seq 1 50); do
-			if curl -s -m 1 "http://127.0.0.1:$PORT/ready" 2>/dev/null | grep -q ready; then
-				return 0
-			fi
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		cleanup_server
-		[ -n "$want_port" ] && return 1
-		tries=$((tries + 1))
-	done
-	return 1
-}
+source "$(dirname "$0")/lib/server.bash"
 
 if ! start_server; then
 	fail server/start "the server did not become ready: $(head -c 300 "$T/server.err")"
