@@ -171,6 +171,24 @@ func contention() {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	ch := make(chan int)
+	// Contention that does not depend on scheduling luck: while this goroutine holds the lock,
+	// others park on it, so every round records mutex (and block) events.
+	for r := 0; r < 5; r++ {
+		var w sync.WaitGroup
+		mu.Lock()
+		for g := 0; g < 3; g++ {
+			w.Add(1)
+			go func() {
+				defer w.Done()
+				mu.Lock()
+				sink++
+				mu.Unlock()
+			}()
+		}
+		time.Sleep(5 * time.Millisecond)
+		mu.Unlock()
+		w.Wait()
+	}
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
 		go func() {
