@@ -115,8 +115,9 @@ static void metric(struct buf *b, const char *name, const char *type, const char
 		   (unsigned long long)v);
 }
 
-static void server_metrics(struct server *s, struct server_resp *r)
+void server_metrics(const struct server_req *q, struct server_resp *r)
 {
+	struct server *s = q->srv;
 	struct store_stats st;
 	struct buf *b = &r->body;
 
@@ -154,48 +155,45 @@ static void server_metrics(struct server *s, struct server_resp *r)
 	       st.error ? 1 : 0);
 }
 
-static void route(struct server_req *q, const char *method, const char *url, struct server_resp *r)
+void server_ready(const struct server_req *q, struct server_resp *r)
+{
+	(void)q;
+	r->status = MHD_HTTP_OK;
+	r->ctype = "text/plain";
+	buf_puts(&r->body, "ready\n");
+}
+
+const char *server_path(const struct server_req *q)
+{
+	return q->url;
+}
+
+static void route(struct server_req *q, struct server_resp *r)
 {
 	struct server *s = q->srv;
-	int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
-	int is_post = !strcmp(method, "POST");
+	int method_ok;
+	const struct server_route *rt = server_route_find(q->method, q->url, &method_ok);
 
-	if (!strcmp(url, "/ready") && is_get) {
-		r->status = MHD_HTTP_OK;
-		r->ctype = "text/plain";
-		buf_puts(&r->body, "ready\n");
-	} else if (!strcmp(url, "/metrics") && is_get) {
-		server_metrics(s, r);
-	} else if (!strcmp(url, "/ingest") || !strcmp(url, "/pyroscope/ingest")) {
-		if (!is_post) {
-			server_resp_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
-			return;
-		}
+	if (!rt) {
+		server_resp_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
+		return;
+	}
+	if (!method_ok) {
+		server_resp_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s",
+				  q->method, rt->path);
+		return;
+	}
+	if (rt->scope == SERVER_SCOPE_INGEST) {
 		atomic_fetch_add(&s->n_ingest, 1);
 		atomic_fetch_add(&s->ingest_bytes, q->body_len);
-		server_ingest(q, r);
-		if (r->status != MHD_HTTP_OK)
-			atomic_fetch_add(&s->n_ingest_err, 1);
-	} else if (!strcmp(url, "/pyroscope/render") || !strcmp(url, "/pyroscope/render-diff") ||
-		   !strcmp(url, "/pyroscope/label-values") || !strcmp(url, "/pyroscope/labels")) {
-		if (!is_get) {
-			server_resp_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-			return;
-		}
+	} else if (rt->scope == SERVER_SCOPE_QUERY) {
 		atomic_fetch_add(&s->n_query, 1);
-		if (!strcmp(url, "/pyroscope/render"))
-			server_render(q, r);
-		else if (!strcmp(url, "/pyroscope/render-diff"))
-			server_render_diff(q, r);
-		else if (!strcmp(url, "/pyroscope/labels"))
-			server_label_names(q, r);
-		else
-			server_label_values(q, r);
-		if (r->status != MHD_HTTP_OK)
-			atomic_fetch_add(&s->n_query_err, 1);
-	} else {
-		server_resp_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	}
+	rt->fn(q, r);
+	if (r->status >= 400 && rt->scope == SERVER_SCOPE_INGEST)
+		atomic_fetch_add(&s->n_ingest_err, 1);
+	else if (r->status >= 400 && rt->scope == SERVER_SCOPE_QUERY)
+		atomic_fetch_add(&s->n_query_err, 1);
 }
 
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct server_resp *r)
@@ -274,13 +272,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct server_req q = {.srv = s,
 			       .conn = c,
 			       .tenant = tenant && *tenant ? tenant : "anonymous",
+			       .method = method,
+			       .url = url,
 			       .body = sc->body.data,
 			       .body_len = sc->body.len};
 	struct server_resp r = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR, .ctype = "text/plain"};
 	enum MHD_Result ret;
 
 	buf_init(&r.body, MEM_SERVER, SERVER_MAX_RESP_BYTES);
-	route(&q, method, url, &r);
+	route(&q, &r);
 	ret = send_resp(c, &r);
 	buf_fini(&r.body);
 	return ret;

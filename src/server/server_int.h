@@ -7,6 +7,7 @@
 #define EMBER_SERVER_SERVER_INT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,8 @@ struct server_req {
 	struct server *srv;
 	struct MHD_Connection *conn;
 	const char *tenant;
+	const char *method; /* "GET", "POST", ... */
+	const char *url;    /* the path, without the query string */
 	const uint8_t *body;
 	size_t body_len;
 };
@@ -86,10 +89,57 @@ int server_multipart_parse(const char *ctype, const uint8_t *body, size_t len,
 int server_sample_type_config(struct prof *p, const uint8_t *cfg, size_t len,
 			      struct server_resp *r);
 
+/* A handler: reads the request, fills the response (status, content type, body). */
+typedef void (*server_handler)(const struct server_req *q, struct server_resp *r);
+
+/* Route methods (a bit set) and scopes (what a bearer token must allow). */
+#define SERVER_GET  1u /* GET and HEAD */
+#define SERVER_POST 2u
+
+enum server_scope {
+	SERVER_SCOPE_NONE,   /* open: /ready, /metrics, the UI's assets */
+	SERVER_SCOPE_INGEST, /* writes profiles */
+	SERVER_SCOPE_QUERY,  /* reads profiles */
+	SERVER_SCOPE_ADMIN
+};
+
+struct server_route {
+	const char *path;
+	unsigned int methods;
+	enum server_scope scope;
+	bool prefix; /* path is a prefix */
+	server_handler fn;
+};
+
+/* The route for a method and path (server_routes.c): NULL when no path matches; *method_ok is 0
+ * when the path is known but not for this method (405). */
+const struct server_route *server_route_find(const char *method, const char *url,
+					     int *method_ok);
+
+/* The path of the request (without the query string). */
+const char *server_path(const struct server_req *q);
+
+/* server_http.c */
+void server_ready(const struct server_req *q, struct server_resp *r);
+void server_metrics(const struct server_req *q, struct server_resp *r);
+/* server_ingest.c: Pyroscope /ingest */
 void server_ingest(const struct server_req *q, struct server_resp *r);
+/* server_push.c: Connect push.v1.PusherService/Push */
+void server_push(const struct server_req *q, struct server_resp *r);
+/* server_otlp.c: OTLP/HTTP profiles */
+void server_otlp(const struct server_req *q, struct server_resp *r);
+/* server_query.c: legacy Pyroscope query API */
 void server_render(const struct server_req *q, struct server_resp *r);
 void server_render_diff(const struct server_req *q, struct server_resp *r);
 void server_label_values(const struct server_req *q, struct server_resp *r);
 void server_label_names(const struct server_req *q, struct server_resp *r);
+/* server_querier.c: Connect querier.v1.QuerierService/<Method> */
+void server_querier(const struct server_req *q, struct server_resp *r);
+/* server_api.c: Ember's JSON API under /api/v1/ */
+void server_api(const struct server_req *q, struct server_resp *r);
+/* server_scrape.c: scrape targets and their state */
+void server_scrape_targets(const struct server_req *q, struct server_resp *r);
+/* server_ui.c: the web UI's assets */
+void server_ui(const struct server_req *q, struct server_resp *r);
 
 #endif
