@@ -113,8 +113,7 @@ struct server_route {
 
 /* The route for a method and path (server_routes.c): NULL when no path matches; *method_ok is 0
  * when the path is known but not for this method (405). */
-const struct server_route *server_route_find(const char *method, const char *url,
-					     int *method_ok);
+const struct server_route *server_route_find(const char *method, const char *url, int *method_ok);
 
 /* The path of the request (without the query string). */
 const char *server_path(const struct server_req *q);
