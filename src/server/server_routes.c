@@ -29,8 +29,7 @@ static const struct server_route routes[] = {
 	{"/", SERVER_GET, SERVER_SCOPE_NONE, true, server_ui},
 };
 
-const struct server_route *server_route_find(const char *method, const char *url,
-					     int *method_ok)
+const struct server_route *server_route_find(const char *method, const char *url, int *method_ok)
 {
 	unsigned int m = 0;
 
