@@ -33,7 +33,7 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 # Dependencies: scripts/deps.sh installs what is missing (idempotent, fast when all present).
 DEPS_STAMP := $(BUILD)/.deps-ok
-$(DEPS_STAMP): scripts/deps.sh
+$(DEPS_STAMP): scripts/deps.sh package-lock.json
 	$(Q)mkdir -p $(BUILD)
 	$(Q)bash scripts/deps.sh
 	$(Q)touch $@
