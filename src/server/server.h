@@ -17,10 +17,11 @@
 struct server;
 
 struct server_opts {
-	const char *listen;	/* "ADDR:PORT" (IPv4); NULL = "127.0.0.1:4040" */
-	const char *data_dir;	/* NULL = "./data" */
-	size_t max_body_bytes;	/* request body limit; 0 = 16 MiB */
-	unsigned int n_threads; /* worker threads; 0 = 4 */
+	const char *listen;	 /* "ADDR:PORT" (IPv4); NULL = "127.0.0.1:4040" */
+	const char *data_dir;	 /* NULL = "./data" */
+	size_t max_body_bytes;	 /* request body limit; 0 = 16 MiB */
+	unsigned int n_threads;	 /* worker threads; 0 = 4 */
+	const char *config_path; /* YAML config (scrape_configs, ...); NULL = none */
 };
 
 /* Parses "ADDR:PORT" (dotted IPv4 address, port 1..65535). -EMBER_EUSAGE with a message. */

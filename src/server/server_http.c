@@ -153,6 +153,7 @@ void server_metrics(const struct server_req *q, struct server_resp *r)
 	metric(b, "ember_store_block_bytes", "gauge", "Bytes of blocks on disk.", st.block_bytes);
 	metric(b, "ember_store_error", "gauge", "Non-zero when the store is in the ERROR state.",
 	       st.error ? 1 : 0);
+	server_scrape_metrics(s, b);
 }
 
 void server_ready(const struct server_req *q, struct server_resp *r)
@@ -338,6 +339,13 @@ int server_start(const struct server_opts *o, struct server **out, struct ember_
 				      o->listen ? o->listen : "127.0.0.1:4040",
 				      ember_strerror(err));
 	}
+	err = server_scrape_start(s, o->config_path, d);
+	if (err) {
+		MHD_stop_daemon(s->mhd);
+		store_close(s->store);
+		mem_free(s);
+		return err;
+	}
 	LOG_INFO("server: listening on %u.%u.%u.%u:%u, data in %s", addr[0], addr[1], addr[2],
 		 addr[3], port, so.dir);
 	*out = s;
@@ -348,6 +356,7 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
+	server_scrape_stop(s);
 	MHD_stop_daemon(s->mhd);
 	store_close(s->store);
 	mem_free(s);

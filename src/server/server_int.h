@@ -20,9 +20,12 @@
 /* Largest response body built in memory. */
 #define SERVER_MAX_RESP_BYTES ((size_t)256 << 20)
 
+struct server_scrape;
+
 struct server {
 	struct MHD_Daemon *mhd;
 	struct store *store;
+	struct server_scrape *scrape; /* server_scrape.c; NULL when nothing is scraped */
 	size_t max_body_bytes;
 	_Atomic uint64_t n_http;
 	_Atomic uint64_t n_ingest;
@@ -136,8 +139,13 @@ void server_label_names(const struct server_req *q, struct server_resp *r);
 void server_querier(const struct server_req *q, struct server_resp *r);
 /* server_api.c: Ember's JSON API under /api/v1/ */
 void server_api(const struct server_req *q, struct server_resp *r);
-/* server_scrape.c: scrape targets and their state */
+/* server_scrape.c: scrape targets and their state (GET /api/v1/targets); the scrape loops of
+ * the config file's scrape_configs (start: none when config_path is NULL; stop: joins them);
+ * per-target up/duration/errors lines appended to /metrics. */
 void server_scrape_targets(const struct server_req *q, struct server_resp *r);
+int server_scrape_start(struct server *s, const char *config_path, struct ember_diag *d);
+void server_scrape_stop(struct server *s);
+void server_scrape_metrics(struct server *s, struct buf *b);
 /* server_ui.c: the web UI's assets */
 void server_ui(const struct server_req *q, struct server_resp *r);
 
