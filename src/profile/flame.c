@@ -18,6 +18,7 @@
 #include "base/hmap.h"
 #include "base/mem.h"
 #include "base/strtab.h"
+#include "profile/nodeval.h"
 
 struct flame {
 	struct strtab *strs; /* owns the name bytes */
@@ -63,33 +64,23 @@ static uint32_t bnode_child(struct builder *b, uint32_t parent, uint32_t name)
 static void build_side(struct builder *b, const struct prof *p, size_t vi, bool base)
 {
 	uint32_t n_nodes = prof_n_nodes(p), n_loc = prof_n_locations(p);
-	size_t n_samples = prof_n_samples(p), n_fn = 0, cap_fn = 0;
+	size_t n_fn = 0, cap_fn = 0;
 	uint32_t *fnode, *off, *fnames = NULL;
+	uint8_t *need;
 	int64_t *nv;
 	char tmp[80];
 
 	if (vi >= prof_n_sample_types(p) || n_nodes == 0)
 		return;
-	nv = mem_calloc(MEM_PROFILE, n_nodes, sizeof(*nv));
+	need = mem_calloc(MEM_PROFILE, n_nodes, 1);
+	nv = prof_node_values(p, vi, need, NULL);
 	fnode = mem_calloc(MEM_PROFILE, n_nodes, sizeof(*fnode));
 	off = mem_alloc(MEM_PROFILE, ((size_t)n_loc + 1) * sizeof(*off));
 	memset(off, 0xff, ((size_t)n_loc + 1) * sizeof(*off));
-	for (size_t i = 0; i < n_samples; i++) {
-		struct prof_sample s;
-
-		prof_sample_get(p, i, &s);
-		if (s.node < n_nodes)
-			nv[s.node] += s.values[vi];
-	}
-	/* fnode doubles as the "needed" mark: a node leading to a non-zero value. */
-	for (uint32_t n = n_nodes; n-- > 1;)
-		if (nv[n] || fnode[n])
-			fnode[n] = fnode[prof_node_parent(p, n)] = 1;
-	fnode[0] = 0;
 	for (uint32_t n = 1; n < n_nodes; n++) {
 		uint32_t loc = prof_node_location(p, n), nf, cur;
 
-		if (!fnode[n])
+		if (!need[n])
 			continue;
 		if (loc > n_loc)
 			loc = 0;
@@ -119,6 +110,7 @@ static void build_side(struct builder *b, const struct prof *p, size_t vi, bool 
 	mem_free(fnames);
 	mem_free(off);
 	mem_free(fnode);
+	mem_free(need);
 	mem_free(nv);
 }
 

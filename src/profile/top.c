@@ -15,6 +15,7 @@
 
 #include "base/mem.h"
 #include "base/strtab.h"
+#include "profile/nodeval.h"
 
 struct prof_top {
 	struct strtab *names;
@@ -69,27 +70,6 @@ static int cmp_cum(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Node values of type vi; marks in need[] the nodes on a path to a non-zero value. */
-static int64_t *node_values(const struct prof *p, size_t vi, uint8_t *need, int64_t *total)
-{
-	uint32_t n_nodes = prof_n_nodes(p);
-	size_t n_samples = prof_n_samples(p);
-	int64_t *nv = mem_calloc(MEM_PROFILE, n_nodes ? n_nodes : 1, sizeof(int64_t));
-
-	for (size_t i = 0; i < n_samples; i++) {
-		struct prof_sample s;
-
-		prof_sample_get(p, i, &s);
-		if (s.node < n_nodes)
-			nv[s.node] += s.values[vi];
-		*total += s.values[vi];
-	}
-	for (uint32_t n = n_nodes; n-- > 1;)
-		if (nv[n] || need[n])
-			need[n] = need[prof_node_parent(p, n)] = 1;
-	return nv;
-}
-
 static void build_rows(struct prof_top *t, const int64_t *flat, const int64_t *cum, bool by_cum)
 {
 	uint32_t n_names = strtab_count(t->names);
@@ -119,7 +99,7 @@ struct prof_top *prof_top_new(const struct prof *p, size_t vi, bool by_cum)
 	if (vi >= prof_n_sample_types(p))
 		return t;
 	need = mem_calloc(MEM_PROFILE, n_nodes ? n_nodes : 1, 1);
-	nv = node_values(p, vi, need, &t->total);
+	nv = prof_node_values(p, vi, need, &t->total);
 	fc.names = t->names;
 	fc.n_loc = prof_n_locations(p);
 	fc.off = mem_alloc(MEM_PROFILE, ((size_t)fc.n_loc + 1) * sizeof(uint32_t));
