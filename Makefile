@@ -92,7 +92,22 @@ $(BUILD)/tests/unit-obj/%.o: tests/unit/%.c | $(DEPS_STAMP)
 
 $(filter $(BUILD)/src/agent/%,$(LIB_OBJ)) $(CLI_OBJ): $(BPF_SKEL)
 
-$(LIB): $(LIB_OBJ)
+# The web UI compiled into the library: scripts/embed_assets.sh turns web/ and the vendored uPlot
+# files into a C table (src/server/server_assets.h); rerun when any of them (or the file list)
+# changes.
+WEB_VENDOR := node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css
+WEB_FILES := $(shell find web -type f 2>/dev/null) $(shell find web -type d 2>/dev/null)
+WEB_ASSETS_C := $(BUILD)/gen/web_assets.c
+WEB_ASSETS_O := $(BUILD)/gen/web_assets.o
+
+$(WEB_ASSETS_C): $(WEB_FILES) scripts/embed_assets.sh $(DEPS_STAMP)
+	$(if $(Q),@echo "  GEN $@")
+	$(Q)bash scripts/embed_assets.sh $@ web $(WEB_VENDOR)
+
+$(WEB_ASSETS_O): $(WEB_ASSETS_C) src/server/server_assets.h
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(LIB_OBJ) $(WEB_ASSETS_O)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 

@@ -9,6 +9,8 @@
  *                  (agent_sampler_close).
  *   agent_procs    process tracking: /proc/PID/maps per process, ELF symbols and unwind tables
  *                  per file (bounded caches), kernel symbols; unwinds and names frames.
+ *   agent_kunwind  fills the BPF maps of the in-kernel unwinder (rows, files, mappings) from
+ *                  what agent_procs knows, after each stack the kernel could not unwind.
  *   agent_collector counts identical stacks (a user-space hash) and builds struct prof.
  *
  * Nothing here prints; errors are 0/-errno/-EMBER_E* and the CLI reports them.
@@ -33,6 +35,12 @@ struct agent_sampler_opts {
 	bool filter_pids;    /* sample only pids added with agent_sampler_add_pid (+ children) */
 	bool no_kernel;	     /* skip kernel stacks */
 	uint32_t ignore_pid; /* never sampled (the agent itself); 0 = getpid() */
+	bool user_unwind;    /* always copy the stack to user space (no in-kernel unwinding) */
+};
+
+/* The in-kernel unwinder's maps (ember_bpf_abi.h). */
+struct agent_kmap_fds {
+	int rows, files, procs;
 };
 
 /* Called for every ring-buffer record (struct ember_sample or ember_proc_event, by kind). */
@@ -45,6 +53,7 @@ int agent_sampler_add_pid(struct agent_sampler *s, int pid);
 int agent_sampler_attach(struct agent_sampler *s);
 /* Waits up to timeout_ms for records and delivers them; returns how many, or -errno. */
 int agent_sampler_poll(struct agent_sampler *s, int timeout_ms, agent_record_fn fn, void *ctx);
+void agent_sampler_kmaps(struct agent_sampler *s, struct agent_kmap_fds *out);
 /* Sums of the BPF counters (EMBER_STAT_*). */
 void agent_sampler_stats(struct agent_sampler *s, uint64_t out[EMBER_STAT_N]);
 void agent_sampler_close(struct agent_sampler *s);
@@ -83,8 +92,44 @@ const char *agent_procs_ksym(struct agent_procs *ps, uint64_t addr, const char *
 const char *agent_procs_exe(struct agent_procs *ps, int pid);
 const char *agent_procs_cgroup(struct agent_procs *ps, int pid);
 
+/* What the in-kernel unwinder needs of one executable mapping, from the caches only (nothing
+ * is opened or built here: what is missing is marked and comes with a later user-space walk). */
+struct agent_kmapping {
+	uint64_t start, end, bias;
+	uint64_t build_key;		  /* 0: no file (anonymous, vdso): frame pointers */
+	const struct unwind_table *table; /* rows, when built */
+	bool file_pending;		  /* the ELF is not open yet */
+	bool no_table;			  /* the file has no CFI (final) */
+};
+
+/* Reads what the in-kernel unwinder needs for pc in pid: the maps (re-read when pc is in none
+ * and they predate sample_ns), the file's ELF and its unwind table. */
+void agent_procs_prepare(struct agent_procs *ps, int pid, uint64_t pc, uint64_t sample_ns);
+/* The pid's executable mappings (sorted by start), at most max; *gen changes whenever they
+ * are re-read. 0 when the pid is not known. */
+size_t agent_procs_kmappings(struct agent_procs *ps, int pid, struct agent_kmapping *out,
+			     size_t max, uint64_t *gen);
+
 /* Children, grandchildren... of pid from /proc (for `record -p`). Calls fn for each. */
 int agent_proc_descendants(int pid, void (*fn)(void *ctx, int pid), void *ctx);
+
+/* ---- in-kernel unwinding tables --------------------------------------------------------- */
+
+struct agent_kunwind;
+
+struct agent_kunwind_stats {
+	uint64_t files_loaded, rows_loaded, procs_pushed, resets, errors;
+};
+
+struct agent_kunwind *agent_kunwind_new(struct agent_sampler *s, struct agent_procs *ps);
+void agent_kunwind_free(struct agent_kunwind *k);
+/* Loads what is now known of the sample's process (its mappings, the rows of its files walked
+ * so far and of the one the kernel stopped at) into the maps: called after a stack the kernel
+ * sent as a copy (s->fallback != EMBER_FB_NONE) was unwound in user space. */
+void agent_kunwind_sync(struct agent_kunwind *k, const struct ember_sample *s);
+/* pid exec'd or exited: its mappings are dropped. */
+void agent_kunwind_forget(struct agent_kunwind *k, int pid);
+const struct agent_kunwind_stats *agent_kunwind_stats(const struct agent_kunwind *k);
 
 /* ---- collection -------------------------------------------------------------------------- */
 
@@ -96,6 +141,7 @@ struct agent_collect_stats {
 	uint64_t no_user_regs;
 	uint64_t stop[UNWIND_STOP_N]; /* user unwinds by how they ended */
 	uint64_t user_frames;
+	uint64_t kernel_unwound; /* of samples: user stacks unwound in the kernel */
 };
 
 struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz);
@@ -104,6 +150,8 @@ void agent_collector_free(struct agent_collector *c);
 void agent_collector_exec(struct agent_collector *c, int pid);
 /* Unwinds, names and counts one sample. */
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s);
+/* Names and counts one stack unwound in the kernel (len: the record's bytes). */
+void agent_collector_add_trace(struct agent_collector *c, const struct ember_trace *t, size_t len);
 /* Builds a profile of the stacks counted so far: all of them (pid < 0) or one process's.
  * Sample types samples/count and cpu/nanoseconds; labels pid, comm, executable and cgroup
  * (the last two as of the process's first sample in each exec generation). */

@@ -153,38 +153,23 @@ size_t agent_collector_pids(struct agent_collector *c, const int **pids)
 	return c->n_pids;
 }
 
-void agent_collector_add(struct agent_collector *c, const struct ember_sample *s)
+/* Counts one stack: key = header, then nu user PCs (leaf first, already in place after the
+ * header), then nk kernel PCs. */
+static void count_stack(struct agent_collector *c, uint64_t *key, uint32_t pid, const char *comm,
+			size_t nu, size_t nk)
 {
-	uint64_t key[(sizeof(struct stack_hdr) + 8 * (UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH)) /
-		     8];
 	struct stack_hdr h;
 	memset(&h, 0, sizeof(h));
-	h.pid = s->pid;
-	memcpy(h.comm, s->comm, sizeof(h.comm));
+	h.pid = pid;
+	memcpy(h.comm, comm, sizeof(h.comm));
 	h.comm[EMBER_COMM_LEN - 1] = 0;
 	if (h.comm[0] == 0)
 		h.comm[0] = '?';
-	_Static_assert(sizeof(struct stack_hdr) % 8 == 0, "stack_hdr keeps PCs aligned");
-	uint64_t *pcs = key + sizeof(h) / 8;
-	c->st.samples++;
-	size_t nk = EMBER_MIN((size_t)s->kstack_bytes / 8, (size_t)EMBER_KSTACK_MAX_DEPTH);
-	size_t nu = 0;
-	if (s->flags & EMBER_SAMPLE_KTHREAD) {
-		c->st.kernel_only++;
-	} else if (!(s->flags & EMBER_SAMPLE_USER_REGS)) {
-		c->st.no_user_regs++;
-	} else {
-		struct unwind_result res;
-		agent_procs_unwind(c->ps, s, pcs, UNWIND_MAX_FRAMES, &res);
-		nu = res.n;
-		c->st.stop[res.stop]++;
-		c->st.user_frames += nu;
-	}
-	memcpy(pcs + nu, s->kstack, nk * 8);
+	const uint64_t *pcs = key + sizeof(h) / 8;
 	h.n_user = (uint16_t)nu;
 	h.n_kernel = (uint16_t)nk;
 	uint64_t gen = 0;
-	hmap_get(&c->gens, s->pid, &gen);
+	hmap_get(&c->gens, pid, &gen);
 	h.gen = (uint32_t)gen;
 	for (size_t i = 0; i < nu; i++)
 		memo_frame(c, h.pid, h.gen, pcs[i], i == 0);
@@ -204,12 +189,61 @@ void agent_collector_add(struct agent_collector *c, const struct ember_sample *s
 	}
 	c->counts[id]++;
 	bool found;
-	hmap_upsert(&c->pid_set, s->pid, 1, &found);
+	hmap_upsert(&c->pid_set, pid, 1, &found);
 	if (!found) {
 		mem_grow(MEM_AGENT, (void **)&c->pids, &c->cap_pids, c->n_pids + 1,
 			 sizeof(*c->pids));
-		c->pids[c->n_pids++] = (int)s->pid;
+		c->pids[c->n_pids++] = (int)pid;
 	}
+}
+
+#define KEY_WORDS ((sizeof(struct stack_hdr) + 8 * (UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH)) / 8)
+_Static_assert(sizeof(struct stack_hdr) % 8 == 0, "stack_hdr keeps PCs aligned");
+_Static_assert(EMBER_UFRAMES_MAX <= UNWIND_MAX_FRAMES, "kernel-unwound stacks fit a key");
+
+void agent_collector_add(struct agent_collector *c, const struct ember_sample *s)
+{
+	uint64_t key[KEY_WORDS];
+	uint64_t *pcs = key + sizeof(struct stack_hdr) / 8;
+	c->st.samples++;
+	size_t nk = EMBER_MIN((size_t)s->kstack_bytes / 8, (size_t)EMBER_KSTACK_MAX_DEPTH);
+	size_t nu = 0;
+	if (s->flags & EMBER_SAMPLE_KTHREAD) {
+		c->st.kernel_only++;
+	} else if (!(s->flags & EMBER_SAMPLE_USER_REGS)) {
+		c->st.no_user_regs++;
+	} else {
+		struct unwind_result res;
+		agent_procs_unwind(c->ps, s, pcs, UNWIND_MAX_FRAMES, &res);
+		nu = res.n;
+		c->st.stop[res.stop]++;
+		c->st.user_frames += nu;
+	}
+	memcpy(pcs + nu, s->kstack, nk * 8);
+	count_stack(c, key, s->pid, s->comm, nu, nk);
+}
+
+void agent_collector_add_trace(struct agent_collector *c, const struct ember_trace *t, size_t len)
+{
+	uint64_t key[KEY_WORDS];
+	uint64_t *pcs = key + sizeof(struct stack_hdr) / 8;
+	size_t nk = EMBER_MIN((size_t)t->n_kernel, (size_t)EMBER_KSTACK_MAX_DEPTH);
+	size_t nu = EMBER_MIN((size_t)t->n_user, (size_t)EMBER_UFRAMES_MAX);
+	if (len < EMBER_TRACE_HDR_BYTES || (len - EMBER_TRACE_HDR_BYTES) / 8 < nk + nu)
+		return; /* a short record: not ours */
+	c->st.samples++;
+	if (!(t->flags & EMBER_SAMPLE_USER_REGS)) {
+		c->st.no_user_regs++;
+		nu = 0;
+	} else {
+		c->st.kernel_unwound++;
+		c->st.stop[t->stop < UNWIND_STOP_N ? t->stop : UNWIND_STOP_UNSUPPORTED]++;
+		c->st.user_frames += nu;
+	}
+	/* The record holds kernel frames then user frames; the key user then kernel. */
+	memcpy(pcs, t->pcs + nk, nu * 8);
+	memcpy(pcs + nu, t->pcs, nk * 8);
+	count_stack(c, key, t->pid, t->comm, nu, nk);
 }
 
 static uint32_t kernel_location(struct prof *p, uint32_t kmap, struct agent_procs *ps,

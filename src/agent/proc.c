@@ -52,6 +52,7 @@ struct proc_entry {
 	struct symb_maps maps; /* executable mappings only */
 	uint64_t *file_keys;   /* per mapping; 0 = no file (anonymous, [vdso]...) */
 	uint64_t refreshed_ns;
+	uint64_t gen; /* bumped at every re-read of the maps */
 	bool loaded;
 	struct symb_perfmap *perfmap;
 	bool perfmap_tried;
@@ -213,6 +214,7 @@ static void refresh(struct agent_procs *ps, struct proc_entry *p)
 {
 	p->refreshed_ns = now_ns();
 	p->loaded = true;
+	p->gen++;
 	struct symb_maps all;
 	symb_maps_init(&all);
 	int rc = symb_maps_read(&all, p->pid);
@@ -474,6 +476,60 @@ void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct 
 		if (p->perfmap)
 			out->name = symb_perfmap_lookup(p->perfmap, pc);
 	}
+}
+
+void agent_procs_prepare(struct agent_procs *ps, int pid, uint64_t pc, uint64_t sample_ns)
+{
+	struct walk_ctx w = {.ps = ps, .p = get_proc(ps, pid), .sample_ns = sample_ns};
+	const struct unwind_table *table;
+	uint64_t bias;
+	(void)walk_lookup(&w, pc, &table, &bias);
+}
+
+size_t agent_procs_kmappings(struct agent_procs *ps, int pid, struct agent_kmapping *out,
+			     size_t max, uint64_t *gen)
+{
+	uint64_t v;
+	*gen = 0;
+	if (!hmap_get(&ps->procs, (uint64_t)pid, &v))
+		return 0;
+	struct proc_entry *p = (struct proc_entry *)(uintptr_t)v;
+	if (!p->loaded)
+		return 0;
+	*gen = p->gen;
+	size_t n = 0;
+	for (size_t i = 0; i < p->maps.len && n < max; i++) {
+		const struct symb_map *m = &p->maps.maps[i];
+		struct agent_kmapping *k = &out[n++];
+		memset(k, 0, sizeof(*k));
+		k->start = m->start;
+		k->end = m->end;
+		uint64_t key = p->file_keys[i], vaddr;
+		if (key == 0)
+			continue; /* anonymous: frame pointers */
+		if (!hmap_get(&ps->files, key, &v)) {
+			k->file_pending = true;
+			continue;
+		}
+		const struct file_entry *f = (const struct file_entry *)(uintptr_t)v;
+		if (!f->elf) {
+			/* Not an ELF file (final): frame pointers; else not opened yet. */
+			k->file_pending = f->retry_ns != 0;
+			continue;
+		}
+		if (symb_elf_offset_to_vaddr(f->elf, m->offset, &vaddr) != 0) {
+			k->file_pending = true;
+			continue;
+		}
+		k->bias = m->start - vaddr;
+		k->build_key = f->build_key;
+		if (hmap_get(&ps->tables, f->build_key, &v)) {
+			const struct table_entry *t = (const struct table_entry *)(uintptr_t)v;
+			k->table = t->table;
+			k->no_table = !t->table && t->retry_ns == 0;
+		}
+	}
+	return n;
 }
 
 const char *agent_procs_ksym(struct agent_procs *ps, uint64_t addr, const char **module)

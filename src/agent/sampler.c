@@ -8,8 +8,10 @@
  *   LOADED --agent_sampler_attach--> ATTACHED --agent_sampler_poll--> DRAINING (repeats)
  *   any --agent_sampler_close--> DETACHED (perf events closed, links destroyed, freed)
  *
- * Owns the skeleton, the perf event fds and links, and the ring buffer. Never prints: libbpf's
- * own messages go to the log at debug level.
+ * Owns the skeleton, the perf event fds and links, and the ring buffer. The BPF side wakes the
+ * reader only when a quarter of the ring is waiting, so a poll waits its whole timeout and then
+ * drains what arrived (a few wakeups per second instead of one per sample). Never prints:
+ * libbpf's own messages go to the log at debug level.
  */
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -92,6 +94,8 @@ int agent_sampler_open(const struct agent_sampler_opts *o, struct agent_sampler 
 	s->skel->rodata->filter_pids = o->filter_pids ? 1 : 0;
 	s->skel->rodata->ignore_tgid = o->ignore_pid ? o->ignore_pid : (uint32_t)getpid();
 	s->skel->rodata->want_kernel = o->no_kernel ? 0 : 1;
+	s->skel->rodata->kernel_unwind = o->user_unwind ? 0 : 1;
+	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
 	s->state = SAMPLER_CONFIGURED;
 	rc = profile_bpf__load(s->skel);
 	if (rc != 0)
@@ -173,11 +177,21 @@ int agent_sampler_poll(struct agent_sampler *s, int timeout_ms, agent_record_fn 
 	s->ctx = ctx;
 	s->delivered = 0;
 	int rc = ring_buffer__poll(s->rb, timeout_ms);
+	/* Records sent without a wakeup are not seen by the poll: take them now. */
+	if (rc >= 0 || rc == -EINTR)
+		rc = ring_buffer__consume(s->rb);
 	s->fn = NULL;
 	s->ctx = NULL;
 	if (rc == -EINTR)
 		rc = 0;
 	return rc < 0 ? rc : s->delivered;
+}
+
+void agent_sampler_kmaps(struct agent_sampler *s, struct agent_kmap_fds *out)
+{
+	out->rows = bpf_map__fd(s->skel->maps.krows);
+	out->files = bpf_map__fd(s->skel->maps.kfiles);
+	out->procs = bpf_map__fd(s->skel->maps.kprocs);
 }
 
 void agent_sampler_stats(struct agent_sampler *s, uint64_t out[EMBER_STAT_N])

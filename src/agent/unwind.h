@@ -50,6 +50,16 @@ enum unwind_stop {
 	UNWIND_STOP_MAX_FRAMES,
 	UNWIND_STOP_N
 };
+/* The BPF walker reports the same reasons (EMBER_USTOP_*). */
+_Static_assert(UNWIND_STOP_OUTERMOST == EMBER_USTOP_OUTERMOST &&
+		       UNWIND_STOP_ZERO_RA == EMBER_USTOP_ZERO_RA &&
+		       UNWIND_STOP_NO_MAPPING == EMBER_USTOP_NO_MAPPING &&
+		       UNWIND_STOP_STACK_COPY == EMBER_USTOP_READ &&
+		       UNWIND_STOP_NO_CFI == EMBER_USTOP_NO_CFI &&
+		       UNWIND_STOP_UNSUPPORTED == EMBER_USTOP_UNSUPPORTED &&
+		       UNWIND_STOP_BAD_FRAME == EMBER_USTOP_BAD_FRAME &&
+		       UNWIND_STOP_MAX_FRAMES == EMBER_USTOP_MAX_FRAMES,
+	       "unwind_stop matches EMBER_USTOP_*");
 
 const char *unwind_stop_name(enum unwind_stop s);
 

@@ -20,4 +20,14 @@ static inline uint64_t hash_u64(uint64_t x)
 	return x;
 }
 
+/* Combines two 64-bit words into one well-mixed word with one 64x64->128 multiply (the
+ * wyhash mix), cheap enough to chain over a record's fields; finish with hash_u64 when the low
+ * bits index a table. The trailing ^ a ^ b keeps it from collapsing when one factor is zero. */
+static inline uint64_t hash_mix(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)(a ^ 0xa0761d6478bd642fULL) * (b ^ 0xe7037ed1a0b428dbULL);
+
+	return ((uint64_t)r ^ (uint64_t)(r >> 64)) ^ a ^ b;
+}
+
 #endif

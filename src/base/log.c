@@ -14,6 +14,7 @@
 
 enum log_level log_level_current = LOG_LEVEL_WARN;
 static bool structured;
+static bool json;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
 
@@ -38,6 +39,11 @@ void log_set_structured(bool on)
 	structured = on;
 }
 
+void log_set_json(bool on)
+{
+	json = on;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	char msg[2048], line[2600];
@@ -53,18 +59,28 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		char esc[2200];
 		size_t j = 0;
 
-		for (size_t i = 0; msg[i] && j + 2 < sizeof(esc); i++) {
-			if (msg[i] == '"' || msg[i] == '\\')
+		for (size_t i = 0; msg[i] && j + 7 < sizeof(esc); i++) {
+			unsigned char ch = (unsigned char)msg[i];
+
+			if (ch == '"' || ch == '\\')
 				esc[j++] = '\\';
-			esc[j++] = msg[i] == '\n' ? ' ' : msg[i];
+			if (ch == '\n' || ch == '\t')
+				ch = ' ';
+			if (json && ch < 0x20)
+				j += (size_t)snprintf(esc + j, 7, "\\u%04x", ch);
+			else
+				esc[j++] = (char)ch;
 		}
 		esc[j] = 0;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		n = snprintf(line, sizeof(line),
-			     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"%s\"\n",
-			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			     tm.tm_sec, ts.tv_nsec / 1000000, level_names[lvl], esc);
+		n = snprintf(
+			line, sizeof(line),
+			json ? "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\","
+			       "\"msg\":\"%s\"}\n"
+			     : "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"%s\"\n",
+			tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			tm.tm_sec, ts.tv_nsec / 1000000, level_names[lvl], esc);
 	} else {
 		n = snprintf(line, sizeof(line), "ember: %s: %s\n", level_names[lvl], msg);
 	}

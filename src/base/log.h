@@ -23,6 +23,8 @@ void log_set_level(enum log_level lvl);
 /* Parses "error|warn|info|debug|trace"; returns -EMBER_EUSAGE when unknown. */
 int log_parse_level(const char *s, enum log_level *out);
 void log_set_structured(bool on);
+/* With structured output: one JSON object per line ({"ts":...,"level":...,"msg":...}). */
+void log_set_json(bool on);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define LOG_AT(lvl, ...)                             \

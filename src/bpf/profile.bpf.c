@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * profile.bpf.c — Ember's CPU sampler. Attached to one cpu-clock perf event per CPU, it records
- * pid, tid, comm, the kernel stack, the user registers and a copy of the top of the user stack,
- * and sends them to user space through the `events` ring buffer, where they are unwound with
- * compact .eh_frame tables (ember_bpf_abi.h). With `filter_pids` set only the thread groups in
- * `pid_filter` are sampled; the fork tracepoint adds their children, so a whole process tree is
- * followed. Exec and exit notifications let user space refresh its process maps.
+ * pid, tid, comm, the kernel stack and the user stack, and sends them to user space through the
+ * `events` ring buffer. The user stack is unwound here, in the kernel, with the compact
+ * .eh_frame rows user space loaded into `krows`/`kfiles`/`kprocs` (ember_bpf_abi.h): per frame
+ * the pc's mapping (binary search in the process's mappings), its file's row (binary search in
+ * the file's rows), the CFA from rsp or rbp, the return address and saved rbp read with
+ * bpf_probe_read_user; frame pointers where a file has no rows. The frame loop runs under
+ * bpf_loop (up to EMBER_UFRAMES_MAX frames). When something is not loaded yet (a new process, a
+ * new file, a pc in no known mapping) or with `kernel_unwind` off, it sends a copy of the top of
+ * the user stack instead, which user space unwinds (and then loads what was missing).
+ * With `filter_pids` set only the thread groups in `pid_filter` are sampled; the fork
+ * tracepoint adds their children, so a whole process tree is followed. Exec and exit
+ * notifications let user space refresh its process maps. Records are sent without waking the
+ * reader until the ring is a quarter full (the reader polls on a timer).
  * Never blocks and never loops unboundedly; every failure is counted in `stats`.
  */
 #include "vmlinux.h"
@@ -20,6 +28,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 filter_pids = 0; /* 1: sample only thread groups in pid_filter */
 const volatile __u32 ignore_tgid = 0; /* the agent itself, never sampled */
 const volatile __u32 want_kernel = 1; /* record kernel stacks */
+const volatile __u32 kernel_unwind = 1; /* unwind user stacks here (else always copy them) */
+const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader past this much queued data */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -34,6 +44,28 @@ struct {
 } pid_filter SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EMBER_KROWS_MAX);
+	__type(key, __u32);
+	__type(value, struct ember_unwind_row);
+} krows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EMBER_KFILES_MAX);
+	__type(key, __u32);
+	__type(value, struct ember_kfile);
+} kfiles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBER_KPROCS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct ember_kproc);
+} kprocs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, EMBER_STAT_N);
 	__type(key, __u32);
@@ -46,6 +78,13 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+/* Wake the reader only when a good part of the ring is waiting: it also polls on a timer. */
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									       : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline int wanted(__u32 tgid)
@@ -82,23 +121,40 @@ static __always_inline __u32 copy_ustack(struct ember_sample *e, __u64 sp)
 	return got;
 }
 
-SEC("perf_event")
-int ember_on_sample(struct bpf_perf_event_data *ctx)
+
+/* The user registers at the sample: from the perf context when it hit user mode, else the
+ * ones saved at kernel entry. */
+static __always_inline void user_regs(struct bpf_perf_event_data *ctx, struct task_struct *task,
+				      __u64 *ip, __u64 *sp, __u64 *bp, __u32 *flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct ember_sample *e;
-	struct task_struct *task;
 	struct pt_regs *regs;
+
+	/* A full-width load: the context only allows 8-byte reads of pt_regs fields. */
+	if ((*(volatile __u64 *)&ctx->regs.cs & 3) == 3) {
+		*ip = ctx->regs.ip;
+		*sp = ctx->regs.sp;
+		*bp = ctx->regs.bp;
+	} else {
+		*flags |= EMBER_SAMPLE_IN_KERNEL;
+		regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		*ip = BPF_CORE_READ(regs, ip);
+		*sp = BPF_CORE_READ(regs, sp);
+		*bp = BPF_CORE_READ(regs, bp);
+	}
+	*flags |= EMBER_SAMPLE_USER_REGS;
+}
+
+/* The fallback: the registers and a copy of the top of the user stack, unwound in user space. */
+static __always_inline void send_copy(struct bpf_perf_event_data *ctx, struct task_struct *task,
+				      __u32 tgid, __u32 tid, __u32 fallback, __u64 fallback_pc)
+{
+	struct ember_sample *e;
 	long n;
 
-	if (tid == 0 || !wanted(tgid))
-		return 0;
-	stat_inc(EMBER_STAT_SAMPLES);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(EMBER_STAT_LOST);
-		return 0;
+		return;
 	}
 	e->kind = EMBER_REC_SAMPLE;
 	e->pid = tgid;
@@ -106,7 +162,8 @@ int ember_on_sample(struct bpf_perf_event_data *ctx)
 	e->cpu = bpf_get_smp_processor_id();
 	e->time_ns = bpf_ktime_get_ns();
 	e->flags = 0;
-	e->pad0 = 0;
+	e->fallback = fallback;
+	e->fallback_pc = fallback_pc;
 	e->ip = e->sp = e->bp = 0;
 	e->ustack_bytes = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -119,32 +176,364 @@ int ember_on_sample(struct bpf_perf_event_data *ctx)
 		else if (n < 0)
 			stat_inc(EMBER_STAT_KSTACK_FAIL);
 	}
-
-	task = bpf_get_current_task_btf();
 	if (!task->mm) {
 		e->flags |= EMBER_SAMPLE_KTHREAD;
-		bpf_ringbuf_submit(e, 0);
-		return 0;
+		bpf_ringbuf_submit(e, rb_flags());
+		return;
 	}
-	/* A full-width load: the context only allows 8-byte reads of pt_regs fields. */
-	if ((*(volatile __u64 *)&ctx->regs.cs & 3) == 3) {
-		e->ip = ctx->regs.ip;
-		e->sp = ctx->regs.sp;
-		e->bp = ctx->regs.bp;
-	} else {
-		e->flags |= EMBER_SAMPLE_IN_KERNEL;
-		regs = (struct pt_regs *)bpf_task_pt_regs(task);
-		e->ip = BPF_CORE_READ(regs, ip);
-		e->sp = BPF_CORE_READ(regs, sp);
-		e->bp = BPF_CORE_READ(regs, bp);
-	}
-	e->flags |= EMBER_SAMPLE_USER_REGS;
+	user_regs(ctx, task, &e->ip, &e->sp, &e->bp, &e->flags);
 	e->ustack_bytes = copy_ustack(e, e->sp);
 	if (e->ustack_bytes == 0)
 		stat_inc(EMBER_STAT_USTACK_FAULT);
 	else if (e->ustack_bytes <= EMBER_USTACK_MAX_BYTES - EMBER_PAGE_BYTES)
 		e->flags |= EMBER_SAMPLE_USTACK_CUT, stat_inc(EMBER_STAT_USTACK_SHORT);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
+/* ---- the in-kernel unwinder ---------------------------------------------------------------- */
+
+/* The walk's state. It lives in a per-CPU map value, not on the stack: the verifier treats map
+ * contents as unknown, so it checks each bpf_loop callback once instead of once per value of
+ * every counter (which would take it near its 1M-instruction limit). */
+struct walk {
+	__u64 ip, sp, bp;
+	__u64 fallback_pc;
+	__u32 tgid;
+	__u32 nk;	/* kernel frames at the start of t.pcs */
+	__u32 nu;	/* user frames after them */
+	__u32 stop;	/* EMBER_USTOP_* once ended */
+	__u32 exact;	/* ip is not a return address (the sampled pc, a signal frame's) */
+	__u32 n_fp;	/* frames from the frame-pointer chain */
+	__u32 fallback; /* EMBER_FB_*: send the copy instead */
+	__u32 last_fp;	/* the last frame came from the frame-pointer chain */
+};
+
+/* A binary search: lo ends as the number of entries at or below key. */
+struct search {
+	__u64 key;
+	__u32 tgid; /* mappings: the process */
+	__u32 lo, hi;
+	__u32 pad;
+};
+
+/* The trace being built and the walk, in a 4 KiB buffer so that a size masked with 4095 is
+ * always inside it, whatever the compiler does with a bounds check. */
+#define SCRATCH_BYTES 4096
+struct scratch_buf {
+	struct ember_trace t;
+	struct walk w;
+	struct search q;
+	__u8 pad[SCRATCH_BYTES - sizeof(struct ember_trace) - sizeof(struct walk) -
+		 sizeof(struct search)];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_buf);
+} scratch SEC(".maps");
+
+static __always_inline struct scratch_buf *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline int read_u64(__u64 addr, __u64 *out)
+{
+	return bpf_probe_read_user(out, sizeof(*out), (const void *)addr);
+}
+
+static long map_search_step(__u64 index, void *arg)
+{
+	struct scratch_buf *sb = get_scratch();
+	const struct ember_kproc *pr;
+	struct search *q;
+	__u32 mid;
+
+	if (!sb)
+		return 1;
+	q = &sb->q;
+	if (q->lo >= q->hi)
+		return 1;
+	mid = q->lo + (q->hi - q->lo) / 2;
+	pr = bpf_map_lookup_elem(&kprocs, &q->tgid);
+	if (!pr || mid >= EMBER_KMAPS_MAX)
+		return 1;
+	mid &= EMBER_KMAPS_MAX - 1;
+	if (pr->maps[mid].start <= q->key)
+		q->lo = mid + 1;
+	else
+		q->hi = mid;
+	return 0;
+}
+
+static long row_search_step(__u64 index, void *arg)
+{
+	struct scratch_buf *sb = get_scratch();
+	const struct ember_unwind_row *r;
+	struct search *q;
+	__u32 mid;
+
+	if (!sb)
+		return 1;
+	q = &sb->q;
+	if (q->lo >= q->hi)
+		return 1;
+	mid = q->lo + (q->hi - q->lo) / 2;
+	r = bpf_map_lookup_elem(&krows, &mid);
+	if (!r)
+		return 1;
+	if (r->pc <= q->key)
+		q->lo = mid + 1;
+	else
+		q->hi = mid;
+	return 0;
+}
+
+/* The mapping of pc in the process's sorted mappings, or NULL. */
+static __always_inline const struct ember_kmapping *
+find_mapping(struct scratch_buf *sb, const struct ember_kproc *pr, __u32 tgid, __u64 pc)
+{
+	__u32 i, n = pr->n;
+
+	sb->q.key = pc;
+	sb->q.tgid = tgid;
+	sb->q.lo = 0;
+	sb->q.hi = n > EMBER_KMAPS_MAX ? EMBER_KMAPS_MAX : n;
+	bpf_loop(9, map_search_step, NULL, 0); /* 9 steps cover 256 */
+	i = sb->q.lo;
+	if (i == 0 || i > EMBER_KMAPS_MAX)
+		return NULL;
+	/* A mask (EMBER_KMAPS_MAX is a power of two) the verifier sees on the register used. */
+	i = (i - 1) & (EMBER_KMAPS_MAX - 1);
+	if (pc >= pr->maps[i].end)
+		return NULL;
+	return &pr->maps[i];
+}
+
+/* The row covering vaddr in the file's rows, or NULL (below its first row). */
+static __always_inline const struct ember_unwind_row *
+find_row(struct scratch_buf *sb, const struct ember_kfile *f, __u64 vaddr)
+{
+	__u32 first = f->first, n = f->n, i;
+
+	if (n > EMBER_KROWS_MAX || first > EMBER_KROWS_MAX - n)
+		return NULL;
+	sb->q.key = vaddr;
+	sb->q.lo = first;
+	sb->q.hi = first + n;
+	bpf_loop(21, row_search_step, NULL, 0); /* 2^21 > EMBER_KROWS_MAX */
+	i = sb->q.lo;
+	if (i == first)
+		return NULL;
+	i--;
+	return bpf_map_lookup_elem(&krows, &i);
+}
+
+/* One frame: from (ip, sp, bp) to the caller's; returns 1 when the walk ended. */
+static long walk_step(__u64 index, void *arg)
+{
+	struct scratch_buf *sb = get_scratch();
+	const struct ember_unwind_row *row = NULL;
+	const struct ember_kmapping *m;
+	const struct ember_kproc *pr;
+	const struct ember_kfile *f;
+	struct walk *w;
+	__u64 at, cfa = 0, ra = 0, bp;
+	__u32 exact = 0, fp = 0, idx;
+
+	if (!sb)
+		return 1;
+	w = &sb->w;
+	bp = w->bp;
+	pr = bpf_map_lookup_elem(&kprocs, &w->tgid);
+	if (!pr) {
+		w->fallback = EMBER_FB_NO_PROC;
+		return 1;
+	}
+	at = w->exact ? w->ip : w->ip - 1;
+	m = find_mapping(sb, pr, w->tgid, at);
+	if (!m) {
+		/* After a frame-pointer step this is usually a garbage return address; else the
+		 * mapping may be new (dlopen): user space re-reads the maps. */
+		if (w->last_fp) {
+			w->stop = EMBER_USTOP_NO_MAPPING;
+		} else {
+			w->fallback = EMBER_FB_NO_MAP;
+			w->fallback_pc = at;
+		}
+		return 1;
+	}
+	if (m->flags & EMBER_KMAP_PENDING) {
+		w->fallback = EMBER_FB_PENDING;
+		w->fallback_pc = at;
+		return 1;
+	}
+	if (m->file_id != 0) {
+		idx = m->file_id;
+		f = bpf_map_lookup_elem(&kfiles, &idx);
+		if (!f || f->state == EMBER_KFILE_PENDING) {
+			w->fallback = EMBER_FB_PENDING;
+			w->fallback_pc = at;
+			return 1;
+		}
+		if (f->state == EMBER_KFILE_LOADED)
+			row = find_row(sb, f, at - m->bias);
+	}
+	if (row && row->cfa_type == EMBER_CFA_OUTERMOST) {
+		w->stop = EMBER_USTOP_OUTERMOST;
+		return 1;
+	}
+	if (row && (row->cfa_type == EMBER_CFA_RSP || row->cfa_type == EMBER_CFA_RBP ||
+		    row->cfa_type == EMBER_CFA_PLT)) {
+		if (row->cfa_type == EMBER_CFA_RSP)
+			cfa = w->sp + (__u64)(__s64)row->cfa_offset;
+		else if (row->cfa_type == EMBER_CFA_RBP)
+			cfa = w->bp + (__u64)(__s64)row->cfa_offset;
+		else
+			cfa = w->sp + 8 + ((w->ip & 15) >= 11 ? 8 : 0);
+		if (read_u64(cfa - 8, &ra) != 0 ||
+		    (row->rbp_type == EMBER_RBP_OFFSET &&
+		     read_u64(cfa + (__u64)(__s64)row->rbp_offset, &bp) != 0)) {
+			w->stop = EMBER_USTOP_READ;
+			return 1;
+		}
+		exact = row->flags & EMBER_ROW_SIGNAL;
+	} else if (row && row->cfa_type == EMBER_CFA_SIGNAL) {
+		/* The interrupted registers, saved by the kernel in the ucontext at rsp. */
+		if (read_u64(w->sp + EMBER_UCONTEXT_RIP, &ra) != 0 ||
+		    read_u64(w->sp + EMBER_UCONTEXT_RSP, &cfa) != 0 ||
+		    read_u64(w->sp + EMBER_UCONTEXT_RBP, &bp) != 0) {
+			w->stop = EMBER_USTOP_READ;
+			return 1;
+		}
+		exact = 1;
+	} else if (row && row->cfa_type == EMBER_CFA_UNSUPPORTED) {
+		w->stop = EMBER_USTOP_UNSUPPORTED;
+		return 1;
+	} else {
+		/* No rows here: the frame-pointer chain. */
+		if (w->bp < w->sp || read_u64(w->bp + 8, &ra) != 0 || read_u64(w->bp, &bp) != 0) {
+			w->stop = EMBER_USTOP_NO_CFI;
+			return 1;
+		}
+		cfa = w->bp + 16;
+		fp = 1;
+	}
+	if (cfa <= w->sp) {
+		w->stop = EMBER_USTOP_BAD_FRAME;
+		return 1;
+	}
+	if (ra == 0) {
+		w->stop = EMBER_USTOP_ZERO_RA;
+		return 1;
+	}
+	idx = w->nk + w->nu;
+	if (w->nu >= EMBER_UFRAMES_MAX || idx >= EMBER_KSTACK_MAX_DEPTH + EMBER_UFRAMES_MAX) {
+		w->stop = EMBER_USTOP_MAX_FRAMES;
+		return 1;
+	}
+	sb->t.pcs[idx] = ra;
+	w->nu++;
+	w->n_fp += fp;
+	w->last_fp = fp;
+	w->ip = ra;
+	w->sp = cfa;
+	w->bp = bp;
+	w->exact = exact;
+	return 0;
+}
+
+/* Unwinds in the kernel and sends an ember_trace; returns 0, or an EMBER_FB_* reason to send
+ * the stack copy instead (and in *fb_pc the pc it stopped at). */
+static __always_inline int send_trace(struct bpf_perf_event_data *ctx, struct task_struct *task,
+				      __u32 tgid, __u32 tid, __u64 *fb_pc)
+{
+	struct scratch_buf *sb;
+	struct ember_trace *t;
+	struct walk *w;
+	__u32 size, n, nk = 0;
+	long kn;
+
+	if (!bpf_map_lookup_elem(&kprocs, &tgid))
+		return EMBER_FB_NO_PROC;
+	sb = get_scratch();
+	if (!sb)
+		return EMBER_FB_NO_PROC;
+	t = &sb->t;
+	w = &sb->w;
+	t->kind = EMBER_REC_TRACE;
+	t->pid = tgid;
+	t->tid = tid;
+	t->cpu = bpf_get_smp_processor_id();
+	t->time_ns = bpf_ktime_get_ns();
+	t->flags = 0;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	if (want_kernel) {
+		kn = bpf_get_stack(ctx, t->pcs, EMBER_KSTACK_MAX_DEPTH * 8, 0);
+		if (kn < 0)
+			stat_inc(EMBER_STAT_KSTACK_FAIL);
+		else
+			nk = (__u32)kn / 8;
+	}
+	if (nk > EMBER_KSTACK_MAX_DEPTH)
+		nk = EMBER_KSTACK_MAX_DEPTH;
+	user_regs(ctx, task, &w->ip, &w->sp, &w->bp, &t->flags);
+	t->pcs[nk & (EMBER_KSTACK_MAX_DEPTH * 2 - 1)] = w->ip;
+	w->tgid = tgid;
+	w->nk = nk;
+	w->nu = 1;
+	w->exact = 1;
+	w->n_fp = 0;
+	w->last_fp = 0;
+	w->fallback = EMBER_FB_NONE;
+	w->fallback_pc = 0;
+	w->stop = EMBER_USTOP_MAX_FRAMES; /* unless a step ends the walk first */
+	bpf_loop(EMBER_UFRAMES_MAX - 1, walk_step, NULL, 0);
+	if (w->fallback) {
+		*fb_pc = w->fallback_pc;
+		return (int)w->fallback;
+	}
+	n = w->nu;
+	if (n > EMBER_UFRAMES_MAX)
+		n = EMBER_UFRAMES_MAX;
+	t->n_kernel = (__u16)nk;
+	t->n_user = (__u16)n;
+	t->stop = w->stop;
+	t->n_fp = w->n_fp;
+	size = (EMBER_TRACE_HDR_BYTES + 8 * (nk + n)) & (SCRATCH_BYTES - 1);
+	if (bpf_ringbuf_output(&events, t, size, rb_flags()) != 0)
+		stat_inc(EMBER_STAT_LOST);
+	else
+		stat_inc(EMBER_STAT_TRACES);
+	return 0;
+}
+
+SEC("perf_event")
+int ember_on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct task_struct *task;
+	__u64 fb_pc = 0;
+	int fb = 0;
+
+	if (tid == 0 || !wanted(tgid))
+		return 0;
+	stat_inc(EMBER_STAT_SAMPLES);
+	task = bpf_get_current_task_btf();
+	if (kernel_unwind && task->mm) {
+		fb = send_trace(ctx, task, tgid, tid, &fb_pc);
+		if (fb == 0)
+			return 0;
+		stat_inc(fb == EMBER_FB_NO_PROC	 ? EMBER_STAT_FB_NO_PROC
+			 : fb == EMBER_FB_NO_MAP ? EMBER_STAT_FB_NO_MAP
+						 : EMBER_STAT_FB_PENDING);
+	}
+	send_copy(ctx, task, tgid, tid, (__u32)fb, fb_pc);
 	return 0;
 }
 
@@ -162,7 +551,7 @@ static __always_inline void send_proc_event(__u32 kind, __u32 pid, __u32 ppid)
 	ev->ppid = ppid;
 	ev->pad0 = 0;
 	ev->time_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, rb_flags());
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -187,6 +576,8 @@ int BPF_PROG(ember_on_exec, struct task_struct *p, pid_t old_pid, struct linux_b
 {
 	__u32 tgid = p->tgid;
 
+	/* The old image's mappings are gone: user space loads the new ones. */
+	bpf_map_delete_elem(&kprocs, &tgid);
 	if (wanted(tgid))
 		send_proc_event(EMBER_REC_EXEC, tgid, 0);
 	return 0;
@@ -198,7 +589,10 @@ int BPF_PROG(ember_on_exit, struct task_struct *p)
 	__u32 tgid = p->tgid;
 
 	/* Only the thread group leader's exit ends the process. */
-	if (p->pid != p->tgid || !wanted(tgid))
+	if (p->pid != p->tgid)
+		return 0;
+	bpf_map_delete_elem(&kprocs, &tgid);
+	if (!wanted(tgid))
 		return 0;
 	send_proc_event(EMBER_REC_EXIT, tgid, 0);
 	return 0;

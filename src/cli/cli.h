@@ -60,6 +60,9 @@ enum cli_in_format {
 int cli_load_profile(const char *cmd, const char *path, struct prof **out);
 /* Loads paths[0..n) and merges them into one new profile (sample types must agree). */
 int cli_load_merged(const char *cmd, char *const *paths, int n, struct prof **out);
+/* Decodes b, the contents of path (already read, possibly gunzipped), into dst as
+ * cli_load_merged does for each input; the same messages. */
+int cli_merge_bytes(const char *cmd, const char *path, const struct buf *b, struct prof *dst);
 
 /* Sample type index: the one whose type is `name` (NULL = the profile's default). Prints the
  * available types and returns CLI_EXIT_ERR when absent. what names the profile in messages. */

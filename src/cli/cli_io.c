@@ -134,6 +134,11 @@ static int decode_into(const char *cmd, const char *path, const struct buf *b, s
 	return CLI_EXIT_ERR;
 }
 
+int cli_merge_bytes(const char *cmd, const char *path, const struct buf *b, struct prof *dst)
+{
+	return decode_into(cmd, path, b, dst, NULL);
+}
+
 int cli_load_profile(const char *cmd, const char *path, struct prof **out)
 {
 	struct buf b;

@@ -42,6 +42,8 @@ static const char agent_usage[] =
 	"      --push-backlog BYTES  backlog bound, oldest dropped when full (default 64 MiB)\n"
 	"  -o, --output DIR     directory for the profiles (created if missing)\n"
 	"      --no-kernel      do not record kernel stacks\n"
+	"      --user-unwind    copy each user stack (16 KiB) to user space and unwind it\n"
+	"                       there, instead of unwinding it in the kernel (the default)\n"
 	"  -h, --help           show this help\n"
 	"\n" CLI_EXIT_HELP;
 
@@ -79,6 +81,7 @@ static int parse_duration(const char *s, long *ms)
 struct agent_run {
 	struct agent_procs *procs;
 	struct agent_collector *coll;
+	struct agent_kunwind *kun; /* NULL with --user-unwind */
 	struct hmap exited; /* pids to forget after the next flush */
 };
 
@@ -87,15 +90,24 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 	struct agent_run *r = ctx;
 	uint32_t kind;
 	memcpy(&kind, rec, sizeof(kind));
-	if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample))
+	if (kind == EMBER_REC_TRACE && len >= EMBER_TRACE_HDR_BYTES) {
+		agent_collector_add_trace(r->coll, rec, len);
+	} else if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample)) {
 		agent_collector_add(r->coll, rec);
-	else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
+		if (r->kun)
+			agent_kunwind_sync(r->kun, rec);
+	} else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
 		int pid = (int)((const struct ember_proc_event *)rec)->pid;
 		agent_procs_forget(r->procs, pid);
 		agent_collector_exec(r->coll, pid);
+		if (r->kun)
+			agent_kunwind_forget(r->kun, pid);
 	} else if (kind == EMBER_REC_EXIT && len >= sizeof(struct ember_proc_event)) {
+		int pid = (int)((const struct ember_proc_event *)rec)->pid;
 		/* Its samples may still wait for the flush, which needs its maps. */
-		hmap_put(&r->exited, ((const struct ember_proc_event *)rec)->pid, 1);
+		hmap_put(&r->exited, (uint64_t)pid, 1);
+		if (r->kun)
+			agent_kunwind_forget(r->kun, pid);
 	}
 }
 
@@ -203,13 +215,14 @@ int cmd_agent(int argc, char **argv)
 		{"server", required_argument, NULL, 's'},
 		{"push-backlog", required_argument, NULL, 'B'},
 		{"no-kernel", no_argument, NULL, 'K'},
+		{"user-unwind", no_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long freq = 19, interval_ms = 10000, duration_ms = 0;
 	const char *dir = NULL, *server = NULL;
 	long backlog = 64L << 20;
-	bool no_kernel = false;
+	bool no_kernel = false, user_unwind = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "F:i:d:o:s:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -238,6 +251,9 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'K':
 			no_kernel = true;
+			break;
+		case 'U':
+			user_unwind = true;
 			break;
 		case 'h':
 			fputs(agent_usage, stdout);
@@ -274,7 +290,8 @@ int cmd_agent(int argc, char **argv)
 		cli_error(cmd, "%s: %s", dir, strerror(errno));
 		return CLI_EXIT_ERR;
 	}
-	struct agent_sampler_opts so = {.freq_hz = (int)freq, .no_kernel = no_kernel};
+	struct agent_sampler_opts so = {
+		.freq_hz = (int)freq, .no_kernel = no_kernel, .user_unwind = user_unwind};
 	struct agent_sampler *s = NULL;
 	int rc = agent_sampler_open(&so, &s);
 	if (rc == 0)
@@ -289,6 +306,7 @@ int cmd_agent(int argc, char **argv)
 	struct agent_run run;
 	run.procs = agent_procs_new(&(struct agent_procs_opts){.no_kernel = no_kernel});
 	run.coll = agent_collector_new(run.procs, (int)freq);
+	run.kun = user_unwind ? NULL : agent_kunwind_new(s, run.procs);
 	hmap_init(&run.exited, MEM_CLI);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -315,11 +333,16 @@ int cmd_agent(int argc, char **argv)
 			const struct agent_collect_stats *st = agent_collector_stats(run.coll);
 			fprintf(stderr,
 				"%s: wrote %d profiles; samples %llu (lost %llu), complete stacks "
-				"%llu, kernel threads %llu\n",
+				"%llu, kernel threads %llu, unwound in the kernel %llu (copies: new "
+				"process %llu, file not loaded %llu, unknown mapping %llu)\n",
 				cmd, w, (unsigned long long)st->samples,
 				(unsigned long long)bpf[EMBER_STAT_LOST],
 				(unsigned long long)st->stop[UNWIND_STOP_OUTERMOST],
-				(unsigned long long)st->kernel_only);
+				(unsigned long long)st->kernel_only,
+				(unsigned long long)st->kernel_unwound,
+				(unsigned long long)bpf[EMBER_STAT_FB_NO_PROC],
+				(unsigned long long)bpf[EMBER_STAT_FB_PENDING],
+				(unsigned long long)bpf[EMBER_STAT_FB_NO_MAP]);
 			if (push) {
 				struct agent_push_stats ps;
 				agent_push_stats(push, &ps);
@@ -339,6 +362,7 @@ int cmd_agent(int argc, char **argv)
 	}
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	agent_kunwind_free(run.kun);
 	agent_collector_free(run.coll);
 	agent_procs_free(run.procs);
 	hmap_fini(&run.exited);

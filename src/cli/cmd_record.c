@@ -28,7 +28,8 @@
 #include "profile/flame.h"
 
 static const char record_usage[] =
-	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] -- CMD [ARGS]\n"
+	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] [--user-unwind]\n"
+	"                    -- CMD [ARGS]\n"
 	"       ember record -p PID [-d SECONDS] [-F HZ] [-o FILE] [--format FMT]\n"
 	"\n"
 	"Sample the CPU stacks of a command (or of a running process), its threads and its\n"
@@ -45,6 +46,8 @@ static const char record_usage[] =
 	"  -p, --pid PID           profile a running process and its descendants\n"
 	"  -d, --duration SECONDS  stop after this long (default: until CMD or PID exits)\n"
 	"      --no-kernel         do not record kernel stacks\n"
+	"      --user-unwind       copy each user stack (16 KiB) to user space and unwind it\n"
+	"                          there, instead of unwinding it in the kernel (the default)\n"
 	"  -h, --help              show this help\n"
 	"\n" CLI_EXIT_HELP;
 
@@ -59,6 +62,7 @@ static void on_signal(int sig)
 struct record_run {
 	struct agent_procs *procs;
 	struct agent_collector *coll;
+	struct agent_kunwind *kun; /* NULL with --user-unwind */
 };
 
 static void on_rec(void *ctx, const void *rec, size_t len)
@@ -66,12 +70,18 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 	struct record_run *r = ctx;
 	uint32_t kind;
 	memcpy(&kind, rec, sizeof(kind));
-	if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample))
+	if (kind == EMBER_REC_TRACE && len >= EMBER_TRACE_HDR_BYTES) {
+		agent_collector_add_trace(r->coll, rec, len);
+	} else if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample)) {
 		agent_collector_add(r->coll, rec);
-	else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
+		if (r->kun)
+			agent_kunwind_sync(r->kun, rec);
+	} else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
 		int pid = (int)((const struct ember_proc_event *)rec)->pid;
 		agent_procs_forget(r->procs, pid);
 		agent_collector_exec(r->coll, pid);
+		if (r->kun)
+			agent_kunwind_forget(r->kun, pid);
 	}
 }
 
@@ -125,9 +135,11 @@ static void print_summary(const char *cmd, const struct agent_collect_stats *st,
 	uint64_t user = st->samples - st->kernel_only - st->no_user_regs;
 	double complete =
 		user ? 100.0 * (double)st->stop[UNWIND_STOP_OUTERMOST] / (double)user : 0.0;
-	fprintf(stderr, "%s: %llu samples (%llu lost), %.1f%% of user stacks complete", cmd,
-		(unsigned long long)st->samples, (unsigned long long)bpf[EMBER_STAT_LOST],
-		complete);
+	fprintf(stderr,
+		"%s: %llu samples (%llu lost, %llu unwound in the kernel), %.1f%% of user stacks "
+		"complete",
+		cmd, (unsigned long long)st->samples, (unsigned long long)bpf[EMBER_STAT_LOST],
+		(unsigned long long)st->kernel_unwound, complete);
 	for (int i = 1; i < UNWIND_STOP_N; i++)
 		if (st->stop[i])
 			fprintf(stderr, ", %s %llu", unwind_stop_name((enum unwind_stop)i),
@@ -145,12 +157,13 @@ int cmd_record(int argc, char **argv)
 		{"pid", required_argument, NULL, 'p'},
 		{"duration", required_argument, NULL, 'd'},
 		{"no-kernel", no_argument, NULL, 'K'},
+		{"user-unwind", no_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long freq = 99, pid = 0, duration = 0;
 	const char *out_path = "ember.pb.gz", *fmt_name = NULL;
-	bool no_kernel = false;
+	bool no_kernel = false, user_unwind = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+F:o:f:p:d:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -174,6 +187,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'K':
 			no_kernel = true;
+			break;
+		case 'U':
+			user_unwind = true;
 			break;
 		case 'h':
 			fputs(record_usage, stdout);
@@ -200,7 +216,10 @@ int cmd_record(int argc, char **argv)
 	}
 
 	struct agent_sampler_opts so = {
-		.freq_hz = (int)freq, .filter_pids = true, .no_kernel = no_kernel};
+		.freq_hz = (int)freq,
+		.filter_pids = true,
+		.no_kernel = no_kernel,
+		.user_unwind = user_unwind};
 	struct agent_sampler *s = NULL;
 	int rc = agent_sampler_open(&so, &s);
 	if (rc != 0) {
@@ -258,6 +277,7 @@ int cmd_record(int argc, char **argv)
 	struct record_run run;
 	run.procs = agent_procs_new(&(struct agent_procs_opts){.no_kernel = no_kernel});
 	run.coll = agent_collector_new(run.procs, (int)freq);
+	run.kun = user_unwind ? NULL : agent_kunwind_new(s, run.procs);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -279,6 +299,7 @@ int cmd_record(int argc, char **argv)
 			signal(SIGINT, SIG_DFL);
 			signal(SIGTERM, SIG_DFL);
 			agent_sampler_close(s);
+			agent_kunwind_free(run.kun);
 			agent_collector_free(run.coll);
 			agent_procs_free(run.procs);
 			return CLI_EXIT_ERR;
@@ -337,6 +358,7 @@ int cmd_record(int argc, char **argv)
 	}
 	buf_fini(&out);
 	prof_free(p);
+	agent_kunwind_free(run.kun);
 	agent_collector_free(run.coll);
 	agent_procs_free(run.procs);
 	if (ret == CLI_EXIT_OK && exit_status != 0)

@@ -134,6 +134,11 @@ struct alloc_spec {
 /* Phase 1 (pprof_parse.c). Each returns 0 or a negative code with a message in c->d. */
 int pdec_fail(struct pdec *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int pdec_grow(struct pdec *c, void **arr, size_t *cap, size_t need, size_t elem);
+/* pdec_grow with the common case (room enough) inline. */
+static inline int pdec_fit(struct pdec *c, void **arr, size_t *cap, size_t need, size_t elem)
+{
+	return need <= *cap ? 0 : pdec_grow(c, arr, cap, need, elem);
+}
 int pdec_alloc_all(struct pdec *c, const struct alloc_spec *a, size_t n);
 void pdec_idmap_fini(struct idmap *m);
 int pdec_scan_profile(struct pdec *c);

@@ -102,17 +102,20 @@ static int match_types(struct pdec *c)
 
 /* ---- phase 2: building (cannot fail) ---- */
 
-static uint32_t str_get(struct pdec *c, uint32_t i)
+/* File index -> target id, the record added to the target on first use. Each lookup is inline
+ * for the common case (done already); the adding is out of line. */
+static __attribute__((noinline)) uint32_t str_add(struct pdec *c, uint32_t i)
+{
+	struct span sp = c->strings.v[i];
+
+	return c->str_dst[i] = prof_intern(c->dst, c->base + sp.off, sp.len);
+}
+
+static inline uint32_t str_get(struct pdec *c, uint32_t i)
 {
 	uint32_t s = c->str_dst[i];
 
-	if (s == NONE) {
-		struct span sp = c->strings.v[i];
-
-		s = prof_intern(c->dst, c->base + sp.off, sp.len);
-		c->str_dst[i] = s;
-	}
-	return s;
+	return s != NONE ? s : str_add(c, i);
 }
 
 static uint32_t map_get(struct pdec *c, uint32_t mi)
@@ -128,36 +131,43 @@ static uint32_t map_get(struct pdec *c, uint32_t mi)
 	return c->map_dst[mi];
 }
 
-static uint32_t fn_get(struct pdec *c, uint32_t fi)
+static __attribute__((noinline)) uint32_t fn_add(struct pdec *c, uint32_t fi)
 {
-	struct prof_function f;
+	struct prof_function f = c->fn[fi];
 
-	if (!c->fn_dst[fi]) {
-		f = c->fn[fi];
-		f.name = str_get(c, f.name);
-		f.system_name = str_get(c, f.system_name);
-		f.filename = str_get(c, f.filename);
-		c->fn_dst[fi] = prof_add_function(c->dst, &f);
-	}
-	return c->fn_dst[fi];
+	f.name = str_get(c, f.name);
+	f.system_name = str_get(c, f.system_name);
+	f.filename = str_get(c, f.filename);
+	return c->fn_dst[fi] = prof_add_function(c->dst, &f);
 }
 
-static uint32_t loc_get(struct pdec *c, uint32_t li)
+static inline uint32_t fn_get(struct pdec *c, uint32_t fi)
+{
+	uint32_t f = c->fn_dst[fi];
+
+	return f ? f : fn_add(c, fi);
+}
+
+static __attribute__((noinline)) uint32_t loc_add(struct pdec *c, uint32_t li)
 {
 	const struct ploc *l = &c->loc[li];
 
-	if (!c->loc_dst[li]) {
-		for (uint32_t k = 0; k < l->n_lines; k++) {
-			const struct prof_line *ln = &c->lines[l->line0 + k];
+	for (uint32_t k = 0; k < l->n_lines; k++) {
+		const struct prof_line *ln = &c->lines[l->line0 + k];
 
-			c->line_dst[k] = *ln;
-			c->line_dst[k].function = ln->function ? fn_get(c, ln->function - 1) : 0;
-		}
-		c->loc_dst[li] =
-			prof_add_location(c->dst, l->mapping ? map_get(c, l->mapping - 1) : 0,
-					  l->address, c->line_dst, l->n_lines, l->is_folded);
+		c->line_dst[k] = *ln;
+		c->line_dst[k].function = ln->function ? fn_get(c, ln->function - 1) : 0;
 	}
-	return c->loc_dst[li];
+	return c->loc_dst[li] =
+		       prof_add_location(c->dst, l->mapping ? map_get(c, l->mapping - 1) : 0,
+					 l->address, c->line_dst, l->n_lines, l->is_folded);
+}
+
+static inline uint32_t loc_get(struct pdec *c, uint32_t li)
+{
+	uint32_t l = c->loc_dst[li];
+
+	return l ? l : loc_add(c, li);
 }
 
 /* The node of the parsed sample's stack. A merge goes through prof_add_stack: dst has usually
@@ -462,6 +472,7 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 		prof_reserve(c.dst,
 			     EMBER_MIN(c.samples.n + 3 * (size_t)c.locations.n, (size_t)1 << 22),
 			     c.samples.n);
+		prof_reserve_symbols(c.dst, c.functions.n, c.locations.n, c.n_lines);
 	}
 	build_tables(&c);
 	build_meta(&c);

@@ -81,21 +81,49 @@ enum pprof_function_field {
 	PPROF_FN_START_LINE = 5,
 };
 
-/* wire_read_varint with the one- and two-byte cases inline: ids, small values and tags in a
- * pprof are almost all that short, and this loop is the decoder's hot path. */
+/* wire_read_varint with the common cases inline: up to five bytes (35 bits: ids, values,
+ * lines, most addresses) inside the reader's range. Longer, truncated or overlong varints go to
+ * wire_read_varint, which gives the same results and errors. The decoder's hot path. */
 static inline int pprof_varint(struct wire_reader *r, uint64_t *v)
 {
 	const uint8_t *p = r->p;
+	size_t n = (size_t)(r->end - p);
+	uint64_t x;
 
-	if (p < r->end && p[0] < 0x80) {
+	if (n >= 1 && p[0] < 0x80) {
 		*v = p[0];
 		r->p = p + 1;
 		return 0;
 	}
-	if (r->end - p >= 2 && p[1] < 0x80) {
-		*v = (uint64_t)(p[0] & 0x7f) | ((uint64_t)p[1] << 7);
-		r->p = p + 2;
-		return 0;
+	if (n >= 2) {
+		x = (uint64_t)(p[0] & 0x7f) | (uint64_t)(p[1] & 0x7f) << 7;
+		if (p[1] < 0x80) {
+			*v = x;
+			r->p = p + 2;
+			return 0;
+		}
+		if (n >= 3) {
+			x |= (uint64_t)(p[2] & 0x7f) << 14;
+			if (p[2] < 0x80) {
+				*v = x;
+				r->p = p + 3;
+				return 0;
+			}
+			if (n >= 5) {
+				x |= (uint64_t)(p[3] & 0x7f) << 21;
+				if (p[3] < 0x80) {
+					*v = x;
+					r->p = p + 4;
+					return 0;
+				}
+				x |= (uint64_t)(p[4] & 0x7f) << 28;
+				if (p[4] < 0x80) {
+					*v = x;
+					r->p = p + 5;
+					return 0;
+				}
+			}
+		}
 	}
 	return wire_read_varint(r, v);
 }

@@ -377,6 +377,26 @@ int pdec_scan_profile(struct pdec *c)
 	int rc;
 
 	while (!wire_eof(&r)) {
+		const uint8_t *kp = r.p;
+
+		/* Fast path: a table entry with a one-byte key and a length that fits. */
+		if ((*kp & 7) == WIRE_LEN && *kp < 0x80 && tables[*kp >> 3]) {
+			struct spans *s = tables[*kp >> 3];
+
+			r.p = kp + 1;
+			if (pprof_varint(&r, &v) == 0 && v <= (uint64_t)(r.end - r.p)) {
+				if (s->n < s->cap) {
+					s->v[s->n].off = (uint32_t)at(c, r.p);
+					s->v[s->n].len = (uint32_t)v;
+					s->n++;
+				} else if ((rc = push_span(c, s, r.p, (size_t)v)) != 0) {
+					return rc;
+				}
+				r.p += v;
+				continue;
+			}
+			r.p = kp;
+		}
 		rc = rd_tag(c, &r, &t, "Profile");
 		if (rc)
 			return rc;
@@ -516,10 +536,12 @@ static const struct msgdesc label_desc = {"Label", EMBER_ARRAY_SIZE(label_f), la
 static const struct msgdesc value_type_desc = {"ValueType", EMBER_ARRAY_SIZE(value_type_f),
 					       value_type_f};
 
-/* Reads the message in r into obj (zeroed by the caller) per md; kind and i name the entry in
- * messages about string indices. */
-static int parse_scalars(struct pdec *c, struct wire_reader *r, const struct msgdesc *md, void *obj,
-			 const char *kind, size_t i)
+/* Reads one field of the message in r into obj per md (any field order; unknown fields are
+ * skipped); kind and i name the entry in messages about string indices. The generic path: the
+ * fast parsers below rewind to a field they do not handle plainly and let this one read it, so
+ * every message about a bad field comes from here. */
+static int parse_field(struct pdec *c, struct wire_reader *r, const struct msgdesc *md, void *obj,
+		       const char *kind, size_t i)
 {
 	const struct fdesc *fd;
 	const uint8_t *vp;
@@ -528,36 +550,53 @@ static int parse_scalars(struct pdec *c, struct wire_reader *r, const struct msg
 	char *dst;
 	int rc;
 
-	while (!wire_eof(r)) {
-		rc = rd_tag(c, r, &t, md->msg);
+	rc = rd_tag(c, r, &t, md->msg);
+	if (rc)
+		return rc;
+	fd = t.field < md->n ? &md->f[t.field] : NULL;
+	if (!fd || fd->kind == FK_NONE)
+		return skip(c, r, &t);
+	vp = r->p;
+	rc = rd_scalar(c, r, &t, &v);
+	if (rc)
+		return rc;
+	dst = (char *)obj + fd->off;
+	if (fd->kind == FK_U64) {
+		*(uint64_t *)(void *)dst = v;
+	} else if (fd->kind == FK_I64) {
+		*(int64_t *)(void *)dst = (int64_t)v;
+	} else if (fd->kind == FK_BOOL) {
+		*(bool *)dst = v != 0;
+	} else {
+		rc = check_str(c, v, kind, i, fd->name, vp);
 		if (rc)
 			return rc;
-		fd = t.field < md->n ? &md->f[t.field] : NULL;
-		if (!fd || fd->kind == FK_NONE) {
-			rc = skip(c, r, &t);
-			if (rc)
-				return rc;
-			continue;
-		}
-		vp = r->p;
-		rc = rd_scalar(c, r, &t, &v);
-		if (rc)
-			return rc;
-		dst = (char *)obj + fd->off;
-		if (fd->kind == FK_U64) {
-			*(uint64_t *)(void *)dst = v;
-		} else if (fd->kind == FK_I64) {
-			*(int64_t *)(void *)dst = (int64_t)v;
-		} else if (fd->kind == FK_BOOL) {
-			*(bool *)dst = v != 0;
-		} else {
-			rc = check_str(c, v, kind, i, fd->name, vp);
-			if (rc)
-				return rc;
-			*(uint32_t *)(void *)dst = (uint32_t)v;
-		}
+		*(uint32_t *)(void *)dst = (uint32_t)v;
 	}
 	return 0;
+}
+
+/* Reads the message in r into obj (zeroed by the caller) per md. */
+static int parse_scalars(struct pdec *c, struct wire_reader *r, const struct msgdesc *md, void *obj,
+			 const char *kind, size_t i)
+{
+	int rc;
+
+	while (!wire_eof(r)) {
+		rc = parse_field(c, r, md, obj, kind, i);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The fast parsers: a one-byte varint key and a value read by pprof_varint, for the keys a
+ * message is made of in practice; anything else (another key, a bad value, an out-of-range
+ * reference) rewinds to the key and goes through the generic reader, which reports it. */
+static inline int fast_varint(struct wire_reader *r, const uint8_t *key_end, uint64_t *v)
+{
+	r->p = key_end;
+	return pprof_varint(r, v);
 }
 
 static int parse_value_type(struct pdec *c, struct span sp, const char *kind, size_t i,
@@ -586,8 +625,8 @@ int pdec_parse_types(struct pdec *c)
 }
 
 /* Checks a table entry's id and records it; kind names the table in messages. */
-static int add_id(struct pdec *c, struct idmap *m, uint64_t id, size_t i, const char *kind,
-		  const uint8_t *p)
+static int add_id_slow(struct pdec *c, struct idmap *m, uint64_t id, size_t i, const char *kind,
+		       const uint8_t *p)
 {
 	uint32_t prev;
 
@@ -600,6 +639,16 @@ static int add_id(struct pdec *c, struct idmap *m, uint64_t id, size_t i, const 
 				 "%s %zu has id %" PRIu64 ", already used by %s %u (byte %zu)",
 				 kind, i, id, kind, prev - 1, at(c, p));
 	return 0;
+}
+
+static inline int add_id(struct pdec *c, struct idmap *m, uint64_t id, size_t i, const char *kind,
+			 const uint8_t *p)
+{
+	if (id - 1 < m->n_dense && !m->dense[id - 1]) {
+		m->dense[id - 1] = (uint32_t)i + 1;
+		return 0;
+	}
+	return add_id_slow(c, m, id, i, kind, p);
 }
 
 static int check_count(struct pdec *c, const struct spans *s, const char *kind)
@@ -622,7 +671,55 @@ static int parse_entry(struct pdec *c, const struct spans *s, size_t i, const st
 	return rc ? rc : add_id(c, ids, *(uint64_t *)in, i, kind, c->base + s->v[i].off);
 }
 
-static int parse_line(struct pdec *c, size_t li, const uint8_t *p, size_t n)
+/* Function: the fast path of parse_entry for the Function message. */
+static int parse_function(struct pdec *c, size_t i, struct function_in *in)
+{
+	struct wire_reader r = sub_reader(c, c->functions.v[i]);
+	uint32_t n_str = c->n_str;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	while (r.p < r.end) {
+		const uint8_t *kp = r.p;
+		uint64_t v;
+
+		if (fast_varint(&r, kp + 1, &v))
+			goto slow;
+		switch (*kp) {
+		case PPROF_FN_ID << 3:
+			in->id = v;
+			continue;
+		case PPROF_FN_NAME << 3:
+			if (v >= n_str)
+				goto slow;
+			in->f.name = (uint32_t)v;
+			continue;
+		case PPROF_FN_SYSTEM_NAME << 3:
+			if (v >= n_str)
+				goto slow;
+			in->f.system_name = (uint32_t)v;
+			continue;
+		case PPROF_FN_FILENAME << 3:
+			if (v >= n_str)
+				goto slow;
+			in->f.filename = (uint32_t)v;
+			continue;
+		case PPROF_FN_START_LINE << 3:
+			in->f.start_line = (int64_t)v;
+			continue;
+		default:
+			break;
+		}
+slow:
+		r.p = kp;
+		rc = parse_field(c, &r, &function_desc, in, "function", i);
+		if (rc)
+			return rc;
+	}
+	return add_id(c, &c->fn_ids, in->id, i, "function", c->base + c->functions.v[i].off);
+}
+
+static int parse_line_slow(struct pdec *c, size_t li, const uint8_t *p, size_t n)
 {
 	struct wire_reader r = {p, p + n, c->base};
 	struct line_in in;
@@ -632,8 +729,8 @@ static int parse_line(struct pdec *c, size_t li, const uint8_t *p, size_t n)
 	memset(&in, 0, sizeof(in));
 	rc = parse_scalars(c, &r, &line_desc, &in, "location", li);
 	if (!rc)
-		rc = pdec_grow(c, (void **)&c->lines, &c->cap_lines, c->n_lines + 1,
-			       sizeof(*c->lines));
+		rc = pdec_fit(c, (void **)&c->lines, &c->cap_lines, c->n_lines + 1,
+			      sizeof(*c->lines));
 	if (rc)
 		return rc;
 	ln = &c->lines[c->n_lines++];
@@ -648,56 +745,123 @@ static int parse_line(struct pdec *c, size_t li, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* A Line of location li: the plain case here, anything else by parse_line_slow. */
+static inline int parse_line(struct pdec *c, size_t li, const uint8_t *p, size_t n)
+{
+	struct wire_reader r = {p, p + n, c->base};
+	struct prof_line ln = {0, 0, 0};
+
+	while (r.p < r.end) {
+		const uint8_t *kp = r.p;
+		uint64_t v;
+
+		if (fast_varint(&r, kp + 1, &v))
+			return parse_line_slow(c, li, p, n);
+		if (*kp == PPROF_LN_FUNCTION_ID << 3) {
+			ln.function = idmap_get(&c->fn_ids, v);
+			if (!ln.function)
+				return parse_line_slow(c, li, p, n);
+		} else if (*kp == PPROF_LN_LINE << 3) {
+			ln.line = (int64_t)v;
+		} else if (*kp == PPROF_LN_COLUMN << 3) {
+			ln.column = (int64_t)v;
+		} else {
+			return parse_line_slow(c, li, p, n);
+		}
+	}
+	if (c->n_lines >= c->cap_lines &&
+	    pdec_grow(c, (void **)&c->lines, &c->cap_lines, c->n_lines + 1, sizeof(*c->lines)))
+		return -ENOMEM;
+	c->lines[c->n_lines++] = ln;
+	return 0;
+}
+
+/* One field of Location i, any form. */
+static int location_field(struct pdec *c, struct wire_reader *r, size_t i, struct ploc *l,
+			  uint64_t *id)
+{
+	const uint8_t *p = NULL;
+	struct ptag t;
+	uint64_t v;
+	size_t n = 0;
+	int rc;
+
+	rc = rd_tag(c, r, &t, "Location");
+	if (rc)
+		return rc;
+	switch (t.field) {
+	case PPROF_L_ID:
+		return rd_scalar(c, r, &t, id);
+	case PPROF_L_MAPPING_ID:
+		rc = rd_scalar(c, r, &t, &v);
+		if (rc || v == 0) {
+			l->mapping = 0;
+			return rc;
+		}
+		l->mapping = idmap_get(&c->map_ids, v);
+		if (!l->mapping)
+			return pdec_fail(c, -EMBER_EFORMAT,
+					 "location %zu references mapping id %" PRIu64
+					 " which does not exist (byte %zu)",
+					 i, v, at(c, t.at));
+		return 0;
+	case PPROF_L_ADDRESS:
+		return rd_scalar(c, r, &t, &l->address);
+	case PPROF_L_LINE:
+		rc = rd_len(c, r, &t, &p, &n);
+		return rc ? rc : parse_line(c, i, p, n);
+	case PPROF_L_IS_FOLDED:
+		rc = rd_scalar(c, r, &t, &v);
+		l->is_folded = v != 0;
+		return rc;
+	default:
+		return skip(c, r, &t);
+	}
+}
+
 static int parse_location(struct pdec *c, size_t i)
 {
 	struct span sp = c->locations.v[i];
 	struct wire_reader r = sub_reader(c, sp);
 	struct ploc *l = &c->loc[i];
-	uint64_t id = 0, v;
-	const uint8_t *p = NULL;
-	struct ptag t;
-	size_t n = 0;
+	uint64_t id = 0;
 	int rc;
 
 	memset(l, 0, sizeof(*l));
 	l->line0 = (uint32_t)c->n_lines;
-	while (!wire_eof(&r)) {
-		rc = rd_tag(c, &r, &t, "Location");
-		if (rc)
-			return rc;
-		switch (t.field) {
-		case PPROF_L_ID:
-			rc = rd_scalar(c, &r, &t, &id);
-			break;
-		case PPROF_L_MAPPING_ID:
-			rc = rd_scalar(c, &r, &t, &v);
-			if (rc || v == 0) {
+	while (r.p < r.end) {
+		const uint8_t *kp = r.p;
+		uint64_t v;
+
+		if (fast_varint(&r, kp + 1, &v))
+			goto slow;
+		switch (*kp) {
+		case PPROF_L_ID << 3:
+			id = v;
+			continue;
+		case PPROF_L_MAPPING_ID << 3:
+			if (v && !(l->mapping = idmap_get(&c->map_ids, v)))
+				goto slow;
+			if (!v)
 				l->mapping = 0;
-				break;
-			}
-			l->mapping = idmap_get(&c->map_ids, v);
-			if (!l->mapping)
-				return pdec_fail(c, -EMBER_EFORMAT,
-						 "location %zu references mapping id %" PRIu64
-						 " which does not exist (byte %zu)",
-						 i, v, at(c, t.at));
-			break;
-		case PPROF_L_ADDRESS:
-			rc = rd_scalar(c, &r, &t, &l->address);
-			break;
-		case PPROF_L_LINE:
-			rc = rd_len(c, &r, &t, &p, &n);
-			if (!rc)
-				rc = parse_line(c, i, p, n);
-			break;
-		case PPROF_L_IS_FOLDED:
-			rc = rd_scalar(c, &r, &t, &v);
-			l->is_folded = v != 0;
-			break;
+			continue;
+		case PPROF_L_ADDRESS << 3:
+			l->address = v;
+			continue;
+		case PPROF_L_LINE << 3 | WIRE_LEN:
+			if (v > (uint64_t)(r.end - r.p))
+				goto slow;
+			r.p += v;
+			rc = parse_line(c, i, r.p - v, (size_t)v);
+			if (rc)
+				return rc;
+			continue;
 		default:
-			rc = skip(c, &r, &t);
 			break;
 		}
+slow:
+		r.p = kp;
+		rc = location_field(c, &r, i, l, &id);
 		if (rc)
 			return rc;
 	}
@@ -736,9 +900,12 @@ int pdec_parse_tables(struct pdec *c)
 				 "mapping");
 		c->map[i] = mi.m;
 	}
+	/* Lines: about one per location, more with inlining. */
+	if (!rc)
+		rc = pdec_fit(c, (void **)&c->lines, &c->cap_lines, nl + nl / 4 + 16,
+			      sizeof(*c->lines));
 	for (size_t i = 0; !rc && i < nf; i++) {
-		rc = parse_entry(c, &c->functions, i, &function_desc, &fi, sizeof(fi), &c->fn_ids,
-				 "function");
+		rc = parse_function(c, i, &fi);
 		c->fn[i] = fi.f;
 	}
 	for (size_t i = 0; !rc && i < nl; i++)

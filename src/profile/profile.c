@@ -72,7 +72,9 @@ struct prof {
 	struct node_rec *nodes;
 	size_t n_nodes, cap_nodes;
 	struct hmap node_index;	 /* parent<<32 | loc -> node */
-	struct hmap stack_cache; /* hash of a whole stack -> its node (verified on use) */
+	struct hmap stack_cache; /* hash of a whole stack -> pool offset << 32 | its node */
+	uint32_t *stack_pool;	 /* cached stacks: n, then n locations leaf first */
+	size_t n_pool, cap_pool;
 
 	uint32_t *sample_node;
 	uint32_t *sample_labelset;
@@ -81,6 +83,13 @@ struct prof {
 	size_t cap_values;
 	struct hmap sample_index; /* node<<32 | labelset -> sample */
 };
+
+/* mem_grow with the common case (room enough) inline. */
+static inline void fit(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need > *cap)
+		mem_grow(MEM_PROFILE, arr, cap, need, elem);
+}
 
 struct prof *prof_new(void)
 {
@@ -92,10 +101,10 @@ struct prof *prof_new(void)
 	hmap_init(&p->stack_cache, MEM_PROFILE);
 	hmap_init(&p->sample_index, MEM_PROFILE);
 	/* label set 0 (empty) and node 0 (root) */
-	mem_grow(MEM_PROFILE, (void **)&p->labelset_off, &p->cap_labelsets, 1, sizeof(uint32_t));
+	fit((void **)&p->labelset_off, &p->cap_labelsets, 1, sizeof(uint32_t));
 	p->labelset_len = mem_calloc(MEM_PROFILE, p->cap_labelsets, sizeof(uint32_t));
 	p->labelset_off[0] = 0;
-	mem_grow(MEM_PROFILE, (void **)&p->nodes, &p->cap_nodes, 1, sizeof(struct node_rec));
+	fit((void **)&p->nodes, &p->cap_nodes, 1, sizeof(struct node_rec));
 	p->nodes[0].parent = 0;
 	p->nodes[0].loc = 0;
 	p->n_nodes = 1;
@@ -113,6 +122,7 @@ void prof_free(struct prof *p)
 	strtab_free(p->labelset_keys);
 	hmap_fini(&p->node_index);
 	hmap_fini(&p->stack_cache);
+	mem_free(p->stack_pool);
 	hmap_fini(&p->sample_index);
 	mem_free(p->types);
 	mem_free(p->comments);
@@ -183,7 +193,7 @@ size_t prof_add_sample_type(struct prof *p, uint32_t type, uint32_t unit)
 		fprintf(stderr, "prof_add_sample_type after samples\n");
 		abort();
 	}
-	mem_grow(MEM_PROFILE, (void **)&p->types, &p->cap_types, p->n_types + 1, sizeof(*p->types));
+	fit((void **)&p->types, &p->cap_types, p->n_types + 1, sizeof(*p->types));
 	p->types[p->n_types].type = type;
 	p->types[p->n_types].unit = unit;
 	return p->n_types++;
@@ -233,7 +243,7 @@ size_t prof_default_sample_type(const struct prof *p)
 
 void prof_add_comment(struct prof *p, uint32_t str)
 {
-	mem_grow(MEM_PROFILE, (void **)&p->comments, &p->cap_comments, p->n_comments + 1,
+	fit((void **)&p->comments, &p->cap_comments, p->n_comments + 1,
 		 sizeof(*p->comments));
 	p->comments[p->n_comments++] = str;
 }
@@ -283,7 +293,7 @@ static void key_fini(struct keybuf *k)
 
 static inline uint64_t hcomb(uint64_t h, uint64_t v)
 {
-	return hash_u64(h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6)));
+	return hash_mix(h, v);
 }
 
 /* Finds the record with hash h for which eq(p, id, key) holds; returns its id, or 0 and sets
@@ -312,10 +322,15 @@ static void rec_index_grow(struct rec_index *ix, size_t n)
 	mem_free(old);
 }
 
-static uint32_t rec_find(const struct prof *p, struct rec_index *ix, size_t n_recs, uint64_t h,
-			 rec_eq_fn eq, const void *key, size_t *slot_out)
+/* Inline so that each caller's eq is inlined too. */
+static inline __attribute__((always_inline)) uint32_t
+rec_find(const struct prof *p, struct rec_index *ix, size_t n_recs, uint64_t h, rec_eq_fn eq,
+	 const void *key, size_t *slot_out)
 {
-	uint32_t h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
+	uint32_t h32;
+
+	h = hash_u64(h);
+	h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
 	size_t j;
 
 	if ((n_recs + 1) * 2 > ix->n_slots)
@@ -336,7 +351,10 @@ static uint32_t rec_find(const struct prof *p, struct rec_index *ix, size_t n_re
 
 static void rec_insert(struct rec_index *ix, size_t slot, uint64_t h, uint32_t id)
 {
-	uint32_t h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
+	uint32_t h32;
+
+	h = hash_u64(h);
+	h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
 
 	ix->slots[slot] = (uint64_t)h32 << 32 | id;
 }
@@ -356,7 +374,7 @@ uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
 {
 	uint64_t h = hcomb(hcomb(hcomb(hcomb(1, m->memory_start), m->memory_limit), m->file_offset),
 			   (uint64_t)m->filename << 32 | m->build_id);
-	size_t slot;
+	size_t slot = 0;
 	uint32_t id;
 
 	h = hcomb(h, (uint64_t)(m->has_functions | m->has_filenames << 1 |
@@ -364,7 +382,7 @@ uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
 	id = rec_find(p, &p->mapping_index, p->n_mappings, h, mapping_eq, m, &slot);
 	if (id)
 		return id;
-	mem_grow(MEM_PROFILE, (void **)&p->mappings, &p->cap_mappings, p->n_mappings + 1,
+	fit((void **)&p->mappings, &p->cap_mappings, p->n_mappings + 1,
 		 sizeof(*p->mappings));
 	p->mappings[p->n_mappings] = *m;
 	id = (uint32_t)++p->n_mappings;
@@ -382,14 +400,14 @@ static bool function_eq(const struct prof *p, uint32_t id, const void *key)
 
 uint32_t prof_add_function(struct prof *p, const struct prof_function *f)
 {
-	uint64_t h = hcomb(hcomb(hcomb(2, (uint64_t)f->name << 32 | f->system_name), f->filename),
-			   (uint64_t)f->start_line);
-	size_t slot;
+	uint64_t h = hcomb((uint64_t)f->name << 32 | f->system_name,
+			   ((uint64_t)f->filename << 32) + (uint64_t)f->start_line);
+	size_t slot = 0;
 	uint32_t id = rec_find(p, &p->function_index, p->n_functions, h, function_eq, f, &slot);
 
 	if (id)
 		return id;
-	mem_grow(MEM_PROFILE, (void **)&p->functions, &p->cap_functions, p->n_functions + 1,
+	fit((void **)&p->functions, &p->cap_functions, p->n_functions + 1,
 		 sizeof(*p->functions));
 	p->functions[p->n_functions] = *f;
 	id = (uint32_t)++p->n_functions;
@@ -425,19 +443,19 @@ uint32_t prof_add_location(struct prof *p, uint32_t mapping, uint64_t address,
 			   const struct prof_line *lines, uint32_t n_lines, bool is_folded)
 {
 	struct loc_key k = {mapping, address, lines, n_lines, is_folded};
-	uint64_t h = hcomb(hcomb(3, address), (uint64_t)mapping << 1 | is_folded);
-	size_t slot;
+	uint64_t h = hcomb(address, (uint64_t)mapping << 1 | is_folded);
+	size_t slot = 0;
 	uint32_t id;
 
 	for (uint32_t i = 0; i < n_lines; i++)
-		h = hcomb(hcomb(h, (uint64_t)lines[i].function << 32 ^ (uint64_t)lines[i].line),
-			  (uint64_t)lines[i].column);
+		h = hcomb(h ^ lines[i].column,
+			  ((uint64_t)lines[i].function << 32) + (uint64_t)lines[i].line);
 	id = rec_find(p, &p->location_index, p->n_locations, h, location_eq, &k, &slot);
 	if (id)
 		return id;
-	mem_grow(MEM_PROFILE, (void **)&p->locations, &p->cap_locations, p->n_locations + 1,
+	fit((void **)&p->locations, &p->cap_locations, p->n_locations + 1,
 		 sizeof(*p->locations));
-	mem_grow(MEM_PROFILE, (void **)&p->lines, &p->cap_lines, p->n_lines + n_lines,
+	fit((void **)&p->lines, &p->cap_lines, p->n_lines + n_lines,
 		 sizeof(*p->lines));
 	if (n_lines)
 		memcpy(p->lines + p->n_lines, lines, n_lines * sizeof(*lines));
@@ -535,12 +553,12 @@ uint32_t prof_add_labelset(struct prof *p, const struct prof_label *labels, size
 	if (strtab_count(p->labelset_keys) != n_before) {
 		size_t cap = p->cap_labelsets;
 
-		mem_grow(MEM_PROFILE, (void **)&p->labelset_off, &p->cap_labelsets, (size_t)id + 1,
+		fit((void **)&p->labelset_off, &p->cap_labelsets, (size_t)id + 1,
 			 sizeof(uint32_t));
 		if (cap != p->cap_labelsets)
 			p->labelset_len = mem_realloc(MEM_PROFILE, p->labelset_len,
 						      p->cap_labelsets * sizeof(uint32_t));
-		mem_grow(MEM_PROFILE, (void **)&p->labels, &p->cap_labels, p->n_labels + n,
+		fit((void **)&p->labels, &p->cap_labels, p->n_labels + n,
 			 sizeof(*p->labels));
 		memcpy(p->labels + p->n_labels, sorted, n * sizeof(*sorted));
 		p->labelset_off[id] = (uint32_t)p->n_labels;
@@ -581,14 +599,16 @@ uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location)
 		fprintf(stderr, "prof: too many stack nodes\n");
 		abort();
 	}
-	mem_grow(MEM_PROFILE, (void **)&p->nodes, &p->cap_nodes, p->n_nodes + 1, sizeof(*p->nodes));
+	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + 1, sizeof(*p->nodes));
 	p->nodes[p->n_nodes].parent = parent;
 	p->nodes[p->n_nodes].loc = location;
 	return (uint32_t)p->n_nodes++;
 }
 
 /* Whole-stack cache: one hash of the location sequence finds the leaf node directly, verified
- * by walking its parents; a miss (or a hash collision) walks the tree from the root. */
+ * against a copy of the sequence kept in stack_pool (one sequential compare instead of a walk
+ * through scattered nodes); a miss or a hash collision walks the tree from the root and caches
+ * the stack (a collision replaces the entry). */
 uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n)
 {
 	uint64_t h = 0x51ed2701f3a5c4b9ULL ^ n, cached;
@@ -603,19 +623,20 @@ uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, si
 	if (h == HMAP_EMPTY)
 		h = 0;
 	if (hmap_get(&p->stack_cache, h, &cached)) {
-		uint32_t nd = (uint32_t)cached;
-		size_t i = 0;
+		const uint32_t *st = p->stack_pool + (cached >> 32);
 
-		while (i < n && nd && p->nodes[nd].loc == locations_leaf_first[i]) {
-			nd = p->nodes[nd].parent;
-			i++;
-		}
-		if (i == n && nd == 0)
+		if (st[0] == n && memcmp(st + 1, locations_leaf_first, n * sizeof(uint32_t)) == 0)
 			return (uint32_t)cached;
 	}
 	for (size_t i = n; i > 0; i--)
 		node = prof_node_child(p, node, locations_leaf_first[i - 1]);
-	hmap_put(&p->stack_cache, h, node);
+	if (n < UINT32_MAX && p->n_pool + n + 1 <= UINT32_MAX) {
+		fit((void **)&p->stack_pool, &p->cap_pool, p->n_pool + n + 1, sizeof(uint32_t));
+		p->stack_pool[p->n_pool] = (uint32_t)n;
+		memcpy(p->stack_pool + p->n_pool + 1, locations_leaf_first, n * sizeof(uint32_t));
+		hmap_put(&p->stack_cache, h, (uint64_t)p->n_pool << 32 | node);
+		p->n_pool += n + 1;
+	}
 	return node;
 }
 
@@ -648,9 +669,22 @@ uint32_t prof_node_depth(const struct prof *p, uint32_t node)
 void prof_reserve(struct prof *p, size_t n_nodes, size_t n_samples)
 {
 	hmap_reserve(&p->node_index, p->n_nodes + n_nodes);
-	mem_grow(MEM_PROFILE, (void **)&p->nodes, &p->cap_nodes, p->n_nodes + n_nodes,
+	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + n_nodes,
 		 sizeof(*p->nodes));
 	hmap_reserve(&p->sample_index, p->n_samples + n_samples);
+}
+
+void prof_reserve_symbols(struct prof *p, size_t n_functions, size_t n_locations, size_t n_lines)
+{
+	if (p->function_index.n_slots < (p->n_functions + n_functions + 1) * 2)
+		rec_index_grow(&p->function_index, p->n_functions + n_functions);
+	if (p->location_index.n_slots < (p->n_locations + n_locations + 1) * 2)
+		rec_index_grow(&p->location_index, p->n_locations + n_locations);
+	fit((void **)&p->functions, &p->cap_functions, p->n_functions + n_functions,
+	    sizeof(*p->functions));
+	fit((void **)&p->locations, &p->cap_locations, p->n_locations + n_locations,
+	    sizeof(*p->locations));
+	fit((void **)&p->lines, &p->cap_lines, p->n_lines + n_lines, sizeof(*p->lines));
 }
 
 /* Samples. */
@@ -665,12 +699,12 @@ void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int
 	if (!found) {
 		size_t cap = p->cap_samples;
 
-		mem_grow(MEM_PROFILE, (void **)&p->sample_node, &p->cap_samples, p->n_samples + 1,
+		fit((void **)&p->sample_node, &p->cap_samples, p->n_samples + 1,
 			 sizeof(uint32_t));
 		if (cap != p->cap_samples)
 			p->sample_labelset = mem_realloc(MEM_PROFILE, p->sample_labelset,
 							 p->cap_samples * sizeof(uint32_t));
-		mem_grow(MEM_PROFILE, (void **)&p->values, &p->cap_values, (p->n_samples + 1) * nt,
+		fit((void **)&p->values, &p->cap_values, (p->n_samples + 1) * nt,
 			 sizeof(int64_t));
 		p->sample_node[i] = node;
 		p->sample_labelset[i] = labelset;
@@ -757,7 +791,7 @@ size_t prof_bytes(const struct prof *p)
 	return sizeof(*p) + strtab_bytes(p->strings) + strtab_bytes(p->labelset_keys) +
 	       (p->mapping_index.n_slots + p->function_index.n_slots + p->location_index.n_slots) *
 		       8 +
-	       p->stack_cache.cap * 16 + p->cap_types * sizeof(*p->types) +
+	       p->stack_cache.cap * 16 + p->cap_pool * 4 + p->cap_types * sizeof(*p->types) +
 	       p->cap_mappings * sizeof(*p->mappings) + p->cap_functions * sizeof(*p->functions) +
 	       p->cap_locations * sizeof(*p->locations) + p->cap_lines * sizeof(*p->lines) +
 	       p->cap_labelsets * 8 + p->cap_labels * sizeof(*p->labels) +

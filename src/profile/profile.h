@@ -152,6 +152,8 @@ uint32_t prof_node_depth(const struct prof *p, uint32_t node);
 /* Size the stack tree and sample tables for about this many more nodes and samples (a decoder
  * knows them up front); saves rehashing. Optional. */
 void prof_reserve(struct prof *p, size_t n_nodes, size_t n_samples);
+/* The same for about this many more functions, locations and location lines. Optional. */
+void prof_reserve_symbols(struct prof *p, size_t n_functions, size_t n_locations, size_t n_lines);
 
 /* Samples. */
 void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int64_t *values);

@@ -2,6 +2,9 @@
  * server_http.c — the transport of `ember server`: the libmicrohttpd daemon (an internal polling
  * thread with a worker pool), request bodies buffered up to the body limit (413 beyond it),
  * routing by method and path, the tenant header, /ready and the Prometheus /metrics text.
+ * Before a body is read: authentication (server_auth.c), the tenant's body limit and ingest
+ * rate (server_limits.c: 429 with Retry-After). Optional TLS (GnuTLS through libmicrohttpd).
+ * server_stop stops accepting, waits for running requests (bounded), then closes the store.
  *
  * Owns the daemon and the store handle; handlers get a struct server_req and fill a
  * struct server_resp. Never reads more than max_body_bytes of a body into memory.
@@ -15,19 +18,38 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "base/arena.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "format/json.h"
 #include "server/server_int.h"
 
-#define SERVER_DEFAULT_BODY ((size_t)16 << 20)
+#define SERVER_DEFAULT_BODY  ((size_t)16 << 20)
+#define SERVER_MAX_PEM_BYTES ((size_t)1 << 20)
+#define SERVER_DEFAULT_GRACE ((int64_t)30 * 1000000000)
+
+/* Upper bounds (seconds) of the latency histogram buckets. */
+static const double lat_bounds[SERVER_LAT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						      0.1,   0.25,   0.5,   1,	  2.5};
 
 /* Per-connection request state, from the first callback to the completion notice. */
 struct server_conn {
 	struct buf body;
-	int too_large;
+	int too_large;		  /* 1: over the limit, 2: answered already */
+	char tenant[72];	  /* resolved at the first callback (token or header) */
+	struct server_limits lim; /* the tenant's */
+	int64_t start_ns;	  /* monotonic, for the latency histogram */
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 const char *server_arg(const struct server_req *q, const char *key)
 {
@@ -115,6 +137,86 @@ static void metric(struct buf *b, const char *name, const char *type, const char
 		   (unsigned long long)v);
 }
 
+struct tenant_metrics_arg {
+	struct server *s;
+	struct buf *b;
+	int pass;
+};
+
+static void tenant_metric_line(void *arg, const char *tenant, uint64_t n_ingest, uint64_t n_limited)
+{
+	struct tenant_metrics_arg *a = arg;
+
+	if (a->pass == 0) {
+		buf_printf(a->b, "ember_tenant_ingest_requests_total{tenant=\"%s\"} %llu\n", tenant,
+			   (unsigned long long)n_ingest);
+	} else if (a->pass == 1) {
+		buf_printf(a->b, "ember_tenant_rate_limited_total{tenant=\"%s\"} %llu\n", tenant,
+			   (unsigned long long)n_limited);
+	} else if (strcmp(tenant, "_overflow")) {
+		struct store_query sq = {.tenant = tenant};
+		struct store_result *res = NULL;
+
+		if (!store_series_list(a->s->store, &sq, &res, NULL)) {
+			buf_printf(a->b, "ember_tenant_series{tenant=\"%s\"} %zu\n", tenant,
+				   res->n_sets);
+			store_result_free(res);
+		}
+	}
+}
+
+/* Authorization and limit counters, latency histograms and per-tenant series. */
+static void server_ops_metrics(struct server *s, struct buf *b)
+{
+	static const char *const scope_names[2] = {"ingest", "query"};
+	struct tenant_metrics_arg ta = {.s = s, .b = b};
+
+	metric(b, "ember_http_unauthorized_total", "counter",
+	       "Requests refused with 401 (missing or unknown token).",
+	       atomic_load(&s->n_unauthorized));
+	metric(b, "ember_http_forbidden_total", "counter",
+	       "Requests refused with 403 (scope or tenant not allowed by the token).",
+	       atomic_load(&s->n_forbidden));
+	metric(b, "ember_http_rate_limited_total", "counter",
+	       "Ingest requests refused with 429 (tenant ingest rate).",
+	       atomic_load(&s->n_rate_limited));
+	metric(b, "ember_http_requests_in_flight", "gauge", "Requests being received or answered.",
+	       (uint64_t)EMBER_MAX(atomic_load(&s->n_inflight), 0));
+	buf_puts(b, "# HELP ember_request_duration_seconds Time from the request headers to the "
+		    "response, by scope.\n# TYPE ember_request_duration_seconds histogram\n");
+	for (int k = 0; k < 2; k++) {
+		uint64_t cum = 0;
+		for (int i = 0; i <= SERVER_LAT_BUCKETS; i++) {
+			cum += atomic_load(&s->lat_bucket[k][i]);
+			if (i < SERVER_LAT_BUCKETS)
+				buf_printf(b,
+					   "ember_request_duration_seconds_bucket{scope=\"%s\","
+					   "le=\"%g\"} %llu\n",
+					   scope_names[k], lat_bounds[i], (unsigned long long)cum);
+			else
+				buf_printf(b,
+					   "ember_request_duration_seconds_bucket{scope=\"%s\","
+					   "le=\"+Inf\"} %llu\n",
+					   scope_names[k], (unsigned long long)cum);
+		}
+		buf_printf(b, "ember_request_duration_seconds_sum{scope=\"%s\"} %.6f\n",
+			   scope_names[k], (double)atomic_load(&s->lat_sum_us[k]) / 1e6);
+		buf_printf(b, "ember_request_duration_seconds_count{scope=\"%s\"} %llu\n",
+			   scope_names[k], (unsigned long long)cum);
+	}
+	buf_puts(b, "# HELP ember_tenant_ingest_requests_total Ingest requests let through, by "
+		    "tenant.\n# TYPE ember_tenant_ingest_requests_total counter\n");
+	server_limiter_each(s->limiter, tenant_metric_line, &ta);
+	ta.pass = 1;
+	buf_puts(b, "# HELP ember_tenant_rate_limited_total Ingest requests refused with 429, by "
+		    "tenant.\n# TYPE ember_tenant_rate_limited_total counter\n");
+	server_limiter_each(s->limiter, tenant_metric_line, &ta);
+	ta.pass = 2;
+	buf_puts(b, "# HELP ember_tenant_series Series stored for the tenant (tenants seen since "
+		    "start).\n# TYPE ember_tenant_series gauge\n");
+	server_limiter_each(s->limiter, tenant_metric_line, &ta);
+}
+
 void server_metrics(const struct server_req *q, struct server_resp *r)
 {
 	struct server *s = q->srv;
@@ -153,6 +255,7 @@ void server_metrics(const struct server_req *q, struct server_resp *r)
 	metric(b, "ember_store_block_bytes", "gauge", "Bytes of blocks on disk.", st.block_bytes);
 	metric(b, "ember_store_error", "gauge", "Non-zero when the store is in the ERROR state.",
 	       st.error ? 1 : 0);
+	server_ops_metrics(s, b);
 	server_scrape_metrics(s, b);
 }
 
@@ -167,6 +270,19 @@ void server_ready(const struct server_req *q, struct server_resp *r)
 const char *server_path(const struct server_req *q)
 {
 	return q->url;
+}
+
+static void observe_latency(struct server *s, int k, int64_t start_ns)
+{
+	int64_t us = (mono_ns() - start_ns) / 1000;
+	int i = 0;
+
+	if (us < 0)
+		us = 0;
+	while (i < SERVER_LAT_BUCKETS && (double)us / 1e6 > lat_bounds[i])
+		i++;
+	atomic_fetch_add(&s->lat_bucket[k][i], 1);
+	atomic_fetch_add(&s->lat_sum_us[k], (uint64_t)us);
 }
 
 static void route(struct server_req *q, struct server_resp *r)
@@ -191,6 +307,8 @@ static void route(struct server_req *q, struct server_resp *r)
 		atomic_fetch_add(&s->n_query, 1);
 	}
 	rt->fn(q, r);
+	if (rt->scope == SERVER_SCOPE_INGEST || rt->scope == SERVER_SCOPE_QUERY)
+		observe_latency(s, rt->scope == SERVER_SCOPE_INGEST ? 0 : 1, q->start_ns);
 	if (r->status >= 400 && rt->scope == SERVER_SCOPE_INGEST)
 		atomic_fetch_add(&s->n_ingest_err, 1);
 	else if (r->status >= 400 && rt->scope == SERVER_SCOPE_QUERY)
@@ -199,13 +317,33 @@ static void route(struct server_req *q, struct server_resp *r)
 
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct server_resp *r)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		r->body.len, r->body.len ? r->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
+	if (r->static_body)
+		resp = MHD_create_response_from_buffer(r->static_len, (void *)r->static_body,
+						       MHD_RESPMEM_PERSISTENT);
+	else
+		resp = MHD_create_response_from_buffer(r->body.len,
+						       r->body.len ? r->body.data : (void *)"",
+						       MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+	if (r->retry_after_s) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", r->retry_after_s);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	if (r->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"ember\"");
+	if (r->disposition[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, r->disposition);
+	if (r->cache_control)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
+	if (r->etag)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
 	ret = MHD_queue_response(c, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -223,6 +361,99 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned int status,
 	return ret;
 }
 
+/* Tenant ids as the store accepts them: [A-Za-z0-9_.-]{1,64}. */
+static bool tenant_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n < 1 || n > 64)
+		return false;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		      (*t >= '0' && *t <= '9') || *t == '_' || *t == '.' || *t == '-'))
+			return false;
+	return true;
+}
+
+/* The first callback of a request (headers only): tenant, authentication, the tenant's limits
+ * and ingest rate, the declared body size. Answers at once (sc->too_large = 2) when refused. */
+static enum MHD_Result on_headers(struct server *s, struct MHD_Connection *c, const char *url,
+				  const char *method, struct server_conn *sc)
+{
+	const char *cl =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID");
+	struct server_resp r = {.status = MHD_HTTP_OK, .ctype = "application/json"};
+	const char *tenant = NULL;
+	int method_ok = 0;
+	const struct server_route *rt = server_route_find(method, url, &method_ok);
+	enum server_scope scope = rt && method_ok ? rt->scope : SERVER_SCOPE_NONE;
+	unsigned int status = 0;
+	enum MHD_Result ret;
+
+	sc->start_ns = mono_ns();
+	buf_init(&r.body, MEM_SERVER, 4096);
+	if (hdr && *hdr && !tenant_ok(hdr) && scope != SERVER_SCOPE_NONE) {
+		server_resp_error(&r, MHD_HTTP_BAD_REQUEST,
+				  "X-Scope-OrgID is not a tenant id ([A-Za-z0-9_.-]{1,64})");
+		status = MHD_HTTP_BAD_REQUEST;
+	} else {
+		status = server_auth_check(s, c, scope, hdr, &tenant, &r);
+		if (status == MHD_HTTP_UNAUTHORIZED)
+			atomic_fetch_add(&s->n_unauthorized, 1);
+		else if (status == MHD_HTTP_FORBIDDEN)
+			atomic_fetch_add(&s->n_forbidden, 1);
+	}
+	if (!status) {
+		snprintf(sc->tenant, sizeof(sc->tenant), "%s",
+			 tenant_ok(tenant) ? tenant : "anonymous");
+		server_limiter_get(s->limiter, sc->tenant, scope != SERVER_SCOPE_NONE, &sc->lim);
+		if (scope == SERVER_SCOPE_INGEST) {
+			unsigned int wait_s =
+				server_limiter_take(s->limiter, sc->tenant, mono_ns());
+			if (wait_s) {
+				atomic_fetch_add(&s->n_rate_limited, 1);
+				server_resp_error(
+					&r, MHD_HTTP_TOO_MANY_REQUESTS,
+					"tenant %s is over its ingest rate (%g profiles/s); "
+					"retry after %u s",
+					sc->tenant, sc->lim.ingest_rate, wait_s);
+				r.retry_after_s = wait_s;
+				status = MHD_HTTP_TOO_MANY_REQUESTS;
+			}
+		}
+	}
+	if (!status && cl) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(cl, &end, 10);
+		if (errno || end == cl || n > sc->lim.max_body_bytes) {
+			atomic_fetch_add(&s->n_too_large, 1);
+			server_resp_error(&r, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "request body larger than the limit (%zu bytes)",
+					  sc->lim.max_body_bytes);
+			status = MHD_HTTP_CONTENT_TOO_LARGE;
+		}
+	}
+	if (!status) {
+		buf_fini(&sc->body);
+		buf_init(&sc->body, MEM_SERVER, sc->lim.max_body_bytes);
+		buf_fini(&r.body);
+		return MHD_YES;
+	}
+	if (scope == SERVER_SCOPE_INGEST) {
+		atomic_fetch_add(&s->n_ingest, 1);
+		atomic_fetch_add(&s->n_ingest_err, 1);
+	} else if (scope == SERVER_SCOPE_QUERY) {
+		atomic_fetch_add(&s->n_query, 1);
+		atomic_fetch_add(&s->n_query_err, 1);
+	}
+	sc->too_large = 2; /* answered here */
+	ret = send_resp(c, &r);
+	buf_fini(&r.body);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -232,24 +463,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	if (!sc) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		sc = mem_calloc(MEM_SERVER, 1, sizeof(*sc));
-		buf_init(&sc->body, MEM_SERVER, s->max_body_bytes);
+		buf_init(&sc->body, MEM_SERVER, 0);
 		*con_cls = sc;
 		atomic_fetch_add(&s->n_http, 1);
-		if (cl) {
-			char *end;
-			errno = 0;
-			unsigned long long n = strtoull(cl, &end, 10);
-			if (errno || end == cl || n > s->max_body_bytes) {
-				sc->too_large = 2; /* answered here */
-				atomic_fetch_add(&s->n_too_large, 1);
-				return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
-						  "request body larger than the limit");
-			}
-		}
-		return MHD_YES;
+		atomic_fetch_add(&s->n_inflight, 1);
+		return on_headers(s, c, url, method, sc);
 	}
 	if (*upload_size) {
 		if (!sc->too_large && buf_append(&sc->body, upload, *upload_size) < 0) {
@@ -269,14 +488,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (sc->too_large)
 		return MHD_YES;
 
-	const char *tenant = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID");
 	struct server_req q = {.srv = s,
 			       .conn = c,
-			       .tenant = tenant && *tenant ? tenant : "anonymous",
+			       .tenant = sc->tenant,
 			       .method = method,
 			       .url = url,
 			       .body = sc->body.data,
-			       .body_len = sc->body.len};
+			       .body_len = sc->body.len,
+			       .limits = &sc->lim,
+			       .start_ns = sc->start_ns};
 	struct server_resp r = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR, .ctype = "text/plain"};
 	enum MHD_Result ret;
 
@@ -290,16 +510,79 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct server *s = cls;
 	struct server_conn *sc = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (sc) {
 		buf_fini(&sc->body);
 		mem_free(sc);
 		*con_cls = NULL;
+		atomic_fetch_sub(&s->n_inflight, 1);
 	}
+}
+
+/* Reads a PEM file (bounded) into the server's arena, NUL-terminated. */
+static int read_pem(struct server *s, const char *path, const char *what, char **out,
+		    struct ember_diag *d)
+{
+	struct buf b;
+	int err;
+
+	buf_init(&b, MEM_SERVER, SERVER_MAX_PEM_BYTES);
+	err = buf_read_file(&b, path);
+	if (err) {
+		buf_fini(&b);
+		return ember_diag_set(d, err, "TLS %s %s: %s", what, path,
+				      err == -EMBER_ELIMIT ? "larger than 1 MiB"
+							   : ember_strerror(err));
+	}
+	if (!b.len || !memmem(b.data, b.len, "-----BEGIN ", 11)) {
+		buf_fini(&b);
+		return ember_diag_set(d, -EMBER_EUSAGE, "TLS %s %s: not a PEM file", what, path);
+	}
+	*out = arena_strndup(s->arena, (const char *)b.data, b.len);
+	buf_fini(&b);
+	return 0;
+}
+
+static void server_free(struct server *s)
+{
+	if (s->store)
+		store_close(s->store);
+	server_limiter_free(s->limiter);
+	arena_free(s->arena);
+	mem_free(s);
+}
+
+/* The store options: the configured tuning, the directory, and the store-wide limits widened to
+ * the largest per-tenant value (the server enforces the tenant's own). */
+static void store_opts_for(const struct server_opts *o, struct store_opts *so)
+{
+	uint32_t series = o->limits.max_series, labels = o->limits.max_labels,
+		 lvlen = o->limits.max_label_value_len;
+
+	if (o->store)
+		*so = *o->store;
+	so->backend = so->backend ? so->backend : "local";
+	so->dir = o->data_dir ? o->data_dir : "./data";
+	so->background = true;
+	for (size_t i = 0; i < o->n_tenant_limits; i++) {
+		const struct server_limits *l = &o->tenant_limits[i].lim;
+		if (series && l->max_series > series)
+			series = l->max_series;
+		if (labels && l->max_labels > labels)
+			labels = l->max_labels;
+		if (lvlen && l->max_label_value_len > lvlen)
+			lvlen = l->max_label_value_len;
+	}
+	if (!so->limits.max_series_per_tenant)
+		so->limits.max_series_per_tenant = series;
+	if (!so->limits.max_labels_per_series)
+		so->limits.max_labels_per_series = labels;
+	if (!so->limits.max_label_value_len)
+		so->limits.max_label_value_len = lvlen;
 }
 
 int server_start(const struct server_opts *o, struct server **out, struct ember_diag *d)
@@ -307,34 +590,95 @@ int server_start(const struct server_opts *o, struct server **out, struct ember_
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	unsigned char addr[4];
 	unsigned short port;
-	struct store_opts so = {.backend = "local",
-				.dir = o->data_dir ? o->data_dir : "./data",
-				.background = true};
+	struct store_opts so = {0};
+	char *cert = NULL, *key = NULL;
+	unsigned int flags =
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	struct server *s;
 	int err;
 
 	err = server_listen_parse(o->listen ? o->listen : "127.0.0.1:4040", addr, &port, d);
 	if (err)
 		return err;
+	if (!o->tls_cert != !o->tls_key)
+		return ember_diag_set(d, -EMBER_EUSAGE, "TLS needs both a certificate and a key");
+	if (o->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return ember_diag_set(d, -EMBER_EUNSUPPORTED,
+				      "this libmicrohttpd has no TLS support (GnuTLS)");
 	memcpy(&sa.sin_addr.s_addr, addr, 4);
 	sa.sin_port = htons(port);
 	s = mem_calloc(MEM_SERVER, 1, sizeof(*s));
+	s->arena = arena_new(MEM_SERVER, 16384);
 	s->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : SERVER_DEFAULT_BODY;
+	s->shutdown_grace_ns = o->shutdown_grace_ns ? o->shutdown_grace_ns : SERVER_DEFAULT_GRACE;
+	if (o->n_tokens) {
+		struct server_token *t = arena_calloc(s->arena, o->n_tokens, sizeof(*t));
+		for (size_t i = 0; i < o->n_tokens; i++) {
+			t[i].token = arena_strndup(s->arena, o->tokens[i].token,
+						   strlen(o->tokens[i].token));
+			t[i].tenant = arena_strndup(s->arena, o->tokens[i].tenant,
+						    strlen(o->tokens[i].tenant));
+			t[i].scopes = o->tokens[i].scopes;
+		}
+		s->tokens = t;
+		s->n_tokens = o->n_tokens;
+	}
+	/* Overrides are copied too: the limiter keeps pointers to them. */
+	struct server_tenant_limits *tl = NULL;
+	if (o->n_tenant_limits) {
+		tl = arena_calloc(s->arena, o->n_tenant_limits, sizeof(*tl));
+		for (size_t i = 0; i < o->n_tenant_limits; i++) {
+			tl[i].tenant = arena_strndup(s->arena, o->tenant_limits[i].tenant,
+						     strlen(o->tenant_limits[i].tenant));
+			tl[i].lim = o->tenant_limits[i].lim;
+		}
+	}
+	s->limiter = server_limiter_new(&o->limits, tl, o->n_tenant_limits, s->max_body_bytes);
+	if (o->tls_cert) {
+		err = read_pem(s, o->tls_cert, "certificate", &cert, d);
+		if (!err)
+			err = read_pem(s, o->tls_key, "key", &key, d);
+		if (err) {
+			server_free(s);
+			return err;
+		}
+		flags |= MHD_USE_TLS;
+		s->tls = true;
+	}
+	store_opts_for(o, &so);
 	err = store_open(&so, &s->store, d);
 	if (err) {
-		mem_free(s);
+		s->store = NULL;
+		server_free(s);
 		return err;
 	}
-	s->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, port, NULL,
-		NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(o->n_threads ? o->n_threads : 4),
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	errno = 0;
+	if (s->tls)
+		s->mhd = MHD_start_daemon(
+			flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+			(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+			(unsigned int)(o->n_threads ? o->n_threads : 4),
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
+			on_completed, s, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT,
+			cert, MHD_OPTION_END);
+	else
+		s->mhd = MHD_start_daemon(
+			flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+			(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+			(unsigned int)(o->n_threads ? o->n_threads : 4),
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
+			on_completed, s, MHD_OPTION_END);
 	if (!s->mhd) {
 		err = errno ? -errno : -EADDRINUSE;
-		store_close(s->store);
-		mem_free(s);
+		server_free(s);
+		if (cert)
+			return ember_diag_set(d, -EMBER_EUSAGE,
+					      "cannot serve HTTPS on %s: the certificate and key "
+					      "are not a valid pair, or the address is in use (see "
+					      "libmicrohttpd's message above)",
+					      o->listen ? o->listen : "127.0.0.1:4040");
 		return ember_diag_set(d, err, "cannot listen on %s: %s",
 				      o->listen ? o->listen : "127.0.0.1:4040",
 				      ember_strerror(err));
@@ -342,22 +686,35 @@ int server_start(const struct server_opts *o, struct server **out, struct ember_
 	err = server_scrape_start(s, o->config_path, d);
 	if (err) {
 		MHD_stop_daemon(s->mhd);
-		store_close(s->store);
-		mem_free(s);
+		server_free(s);
 		return err;
 	}
-	LOG_INFO("server: listening on %u.%u.%u.%u:%u, data in %s", addr[0], addr[1], addr[2],
-		 addr[3], port, so.dir);
+	LOG_INFO("server: listening on %s://%u.%u.%u.%u:%u, data in %s, %zu tokens",
+		 s->tls ? "https" : "http", addr[0], addr[1], addr[2], addr[3], port, so.dir,
+		 s->n_tokens);
 	*out = s;
 	return 0;
 }
 
 void server_stop(struct server *s)
 {
+	int64_t deadline;
+
 	if (!s)
 		return;
 	server_scrape_stop(s);
+	/* Stop accepting; requests already received run to completion (bounded by the grace). */
+	MHD_socket ls = MHD_quiesce_daemon(s->mhd);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	deadline = mono_ns() + s->shutdown_grace_ns;
+	while (atomic_load(&s->n_inflight) > 0 && mono_ns() < deadline) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&s->n_inflight) > 0)
+		LOG_WARN("server: %lld requests still running after the shutdown grace period",
+			 (long long)atomic_load(&s->n_inflight));
 	MHD_stop_daemon(s->mhd);
-	store_close(s->store);
-	mem_free(s);
+	server_free(s);
 }

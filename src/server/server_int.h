@@ -21,6 +21,11 @@
 #define SERVER_MAX_RESP_BYTES ((size_t)256 << 20)
 
 struct server_scrape;
+struct server_limiter;
+struct arena;
+
+/* Request latency histogram buckets (seconds), per scope ingest and query, in /metrics. */
+#define SERVER_LAT_BUCKETS 11
 
 struct server {
 	struct MHD_Daemon *mhd;
@@ -36,6 +41,19 @@ struct server {
 	_Atomic uint64_t n_query;
 	_Atomic uint64_t n_query_err;
 	_Atomic uint64_t n_too_large;
+	/* Operations (server_auth.c, server_limits.c, server_http.c). */
+	const struct server_token *tokens; /* copies owned by `arena` */
+	size_t n_tokens;
+	struct server_limiter *limiter;
+	struct arena *arena;
+	bool tls;
+	int64_t shutdown_grace_ns;
+	_Atomic uint64_t n_unauthorized; /* 401 */
+	_Atomic uint64_t n_forbidden;	 /* 403 */
+	_Atomic uint64_t n_rate_limited; /* 429 */
+	_Atomic int64_t n_inflight;	 /* requests between first callback and completion */
+	_Atomic uint64_t lat_bucket[2][SERVER_LAT_BUCKETS + 1]; /* [ingest, query][le...+Inf] */
+	_Atomic uint64_t lat_sum_us[2];
 };
 
 /* One request's answer. */
@@ -43,6 +61,13 @@ struct server_resp {
 	unsigned int status;
 	const char *ctype;
 	struct buf body;
+	unsigned int retry_after_s; /* 429/503: Retry-After header; 0 = none */
+	bool www_authenticate;	    /* 401: WWW-Authenticate: Bearer */
+	char disposition[160];	   /* Content-Disposition header; "" = none */
+	const char *cache_control; /* Cache-Control header; NULL = none */
+	const char *etag;	   /* ETag header; NULL = none */
+	const void *static_body;   /* when set: the body (static storage), instead of body */
+	size_t static_len;
 };
 
 /* A request as the handlers see it. */
@@ -54,6 +79,10 @@ struct server_req {
 	const char *url;    /* the path, without the query string */
 	const uint8_t *body;
 	size_t body_len;
+	/* The tenant's limits (server_limits.c): handlers that inflate bodies or build series use
+	 * max_decompressed_bytes, max_ratio, max_labels and max_label_value_len. Never NULL. */
+	const struct server_limits *limits;
+	int64_t start_ns; /* monotonic clock when the headers arrived */
 };
 
 /* A query argument (URL-decoded by libmicrohttpd) or NULL. */
@@ -120,6 +149,30 @@ const struct server_route *server_route_find(const char *method, const char *url
 
 /* The path of the request (without the query string). */
 const char *server_path(const struct server_req *q);
+
+/* server_auth.c: 0 when the request may go on (*tenant set: the token's tenant, else
+ * X-Scope-OrgID, else "anonymous"), else 401 or 403 with the error in r. */
+unsigned int server_auth_check(const struct server *s, struct MHD_Connection *c,
+			       enum server_scope scope, const char *hdr_tenant,
+			       const char **tenant, struct server_resp *r);
+
+/* server_limits.c: per-tenant limits and ingest token buckets. */
+struct server_limiter *server_limiter_new(const struct server_limits *defaults,
+					  const struct server_tenant_limits *overrides,
+					  size_t n_overrides, size_t server_max_body);
+void server_limiter_free(struct server_limiter *m);
+/* Makes sure the tenant has an entry (shown in /metrics). */
+void server_limiter_tenant(struct server_limiter *m, const char *tenant);
+/* The effective limits of a tenant; create: give it an entry (else the defaults when none). */
+void server_limiter_get(struct server_limiter *m, const char *tenant, bool create,
+			struct server_limits *out);
+/* Takes one ingest token: 0 when allowed, else the seconds to wait (Retry-After, >= 1). */
+unsigned int server_limiter_take(struct server_limiter *m, const char *tenant, int64_t now_ns);
+/* Calls fn for every tenant seen, with its ingest requests let through and refused. */
+void server_limiter_each(struct server_limiter *m,
+			 void (*fn)(void *arg, const char *tenant, uint64_t n_ingest,
+				    uint64_t n_limited),
+			 void *arg);
 
 /* server_http.c */
 void server_ready(const struct server_req *q, struct server_resp *r);

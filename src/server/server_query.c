@@ -3,7 +3,8 @@
  * selection as flamebearer JSON), /pyroscope/render-diff (leftQuery/leftFrom/leftUntil against
  * rightQuery/rightFrom/rightUntil as a "double" flamebearer with leftTicks/rightTicks),
  * /pyroscope/label-values?label=X (for __name__ the profile type ids, as Pyroscope answers)
- * and /pyroscope/labels. Reads the store only, within the
+ * and /pyroscope/labels. render and render-diff take focus=/ignore= (function regexes, as pprof's
+ * -focus/-ignore) applied to the merged selection. Reads the store only, within the
  * request's tenant; the query text and times are validated before the store sees them.
  */
 #include <errno.h>
@@ -16,42 +17,13 @@
 #include "format/json.h"
 #include "profile/flame.h"
 #include "server/server_int.h"
+#include "server/server_select.h"
 
-#define QUERY_MAX_LEN	     8192
-#define QUERY_DEFAULT_NODES  8192
-#define QUERY_MAX_NODES	     65536
-#define QUERY_DEFAULT_WINDOW (3600LL * 1000000000)
-#define QUERY_MAX_POINTS     2048
-
-/* from/until (or other argument names) into q (default: the last hour); 400 on bad values. */
-static int query_range_of(const struct server_req *rq, const char *from_key, const char *until_key,
-			  struct store_query *q, struct server_resp *r)
-{
-	const char *from_s = server_arg(rq, from_key), *until_s = server_arg(rq, until_key);
-	int64_t now = server_now_ns();
-
-	q->tenant = rq->tenant;
-	q->start_ns = now - QUERY_DEFAULT_WINDOW;
-	q->end_ns = now;
-	if ((from_s && *from_s && server_time_parse(from_s, now, &q->start_ns)) ||
-	    (until_s && *until_s && server_time_parse(until_s, now, &q->end_ns))) {
-		server_resp_error(r, 400, "%s/%s: want unix s/ms/us/ns, YYYYMMDD or now-1h",
-				  from_key, until_key);
-		return -1;
-	}
-	if (q->end_ns <= q->start_ns) {
-		server_resp_error(r, 400, "%s must be after %s", until_key, from_key);
-		return -1;
-	}
-	/* until is inclusive in Pyroscope; the store's end is exclusive. */
-	if (q->end_ns < INT64_MAX)
-		q->end_ns++;
-	return 0;
-}
+#define QUERY_MAX_POINTS 2048
 
 static int query_range(const struct server_req *rq, struct store_query *q, struct server_resp *r)
 {
-	return query_range_of(rq, "from", "until", q, r);
+	return server_select_range(rq, "from", "until", q, r);
 }
 
 static const char *units_of(const struct prof *p, int64_t *rate)
@@ -82,51 +54,9 @@ static int query_select(const struct server_req *rq, const char *qkey, const cha
 			const char *ukey, struct arena *a, struct store_query *q, struct prof **out,
 			struct server_resp *r)
 {
-	const char *query = server_arg(rq, qkey);
-	struct ember_diag d = {{0}};
-	char *type, *sel;
-	int err;
-
-	if (!query || !*query || strlen(query) > QUERY_MAX_LEN) {
-		server_resp_error(r, 400, "%s: want <profile_type>{matchers}, at most %d bytes",
-				  qkey, QUERY_MAX_LEN);
+	if (server_select_args(rq, qkey, fkey, ukey, true, a, q, r))
 		return -1;
-	}
-	if (query_range_of(rq, fkey, ukey, q, r))
-		return -1;
-	size_t ql = strlen(query);
-	type = arena_alloc(a, ql + 1);
-	memcpy(type, query, ql + 1);
-	sel = strchr(type, '{');
-	if (sel) {
-		char *s = arena_alloc(a, ql + 1);
-		memcpy(s, sel, strlen(sel) + 1);
-		*sel = 0;
-		sel = s;
-		struct store_matcher *ms = NULL;
-		size_t nm = 0;
-
-		err = store_matchers_parse(sel, a, &ms, &nm, &d);
-		q->matchers = ms;
-		q->n_matchers = nm;
-		if (err) {
-			server_resp_error(r, 400, "%s: %s", qkey,
-					  d.msg[0] ? d.msg : ember_strerror(err));
-			return -1;
-		}
-	}
-	if (!*type || strchr(type, '}')) {
-		server_resp_error(r, 400, "%s: missing the profile type before '{'", qkey);
-		return -1;
-	}
-	q->profile_type = type;
-	err = store_select_merge(rq->srv->store, q, out, &d);
-	if (err) {
-		server_resp_error(r, server_status_of(err), "%s",
-				  d.msg[0] ? d.msg : ember_strerror(err));
-		return -1;
-	}
-	return 0;
+	return server_select_merge(rq, q, NULL, 0, out, r);
 }
 
 /* max-nodes (or maxNodes) into *out; 400 on a bad value. */
@@ -134,16 +64,16 @@ static int max_nodes_arg(const struct server_req *rq, long *out, struct server_r
 {
 	const char *mn = server_arg(rq, "max-nodes");
 
-	*out = QUERY_DEFAULT_NODES;
+	*out = SERVER_DEFAULT_MAX_NODES;
 	if (!mn)
 		mn = server_arg(rq, "maxNodes");
 	if (mn && *mn) {
 		char *end;
 		errno = 0;
 		*out = strtol(mn, &end, 10);
-		if (errno || *end || *out < 1 || *out > QUERY_MAX_NODES) {
+		if (errno || *end || *out < 1 || *out > SERVER_MAX_MAX_NODES) {
 			server_resp_error(r, 400, "max-nodes: want an integer in 1..%d",
-					  QUERY_MAX_NODES);
+					  SERVER_MAX_MAX_NODES);
 			return -1;
 		}
 	}
@@ -246,7 +176,8 @@ void server_render(const struct server_req *rq, struct server_resp *r)
 	long max_nodes;
 
 	if (max_nodes_arg(rq, &max_nodes, r) ||
-	    query_select(rq, "query", "from", "until", a, &q, &p, r))
+	    query_select(rq, "query", "from", "until", a, &q, &p, r) ||
+	    server_select_filter_args(rq, &p, r))
 		goto out;
 	f = flame_new(p, 0, (size_t)max_nodes);
 	write_render(rq, f, p, &q, r);
@@ -266,7 +197,8 @@ void server_render_diff(const struct server_req *rq, struct server_resp *r)
 
 	if (max_nodes_arg(rq, &max_nodes, r) ||
 	    query_select(rq, "leftQuery", "leftFrom", "leftUntil", a, &lq, &lp, r) ||
-	    query_select(rq, "rightQuery", "rightFrom", "rightUntil", a, &rq2, &rp, r))
+	    query_select(rq, "rightQuery", "rightFrom", "rightUntil", a, &rq2, &rp, r) ||
+	    server_select_filter_args(rq, &lp, r) || server_select_filter_args(rq, &rp, r))
 		goto out;
 	f = flame_new_diff(lp, 0, rp, 0, (size_t)max_nodes);
 	write_flame(f, rp, &rq2, r);

@@ -130,22 +130,72 @@ const struct store_posting *store_sdata_posting(const struct store_sdata *sd, ui
 	return &sd->postings[i];
 }
 
-static int cmp_smp(const void *a, const void *b)
+static inline bool smp_lt(const struct store_smp *x, const struct store_smp *y)
 {
-	const struct store_smp *x = a, *y = b;
+	return x->node != y->node ? x->node < y->node : x->span < y->span;
+}
 
-	if (x->node != y->node)
-		return x->node < y->node ? -1 : 1;
-	if (x->span != y->span)
-		return x->span < y->span ? -1 : 1;
-	return 0;
+static void smp_swap(struct store_smp *a, struct store_smp *b)
+{
+	struct store_smp t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Sorts by (node, span): an inlined quicksort (median of three, the smaller side recursed,
+ * insertion sort below 16), several times faster than qsort's callback per comparison on the
+ * ingest path. Samples of one profile usually arrive nearly sorted (stack tree order). */
+static void smp_sort(struct store_smp *s, size_t n)
+{
+	while (n > 16) {
+		size_t mid = n / 2, i = 0, j = n - 1;
+		struct store_smp pivot;
+
+		if (smp_lt(&s[mid], &s[0]))
+			smp_swap(&s[mid], &s[0]);
+		if (smp_lt(&s[n - 1], &s[0]))
+			smp_swap(&s[n - 1], &s[0]);
+		if (smp_lt(&s[n - 1], &s[mid]))
+			smp_swap(&s[n - 1], &s[mid]);
+		pivot = s[mid];
+		for (;;) { /* Hoare partition: [0, j] <= pivot <= [j + 1, n) */
+			while (smp_lt(&s[i], &pivot))
+				i++;
+			while (smp_lt(&pivot, &s[j]))
+				j--;
+			if (i >= j)
+				break;
+			smp_swap(&s[i++], &s[j--]);
+		}
+		if (j + 1 < n - j - 1) {
+			smp_sort(s, j + 1);
+			s += j + 1;
+			n -= j + 1;
+		} else {
+			smp_sort(s + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct store_smp x = s[i];
+		size_t k = i;
+
+		for (; k > 0 && smp_lt(&x, &s[k - 1]); k--)
+			s[k] = s[k - 1];
+		s[k] = x;
+	}
 }
 
 size_t store_smp_merge(struct store_smp *s, size_t n)
 {
 	size_t o = 0;
+	bool sorted = true;
 
-	qsort(s, n, sizeof(*s), cmp_smp);
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = !smp_lt(&s[i], &s[i - 1]);
+	if (!sorted)
+		smp_sort(s, n);
 	for (size_t i = 0; i < n; i++) {
 		if (o && s[o - 1].node == s[i].node && s[o - 1].span == s[i].span)
 			s[o - 1].value += s[i].value;
@@ -177,38 +227,56 @@ static uint64_t dec_uv(const uint8_t **p)
 	}
 }
 
+/* Grows *arr to hold need elements: by a quarter (not doubling) since head columns live for the
+ * whole head and their slack is memory per sample. */
+static void cols_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap + *cap / 4 + 16;
+
+	if (need <= *cap)
+		return;
+	if (c < need)
+		c = need;
+	*arr = mem_realloc(MEM_STORE, *arr, c * elem);
+	*cap = c;
+}
+
 void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
 		    const struct store_smp *s, size_t n)
 {
 	size_t cap;
 	int64_t total = 0;
-	bool any_span = false;
+	bool any_span = false, scaled = period > 1;
 	uint8_t *p;
 	uint32_t prev = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		any_span |= s[i].span != 0;
+		scaled &= s[i].value % period == 0;
+	}
 	if (c->n_prof == c->cap_prof) {
 		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->ts, &cap, c->n_prof + 1, 8);
+		cols_grow((void **)&c->ts, &cap, c->n_prof + 1, 8);
 		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->dur, &cap, c->n_prof + 1, 8);
+		cols_grow((void **)&c->dur, &cap, c->n_prof + 1, 8);
 		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->period, &cap, c->n_prof + 1, 8);
+		cols_grow((void **)&c->period, &cap, c->n_prof + 1, 8);
 		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->total, &cap, c->n_prof + 1, 8);
+		cols_grow((void **)&c->total, &cap, c->n_prof + 1, 8);
 		cap = c->cap_prof;
-		mem_grow(MEM_STORE, (void **)&c->n_smp, &cap, c->n_prof + 1, 4);
+		cols_grow((void **)&c->n_smp, &cap, c->n_prof + 1, 4);
 		c->cap_prof = cap;
 	}
-	/* worst case: flags + n x (5 + 10 + 10) bytes */
-	mem_grow(MEM_STORE, (void **)&c->enc, &c->enc_cap, c->enc_len + 1 + n * 25, 1);
+	/* worst case: flags + n x (5 + 10 [+ 10]) bytes */
+	cols_grow((void **)&c->enc, &c->enc_cap, c->enc_len + 1 + n * (any_span ? 25 : 15), 1);
 	p = c->enc + c->enc_len;
-	enc_uv(&p, any_span);
+	enc_uv(&p, (uint64_t)any_span | (uint64_t)scaled << 1);
 	for (size_t i = 0; i < n; i++) {
+		int64_t v = scaled ? s[i].value / period : s[i].value;
+
 		enc_uv(&p, s[i].node - prev);
 		prev = s[i].node;
-		enc_uv(&p, ((uint64_t)s[i].value << 1) ^ (uint64_t)(s[i].value >> 63));
+		enc_uv(&p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 		if (any_span)
 			enc_uv(&p, s[i].span);
 		total += s[i].value;
@@ -258,7 +326,9 @@ void store_cols_expand(const struct store_cols *in, struct store_cols *out)
 		return;
 	}
 	for (size_t k = 0; k < in->n_prof; k++) {
-		bool spans = dec_uv(&p) & 1;
+		uint64_t flags = dec_uv(&p);
+		bool spans = flags & 1;
+		int64_t scale = flags & 2 ? in->period[k] : 1;
 		uint32_t prev = 0;
 
 		if (spans && !out->spans)
@@ -269,7 +339,7 @@ void store_cols_expand(const struct store_cols *in, struct store_cols *out)
 			prev += (uint32_t)dec_uv(&p);
 			out->nodes[j] = prev;
 			v = dec_uv(&p);
-			out->values[j] = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+			out->values[j] = ((int64_t)(v >> 1) ^ -(int64_t)(v & 1)) * scale;
 			if (spans)
 				out->spans[j] = dec_uv(&p);
 		}

@@ -89,8 +89,10 @@ struct store_cols {
 	int64_t *values;
 	uint64_t *spans; /* NULL when no profile of the series has span ids */
 	/* ... or, where store_cols_add built them (head, compaction), as a compact stream: per
-	 * profile `uv flags` (bit 0: span ids follow), then per sample `uv` node delta, `sv`
-	 * value[, `uv` span id]. About 5 bytes per sample instead of 12-20. */
+	 * profile `uv flags` (bit 0: span ids follow; bit 1: the values are divided by the
+	 * profile's period, set when all are multiples of it, as CPU profiles' are), then per
+	 * sample `uv` node delta, `sv` value[, `uv` span id]. About 3 bytes per sample instead of
+	 * 12-20. Grown by a quarter at a time (the slack is head memory). */
 	uint8_t *enc;
 	size_t enc_len, enc_cap;
 };

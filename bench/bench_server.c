@@ -1,0 +1,705 @@
+/*
+ * bench_server.c — the server ingest benchmark: a libcurl load generator for `ember server`.
+ *
+ * Starts its own `ember server` on a free loopback port with a temporary data directory (or
+ * uses --url), then runs, all with the same client code (one thread and one keep-alive curl
+ * easy handle per client):
+ *   ingest:  C clients (default 32) push Go-SDK-like CPU profiles as the Go SDK does
+ *            (POST /ingest?name=svc.cpu{tags}&from&until&spyName=gospy, multipart/form-data with
+ *            a gzipped pprof `profile` part) as fast as they are answered; requests/s, samples/s,
+ *            p50/p99/max latency, status counts, the server's CPU time when it is our child;
+ *   queries: meanwhile one querier repeats GET /pyroscope/render of one service over the
+ *            ingested range (50 ms apart); p50/p99/max latency;
+ *   peer:    the same clients on GET /ready (the transport ceiling: libmicrohttpd with nothing
+ *            behind it), and `wrk` on /ready when installed; the ratio ingest / ceiling.
+ * The profiles: one synthetic Go program (1,200 functions in 40 packages, 2,000 call sites, 10%
+ * with an inlined frame, 2,000 stacks of depth 6..32 grown from a common root, siblings sharing
+ * prefixes); each profile draws 10-ms ticks Zipf-wise until it holds 100..500 distinct stacks,
+ * with two sample types (samples/count, cpu/nanoseconds) and only the symbols it uses, gzipped
+ * as Go writes it. The sizes are printed.
+ *
+ * Usage: bench_server [--url URL] [--ember PATH] [--clients N] [--seconds S] [--profiles N]
+ *                     [--gen-only (print the profile sizes and exit)]
+ * Env: EMBER (the ember binary; default build/ember). Exit 1 on a setup failure or when any
+ * ingest request failed with something other than 429.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "format/pprof.h"
+#include "profile/profile.h"
+
+#define N_FUNCS	    1200
+#define N_PKGS	    40
+#define N_LOCS	    2000
+#define N_STACKS    2000
+#define ROOT_DEPTH  6
+#define MAX_DEPTH   32
+#define PERIOD_NS   10000000
+#define MAX_CLIENTS 256
+#define BOUNDARY    "ember-bench-7d1e9a4c"
+#define MAX_LAT	    (1u << 21) /* latencies kept per client */
+
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+
+static uint64_t xr(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- the profile generator -------------------------------------------------------------- */
+
+struct world {
+	char fname[N_FUNCS][96];
+	char ffile[N_FUNCS][64];
+	uint32_t loc_fn[N_LOCS][2]; /* function index + 1; [1] = 0 unless a callee was inlined */
+	uint32_t loc_line[N_LOCS];
+	uint16_t stack[N_STACKS][MAX_DEPTH]; /* location indexes, root first */
+	uint8_t depth[N_STACKS];
+	double cdf[N_STACKS];
+};
+
+static void world_init(struct world *w)
+{
+	static const char *const kinds[] = {"Handle", "serve", "decode", "encode", "Read", "Write",
+					    "process", "lookup", "compute", "flush"};
+	double sum = 0;
+
+	for (int f = 0; f < N_FUNCS; f++) {
+		int pkg = f / (N_FUNCS / N_PKGS);
+
+		if (f % 3 == 0)
+			snprintf(w->fname[f], sizeof(w->fname[f]),
+				 "github.com/acme/shop/internal/pkg%d.(*T%d).%s%d", pkg, f % 17,
+				 kinds[f % 10], f);
+		else
+			snprintf(w->fname[f], sizeof(w->fname[f]),
+				 "github.com/acme/shop/internal/pkg%d.%s%d", pkg, kinds[f % 10], f);
+		snprintf(w->ffile[f], sizeof(w->ffile[f]),
+			 "/home/build/shop/internal/pkg%d/file%d.go", pkg, f % 7);
+	}
+	for (int l = 0; l < N_LOCS; l++) {
+		w->loc_fn[l][0] = (uint32_t)(l % N_FUNCS) + 1;
+		w->loc_fn[l][1] = xr() % 10 == 0 ? (uint32_t)(xr() % N_FUNCS) + 1 : 0;
+		w->loc_line[l] = 10 + (uint32_t)(xr() % 400);
+	}
+	for (int i = 0; i < N_STACKS; i++) {
+		int d;
+
+		if (i == 0) { /* runtime.goexit -> main -> the server loop ... */
+			d = ROOT_DEPTH;
+			for (int k = 0; k < d; k++)
+				w->stack[i][k] = (uint16_t)(k * 50);
+		} else {
+			/* a sibling or child of an earlier stack: its prefix, then 1..3 frames
+			 * near the caller's (mostly the same package) */
+			int from = (int)(xr() % (uint64_t)i);
+			int keep = w->depth[from] - (int)(xr() % 3);
+
+			if (keep < 2)
+				keep = 2;
+			memcpy(w->stack[i], w->stack[from], (size_t)keep * 2);
+			d = keep + 1 + (int)(xr() % 3);
+			if (d > MAX_DEPTH)
+				d = MAX_DEPTH;
+			for (int k = keep; k < d; k++)
+				w->stack[i][k] =
+					(uint16_t)((w->stack[i][k - 1] + 1 + xr() % 40) % N_LOCS);
+		}
+		w->depth[i] = (uint8_t)d;
+	}
+	for (int i = 0; i < N_STACKS; i++) {
+		sum += 1.0 / pow(i + 1, 1.1);
+		w->cdf[i] = sum;
+	}
+	for (int i = 0; i < N_STACKS; i++)
+		w->cdf[i] /= sum;
+}
+
+static int zipf(const struct world *w)
+{
+	double u = (double)(xr() >> 11) / 9007199254740992.0;
+	int lo = 0, hi = N_STACKS - 1;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (w->cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* One 10-s Go CPU profile with `want` distinct stacks; its samples in *n_samples. */
+static struct prof *gen_profile(const struct world *w, int want, size_t *n_samples)
+{
+	struct prof *p = prof_new();
+	uint32_t fn_id[N_FUNCS + 1] = {0}, locs[MAX_DEPTH];
+	uint32_t map;
+	struct prof_mapping m = {.memory_start = 0x400000,
+				 .memory_limit = 0x2400000,
+				 .has_functions = true,
+				 .has_filenames = true,
+				 .has_line_numbers = true};
+	int draws = 0;
+
+	prof_add_sample_type(p, prof_intern_cstr(p, "samples"), prof_intern_cstr(p, "count"));
+	prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "nanoseconds"));
+	prof_meta(p)->period_type.type = prof_intern_cstr(p, "cpu");
+	prof_meta(p)->period_type.unit = prof_intern_cstr(p, "nanoseconds");
+	prof_meta(p)->period = PERIOD_NS;
+	prof_meta(p)->duration_ns = 10000000000LL;
+	m.filename = prof_intern_cstr(p, "/usr/local/bin/shop");
+	map = prof_add_mapping(p, &m);
+	while (prof_n_samples(p) < (size_t)want && draws < 200000) {
+		int s = zipf(w);
+		uint32_t n = w->depth[s];
+		int64_t v[2] = {1, PERIOD_NS};
+
+		draws++;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t l = w->stack[s][n - 1 - i];
+			struct prof_line lines[2];
+			uint32_t nl = 0;
+
+			for (int k = 0; k < 2; k++) {
+				uint32_t f = w->loc_fn[l][k];
+
+				if (!f)
+					continue;
+				if (!fn_id[f]) {
+					struct prof_function pf = {
+						.name = prof_intern_cstr(p, w->fname[f - 1]),
+						.system_name = prof_intern_cstr(p, w->fname[f - 1]),
+						.filename = prof_intern_cstr(p, w->ffile[f - 1]),
+						.start_line = 1 + (f % 300)};
+					fn_id[f] = prof_add_function(p, &pf);
+				}
+				lines[nl++] = (struct prof_line){fn_id[f], w->loc_line[l] + k, 0};
+			}
+			if (nl == 2) { /* pprof: the inlined callee first */
+				struct prof_line t = lines[0];
+				lines[0] = lines[1];
+				lines[1] = t;
+			}
+			locs[i] = prof_add_location(p, map, 0x401000 + (uint64_t)l * 48, lines, nl,
+						    false);
+		}
+		prof_add_sample(p, prof_add_stack(p, locs, n), 0, v);
+	}
+	*n_samples = prof_n_samples(p);
+	if (getenv("BENCH_GEN_DEBUG"))
+		fprintf(stderr, "samples %zu locations %u functions %u strings %u nodes %u\n",
+			prof_n_samples(p), prof_n_locations(p), prof_n_functions(p),
+			prof_n_strings(p), prof_n_nodes(p));
+	return p;
+}
+
+/* --- the HTTP clients ------------------------------------------------------------------- */
+
+struct body {
+	struct buf b; /* the multipart form */
+	size_t pprof_len, samples;
+};
+
+struct lat {
+	float *ms;
+	size_t n;
+};
+
+struct client {
+	pthread_t th;
+	int id;
+	int mode; /* 0 ingest, 1 /ready, 2 query */
+	struct lat lat;
+	uint64_t ok, n429, other, neterr, samples;
+	long last_status;
+	char last_err[200];
+};
+
+static struct {
+	const char *url;
+	int64_t t0_s; /* wall clock at the start: the ingested range */
+	struct body *bodies;
+	size_t n_bodies;
+	atomic_bool stop;
+	atomic_uint_fast64_t seq;
+	int n_services;
+} g;
+
+static size_t discard(char *p, size_t sz, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return sz * n;
+}
+
+static void lat_add(struct lat *l, double ms)
+{
+	if (l->n < MAX_LAT)
+		l->ms[l->n++] = (float)ms;
+}
+
+static void *client_run(void *arg)
+{
+	struct client *c = arg;
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	char url[1024];
+	uint64_t k = 0;
+
+	if (!h)
+		return NULL;
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	hdr = curl_slist_append(hdr, "Content-Type: multipart/form-data; boundary=" BOUNDARY);
+	hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
+	while (!atomic_load(&g.stop)) {
+		const struct body *b = NULL;
+		long status = 0;
+		double t;
+		CURLcode rc;
+
+		if (c->mode == 0) {
+			uint64_t s = atomic_fetch_add(&g.seq, 1);
+			int64_t until = g.t0_s + (int64_t)(s % 50);
+
+			b = &g.bodies[s % g.n_bodies];
+			snprintf(url, sizeof(url),
+				 "%s/ingest?name=bench-svc%d.cpu%%7Binstance%%3Dpod-%d%%2Cregion%%"
+				 "3Deu-west-1%%7D&from=%" PRId64 "&until=%" PRId64
+				 "&spyName=gospy&sampleRate=100",
+				 g.url, c->id % g.n_services, c->id, until - 10, until);
+			curl_easy_setopt(h, CURLOPT_URL, url);
+			curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)b->b.data);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->b.len);
+		} else if (c->mode == 1) {
+			snprintf(url, sizeof(url), "%s/ready", g.url);
+			curl_easy_setopt(h, CURLOPT_URL, url);
+		} else {
+			snprintf(url, sizeof(url),
+				 "%s/pyroscope/render?query=process_cpu%%3Acpu%%3Ananoseconds%%"
+				 "3Acpu%%3Ananoseconds%%7Bservice_name%%3D%%22bench-svc%d%%22%%7D&"
+				 "from=%" PRId64 "&until=%" PRId64 "&format=json",
+				 g.url, (int)(k++ % (uint64_t)g.n_services), g.t0_s - 3600,
+				 g.t0_s + 3600);
+			curl_easy_setopt(h, CURLOPT_URL, url);
+		}
+		t = now_s();
+		rc = curl_easy_perform(h);
+		t = (now_s() - t) * 1e3;
+		if (rc != CURLE_OK) {
+			c->neterr++;
+			snprintf(c->last_err, sizeof(c->last_err), "%s", curl_easy_strerror(rc));
+			usleep(10000);
+			continue;
+		}
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		lat_add(&c->lat, t);
+		if (status == 200) {
+			c->ok++;
+			if (b)
+				c->samples += b->samples;
+		} else if (status == 429) {
+			c->n429++;
+		} else {
+			c->other++;
+			c->last_status = status;
+		}
+		if (c->mode == 2)
+			usleep(50000); /* a dashboard refreshing, not a query flood */
+	}
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct summary {
+	uint64_t ok, n429, other, neterr, samples;
+	double p50, p99, max;
+	long last_status;
+	char last_err[200];
+};
+
+/* Runs n clients in `mode` for `secs` (after `warm` seconds not counted) and sums them up;
+ * a querier (mode 2) runs alongside when qsum is given. */
+static void run_phase(int mode, int n, double warm, double secs, struct summary *sum,
+		      struct summary *qsum)
+{
+	int total = n + (qsum ? 1 : 0);
+	struct client *cs = mem_calloc(MEM_TEST, (size_t)total, sizeof(*cs));
+
+	atomic_store(&g.stop, false);
+	for (int i = 0; i < total; i++) {
+		cs[i].id = i;
+		cs[i].mode = i < n ? mode : 2;
+		cs[i].lat.ms = mem_alloc(MEM_TEST, MAX_LAT * sizeof(float));
+		pthread_create(&cs[i].th, NULL, client_run, &cs[i]);
+	}
+	if (warm > 0) {
+		usleep((useconds_t)(warm * 1e6));
+		for (int i = 0; i < total; i++) { /* racy: a request or two either way */
+			cs[i].lat.n = 0;
+			cs[i].ok = cs[i].n429 = cs[i].other = cs[i].samples = 0;
+		}
+	}
+	usleep((useconds_t)(secs * 1e6));
+	atomic_store(&g.stop, true);
+	for (int i = 0; i < total; i++)
+		pthread_join(cs[i].th, NULL);
+	for (int q = 0; q < 2; q++) {
+		struct summary *s = q ? qsum : sum;
+		int lo = q ? n : 0, hi = q ? total : n;
+		size_t cnt = 0, k = 0;
+		float *all;
+
+		if (!s)
+			continue;
+		memset(s, 0, sizeof(*s));
+		for (int i = lo; i < hi; i++)
+			cnt += cs[i].lat.n;
+		all = mem_alloc(MEM_TEST, (cnt ? cnt : 1) * sizeof(float));
+		for (int i = lo; i < hi; i++) {
+			memcpy(all + k, cs[i].lat.ms, cs[i].lat.n * sizeof(float));
+			k += cs[i].lat.n;
+			s->ok += cs[i].ok;
+			s->n429 += cs[i].n429;
+			s->other += cs[i].other;
+			s->neterr += cs[i].neterr;
+			s->samples += cs[i].samples;
+			if (cs[i].last_status)
+				s->last_status = cs[i].last_status;
+			if (cs[i].last_err[0])
+				memcpy(s->last_err, cs[i].last_err, sizeof(s->last_err));
+		}
+		qsort(all, k, sizeof(float), cmp_float);
+		if (k) {
+			s->p50 = all[k / 2];
+			s->p99 = all[(size_t)((double)(k - 1) * 0.99)];
+			s->max = all[k - 1];
+		}
+		mem_free(all);
+	}
+	for (int i = 0; i < total; i++)
+		mem_free(cs[i].lat.ms);
+	mem_free(cs);
+}
+
+/* --- the server under test -------------------------------------------------------------- */
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &sl))
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool ready(const char *base)
+{
+	CURL *h = curl_easy_init();
+	char url[512];
+	long st = 0;
+	CURLcode rc;
+
+	if (!h)
+		return false;
+	snprintf(url, sizeof(url), "%s/ready", base);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 1000L);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_cleanup(h);
+	return rc == CURLE_OK && st == 200;
+}
+
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], line[1024];
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(line, sizeof(line), f)) {
+		char *p = strrchr(line, ')');
+
+		/* after the command: state ppid pgrp session tty tpgid flags minflt cminflt
+		 * majflt cmajflt utime stime */
+		if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+				 &st) != 2)
+			ut = st = 0;
+	}
+	fclose(f);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* `wrk` on /ready: requests/s, or 0 when wrk is not installed or fails. */
+static double wrk_ready(const char *base, int clients, int secs)
+{
+	char cmd[700], line[512];
+	double rps = 0;
+	FILE *f;
+
+	if (system("command -v wrk >/dev/null 2>&1") != 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "wrk -t2 -c%d -d%ds %s/ready 2>/dev/null", clients, secs, base);
+	f = popen(cmd, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Requests/sec: %lf", &rps) == 1)
+			break;
+	while (fgets(line, sizeof(line), f))
+		;
+	pclose(f);
+	return rps;
+}
+
+static void usage(void)
+{
+	fputs("usage: bench_server [--url URL] [--ember PATH] [--clients N] [--seconds S] "
+	      "[--profiles N] [--gen-only]\n",
+	      stderr);
+	exit(2);
+}
+
+/* Starts `ember server` on a free port with data under tmp; 0 and *pid, or -1. */
+static int start_server(const char *ember, char *tmp, char *base, size_t base_cap, pid_t *pid)
+{
+	char data[300], logp[300];
+	int port = free_port();
+
+	if (port < 0 || !mkdtemp(tmp)) {
+		fprintf(stderr, "bench_server: no port or temp dir: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(data, sizeof(data), "%s/data", tmp);
+	snprintf(logp, sizeof(logp), "%s/server.log", tmp);
+	snprintf(base, base_cap, "http://127.0.0.1:%d", port);
+	*pid = fork();
+	if (*pid == 0) {
+		char listen[64];
+		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(ember, ember, "server", "--listen", listen, "--data-dir", data, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !ready(base); i++)
+		usleep(100000);
+	if (!ready(base)) {
+		fprintf(stderr, "bench_server: %s server did not become ready (log %s)\n", ember,
+			logp);
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		return -1;
+	}
+	printf("bench_server: started %s server on %s, data in %s\n", ember, base, data);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *ember = getenv("EMBER") ? getenv("EMBER") : "build/ember";
+	int clients = 32, n_prof = 256, gen_only = 0, rc = 0;
+	double secs = 10, ceil_secs, cpu0 = 0, cpu1 = 0, t_in, psz = 0, pmin = 1e18, pmax = 0,
+	       smp = 0, bsz = 0, rps, ceil_rps, wrk;
+	char base[256] = "", tmp[] = "/tmp/ember-bench-server.XXXXXX";
+	pid_t pid = 0;
+	struct world *w;
+	struct summary in, q, rd;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--gen-only")) {
+			gen_only = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--url"))
+			snprintf(base, sizeof(base), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--ember"))
+			ember = argv[++i];
+		else if (!strcmp(argv[i], "--clients"))
+			clients = (int)strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--seconds"))
+			secs = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--profiles"))
+			n_prof = (int)strtol(argv[++i], NULL, 10);
+		else
+			usage();
+	}
+	if (clients < 1 || clients > MAX_CLIENTS || !(secs > 0 && secs <= 3600) || n_prof < 1 ||
+	    n_prof > 100000)
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	/* The profiles, each wrapped as the Go SDK's form. */
+	w = mem_calloc(MEM_TEST, 1, sizeof(*w));
+	world_init(w);
+	g.bodies = mem_calloc(MEM_TEST, (size_t)n_prof, sizeof(*g.bodies));
+	g.n_bodies = (size_t)n_prof;
+	g.n_services = clients < 8 ? clients : 8;
+	for (int i = 0; i < n_prof; i++) {
+		struct body *b = &g.bodies[i];
+		struct buf pb;
+		struct prof *p = gen_profile(w, 100 + (int)(xr() % 401), &b->samples);
+
+		buf_init(&pb, MEM_TEST, SIZE_MAX);
+		if (pprof_encode(p, true, &pb)) {
+			fprintf(stderr, "bench_server: pprof_encode failed\n");
+			return 1;
+		}
+		b->pprof_len = pb.len;
+		buf_init(&b->b, MEM_TEST, SIZE_MAX);
+		buf_puts(&b->b, "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"profile\"; "
+				"filename=\"profile.pprof\"\r\nContent-Type: "
+				"application/octet-stream\r\n\r\n");
+		buf_append(&b->b, pb.data, pb.len);
+		buf_puts(&b->b, "\r\n--" BOUNDARY "--\r\n");
+		psz += (double)pb.len;
+		pmin = (double)pb.len < pmin ? (double)pb.len : pmin;
+		pmax = (double)pb.len > pmax ? (double)pb.len : pmax;
+		smp += (double)b->samples;
+		bsz += (double)b->b.len;
+		buf_fini(&pb);
+		prof_free(p);
+	}
+	mem_free(w);
+	printf("bench_server: %d distinct Go-SDK-like 10-s CPU profiles: %.0f samples each on "
+	       "average (100..500), gzipped pprof %.1f KB on average (%.1f..%.1f KB), form body "
+	       "%.1f KB\n",
+	       n_prof, smp / n_prof, psz / n_prof / 1024, pmin / 1024, pmax / 1024,
+	       bsz / n_prof / 1024);
+	if (gen_only)
+		return 0;
+
+	if (!base[0] && start_server(ember, tmp, base, sizeof(base), &pid))
+		return 1;
+	g.url = base;
+	g.t0_s = (int64_t)time(NULL);
+
+	cpu0 = pid ? proc_cpu_s(pid) : 0;
+	t_in = now_s();
+	run_phase(0, clients, 1.0, secs, &in, &q);
+	t_in = now_s() - t_in;
+	cpu1 = pid ? proc_cpu_s(pid) : 0;
+	rps = (double)in.ok / secs;
+	printf("ingest: %d clients, %.1f s measured (after 1 s warm-up): %.0f profiles/s, %.0f "
+	       "samples/s; latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; %" PRIu64 " ok, %" PRIu64
+	       " 429, %" PRIu64 " other",
+	       clients, secs, rps, (double)in.samples / secs, in.p50, in.p99, in.max, in.ok,
+	       in.n429, in.other);
+	if (in.other)
+		printf(" (last status %ld)", in.last_status);
+	printf(", %" PRIu64 " transport errors%s%s\n", in.neterr, in.neterr ? ": " : "",
+	       in.last_err);
+	if (pid)
+		printf("ingest: server CPU %.2f s over %.1f s wall (%.2f cores), %.0f us of server "
+		       "CPU per profile\n",
+		       cpu1 - cpu0, t_in, (cpu1 - cpu0) / t_in,
+		       in.ok ? (cpu1 - cpu0) / ((double)in.ok * (t_in / secs)) * 1e6 : 0);
+	printf("query under load: GET /pyroscope/render (one service, the ingested range), 1 "
+	       "querier, 50 ms pause: %" PRIu64 " ok, %" PRIu64
+	       " failed; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+	       q.ok, q.other + q.neterr, q.p50, q.p99, q.max);
+
+	ceil_secs = secs < 5 ? secs : 5;
+	run_phase(1, clients, 0.5, ceil_secs, &rd, NULL);
+	ceil_rps = (double)rd.ok / ceil_secs;
+	printf("peer (transport ceiling): GET /ready, the same %d libcurl clients: %.0f "
+	       "requests/s, p50 %.2f ms, p99 %.2f ms; ingest is %.1f%% of it\n",
+	       clients, ceil_rps, rd.p50, rd.p99, ceil_rps > 0 ? 100.0 * rps / ceil_rps : 0);
+	wrk = wrk_ready(base, clients, 5);
+	if (wrk > 0)
+		printf("peer: wrk -t2 -c%d -d5s GET /ready (same server): %.0f requests/s; ingest "
+		       "is %.1f%% of it\n",
+		       clients, wrk, 100.0 * rps / wrk);
+	else
+		printf("peer: wrk is not installed; only the libcurl ceiling above\n");
+	printf("target: >= 5000 profiles/s with p99 <= 50 ms: %s (%.0f profiles/s, p99 %.1f ms)\n",
+	       rps >= 5000 && in.p99 <= 50 ? "met" : "NOT met", rps, in.p99);
+	if (in.other || in.neterr)
+		rc = 1;
+
+	if (pid) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	for (size_t i = 0; i < g.n_bodies; i++)
+		buf_fini(&g.bodies[i].b);
+	mem_free(g.bodies);
+	curl_global_cleanup();
+	return rc;
+}

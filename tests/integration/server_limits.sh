@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# server_limits.sh — per-tenant limits: tenant "slow" (ingest_rate 0.25/s, burst 2) gets 429 with a
+# Retry-After header on its third quick ingest while tenant "fast" (the defaults: unlimited)
+# keeps getting 200 at the same moment; after waiting Retry-After seconds "slow" is let through
+# again. Tenant "tiny" (max_body 2KiB) gets 413 for a 4 KiB body that "fast" may send. /metrics
+# counts the 429s in total and per tenant.
+source "$(dirname "$0")/lib/common.bash"
+
+for tool in curl python3; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		skip server_limits "$tool is not installed"
+		exit 0
+	fi
+done
+source "$(dirname "$0")/lib/server.bash"
+source "$(dirname "$0")/lib/server_ops.bash"
+
+cat >"$T/ember.yaml" <<'Y'
+limits:
+  defaults:
+    max_body: 1MiB
+  tenants:
+    slow:
+      ingest_rate: 0.25
+      ingest_burst: 2
+    tiny:
+      max_body: 2KiB
+Y
+if ! start_server_with --config "$T/ember.yaml"; then
+	fail server_limits/start "the server did not start: $(head -c 300 "$T/server.err")"
+	exit 1
+fi
+pass server_limits/start
+
+NOW=$(date +%s)
+ingest() { # tenant app [curl args]
+	local tenant=$1 app=$2
+	shift 2
+	http_code -H "X-Scope-OrgID: $tenant" --data-binary $'main;work 5' "$@" \
+		"$BASE/ingest?name=$app&from=$((NOW - 10))&until=$NOW"
+}
+
+codes=""
+for i in 1 2 3; do codes="$codes $(ingest slow app$i)"; done
+expect server_limits/slow_burst_then_429 " 200 200 429" "$codes"
+retry=$(awk 'tolower($1) == "retry-after:" { gsub("\r", "", $2); print $2 }' "$T/headers")
+if [ -n "$retry" ] && [ "$retry" -ge 1 ] 2>/dev/null && [ "$retry" -le 4 ]; then
+	pass server_limits/retry_after
+else
+	fail server_limits/retry_after "Retry-After '$retry'"
+fi
+if grep -q 'ingest rate' "$T/body"; then pass server_limits/429_message; else
+	fail server_limits/429_message "body: $(head -c 200 "$T/body")"
+fi
+codes=""
+for i in 1 2 3 4 5 6; do codes="$codes $(ingest fast fapp$i)"; done
+expect server_limits/other_tenant_unaffected " 200 200 200 200 200 200" "$codes"
+expect server_limits/slow_still_limited 429 "$(ingest slow app4)"
+sleep "${retry:-1}"
+sleep 0.2
+expect server_limits/slow_after_retry_after 200 "$(ingest slow app5)"
+
+head -c 4096 /dev/zero | tr '\0' 'x' | sed 's/^/main;/; s/$/ 1/' >"$T/big.folded"
+expect server_limits/tiny_body_413 413 "$(http_code -H 'X-Scope-OrgID: tiny' \
+	--data-binary @"$T/big.folded" "$BASE/ingest?name=t&from=$((NOW - 10))&until=$NOW")"
+expect server_limits/fast_body_ok 200 "$(http_code -H 'X-Scope-OrgID: fast' \
+	--data-binary @"$T/big.folded" "$BASE/ingest?name=t&from=$((NOW - 10))&until=$NOW")"
+
+curl -s -m 5 "$BASE/metrics" >"$T/metrics"
+n429=$(awk '$1 == "ember_http_rate_limited_total" { print $2 }' "$T/metrics")
+slow429=$(awk '$1 == "ember_tenant_rate_limited_total{tenant=\"slow\"}" { print $2 }' "$T/metrics")
+fast429=$(awk '$1 == "ember_tenant_rate_limited_total{tenant=\"fast\"}" { print $2 }' "$T/metrics")
+fastok=$(awk '$1 == "ember_tenant_ingest_requests_total{tenant=\"fast\"}" { print $2 }' "$T/metrics")
+if [ "$n429" = 2 ] && [ "$slow429" = 2 ] && [ "$fast429" = 0 ] && [ "$fastok" = 7 ]; then
+	pass server_limits/metrics
+else
+	fail server_limits/metrics "total=$n429 slow=$slow429 fast=$fast429 fast_ok=$fastok"
+fi
+fastseries=$(awk '$1 == "ember_tenant_series{tenant=\"fast\"}" { print $2 }' "$T/metrics")
+if [ "${fastseries:-0}" -ge 7 ]; then pass server_limits/tenant_series_gauge; else
+	fail server_limits/tenant_series_gauge "fast series '$fastseries'"
+fi
+stop_server
+expect server_limits/exit_0 0 "$STOP_RC"
+exit $((n_fail > 0))

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# ui_browser.sh — the web UI in real headless Chromium against a real `ember server`: starts a
+# server on loopback with a fresh data dir, checks the embedded assets are served (types, ETag
+# and 304, index.html for app paths, 404 JSON for unknown assets and API paths), fills the
+# server with tests/ui/fill.mjs (several services, labels, versions, two time windows), then
+# runs tests/ui/ui.test.mjs, which clicks through every view and saves screenshots in
+# $BUILD/screenshots/. SKIP when node, chromium or playwright-core is missing.
+source "$(dirname "$0")/lib/common.bash"
+
+ROOT=$(cd "$INTEG_DIR/../.." && pwd)
+if ! command -v node >/dev/null 2>&1; then
+	skip ui_browser "node is not installed (scripts/deps.sh installs nodejs)"
+	exit 0
+fi
+reason=$(cd "$ROOT" && node --input-type=module -e \
+	"import { why } from './tests/ui/browser.mjs'; console.log(why() || '')" 2>&1)
+if [ -n "$reason" ]; then
+	skip ui_browser "$reason"
+	exit 0
+fi
+if [ ! -x "$EMBER" ]; then
+	fail ui_browser "no ember binary at $EMBER"
+	exit 1
+fi
+
+source "$(dirname "$0")/lib/server.bash"
+if ! start_server; then
+	fail ui/server_start "the server did not become ready: $(head -c 300 "$T/server.err")"
+	exit 1
+fi
+BASE="http://127.0.0.1:$PORT"
+
+# --- serving ----------------------------------------------------------------------------------
+hdr() { curl -s -m 5 -o "$T/body" -D "$T/hdr" -w '%{http_code}' "$@"; }
+header() { tr -d '\r' <"$T/hdr" | awk -v k="$1" 'tolower($1) == tolower(k) ":" { $1 = ""; sub(/^ /, ""); print }'; }
+code=$(hdr "$BASE/")
+etag=$(header ETag)
+if [ "$code" = 200 ] && header Content-Type | grep -q '^text/html' && grep -q 'assets/js/main.js' "$T/body" &&
+	[ -n "$etag" ] && header Cache-Control | grep -q no-cache; then
+	pass ui/serve_index
+else
+	fail ui/serve_index "status $code, type '$(header Content-Type)', etag '$etag'"
+fi
+code=$(hdr -H "If-None-Match: $etag" "$BASE/")
+if [ "$code" = 304 ]; then pass ui/serve_304; else fail ui/serve_304 "status $code"; fi
+code=$(hdr "$BASE/compare?lquery=x")
+if [ "$code" = 200 ] && grep -q 'assets/js/main.js' "$T/body"; then pass ui/serve_app_path; else
+	fail ui/serve_app_path "status $code"
+fi
+ok=1
+for a in assets/js/main.js:text/javascript assets/app.css:text/css \
+	assets/vendor/uPlot.iife.min.js:text/javascript assets/favicon.svg:image/svg+xml; do
+	code=$(hdr "$BASE/${a%%:*}")
+	if [ "$code" != 200 ] || ! header Content-Type | grep -q "^${a#*:}" || [ ! -s "$T/body" ]; then
+		fail ui/serve_assets "/${a%%:*}: status $code, type '$(header Content-Type)'"
+		ok=0
+	fi
+done
+[ $ok = 1 ] && pass ui/serve_assets
+code=$(hdr "$BASE/assets/nope.js")
+if [ "$code" = 404 ] && grep -q '"error"' "$T/body"; then pass ui/serve_unknown_asset; else
+	fail ui/serve_unknown_asset "status $code: $(head -c 100 "$T/body")"
+fi
+code=$(hdr "$BASE/pyroscope/nope")
+if [ "$code" = 404 ] && grep -q '"error"' "$T/body"; then pass ui/serve_unknown_api; else
+	fail ui/serve_unknown_api "status $code: $(head -c 100 "$T/body")"
+fi
+
+# --- data and the browser ---------------------------------------------------------------------
+if n=$(node "$ROOT/tests/ui/fill.mjs" "$BASE" 2>"$T/fill.err"); then
+	pass "ui/fill ($n profiles)"
+else
+	fail ui/fill "$(head -c 300 "$T/fill.err")"
+	exit 1
+fi
+SHOTS=$BUILD_ABS/screenshots
+rm -rf "$SHOTS"
+timeout 300 node "$ROOT/tests/ui/ui.test.mjs" "$BASE" "$SHOTS" 2>"$T/ui.err"
+rc=$?
+if [ $rc -ne 0 ] && [ -s "$T/ui.err" ]; then
+	echo "ui.test.mjs stderr:"
+	head -c 2000 "$T/ui.err"
+fi
+if [ $rc -eq 124 ]; then fail ui/browser "the browser test timed out"; fi
+echo "ui_browser: $n_fail failed (screenshots in $SHOTS)"
+[ "$n_fail" -eq 0 ] && [ $rc -eq 0 ]
