@@ -9,8 +9,10 @@
 #       merges). Both ratios are printed, labelled, next to the target (>= 20x);
 #   (b) bench_merge, pinned: in-process decode MB/s of uncompressed pprof (target >= 300 MB/s)
 #       and decode+merge time;
-# and checks that both merged outputs have the same totals per function (ember top --raw).
-# Env: BUILD (build dir), BENCH_N (files, default 1000), BENCH_PIN (default "taskset -c 0").
+# and checks that both merged outputs have the same totals per function (ember top --raw); then
+# (c) bench_store and (d) bench_server: server ingest over loopback against GET /ready (wrk).
+# Env: BUILD (build dir), BENCH_N (files, default 1000), BENCH_PIN (default "taskset -c 0"),
+# BENCH_STORE_HOURS (default 6), BENCH_SERVER_SECONDS (default 10).
 set -euo pipefail
 BUILD=${BUILD:-build}
 BUILD_ABS=$(cd "$BUILD" && pwd)
@@ -108,3 +110,9 @@ echo "bench: decode target >= 300 MB/s (one core)"
 # push Go-SDK-sized profiles (multipart /ingest) while a querier renders; requests/s, samples/s,
 # p50/p99 latency, and GET /ready (libcurl and wrk) as the transport ceiling, in the same run.
 "$BUILD_ABS/bench/bench_server" --ember "$EMBER" --seconds "${BENCH_SERVER_SECONDS:-10}"
+
+# (d) the agent's overhead next to perf --call-graph dwarf (bench/bench_agent.sh; needs root).
+BUILD=$BUILD bash "$(dirname "$0")/bench_agent.sh"
+
+# (e) the web UI's flame graph on a 100k-node profile in headless Chromium (bench/ui_flame.mjs).
+node "$(dirname "$0")/ui_flame.mjs" "$EMBER" || echo "bench: ui_flame failed (see above)"

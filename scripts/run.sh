@@ -19,5 +19,5 @@ if "$EMBER" agent --help 2>&1 | grep -q -- '--server'; then
 else
 	echo "make run: this build's agent cannot push to a server yet; started the server only."
 fi
-echo "Ember: http://127.0.0.1:$PORT/ (ingest and query API; the web UI is in progress)"
+echo "Ember UI: http://127.0.0.1:$PORT/  (open it in a browser; the flame graph of this host appears within a minute)"
 wait $server

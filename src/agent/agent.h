@@ -36,6 +36,8 @@ struct agent_sampler_opts {
 	bool no_kernel;	     /* skip kernel stacks */
 	uint32_t ignore_pid; /* never sampled (the agent itself); 0 = getpid() */
 	bool user_unwind;    /* always copy the stack to user space (no in-kernel unwinding) */
+	size_t ring_bytes;   /* ring buffer size, a power of two >= 1 MiB (default 8 MiB); it
+				counts twice in the RSS (the data pages are mapped twice) */
 };
 
 /* The in-kernel unwinder's maps (ember_bpf_abi.h). */
@@ -102,6 +104,12 @@ struct agent_kmapping {
 	bool no_table;			  /* the file has no CFI (final) */
 };
 
+/* Where tables come from before the cache is asked: the in-kernel unwinder's rows, mapped
+ * read-only (NULL: not there). Tables found there are neither built nor cached. */
+typedef const struct unwind_table *(*agent_row_source_fn)(void *ctx, uint64_t build_key);
+void agent_procs_set_row_source(struct agent_procs *ps, agent_row_source_fn fn, void *ctx);
+/* Frees the cached table of build_key: the kernel holds its rows now. */
+void agent_procs_release_table(struct agent_procs *ps, uint64_t build_key);
 /* Reads what the in-kernel unwinder needs for pc in pid: the maps (re-read when pc is in none
  * and they predate sample_ns), the file's ELF and its unwind table. */
 void agent_procs_prepare(struct agent_procs *ps, int pid, uint64_t pc, uint64_t sample_ns);

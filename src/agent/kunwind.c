@@ -6,11 +6,18 @@
  * The work is driven by the stacks the kernel could not unwind (a new process, a file not
  * loaded yet, a pc in no loaded mapping): after user space has unwound such a stack,
  * agent_kunwind_sync prepares the pc the kernel stopped at and rewrites the process's entry
- * when it changed. Rows are written before the file entry that makes them visible. Owns only
- * its bookkeeping; the maps belong to the sampler, the tables to agent_procs.
+ * when it changed. Rows are written before the file entry that makes them visible.
+ *
+ * One copy of the rows: `krows` is also mapped read-only here, and agent_procs takes its tables
+ * from that mapping (unwind_table_view) for every loaded file, so the user-space walker (for the
+ * stacks still sent as copies) needs no table of its own: the cached one is freed as soon as
+ * its rows are in the kernel. Owns its bookkeeping and the views; the maps belong to the
+ * sampler, the tables it loads from to agent_procs.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -22,7 +29,7 @@
 /* Rows written per batch update (bounds the key scratch: 256 KiB). */
 #define BATCH_ROWS 65536
 /* A file with more rows than this stays with user-space unwinding. */
-#define MAX_FILE_ROWS (EMBER_KROWS_MAX / 2)
+#define MAX_FILE_ROWS (EMBER_KROWS_MAX * 3 / 8)
 /* Remembered process entries before the memo is emptied (entries are rewritten then). */
 #define MAX_PUSHED 65536
 
@@ -40,10 +47,32 @@ struct agent_kunwind {
 	uint32_t next_id;   /* file ids from 1 (0 is "no file") */
 	uint32_t next_row;
 	uint32_t *keys; /* BATCH_ROWS row indexes */
+	const struct ember_unwind_row *rows; /* krows, mapped read-only (NULL: no views) */
+	size_t rows_len;
+	struct unwind_table *views[EMBER_KFILES_MAX]; /* by file id, loaded files only */
 	struct ember_kproc kp;
 	struct agent_kmapping km[EMBER_KMAPS_MAX];
 	struct agent_kunwind_stats st;
 };
+
+static void drop_views(struct agent_kunwind *k)
+{
+	for (size_t i = 0; i < EMBER_KFILES_MAX; i++) {
+		unwind_table_free(k->views[i]);
+		k->views[i] = NULL;
+	}
+}
+
+/* agent_procs' row source: the view of a loaded file. */
+static const struct unwind_table *row_source(void *ctx, uint64_t build_key)
+{
+	struct agent_kunwind *k = ctx;
+	uint64_t v;
+	if (!hmap_get(&k->files, build_key, &v) || FV_STATE(v) != EMBER_KFILE_LOADED ||
+	    FV_ID(v) >= EMBER_KFILES_MAX)
+		return NULL;
+	return k->views[FV_ID(v)];
+}
 
 struct agent_kunwind *agent_kunwind_new(struct agent_sampler *s, struct agent_procs *ps)
 {
@@ -54,6 +83,14 @@ struct agent_kunwind *agent_kunwind_new(struct agent_sampler *s, struct agent_pr
 	hmap_init(&k->pushed, MEM_AGENT);
 	k->next_id = 1;
 	k->keys = mem_alloc(MEM_AGENT, BATCH_ROWS * sizeof(*k->keys));
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)EMBER_KROWS_MAX * sizeof(struct ember_unwind_row);
+	k->rows_len = page > 0 ? (len + (size_t)page - 1) / (size_t)page * (size_t)page : len;
+	void *m = mmap(NULL, k->rows_len, PROT_READ, MAP_SHARED, k->fd.rows, 0);
+	if (m != MAP_FAILED) {
+		k->rows = m;
+		agent_procs_set_row_source(ps, row_source, k);
+	}
 	return k;
 }
 
@@ -61,6 +98,11 @@ void agent_kunwind_free(struct agent_kunwind *k)
 {
 	if (!k)
 		return;
+	if (k->rows) {
+		agent_procs_set_row_source(k->ps, NULL, NULL);
+		drop_views(k);
+		munmap((void *)(uintptr_t)k->rows, k->rows_len);
+	}
 	hmap_fini(&k->files);
 	hmap_fini(&k->pushed);
 	mem_free(k->keys);
@@ -92,6 +134,7 @@ static void reset_rows(struct agent_kunwind *k)
 		write_file(k, FV_ID(v), 0, 0, EMBER_KFILE_PENDING);
 		hmap_put(&k->files, key, FV(FV_ID(v), EMBER_KFILE_PENDING) | (v & FV_TOO_BIG));
 	}
+	drop_views(k);
 	k->next_row = 0;
 	k->st.resets++;
 }
@@ -110,6 +153,7 @@ static void reset_all(struct agent_kunwind *k)
 	}
 	hmap_clear(&k->files);
 	hmap_clear(&k->pushed);
+	drop_views(k);
 	k->next_id = 1;
 	k->next_row = 0;
 	k->st.resets++;
@@ -177,6 +221,12 @@ static uint32_t file_load(struct agent_kunwind *k, const struct agent_kmapping *
 	*slot = FV(id, EMBER_KFILE_LOADED);
 	k->st.files_loaded++;
 	k->st.rows_loaded += n;
+	if (k->rows && id < EMBER_KFILES_MAX) {
+		/* From now on user space reads these rows from the kernel's copy. */
+		unwind_table_free(k->views[id]);
+		k->views[id] = unwind_table_view(k->rows + first, n);
+		agent_procs_release_table(k->ps, km->build_key);
+	}
 	return id;
 }
 

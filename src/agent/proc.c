@@ -68,6 +68,8 @@ struct agent_procs {
 	size_t file_bytes, table_bytes;
 	struct symb_kallsyms *ksyms;
 	bool ksyms_tried;
+	agent_row_source_fn row_source; /* tables the kernel holds, asked first */
+	void *row_ctx;
 };
 
 static uint64_t now_ns(void)
@@ -388,6 +390,11 @@ static const struct unwind_table *get_table(struct agent_procs *ps, struct proc_
 					    size_t idx, const struct file_entry *f)
 {
 	uint64_t v;
+	if (ps->row_source) {
+		const struct unwind_table *view = ps->row_source(ps->row_ctx, f->build_key);
+		if (view)
+			return view;
+	}
 	if (hmap_get(&ps->tables, f->build_key, &v)) {
 		struct table_entry *t = (struct table_entry *)(uintptr_t)v;
 		if (!t->table && t->retry_ns && now_ns() >= t->retry_ns)
@@ -476,6 +483,26 @@ void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct 
 		if (p->perfmap)
 			out->name = symb_perfmap_lookup(p->perfmap, pc);
 	}
+}
+
+void agent_procs_set_row_source(struct agent_procs *ps, agent_row_source_fn fn, void *ctx)
+{
+	ps->row_source = fn;
+	ps->row_ctx = ctx;
+}
+
+void agent_procs_release_table(struct agent_procs *ps, uint64_t build_key)
+{
+	uint64_t v;
+	if (!hmap_get(&ps->tables, build_key, &v))
+		return;
+	struct table_entry *t = (struct table_entry *)(uintptr_t)v;
+	if (!t->table)
+		return;
+	ps->table_bytes -= unwind_table_bytes(t->table);
+	unwind_table_free(t->table);
+	t->table = NULL;
+	t->retry_ns = 1; /* built again if the row source ever lets it go */
 }
 
 void agent_procs_prepare(struct agent_procs *ps, int pid, uint64_t pc, uint64_t sample_ns)

@@ -93,6 +93,11 @@ int agent_sampler_open(const struct agent_sampler_opts *o, struct agent_sampler 
 	}
 	s->skel->rodata->filter_pids = o->filter_pids ? 1 : 0;
 	s->skel->rodata->ignore_tgid = o->ignore_pid ? o->ignore_pid : (uint32_t)getpid();
+	if (o->ring_bytes) {
+		rc = bpf_map__set_max_entries(s->skel->maps.events, (uint32_t)o->ring_bytes);
+		if (rc != 0)
+			goto fail;
+	}
 	s->skel->rodata->want_kernel = o->no_kernel ? 0 : 1;
 	s->skel->rodata->kernel_unwind = o->user_unwind ? 0 : 1;
 	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;

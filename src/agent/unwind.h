@@ -31,6 +31,9 @@ struct unwind_table;
 /* Builds the table of the ELF file at path. -EMBER_ENOTFOUND when it has no usable
  * .eh_frame_hdr/.eh_frame (the walker then uses frame pointers there). */
 int unwind_table_build(const char *path, struct unwind_table **out);
+/* A table over n sorted rows owned by the caller (the in-kernel unwinder's row array, mapped
+ * read-only), valid while they are; freeing it leaves the rows alone. */
+struct unwind_table *unwind_table_view(const struct ember_unwind_row *rows, size_t n);
 void unwind_table_free(struct unwind_table *t);
 size_t unwind_table_n_rows(const struct unwind_table *t);
 const struct ember_unwind_row *unwind_table_rows(const struct unwind_table *t);

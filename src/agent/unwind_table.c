@@ -27,6 +27,7 @@
 struct unwind_table {
 	struct ember_unwind_row *rows;
 	size_t n, cap;
+	bool borrowed; /* a view of rows owned elsewhere (unwind_table_view) */
 };
 
 /* libdw returns each Dwarf_Frame malloc'ed and documents that the caller releases it with
@@ -309,11 +310,21 @@ int unwind_table_build(const char *path, struct unwind_table **out)
 	return 0;
 }
 
+struct unwind_table *unwind_table_view(const struct ember_unwind_row *rows, size_t n)
+{
+	struct unwind_table *t = mem_calloc(MEM_AGENT, 1, sizeof(*t));
+	t->rows = (struct ember_unwind_row *)(uintptr_t)rows; /* never written through */
+	t->n = n;
+	t->borrowed = true;
+	return t;
+}
+
 void unwind_table_free(struct unwind_table *t)
 {
 	if (!t)
 		return;
-	mem_free(t->rows);
+	if (!t->borrowed)
+		mem_free(t->rows);
 	mem_free(t);
 }
 
@@ -342,5 +353,5 @@ const struct ember_unwind_row *unwind_table_find(const struct unwind_table *t, u
 
 size_t unwind_table_bytes(const struct unwind_table *t)
 {
-	return sizeof(*t) + t->cap * sizeof(*t->rows);
+	return sizeof(*t) + (t->borrowed ? 0 : t->cap * sizeof(*t->rows));
 }

@@ -107,7 +107,7 @@ struct ember_trace {
  * the raw stack copy (struct ember_sample) instead; user space unwinds that one and loads
  * what was missing.
  */
-#define EMBER_KROWS_MAX	 (1u << 20)
+#define EMBER_KROWS_MAX	 (1u << 22) /* 64 MiB of kernel memory */
 #define EMBER_KFILES_MAX 8192
 #define EMBER_KMAPS_MAX	 256
 #define EMBER_KPROCS_MAX 8192

@@ -46,6 +46,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EMBER_KROWS_MAX);
+	__uint(map_flags, BPF_F_MMAPABLE); /* user space reads the rows too */
 	__type(key, __u32);
 	__type(value, struct ember_unwind_row);
 } krows SEC(".maps");
@@ -325,7 +326,7 @@ find_row(struct scratch_buf *sb, const struct ember_kfile *f, __u64 vaddr)
 	sb->q.key = vaddr;
 	sb->q.lo = first;
 	sb->q.hi = first + n;
-	bpf_loop(21, row_search_step, NULL, 0); /* 2^21 > EMBER_KROWS_MAX */
+	bpf_loop(23, row_search_step, NULL, 0); /* 23 steps cover EMBER_KROWS_MAX */
 	i = sb->q.lo;
 	if (i == first)
 		return NULL;

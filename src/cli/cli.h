@@ -38,6 +38,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_record(int argc, char **argv); /* cmd_record.c */
 int cmd_agent(int argc, char **argv);  /* cmd_agent.c */
 int cmd_server(int argc, char **argv); /* cmd_server.c */
+int cmd_query(int argc, char **argv);  /* cmd_query.c */
 
 /* "ember CMD: " + message + newline on stderr. cmd is argv[0] of the command ("ember top"). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -63,6 +64,8 @@ int cli_load_merged(const char *cmd, char *const *paths, int n, struct prof **ou
 /* Decodes b, the contents of path (already read, possibly gunzipped), into dst as
  * cli_load_merged does for each input; the same messages. */
 int cli_merge_bytes(const char *cmd, const char *path, const struct buf *b, struct prof *dst);
+/* Whether the input decoders would read b as folded text (not gzip, no binary bytes). */
+bool cli_is_folded_text(const struct buf *b);
 
 /* Sample type index: the one whose type is `name` (NULL = the profile's default). Prints the
  * available types and returns CLI_EXIT_ERR when absent. what names the profile in messages. */

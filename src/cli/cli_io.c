@@ -139,6 +139,11 @@ int cli_merge_bytes(const char *cmd, const char *path, const struct buf *b, stru
 	return decode_into(cmd, path, b, dst, NULL);
 }
 
+bool cli_is_folded_text(const struct buf *b)
+{
+	return !gzip_is(b->data, b->len) && looks_like_text(b->data, b->len);
+}
+
 int cli_load_profile(const char *cmd, const char *path, struct prof **out)
 {
 	struct buf b;

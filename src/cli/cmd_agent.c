@@ -9,9 +9,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +120,32 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Writes b to path through a temporary file and a rename (readers never see a partial file),
+ * without fsync: dozens of profiles per interval on a busy host, and losing the last ones in a
+ * power cut is acceptable, an fsync each is not (it was the agent's largest cost). */
+static int write_profile(const char *cmd, const struct buf *b, const char *path)
+{
+	char tmp[4200];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	FILE *f = fopen(tmp, "we");
+	int rc = 0;
+	if (!f)
+		rc = -errno;
+	else if (fwrite(b->data, 1, b->len, f) != b->len)
+		rc = -EIO;
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		if (f)
+			unlink(tmp);
+		cli_error(cmd, "%s: %s", path, ember_strerror(rc));
+	}
+	return rc;
+}
+
 /* Writes and/or queues one pprof per pid; returns how many were written or queued. */
 static int flush(const char *cmd, struct agent_run *r, const char *dir, struct agent_push *push,
 		 const char *host, long interval_ms)
@@ -166,7 +194,7 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, struct a
 			char path[4096];
 			snprintf(path, sizeof(path), "%s/%s-%d-%lld.pb.gz", dir, comm, pids[i],
 				 (long long)now);
-			if (cli_write(cmd, &out, path) == 0)
+			if (write_profile(cmd, &out, path) == 0)
 				written++;
 		}
 		if (push) {
@@ -185,12 +213,35 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, struct a
 		prof_free(p);
 	}
 	agent_collector_reset(r->coll);
+	/* Give the heap freed by this interval (profiles, tables built and released) back to the
+	 * system: the agent's resident size should follow what it holds, not its peaks. */
+	malloc_trim(0);
 	size_t it = 0;
 	uint64_t pid, one;
 	while (hmap_next(&r->exited, &it, &pid, &one))
 		agent_procs_forget(r->procs, (int)pid);
 	hmap_clear(&r->exited);
 	return written;
+}
+
+/* The agent's own resident set (VmRSS, MB) and CPU time (user + system, s). */
+static void self_usage(double *rss_mb, double *cpu_s)
+{
+	*rss_mb = 0;
+	*cpu_s = 0;
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		*cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return;
+	char line[256];
+	long kb;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			*rss_mb = (double)kb / 1024;
+	fclose(f);
 }
 
 static void print_push(const char *cmd, const struct agent_push_stats *ps)
@@ -290,8 +341,12 @@ int cmd_agent(int argc, char **argv)
 		cli_error(cmd, "%s: %s", dir, strerror(errno));
 		return CLI_EXIT_ERR;
 	}
-	struct agent_sampler_opts so = {
-		.freq_hz = (int)freq, .no_kernel = no_kernel, .user_unwind = user_unwind};
+	/* 2 MiB: most records are kernel-unwound stacks of ~1 KB; the reader is woken at a
+	 * quarter full. The ring's pages count twice in the agent's RSS. */
+	struct agent_sampler_opts so = {.freq_hz = (int)freq,
+					.no_kernel = no_kernel,
+					.user_unwind = user_unwind,
+					.ring_bytes = user_unwind ? 0 : (size_t)2 << 20};
 	struct agent_sampler *s = NULL;
 	int rc = agent_sampler_open(&so, &s);
 	if (rc == 0)
@@ -304,7 +359,13 @@ int cmd_agent(int argc, char **argv)
 		return CLI_EXIT_ERR;
 	}
 	struct agent_run run;
-	run.procs = agent_procs_new(&(struct agent_procs_opts){.no_kernel = no_kernel});
+	/* Large blocks (unwind tables being built, profiles) straight from mmap, so that freeing
+	 * them returns the memory (glibc would otherwise raise the threshold and keep them). */
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
+	/* Tables go to the kernel's row array once loaded (and are freed here then): the user
+	 * space cache only holds those not loaded yet, or too large for it. */
+	run.procs = agent_procs_new(&(struct agent_procs_opts){
+		.no_kernel = no_kernel, .max_table_bytes = user_unwind ? 0 : (size_t)16 << 20});
 	run.coll = agent_collector_new(run.procs, (int)freq);
 	run.kun = user_unwind ? NULL : agent_kunwind_new(s, run.procs);
 	hmap_init(&run.exited, MEM_CLI);
@@ -331,10 +392,13 @@ int cmd_agent(int argc, char **argv)
 			uint64_t bpf[EMBER_STAT_N];
 			agent_sampler_stats(s, bpf);
 			const struct agent_collect_stats *st = agent_collector_stats(run.coll);
+			double rss_mb, cpu_s;
+			self_usage(&rss_mb, &cpu_s);
 			fprintf(stderr,
 				"%s: wrote %d profiles; samples %llu (lost %llu), complete stacks "
 				"%llu, kernel threads %llu, unwound in the kernel %llu (copies: new "
-				"process %llu, file not loaded %llu, unknown mapping %llu)\n",
+				"process %llu, file not loaded %llu, unknown mapping %llu); rss %.1f MB, "
+				"cpu %.2f s\n",
 				cmd, w, (unsigned long long)st->samples,
 				(unsigned long long)bpf[EMBER_STAT_LOST],
 				(unsigned long long)st->stop[UNWIND_STOP_OUTERMOST],
@@ -342,7 +406,7 @@ int cmd_agent(int argc, char **argv)
 				(unsigned long long)st->kernel_unwound,
 				(unsigned long long)bpf[EMBER_STAT_FB_NO_PROC],
 				(unsigned long long)bpf[EMBER_STAT_FB_PENDING],
-				(unsigned long long)bpf[EMBER_STAT_FB_NO_MAP]);
+				(unsigned long long)bpf[EMBER_STAT_FB_NO_MAP], rss_mb, cpu_s);
 			if (push) {
 				struct agent_push_stats ps;
 				agent_push_stats(push, &ps);

@@ -3,11 +3,12 @@
  * must agree) into one gzipped pprof file, as `go tool pprof -proto FILE... > OUT` does.
  * Inputs are decoded straight into the merged profile, one at a time, in argument order.
  *
- * With several inputs, a reader thread reads and gunzips input i+1 while the main thread
- * decodes and merges input i (two slots, so memory is the merged profile plus two inputs). The
- * reader only prepares bytes: whatever it could not prepare plainly (a read error, an empty
- * file, bad gzip) the main thread reads again itself through the usual path, so every message
- * and exit code is the same as without the thread. The merge itself stays on one thread.
+ * With several inputs, a reader thread reads, gunzips and parses (pprof_parse: everything that
+ * does not need the merged profile) input i+1 while the main thread merges input i into the
+ * result (a few slots, so memory is the merged profile plus four inputs). The reader only prepares:
+ * whatever it could not prepare plainly (a read error, an empty file, folded text, an input
+ * the parser rejects) the main thread handles itself through the usual path, so every message
+ * and exit code is the same as without the thread. Only the main thread touches the result.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -16,7 +17,6 @@
 
 #include "base/err.h"
 #include "cli/cli.h"
-#include "format/gzip.h"
 #include "format/pprof.h"
 #include "profile/merge.h"
 
@@ -32,14 +32,14 @@ static const char merge_usage[] =
 	"  -h, --help         show this help\n"
 	"\n" CLI_EXIT_HELP;
 
-#define MERGE_SLOTS 2
+#define MERGE_SLOTS 4
 
 /* One input as prepared by the reader. */
 struct merge_slot {
-	struct buf file; /* the file's bytes */
-	struct buf raw;	 /* their inflation when gzipped */
-	const struct buf *use; /* what to decode, or NULL: the main thread reads the file itself */
-	bool full;	       /* prepared, not yet consumed */
+	struct buf file;	     /* the file's bytes */
+	struct pprof_parsed *parsed; /* parsed from file, or NULL */
+	bool read;		     /* file holds the whole input */
+	bool full;		     /* prepared, not yet consumed */
 };
 
 struct merge_pipe {
@@ -51,25 +51,19 @@ struct merge_pipe {
 	bool stop;
 };
 
-/* Reads and gunzips paths[i] into s (reader thread). */
+/* Reads and parses path into s (reader thread), with the limits cli_io.c decodes with. */
 static void prepare(struct merge_slot *s, const char *path)
 {
-	struct gzip_limits gl = {.max_out = CLI_MAX_INPUT_BYTES, .max_ratio = 0};
+	struct pprof_limits lim = {.gzip = {.max_out = CLI_MAX_INPUT_BYTES},
+				   .max_bytes = CLI_MAX_INPUT_BYTES};
+	struct ember_diag d = {{0}};
 
 	buf_reset(&s->file);
-	buf_reset(&s->raw);
-	s->use = NULL;
-	if (buf_read_file(&s->file, path) < 0 || s->file.len == 0)
-		return;
-	if (!gzip_is(s->file.data, s->file.len)) {
-		s->use = &s->file;
-		return;
-	}
-	/* Same limits as the decoder's own gunzip; an empty inflation keeps the gzip path. */
-	if (gzip_inflate(s->file.data, s->file.len, &gl, &s->raw, NULL) == 0 && s->raw.len > 0)
-		s->use = &s->raw;
-	else
-		s->use = &s->file;
+	s->parsed = NULL;
+	s->read = buf_read_file(&s->file, path) == 0 && s->file.len > 0;
+	if (s->read && !cli_is_folded_text(&s->file) &&
+	    pprof_parse(s->file.data, s->file.len, &lim, &s->parsed, &d) != 0)
+		s->parsed = NULL;
 }
 
 static void *reader(void *arg)
@@ -94,19 +88,27 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Merges input i from its slot (or, when it was not prepared, through cli_load_profile). */
-static int merge_one(const char *cmd, const char *path, const struct merge_slot *s,
-		     struct prof *dst)
+/* Merges one prepared input into dst; the messages of cli_load_merged. */
+static int merge_one(const char *cmd, const char *path, struct merge_slot *s, struct prof *dst)
 {
+	struct ember_diag d = {{0}};
 	struct prof *p = NULL;
 	int rc;
 
-	if (s->use)
-		return cli_merge_bytes(cmd, path, s->use, dst);
+	if (s->parsed) {
+		rc = pprof_parsed_merge(dst, s->parsed, &d);
+		pprof_parsed_free(s->parsed);
+		s->parsed = NULL;
+		if (rc == 0)
+			return 0;
+		cli_error(cmd, "%s: %s", path, d.msg[0] ? d.msg : ember_strerror(rc));
+		return CLI_EXIT_ERR;
+	}
+	if (s->read)
+		return cli_merge_bytes(cmd, path, &s->file, dst);
+	/* Not read (or empty): read it again here, which reports why. */
 	rc = cli_load_merged(cmd, (char *const *)&path, 1, &p);
 	if (rc == 0) {
-		struct ember_diag d = {{0}};
-
 		if (prof_merge(dst, p, &d) < 0) {
 			cli_error(cmd, "%s: %s", path, d.msg);
 			rc = CLI_EXIT_ERR;
@@ -116,7 +118,7 @@ static int merge_one(const char *cmd, const char *path, const struct merge_slot 
 	return rc;
 }
 
-/* cli_load_merged with the reading and gunzip of the next input on a second thread. */
+/* cli_load_merged with the reading, gunzip and parsing of the next input on a second thread. */
 static int load_pipelined(const char *cmd, char *const *paths, int n, struct prof **out)
 {
 	struct merge_pipe mp = {.paths = paths, .n = n};
@@ -124,10 +126,8 @@ static int load_pipelined(const char *cmd, char *const *paths, int n, struct pro
 	pthread_t th;
 	int rc = 0;
 
-	for (int k = 0; k < MERGE_SLOTS; k++) {
+	for (int k = 0; k < MERGE_SLOTS; k++)
 		buf_init(&mp.slot[k].file, MEM_CLI, CLI_MAX_INPUT_BYTES);
-		buf_init(&mp.slot[k].raw, MEM_CLI, CLI_MAX_INPUT_BYTES);
-	}
 	pthread_mutex_init(&mp.mu, NULL);
 	pthread_cond_init(&mp.cv, NULL);
 	if (pthread_create(&th, NULL, reader, &mp) != 0) {
@@ -158,8 +158,8 @@ static int load_pipelined(const char *cmd, char *const *paths, int n, struct pro
 	*out = dst;
 out:
 	for (int k = 0; k < MERGE_SLOTS; k++) {
+		pprof_parsed_free(mp.slot[k].parsed); /* prepared but not merged after an error */
 		buf_fini(&mp.slot[k].file);
-		buf_fini(&mp.slot[k].raw);
 	}
 	pthread_cond_destroy(&mp.cv);
 	pthread_mutex_destroy(&mp.mu);

@@ -30,6 +30,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{"diff", cmd_diff, "compare two profiles per function; write a differential flame graph"},
 	{"agent", cmd_agent, "sample every process on this host continuously (eBPF)"},
 	{"server", cmd_server, "serve the ingest and query APIs over HTTP, store profiles"},
+	{"query", cmd_query, "query a server: top functions, folded/pprof export, series, labels"},
 };
 
 static void print_usage(FILE *f)

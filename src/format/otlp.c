@@ -90,9 +90,8 @@ static int add_label(struct dec *x, struct otlp_span key, const struct otlp_valu
 	if (v->kind == OTLP_VALUE_NONE)
 		return 0;
 	if (key.n > OTLP_MAX_KEY_LEN)
-		return ember_diag_set(x->d, -EMBER_ELIMIT,
-				      "%s: attribute key longer than %d bytes", where,
-				      OTLP_MAX_KEY_LEN);
+		return ember_diag_set(x->d, -EMBER_ELIMIT, "%s: attribute key longer than %d bytes",
+				      where, OTLP_MAX_KEY_LEN);
 	otlp_label_name((const char *)key.p, key.n, name, sizeof(name));
 	if (v->kind == OTLP_VALUE_STR && v->str.n > x->lim.max_label_value_len)
 		return ember_diag_set(x->d, -EMBER_ELIMIT,
@@ -323,8 +322,8 @@ static uint32_t location_id(struct dec *x, uint32_t i)
 				pl->column = (int64_t)v;
 		}
 	}
-	uint32_t id = prof_add_location(x->p, mapping_id(x, l->mapping), l->address, x->lines, n,
-					false);
+	uint32_t id =
+		prof_add_location(x->p, mapping_id(x, l->mapping), l->address, x->lines, n, false);
 	if (m) {
 		m->gen = x->gen;
 		m->id = id;
@@ -480,8 +479,8 @@ static int add_sample(struct dec *x, struct otlp_span msg, int64_t mult, const c
 	if (++x->n_samples > x->lim.max_samples)
 		return ember_diag_set(x->d, -EMBER_ELIMIT, "more than %zu samples in the request",
 				      x->lim.max_samples);
-	if ((err = otlp_check_index(stack, x->dict.n_stacks, "stack_table", x->d,
-				    "%s.stack_index", path)))
+	if ((err = otlp_check_index(stack, x->dict.n_stacks, "stack_table", x->d, "%s.stack_index",
+				    path)))
 		return err;
 
 	uint32_t depth = stack < x->dict.n_stacks ? x->dict.stack_len[stack] : 0, k = 0, ls = 0;
@@ -555,6 +554,10 @@ static int push_profile(struct dec *x, const char *name)
 	for (size_t i = 0; i < x->n_labels; i++)
 		if (!strcmp(x->labels[i].name, "service_name"))
 			svc = i;
+	if (svc == x->n_labels && x->n_labels >= x->lim.max_labels)
+		return ember_diag_set(x->d, -EMBER_ELIMIT,
+				      "more than %zu labels with service_name added",
+				      x->lim.max_labels);
 	labels = arena_calloc(x->req->arena, x->n_labels + 1, sizeof(*labels));
 	if (svc == x->n_labels) {
 		const char *exe = NULL;

@@ -27,7 +27,7 @@ enum {
 };
 
 static const char *const table_name[T_N] = {
-	"",	       "mapping_table", "location_table",  "function_table",
+	"",	      "mapping_table", "location_table",  "function_table",
 	"link_table", "string_table",  "attribute_table", "stack_table",
 };
 
@@ -311,7 +311,8 @@ static int check_lines(const struct otlp_dict *dict, size_t li, struct ember_dia
 		while ((lst = next_field(&lr, &lf, &lwt)) == 0) {
 			if (lf == 1 || lf == 2 || lf == 3) {
 				if (read_uint(&lr, lwt, &v))
-					return otlp_malformed(d, "dictionary.location_table: lines");
+					return otlp_malformed(d,
+							      "dictionary.location_table: lines");
 				if (lf == 1 && (err = otlp_check_index(
 							v, dict->n_functions, "function_table", d,
 							"dictionary.location_table[%zu].lines[%u]."
@@ -392,10 +393,11 @@ int otlp_any_value(const struct otlp_dict *dict, struct otlp_span msg, struct ot
 			if (err)
 				break;
 			if (v != 0 && (v > INT32_MAX || v >= dict->n_strings))
-				return ember_diag_set(d, -EMBER_EFORMAT,
-						      "%s.string_value_strindex: %" PRIu64
-						      " out of range (string_table has %zu entries)",
-						      path, v, dict->n_strings);
+				return ember_diag_set(
+					d, -EMBER_EFORMAT,
+					"%s.string_value_strindex: %" PRIu64
+					" out of range (string_table has %zu entries)",
+					path, v, dict->n_strings);
 			out->kind = OTLP_VALUE_STR;
 			if (v)
 				out->str = dict->strings[v];
@@ -472,7 +474,8 @@ static int check_dict(struct otlp_dict *dict, struct ember_diag *d)
 	}
 	for (size_t i = 0; i < dict->n_mappings; i++) {
 		if ((err = otlp_check_index(dict->mappings[i].filename, ns, "string_table", d,
-					    "dictionary.mapping_table[%zu].filename_strindex", i)) ||
+					    "dictionary.mapping_table[%zu].filename_strindex",
+					    i)) ||
 		    (err = check_attr_indices(dict, dict->mappings[i].msg, 5, "mapping_table", i,
 					      d)))
 			return err;
@@ -529,9 +532,10 @@ int otlp_dict_decode(struct otlp_dict *dict, const struct otlp_span *chunks, siz
 				if (read_span(&r, wt, &s))
 					return otlp_malformed(d, "dictionary");
 				if (++count[f] > max_table)
-					return ember_diag_set(d, -EMBER_ELIMIT,
-							      "dictionary.%s: more than %zu entries",
-							      table_name[f], max_table);
+					return ember_diag_set(
+						d, -EMBER_ELIMIT,
+						"dictionary.%s: more than %zu entries",
+						table_name[f], max_table);
 			} else if (wire_skip(&r, wt)) {
 				return otlp_malformed(d, "dictionary");
 			}

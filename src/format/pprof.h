@@ -32,6 +32,17 @@ int pprof_decode(const void *data, size_t len, const struct pprof_limits *lim, s
 int pprof_decode_merge(struct prof *dst, const void *data, size_t len,
 		       const struct pprof_limits *lim, struct ember_diag *d);
 
+/* pprof_decode_merge in two steps, so that the first can run on another thread while dst is
+ * busy: pprof_parse unwraps, decodes and validates data without any target (data must stay
+ * valid and unchanged until pprof_parsed_free); pprof_parsed_merge then matches the sample types
+ * against dst and adds everything (dst unchanged on error; once per parsed profile). Errors are
+ * those of pprof_decode_merge, except that a bad sample is reported before different types. */
+struct pprof_parsed;
+int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
+		struct pprof_parsed **out, struct ember_diag *d);
+int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_diag *d);
+void pprof_parsed_free(struct pprof_parsed *pp);
+
 /* Append the encoding of p to out, gzipped (level 1) when gzip is set. */
 int pprof_encode(const struct prof *p, bool gzip, struct buf *out);
 

@@ -413,6 +413,67 @@ static void build_kept_sample(struct pdec *c, size_t si)
 	c->s_lab = s_lab;
 }
 
+/* Phase 1 up to the samples: scan, tables, metadata, build scratch. */
+static int prepare(struct pdec *c, const uint8_t *data, size_t len, const struct pprof_limits *lim,
+		   bool merge, struct ember_diag *d)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->base = data;
+	c->len = len;
+	c->d = d;
+	c->max_samples = lim ? lim->max_samples : 0;
+	c->merge = merge;
+	hmap_init(&c->map_ids.sparse, MEM_FORMAT);
+	hmap_init(&c->fn_ids.sparse, MEM_FORMAT);
+	hmap_init(&c->loc_ids.sparse, MEM_FORMAT);
+
+	rc = pdec_scan_profile(c);
+	if (!rc)
+		rc = pdec_check_strings(c);
+	if (!rc)
+		rc = pdec_parse_types(c);
+	if (!rc)
+		rc = pdec_parse_tables(c);
+	if (!rc)
+		rc = pdec_check_meta(c);
+	if (!rc)
+		rc = alloc_build(c);
+	return rc;
+}
+
+/* Merge, phase 1 for the samples: validate every one before dst changes, keeping them parsed
+ * (when they are not huge) so the build need not parse them again. */
+static int parse_samples(struct pdec *c)
+{
+	int rc = 0;
+
+	c->keep = c->len <= PDEC_KEEP_MAX_BYTES;
+	for (size_t i = 0; !rc && i < c->samples.n; i++) {
+		rc = pdec_parse_sample(c, i);
+		if (!rc)
+			rc = fit_labels(c);
+		if (!rc && c->keep)
+			rc = keep_sample(c, i);
+	}
+	return rc;
+}
+
+/* Merge, phase 2 into c->dst (types matched, every sample validated): cannot fail. */
+static void build_merge(struct pdec *c)
+{
+	build_tables(c);
+	build_meta(c);
+	for (size_t i = 0; i < c->samples.n; i++) {
+		if (c->keep) {
+			build_kept_sample(c, i);
+		} else if (pdec_parse_sample(c, i) == 0 && fit_labels(c) == 0) {
+			build_sample(c); /* parsed fine in phase 1, so it does again */
+		}
+	}
+}
+
 /* Decode the raw protobuf data into dst (merge) or a new profile (*out). */
 static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits *lim,
 		      struct prof *dst, struct prof **out, struct ember_diag *d)
@@ -420,60 +481,23 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 	struct pdec c;
 	int rc;
 
-	memset(&c, 0, sizeof(c));
-	c.base = data;
-	c.len = len;
-	c.d = d;
-	c.max_samples = lim ? lim->max_samples : 0;
-	c.merge = dst != NULL;
-	hmap_init(&c.map_ids.sparse, MEM_FORMAT);
-	hmap_init(&c.fn_ids.sparse, MEM_FORMAT);
-	hmap_init(&c.loc_ids.sparse, MEM_FORMAT);
-
-	rc = pdec_scan_profile(&c);
-	if (!rc)
-		rc = pdec_check_strings(&c);
-	if (!rc)
-		rc = pdec_parse_types(&c);
-	if (!rc)
-		rc = pdec_parse_tables(&c);
-	if (!rc)
-		rc = pdec_check_meta(&c);
-	if (!rc)
-		rc = alloc_build(&c);
+	rc = prepare(&c, data, len, lim, dst != NULL, d);
 	if (rc)
 		goto out;
-
 	if (c.merge) {
-		/* Validate everything before dst changes, keeping the parsed samples (when they
-		 * are not huge) so the build below need not parse them again. */
 		c.dst = dst;
 		rc = match_types(&c);
-		c.keep = len <= PDEC_KEEP_MAX_BYTES;
-		for (size_t i = 0; !rc && i < c.samples.n; i++) {
-			rc = pdec_parse_sample(&c, i);
-			if (!rc)
-				rc = fit_labels(&c);
-			if (!rc && c.keep)
-				rc = keep_sample(&c, i);
-		}
-		if (rc)
-			goto out;
-		if (c.keep) {
-			build_tables(&c);
-			build_meta(&c);
-			for (size_t i = 0; i < c.samples.n; i++)
-				build_kept_sample(&c, i);
-			goto out;
-		}
-	} else {
-		c.dst = prof_new();
-		/* Typical profiles have a few stack nodes per location: size the tables once. */
-		prof_reserve(c.dst,
-			     EMBER_MIN(c.samples.n + 3 * (size_t)c.locations.n, (size_t)1 << 22),
-			     c.samples.n);
-		prof_reserve_symbols(c.dst, c.functions.n, c.locations.n, c.n_lines);
+		if (!rc)
+			rc = parse_samples(&c);
+		if (!rc)
+			build_merge(&c);
+		goto out;
 	}
+	c.dst = prof_new();
+	/* Typical profiles have a few stack nodes per location: size the tables once. */
+	prof_reserve(c.dst, EMBER_MIN(c.samples.n + 3 * (size_t)c.locations.n, (size_t)1 << 22),
+		     c.samples.n);
+	prof_reserve_symbols(c.dst, c.functions.n, c.locations.n, c.n_lines);
 	build_tables(&c);
 	build_meta(&c);
 	for (size_t i = 0; i < c.samples.n; i++) {
@@ -481,15 +505,12 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 		if (!rc)
 			rc = fit_labels(&c);
 		if (rc) {
-			/* Only when decoding: a merge has parsed every sample already. */
-			if (!c.merge)
-				prof_free(c.dst);
+			prof_free(c.dst);
 			goto out;
 		}
 		build_sample(&c);
 	}
-	if (!c.merge)
-		*out = c.dst;
+	*out = c.dst;
 out:
 	pdec_fini(&c);
 	return rc;
@@ -555,4 +576,70 @@ int pprof_decode_merge(struct prof *dst, const void *data, size_t len,
 		       const struct pprof_limits *lim, struct ember_diag *d)
 {
 	return decode(data, len, lim, dst, NULL, d);
+}
+
+/* A profile parsed and validated for merging: its decoder state (phase 1 done) and, when the
+ * input was gzipped, the inflated bytes it points into. */
+struct pprof_parsed {
+	struct buf raw;
+	struct pdec c;
+	bool merged;
+};
+
+int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
+		struct pprof_parsed **out, struct ember_diag *d)
+{
+	struct pprof_parsed *pp = mem_try_alloc(MEM_FORMAT, sizeof(*pp));
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if (!pp)
+		return ember_diag_set(d, -ENOMEM, "pprof: out of memory");
+	buf_init(&pp->raw, MEM_FORMAT, SIZE_MAX);
+	pp->merged = false;
+	rc = unwrap(data, len, lim, &pp->raw, &p, &n, d);
+	if (rc) {
+		buf_fini(&pp->raw);
+		mem_free(pp);
+		return rc;
+	}
+	rc = prepare(&pp->c, p, n, lim, true, d);
+	if (!rc)
+		rc = parse_samples(&pp->c);
+	pp->c.d = NULL;
+	if (rc) {
+		pprof_parsed_free(pp);
+		return rc;
+	}
+	*out = pp;
+	return 0;
+}
+
+int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_diag *d)
+{
+	int rc;
+
+	if (pp->merged)
+		return ember_diag_set(d, -EINVAL, "pprof: a parsed profile merges only once");
+	pp->c.d = d;
+	pp->c.dst = dst;
+	rc = match_types(&pp->c);
+	if (!rc) {
+		build_merge(&pp->c);
+		pp->merged = true;
+	}
+	pp->c.d = NULL;
+	pp->c.dst = NULL;
+	return rc;
+}
+
+void pprof_parsed_free(struct pprof_parsed *pp)
+{
+	if (!pp)
+		return;
+	pdec_fini(&pp->c);
+	buf_fini(&pp->raw);
+	mem_free(pp);
 }

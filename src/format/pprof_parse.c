@@ -710,7 +710,7 @@ static int parse_function(struct pdec *c, size_t i, struct function_in *in)
 		default:
 			break;
 		}
-slow:
+	slow:
 		r.p = kp;
 		rc = parse_field(c, &r, &function_desc, in, "function", i);
 		if (rc)
@@ -859,7 +859,7 @@ static int parse_location(struct pdec *c, size_t i)
 		default:
 			break;
 		}
-slow:
+	slow:
 		r.p = kp;
 		rc = location_field(c, &r, i, l, &id);
 		if (rc)

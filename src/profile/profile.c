@@ -243,8 +243,7 @@ size_t prof_default_sample_type(const struct prof *p)
 
 void prof_add_comment(struct prof *p, uint32_t str)
 {
-	fit((void **)&p->comments, &p->cap_comments, p->n_comments + 1,
-		 sizeof(*p->comments));
+	fit((void **)&p->comments, &p->cap_comments, p->n_comments + 1, sizeof(*p->comments));
 	p->comments[p->n_comments++] = str;
 }
 
@@ -323,9 +322,10 @@ static void rec_index_grow(struct rec_index *ix, size_t n)
 }
 
 /* Inline so that each caller's eq is inlined too. */
-static inline __attribute__((always_inline)) uint32_t
-rec_find(const struct prof *p, struct rec_index *ix, size_t n_recs, uint64_t h, rec_eq_fn eq,
-	 const void *key, size_t *slot_out)
+static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof *p,
+							       struct rec_index *ix, size_t n_recs,
+							       uint64_t h, rec_eq_fn eq,
+							       const void *key, size_t *slot_out)
 {
 	uint32_t h32;
 
@@ -382,8 +382,7 @@ uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
 	id = rec_find(p, &p->mapping_index, p->n_mappings, h, mapping_eq, m, &slot);
 	if (id)
 		return id;
-	fit((void **)&p->mappings, &p->cap_mappings, p->n_mappings + 1,
-		 sizeof(*p->mappings));
+	fit((void **)&p->mappings, &p->cap_mappings, p->n_mappings + 1, sizeof(*p->mappings));
 	p->mappings[p->n_mappings] = *m;
 	id = (uint32_t)++p->n_mappings;
 	rec_insert(&p->mapping_index, slot, h, id);
@@ -407,8 +406,7 @@ uint32_t prof_add_function(struct prof *p, const struct prof_function *f)
 
 	if (id)
 		return id;
-	fit((void **)&p->functions, &p->cap_functions, p->n_functions + 1,
-		 sizeof(*p->functions));
+	fit((void **)&p->functions, &p->cap_functions, p->n_functions + 1, sizeof(*p->functions));
 	p->functions[p->n_functions] = *f;
 	id = (uint32_t)++p->n_functions;
 	rec_insert(&p->function_index, slot, h, id);
@@ -453,10 +451,8 @@ uint32_t prof_add_location(struct prof *p, uint32_t mapping, uint64_t address,
 	id = rec_find(p, &p->location_index, p->n_locations, h, location_eq, &k, &slot);
 	if (id)
 		return id;
-	fit((void **)&p->locations, &p->cap_locations, p->n_locations + 1,
-		 sizeof(*p->locations));
-	fit((void **)&p->lines, &p->cap_lines, p->n_lines + n_lines,
-		 sizeof(*p->lines));
+	fit((void **)&p->locations, &p->cap_locations, p->n_locations + 1, sizeof(*p->locations));
+	fit((void **)&p->lines, &p->cap_lines, p->n_lines + n_lines, sizeof(*p->lines));
 	if (n_lines)
 		memcpy(p->lines + p->n_lines, lines, n_lines * sizeof(*lines));
 	struct loc_rec *l = &p->locations[p->n_locations];
@@ -553,13 +549,11 @@ uint32_t prof_add_labelset(struct prof *p, const struct prof_label *labels, size
 	if (strtab_count(p->labelset_keys) != n_before) {
 		size_t cap = p->cap_labelsets;
 
-		fit((void **)&p->labelset_off, &p->cap_labelsets, (size_t)id + 1,
-			 sizeof(uint32_t));
+		fit((void **)&p->labelset_off, &p->cap_labelsets, (size_t)id + 1, sizeof(uint32_t));
 		if (cap != p->cap_labelsets)
 			p->labelset_len = mem_realloc(MEM_PROFILE, p->labelset_len,
 						      p->cap_labelsets * sizeof(uint32_t));
-		fit((void **)&p->labels, &p->cap_labels, p->n_labels + n,
-			 sizeof(*p->labels));
+		fit((void **)&p->labels, &p->cap_labels, p->n_labels + n, sizeof(*p->labels));
 		memcpy(p->labels + p->n_labels, sorted, n * sizeof(*sorted));
 		p->labelset_off[id] = (uint32_t)p->n_labels;
 		p->labelset_len[id] = (uint32_t)n;
@@ -669,8 +663,7 @@ uint32_t prof_node_depth(const struct prof *p, uint32_t node)
 void prof_reserve(struct prof *p, size_t n_nodes, size_t n_samples)
 {
 	hmap_reserve(&p->node_index, p->n_nodes + n_nodes);
-	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + n_nodes,
-		 sizeof(*p->nodes));
+	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + n_nodes, sizeof(*p->nodes));
 	hmap_reserve(&p->sample_index, p->n_samples + n_samples);
 }
 
@@ -699,13 +692,11 @@ void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int
 	if (!found) {
 		size_t cap = p->cap_samples;
 
-		fit((void **)&p->sample_node, &p->cap_samples, p->n_samples + 1,
-			 sizeof(uint32_t));
+		fit((void **)&p->sample_node, &p->cap_samples, p->n_samples + 1, sizeof(uint32_t));
 		if (cap != p->cap_samples)
 			p->sample_labelset = mem_realloc(MEM_PROFILE, p->sample_labelset,
 							 p->cap_samples * sizeof(uint32_t));
-		fit((void **)&p->values, &p->cap_values, (p->n_samples + 1) * nt,
-			 sizeof(int64_t));
+		fit((void **)&p->values, &p->cap_values, (p->n_samples + 1) * nt, sizeof(int64_t));
 		p->sample_node[i] = node;
 		p->sample_labelset[i] = labelset;
 		if (nt)

@@ -22,12 +22,12 @@
 #include "server/server_int.h"
 #include "server/server_select.h"
 
-#define API_PREFIX	    "/api/v1/"
-#define API_DEFAULT_TOP	    100
-#define API_MAX_TOP	    100000
-#define API_MAX_GROUP_BY    8
-#define API_MAX_FUNCTION    1024
-#define API_MAX_SERIES	    100000
+#define API_PREFIX	     "/api/v1/"
+#define API_DEFAULT_TOP	     100
+#define API_MAX_TOP	     100000
+#define API_MAX_GROUP_BY     8
+#define API_MAX_FUNCTION     1024
+#define API_MAX_SERIES	     100000
 #define API_MIN_DEFAULT_STEP 10
 
 static void json_done(struct json_writer *w, struct server_resp *r)
@@ -116,8 +116,8 @@ static void write_labels(struct json_writer *w, const struct store_labelset *ls)
 }
 
 /* group_by=a[,b...] into names (in a); -1 with a 400. */
-static int group_by_arg(const struct server_req *rq, struct arena *a, const char **names,
-			size_t *n, struct server_resp *r)
+static int group_by_arg(const struct server_req *rq, struct arena *a, const char **names, size_t *n,
+			struct server_resp *r)
 {
 	const char *g = server_arg(rq, "group_by");
 
@@ -257,15 +257,29 @@ out:
 	arena_free(a);
 }
 
+/* The selection's total at time t in a select-series result (points ascending; *k advances). */
+static int64_t all_at(const struct store_result *all, size_t *k, int64_t t)
+{
+	const struct store_series *s = all && all->n_series ? &all->series[0] : NULL;
+
+	while (s && *k < s->n_points && s->points[*k].time_ns < t)
+		(*k)++;
+	if (s && *k < s->n_points && s->points[*k].time_ns == t)
+		return (int64_t)llround(s->points[*k].value);
+	return 0;
+}
+
 static void api_function(const struct server_req *rq, struct server_resp *r)
 {
 	struct arena *a = arena_new(MEM_SERVER, 8192);
 	const char *fn = server_arg(rq, "function");
 	struct store_query q = {0};
-	struct store_result *res = NULL;
+	struct store_result *res = NULL, *all = NULL;
 	struct ember_diag d = {{0}};
 	struct json_writer w;
+	struct store_series_opts o = {.agg = STORE_AGG_SUM};
 	int64_t step_s;
+	size_t ak = 0;
 	char unit[256];
 	int err;
 
@@ -277,7 +291,10 @@ static void api_function(const struct server_req *rq, struct server_resp *r)
 				  API_MAX_FUNCTION);
 		goto out;
 	}
-	err = store_function_series(rq->srv->store, &q, fn, step_s * 1000000000, &res, &d);
+	o.step_ns = step_s * 1000000000;
+	err = store_function_series(rq->srv->store, &q, fn, o.step_ns, &res, &d);
+	if (!err)
+		err = store_select_series(rq->srv->store, &q, &o, &all, &d);
 	if (err) {
 		server_resp_error(r, server_status_of(err), "%s", server_diag_msg(&d, err));
 		goto out;
@@ -304,7 +321,7 @@ static void api_function(const struct server_req *rq, struct server_resp *r)
 			json_key(&w, "total");
 			json_int(&w, s->points[k].total);
 			json_key(&w, "all");
-			json_int(&w, (int64_t)llround(s->points[k].value));
+			json_int(&w, all_at(all, &ak, s->points[k].time_ns));
 			json_obj_end(&w);
 		}
 	}
@@ -312,6 +329,7 @@ static void api_function(const struct server_req *rq, struct server_resp *r)
 	json_obj_end(&w);
 	json_done(&w, r);
 out:
+	store_result_free(all);
 	store_result_free(res);
 	arena_free(a);
 }
@@ -354,8 +372,8 @@ static void api_export(const struct server_req *rq, struct server_resp *r)
 		ext = "svg";
 		ctype = "image/svg+xml";
 	} else {
-		server_resp_error(r, 400, "format: want pprof, folded, speedscope or svg, not '%.40s'",
-				  fmt);
+		server_resp_error(
+			r, 400, "format: want pprof, folded, speedscope or svg, not '%.40s'", fmt);
 		goto out;
 	}
 	if (server_select_args(rq, "query", "from", "until", true, a, &q, r) ||

@@ -20,4 +20,10 @@ struct server_asset {
 extern const struct server_asset server_assets[];
 extern const size_t server_n_assets;
 
+/* What GET path gets (server_ui.c): the asset (index.html for app paths), or NULL with *why
+ * saying why it is a 404 (unknown asset, API path, bad path). path is untrusted. */
+const struct server_asset *server_ui_resolve(const char *path, const char **why);
+/* Whether an If-None-Match header value (untrusted, NULL = none) lists etag, or is "*". */
+int server_ui_etag_matches(const char *inm, const char *etag);
+
 #endif

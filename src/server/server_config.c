@@ -387,7 +387,7 @@ static int limits_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const
 		return 0;
 	}
 	if (!strcmp(key, "ingest_burst"))
-		return want_u32(x, v, p, 1, 1000000, &l->ingest_burst);
+		return want_u32(x, v, p, 0, 1000000, &l->ingest_burst);
 	if (!strcmp(key, "max_body")) {
 		err = want_size(x, v, p, 1024, (uint64_t)1 << 30, &u);
 		l->max_body_bytes = (size_t)u;

@@ -410,8 +410,14 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 	}
 
 	if (pprof) {
-		struct pprof_limits lim = {.gzip = {.max_out = INGEST_MAX_DECODE},
-					   .max_bytes = INGEST_MAX_DECODE};
+		/* The tenant's inflation limits (server_limits.c). */
+		size_t max_out = q->limits && q->limits->max_decompressed_bytes
+					 ? q->limits->max_decompressed_bytes
+					 : INGEST_MAX_DECODE;
+		struct pprof_limits lim = {
+			.gzip = {.max_out = max_out,
+				 .max_ratio = q->limits ? q->limits->max_ratio : 0},
+			.max_bytes = max_out};
 
 		err = pprof_decode(body, body_len, &lim, &p, &d);
 		if (err) {

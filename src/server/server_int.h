@@ -63,10 +63,10 @@ struct server_resp {
 	struct buf body;
 	unsigned int retry_after_s; /* 429/503: Retry-After header; 0 = none */
 	bool www_authenticate;	    /* 401: WWW-Authenticate: Bearer */
-	char disposition[160];	   /* Content-Disposition header; "" = none */
-	const char *cache_control; /* Cache-Control header; NULL = none */
-	const char *etag;	   /* ETag header; NULL = none */
-	const void *static_body;   /* when set: the body (static storage), instead of body */
+	char disposition[160];	    /* Content-Disposition header; "" = none */
+	const char *cache_control;  /* Cache-Control header; NULL = none */
+	const char *etag;	    /* ETag header; NULL = none */
+	const void *static_body;    /* when set: the body (static storage), instead of body */
 	size_t static_len;
 };
 
@@ -153,8 +153,8 @@ const char *server_path(const struct server_req *q);
 /* server_auth.c: 0 when the request may go on (*tenant set: the token's tenant, else
  * X-Scope-OrgID, else "anonymous"), else 401 or 403 with the error in r. */
 unsigned int server_auth_check(const struct server *s, struct MHD_Connection *c,
-			       enum server_scope scope, const char *hdr_tenant,
-			       const char **tenant, struct server_resp *r);
+			       enum server_scope scope, const char *hdr_tenant, const char **tenant,
+			       struct server_resp *r);
 
 /* server_limits.c: per-tenant limits and ingest token buckets. */
 struct server_limiter *server_limiter_new(const struct server_limits *defaults,

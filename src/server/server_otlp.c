@@ -89,7 +89,8 @@ void server_otlp(const struct server_req *q, struct server_resp *r)
 	int err;
 
 	buf_init(&tmp, MEM_SERVER, SIZE_MAX);
-	if (!ct || !(ctype_is(ct, "application/x-protobuf") || ctype_is(ct, "application/protobuf"))) {
+	if (!ct ||
+	    !(ctype_is(ct, "application/x-protobuf") || ctype_is(ct, "application/protobuf"))) {
 		server_resp_error(r, 415,
 				  "Content-Type %.60s: want application/x-protobuf (OTLP/JSON is "
 				  "not supported)",
@@ -97,10 +98,10 @@ void server_otlp(const struct server_req *q, struct server_resp *r)
 		goto out;
 	}
 	if (enc && *enc && strcasecmp(enc, "identity")) {
-		struct gzip_limits gl = {
-			.max_out = lim->max_decompressed_bytes ? lim->max_decompressed_bytes
-							       : (size_t)64 << 20,
-			.max_ratio = lim->max_ratio ? lim->max_ratio : 1000};
+		struct gzip_limits gl = {.max_out = lim->max_decompressed_bytes
+							    ? lim->max_decompressed_bytes
+							    : (size_t)64 << 20,
+					 .max_ratio = lim->max_ratio ? lim->max_ratio : 1000};
 
 		if (strcasecmp(enc, "gzip")) {
 			server_resp_error(r, 415, "Content-Encoding %.40s: only gzip is accepted",

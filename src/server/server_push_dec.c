@@ -11,7 +11,7 @@
 #include "base/wire.h"
 #include "server/server_push.h"
 
-#define PUSH_MAX_NAME_LEN  256
+#define PUSH_MAX_NAME_LEN   256
 #define PUSH_MAX_JSON_DEPTH 32
 
 static void limits_fill(struct server_push_limits *l, const struct server_push_limits *in)
@@ -31,7 +31,8 @@ static void limits_fill(struct server_push_limits *l, const struct server_push_l
 
 static int name_ok(const char *s, size_t n)
 {
-	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+	if (n == 0 ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
 		return 0;
 	for (size_t i = 1; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' ||
@@ -91,8 +92,8 @@ static long count_len_fields(const uint8_t *p, size_t n, uint32_t field)
 }
 
 /* The string fields 1 and 2 of a message (LabelPair name/value, RawSample raw_profile/ID). */
-static int two_fields(const uint8_t *p, size_t n, const uint8_t **a, size_t *an,
-		      const uint8_t **b, size_t *bn)
+static int two_fields(const uint8_t *p, size_t n, const uint8_t **a, size_t *an, const uint8_t **b,
+		      size_t *bn)
 {
 	struct wire_reader r;
 	uint32_t f;
@@ -278,7 +279,8 @@ static json_t *member(json_t *o, const char *json_name, const char *proto_name)
 static int json_series(json_t *js, const struct server_push_limits *lim, struct arena *a,
 		       struct server_push_series *s, size_t si, size_t *n_raw, struct ember_diag *d)
 {
-	json_t *labels = member(js, "labels", "labels"), *samples = member(js, "samples", "samples");
+	json_t *labels = member(js, "labels", "labels"),
+	       *samples = member(js, "samples", "samples");
 	size_t nl, ns;
 	int err;
 

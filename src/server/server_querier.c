@@ -49,9 +49,10 @@ static void qerr(struct server_resp *r, const char *code, const char *fmt, ...)
 	static const struct {
 		const char *code;
 		unsigned int status;
-	} st[] = {{"invalid_argument", 400}, {"unauthenticated", 401}, {"permission_denied", 403},
-		  {"not_found", 404},	     {"resource_exhausted", 429}, {"unimplemented", 501},
-		  {"unavailable", 503},	     {"internal", 500}};
+	} st[] = {{"invalid_argument", 400},   {"unauthenticated", 401},
+		  {"permission_denied", 403},  {"not_found", 404},
+		  {"resource_exhausted", 429}, {"unimplemented", 501},
+		  {"unavailable", 503},	       {"internal", 500}};
 	char msg[600];
 	va_list ap;
 	struct json_writer w;
@@ -477,12 +478,12 @@ static void m_select_series(struct qcall *c)
 		return;
 	}
 	if (in->group_by.n > QUERIER_MAX_GROUP_BY) {
-		qerr(c->r, "invalid_argument", "group_by: at most %d labels",
-		     QUERIER_MAX_GROUP_BY);
+		qerr(c->r, "invalid_argument", "group_by: at most %d labels", QUERIER_MAX_GROUP_BY);
 		return;
 	}
 	if (in->call_site.n) {
-		qerr(c->r, "unimplemented", "stack_trace_selector is not supported by SelectSeries");
+		qerr(c->r, "unimplemented",
+		     "stack_trace_selector is not supported by SelectSeries");
 		return;
 	}
 	if (in->limit < 0) {
@@ -545,8 +546,8 @@ static int spans_of(struct qcall *c, const struct querier_strs *s, uint64_t **ou
 	for (size_t i = 0; i < s->n; i++) {
 		(*out)[i] = store_span_id_parse(s->v[i], strlen(s->v[i]));
 		if (!(*out)[i]) {
-			qerr(c->r, "invalid_argument", "span_selector: '%.40s' is not 16 hex digits",
-			     s->v[i]);
+			qerr(c->r, "invalid_argument",
+			     "span_selector: '%.40s' is not 16 hex digits", s->v[i]);
 			return -1;
 		}
 	}
@@ -624,8 +625,7 @@ static void m_diff(struct qcall *c)
 	    merge_of(c, &lq, NULL, 0, &lp) || merge_of(c, &rq, NULL, 0, &rp) ||
 	    call_site_filter(c, in->left, &lp) || call_site_filter(c, in->right, &rp))
 		goto out;
-	f = flame_new_diff(lp, 0, rp, 0,
-			   max_nodes_of(in->right->max_nodes ? in->right : in->left));
+	f = flame_new_diff(lp, 0, rp, 0, max_nodes_of(in->right->max_nodes ? in->right : in->left));
 	qout_init(&w, c->json, &c->r->body);
 	qout_flamegraph(&w, 1, "flamegraph", f);
 	finish(c, &w);

@@ -37,11 +37,14 @@ struct qf_spec {
 	size_t off;
 };
 
-#define F(n, pn, jn, k, member) {n, pn, jn, k, offsetof(struct querier_req, member)}
-#define START_END(a, b)                                                                            \
+#define F(n, pn, jn, k, member)                                    \
+	{                                                          \
+		n, pn, jn, k, offsetof(struct querier_req, member) \
+	}
+#define START_END(a, b) \
 	F(a, "start", "start", QF_INT64, start_ms), F(b, "end", "end", QF_INT64, end_ms)
-#define TYPE_SEL                                                                                   \
-	F(1, "profile_typeID", "profileTypeID", QF_STR, profile_type),                             \
+#define TYPE_SEL                                                       \
+	F(1, "profile_typeID", "profileTypeID", QF_STR, profile_type), \
 		F(2, "label_selector", "labelSelector", QF_STR, label_selector)
 
 static const struct qf_spec f_profile_types[] = {START_END(1, 2)};
@@ -156,8 +159,8 @@ static int str_copy(struct qdec *c, const struct qf_spec *s, const char *p, size
 	return 0;
 }
 
-static int strs_add(struct qdec *c, const struct qf_spec *s, struct querier_strs *v,
-		    const char *p, size_t n, size_t max)
+static int strs_add(struct qdec *c, const struct qf_spec *s, struct querier_strs *v, const char *p,
+		    size_t n, size_t max)
 {
 	const char *str;
 	int err;
@@ -191,11 +194,11 @@ static size_t strs_max(const struct qf_spec *s)
 static int enum_check(struct qdec *c, const struct qf_spec *s, int64_t v)
 {
 	if (s->kind == QF_FORMAT && (v < 0 || v >= (int64_t)EMBER_ARRAY_SIZE(format_names)))
-		return ember_diag_set(c->d, -EMBER_EFORMAT, "%s: unknown value %lld",
-				      s->proto_name, (long long)v);
+		return ember_diag_set(c->d, -EMBER_EFORMAT, "%s: unknown value %lld", s->proto_name,
+				      (long long)v);
 	if (s->kind == QF_AGG && (v < 0 || v >= (int64_t)EMBER_ARRAY_SIZE(agg_names)))
-		return ember_diag_set(c->d, -EMBER_EFORMAT, "%s: unknown value %lld",
-				      s->proto_name, (long long)v);
+		return ember_diag_set(c->d, -EMBER_EFORMAT, "%s: unknown value %lld", s->proto_name,
+				      (long long)v);
 	return 0;
 }
 
@@ -414,8 +417,8 @@ static int json_int64(struct qdec *c, const struct qf_spec *s, json_t *v, int64_
 static int json_enum(struct qdec *c, const struct qf_spec *s, json_t *v, int *out)
 {
 	const char *const *names = s->kind == QF_FORMAT ? format_names : agg_names;
-	size_t n = s->kind == QF_FORMAT ? EMBER_ARRAY_SIZE(format_names)
-					: EMBER_ARRAY_SIZE(agg_names);
+	size_t n =
+		s->kind == QF_FORMAT ? EMBER_ARRAY_SIZE(format_names) : EMBER_ARRAY_SIZE(agg_names);
 	int64_t iv;
 	int err;
 

@@ -3,7 +3,7 @@
  * selection as flamebearer JSON), /pyroscope/render-diff (leftQuery/leftFrom/leftUntil against
  * rightQuery/rightFrom/rightUntil as a "double" flamebearer with leftTicks/rightTicks),
  * /pyroscope/label-values?label=X (for __name__ the profile type ids, as Pyroscope answers)
- * and /pyroscope/labels. render and render-diff take focus=/ignore= (function regexes, as pprof's
+ * and /pyroscope/labels (both restricted by an optional query=<type>{matchers}). render and render-diff take focus=/ignore= (function regexes, as pprof's
  * -focus/-ignore) applied to the merged selection. Reads the store only, within the
  * request's tenant; the query text and times are validated before the store sees them.
  */
@@ -21,9 +21,12 @@
 
 #define QUERY_MAX_POINTS 2048
 
-static int query_range(const struct server_req *rq, struct store_query *q, struct server_resp *r)
+/* The optional query= of the label endpoints ("{matchers}" or "<type>{matchers}") and the
+ * range. */
+static int query_labels_sel(const struct server_req *rq, struct arena *a, struct store_query *q,
+			    struct server_resp *r)
 {
-	return server_select_range(rq, "from", "until", q, r);
+	return server_select_args(rq, "query", "from", "until", false, a, q, r);
 }
 
 static const char *units_of(const struct prof *p, int64_t *rate)
@@ -232,41 +235,48 @@ void server_label_values(const struct server_req *rq, struct server_resp *r)
 	struct store_query q = {0};
 	struct store_result *res = NULL;
 	struct ember_diag d = {{0}};
+	struct arena *a;
 	int err;
 
 	if (!label || !*label || strlen(label) > 256) {
 		server_resp_error(r, 400, "label: want a label name");
 		return;
 	}
-	if (query_range(rq, &q, r))
-		return;
+	a = arena_new(MEM_SERVER, 4096);
+	if (query_labels_sel(rq, a, &q, r))
+		goto out;
 	if (!strcmp(label, STORE_LABEL_NAME))
 		label = STORE_LABEL_PROFILE_TYPE; /* Pyroscope answers profile type ids here */
 	err = store_label_values(rq->srv->store, &q, label, &res, &d);
 	if (err) {
 		server_resp_error(r, server_status_of(err), "%s",
 				  d.msg[0] ? d.msg : ember_strerror(err));
-		return;
+		goto out;
 	}
 	write_strings(res, r);
+out:
 	store_result_free(res);
+	arena_free(a);
 }
 
 void server_label_names(const struct server_req *rq, struct server_resp *r)
 {
+	struct arena *a = arena_new(MEM_SERVER, 4096);
 	struct store_query q = {0};
 	struct store_result *res = NULL;
 	struct ember_diag d = {{0}};
 	int err;
 
-	if (query_range(rq, &q, r))
-		return;
+	if (query_labels_sel(rq, a, &q, r))
+		goto out;
 	err = store_label_names(rq->srv->store, &q, &res, &d);
 	if (err) {
 		server_resp_error(r, server_status_of(err), "%s",
 				  d.msg[0] ? d.msg : ember_strerror(err));
-		return;
+		goto out;
 	}
 	write_strings(res, r);
+out:
 	store_result_free(res);
+	arena_free(a);
 }

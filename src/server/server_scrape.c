@@ -8,7 +8,8 @@
  * service_name, job, instance and the target's static labels.
  *
  * Owns the tasks, their baselines and the curl handles; the handlers read the tasks' status
- * under a mutex (GET /api/v1/targets, the ember_scrape_* lines of /metrics). Stop aborts the
+ * under a mutex (GET /api/v1/targets: the request tenant's targets; the ember_scrape_* lines of
+ * /metrics: all). Stop aborts the
  * transfers in flight at once (a wakeup of the multi handle) and joins the thread. Response
  * bodies are hostile: bounded, decoded strictly, quoted in errors only as sanitized text.
  */
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "format/json.h"
@@ -29,6 +31,10 @@
 
 #define SCRAPE_MAX_ERROR 256
 #define SCRAPE_POLL_MS	 1000
+/* Transfers in flight at once; due tasks beyond it start as soon as a transfer ends. */
+#define SCRAPE_MAX_INFLIGHT 1024
+/* First scrapes are spread over min(interval, this) by a hash of job, target and kind. */
+#define SCRAPE_MAX_SPREAD_NS ((int64_t)5 * 1000000000)
 
 /* What the handlers show of a task; written by the scrape thread under sc->mu. */
 struct scrape_status {
@@ -64,6 +70,7 @@ struct server_scrape {
 	struct scrape_task *tasks;
 	size_t n_tasks;
 	CURLM *multi;
+	size_t n_inflight;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	atomic_bool stop;
@@ -242,6 +249,7 @@ static void finish_transfer(struct server_scrape *sc, struct scrape_task *t, CUR
 		curl_multi_remove_handle(sc->multi, t->easy);
 		curl_easy_cleanup(t->easy);
 		t->easy = NULL;
+		sc->n_inflight--;
 	}
 	buf_fini(&t->body);
 
@@ -280,12 +288,15 @@ static void *scrape_main(void *arg)
 		for (size_t i = 0; i < sc->n_tasks; i++) {
 			struct scrape_task *t = &sc->tasks[i];
 
-			if (!t->easy && now >= t->due_mono_ns) {
+			if (!t->easy && now >= t->due_mono_ns &&
+			    sc->n_inflight < SCRAPE_MAX_INFLIGHT) {
 				start_transfer(sc, t, now);
-				if (!t->easy)
+				if (t->easy)
+					sc->n_inflight++;
+				else
 					finish_transfer(sc, t, CURLE_FAILED_INIT);
 			}
-			if (!t->easy) {
+			if (!t->easy && t->due_mono_ns > now) {
 				int64_t ms = (t->due_mono_ns - now) / 1000000 + 1;
 				if (ms < wait_ms)
 					wait_ms = ms;
@@ -354,7 +365,10 @@ static void task_init(struct scrape_task *t, const struct scrape_job *j,
 	set_label(t->labels, &t->n_labels, STORE_LABEL_SERVICE, j->name);
 	set_label(t->labels, &t->n_labels, "job", j->name);
 	set_label(t->labels, &t->n_labels, "instance", tg->instance);
-	t->due_mono_ns = now;
+	uint64_t h = hash_bytes(j->name, strlen(j->name), k);
+	h = hash_bytes(tg->instance, strlen(tg->instance), h);
+	t->due_mono_ns =
+		now + (int64_t)(h % (uint64_t)EMBER_MIN(j->interval_ns, SCRAPE_MAX_SPREAD_NS));
 	server_scrape_delta_init(&t->delta);
 }
 
@@ -532,6 +546,8 @@ void server_scrape_targets(const struct server_req *q, struct server_resp *r)
 		for (size_t i = 0; i < sc->n_tasks; i++) {
 			const struct scrape_task *t = &sc->tasks[i];
 
+			if (q->tenant && strcmp(q->tenant, t->job->tenant))
+				continue; /* another tenant's targets */
 			json_obj_begin(&w);
 			json_key(&w, "job");
 			json_str(&w, t->job->name);

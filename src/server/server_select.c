@@ -154,8 +154,7 @@ int server_select_filter(struct prof **p, const char *focus, const char *ignore,
 	return 0;
 }
 
-int server_select_filter_args(const struct server_req *rq, struct prof **p,
-			      struct server_resp *r)
+int server_select_filter_args(const struct server_req *rq, struct prof **p, struct server_resp *r)
 {
 	return server_select_filter(p, server_arg(rq, "focus"), server_arg(rq, "ignore"), r);
 }
@@ -192,8 +191,8 @@ int server_select_int(const struct server_req *rq, const char *key, int64_t def,
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || *end || v < min || v > max) {
-		server_resp_error(r, 400, "%s: want an integer in %lld..%lld", key,
-				  (long long)min, (long long)max);
+		server_resp_error(r, 400, "%s: want an integer in %lld..%lld", key, (long long)min,
+				  (long long)max);
 		return -1;
 	}
 	*out = v;

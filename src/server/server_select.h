@@ -47,8 +47,7 @@ int server_select_merge(const struct server_req *rq, const struct store_query *q
 int server_select_filter(struct prof **p, const char *focus, const char *ignore,
 			 struct server_resp *r);
 /* The same with the request's focus= and ignore= arguments. */
-int server_select_filter_args(const struct server_req *rq, struct prof **p,
-			      struct server_resp *r);
+int server_select_filter_args(const struct server_req *rq, struct prof **p, struct server_resp *r);
 
 /* Field i (0..4) of a profile type id name:type:unit:ptype:punit copied into tmp ("" when
  * missing); returns tmp. */

@@ -11,7 +11,8 @@
 #include "server/server_assets.h"
 #include "server/server_int.h"
 
-#define UI_INDEX "/index.html"
+#define UI_INDEX    "/index.html"
+#define UI_MAX_PATH 1024
 
 /* Paths of the APIs: an unknown one is a 404, never the page. */
 static const char *const api_prefixes[] = {
@@ -35,12 +36,11 @@ static const struct server_asset *asset_find(const char *path)
 	return NULL;
 }
 
-/* Whether an If-None-Match header value lists etag (or is "*"). */
-static int etag_matches(const char *inm, const char *etag)
+int server_ui_etag_matches(const char *inm, const char *etag)
 {
 	size_t n = strlen(etag);
 
-	if (!inm)
+	if (!inm || !n)
 		return 0;
 	if (!strcmp(inm, "*"))
 		return 1;
@@ -53,52 +53,48 @@ static int etag_matches(const char *inm, const char *etag)
 	return 0;
 }
 
-static void serve(const struct server_req *q, struct server_resp *r, const struct server_asset *a)
+const struct server_asset *server_ui_resolve(const char *path, const char **why)
 {
-	const char *inm = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_IF_NONE_MATCH);
+	const struct server_asset *a;
 
+	*why = "no such page";
+	if (!path || path[0] != '/' || strlen(path) > UI_MAX_PATH)
+		return NULL;
+	if (!strncmp(path, "/assets/", 8)) {
+		*why = "no such asset";
+		return asset_find(path);
+	}
+	for (size_t i = 0; i < sizeof(api_prefixes) / sizeof(api_prefixes[0]); i++) {
+		if (!strncmp(path, api_prefixes[i], strlen(api_prefixes[i]))) {
+			*why = "no such endpoint";
+			return NULL;
+		}
+	}
+	a = asset_find(UI_INDEX);
+	if (!a)
+		*why = "this ember binary was built without the web UI";
+	return a;
+}
+
+void server_ui(const struct server_req *q, struct server_resp *r)
+{
+	const char *why;
+	const struct server_asset *a = server_ui_resolve(server_path(q), &why);
+	const char *inm;
+
+	if (!a) {
+		server_resp_error(r, MHD_HTTP_NOT_FOUND, "%s", why);
+		return;
+	}
+	inm = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	r->ctype = a->ctype;
 	r->etag = a->etag;
 	r->cache_control = "no-cache";
-	if (etag_matches(inm, a->etag)) {
+	if (server_ui_etag_matches(inm, a->etag)) {
 		r->status = MHD_HTTP_NOT_MODIFIED;
 		return;
 	}
 	r->status = MHD_HTTP_OK;
 	r->static_body = a->data;
 	r->static_len = a->len;
-}
-
-void server_ui(const struct server_req *q, struct server_resp *r)
-{
-	const char *path = server_path(q);
-	const struct server_asset *a;
-
-	if (strlen(path) > 1024) {
-		server_resp_error(r, MHD_HTTP_NOT_FOUND, "no such page");
-		return;
-	}
-	if (!strncmp(path, "/assets/", 8)) {
-		a = asset_find(path);
-		if (!a) {
-			server_resp_error(r, MHD_HTTP_NOT_FOUND, "no such asset: %s", path);
-			return;
-		}
-		serve(q, r, a);
-		return;
-	}
-	for (size_t i = 0; i < sizeof(api_prefixes) / sizeof(api_prefixes[0]); i++) {
-		if (!strncmp(path, api_prefixes[i], strlen(api_prefixes[i]))) {
-			server_resp_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint");
-			return;
-		}
-	}
-	a = asset_find(UI_INDEX);
-	if (!a) {
-		server_resp_error(r, MHD_HTTP_NOT_FOUND,
-				  "this ember binary was built without the web UI");
-		return;
-	}
-	serve(q, r, a);
 }

@@ -155,28 +155,15 @@ const uint8_t *store_rd_bytes(struct store_rd *r, size_t n)
 
 /* Writers. */
 
-void store_wr_uv(struct store_wr *w, uint64_t v)
+void store_wr_uv_slow(struct store_wr *w, uint64_t v)
 {
 	struct buf *b = w->b;
-	uint8_t *p;
 
 	if (w->err)
 		return;
 	if ((b->cap - b->len < 12 || b->max - b->len < 11) && (w->err = buf_reserve(b, 11)) != 0)
 		return;
-	p = b->data + b->len;
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	*p = 0; /* buf keeps its data NUL-terminated */
-	b->len = (size_t)(p - b->data);
-}
-
-void store_wr_sv(struct store_wr *w, int64_t v)
-{
-	store_wr_uv(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+	store_wr_uv(w, v);
 }
 
 void store_wr_bytes(struct store_wr *w, const void *p, size_t n)

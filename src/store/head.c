@@ -289,11 +289,20 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 	size_t before = prof_bytes(sd->dict), added = 0;
 	struct remap m;
 	struct store_smp *s = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*s));
+	struct store_smp *order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
 	struct pair_src *ps = mem_alloc(MEM_STORE, (r->n_labels + 2) * sizeof(*ps));
 	uint32_t *pairs = mem_alloc(MEM_STORE, (r->n_labels + 2) * 2 * sizeof(*pairs));
 	char pt[4 * 2048 + 256];
 
 	remap_build(sd, p, &m);
+	/* The samples in (node, span) order once for every sample type: value = sample index. */
+	for (size_t i = 0; i < ns; i++) {
+		struct prof_sample x;
+
+		prof_sample_get(p, i, &x);
+		order[i] = (struct store_smp){m.node[x.node], m.ls_span[x.labelset], (int64_t)i};
+	}
+	store_smp_sort(order, ns);
 	for (size_t vi = 0; vi < nt; vi++) {
 		uint32_t sid;
 		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps), k = 0, enc_before;
@@ -305,18 +314,21 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 		}
 		sid = store_sdata_series(sd, pairs, (uint32_t)n);
 		sr = &sd->series[sid];
-		for (size_t i = 0; i < ns; i++) {
+		for (size_t i = 0; i < ns; i++) { /* zero values dropped, duplicates summed */
 			struct prof_sample x;
 
-			prof_sample_get(p, i, &x);
+			prof_sample_get(p, (size_t)order[i].value, &x);
 			if (!x.values[vi])
 				continue;
-			s[k].node = m.node[x.node];
-			s[k].span = m.ls_span[x.labelset];
+			if (k && s[k - 1].node == order[i].node && s[k - 1].span == order[i].span) {
+				s[k - 1].value += x.values[vi];
+				continue;
+			}
+			s[k].node = order[i].node;
+			s[k].span = order[i].span;
 			s[k].value = x.values[vi];
 			k++;
 		}
-		k = store_smp_merge(s, k);
 		enc_before = sr->cols.enc_cap + sr->cols.cap_prof * 36; /* memory, not length */
 		store_cols_add(&sr->cols, r->time_ns, prof_meta_get(p)->duration_ns,
 			       prof_meta_get(p)->period, s, k);
@@ -334,6 +346,7 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 	h->max_t = EMBER_MAX(h->max_t, r->time_ns);
 	h->bytes += prof_bytes(sd->dict) - before + added;
 	remap_fini(&m);
+	mem_free(order);
 	mem_free(s);
 	mem_free(ps);
 	mem_free(pairs);

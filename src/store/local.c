@@ -529,6 +529,9 @@ int store_local_read_only(struct store_local *s, struct ember_diag *d)
 			      ember_strerror(e));
 }
 
+/* Initial size of a WAL record's buffer. */
+#define REC_START_BYTES (32u << 10)
+
 static int local_append(struct store *base, const struct store_append *a, struct ember_diag *d)
 {
 	struct store_local *s = (struct store_local *)base;
@@ -568,6 +571,8 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	if (rc)
 		return rc;
 	buf_init(&b, MEM_STORE, (size_t)s->lim.max_profile_bytes + 8);
+	/* most records are tens of KB: start there rather than through a chain of reallocs */
+	w.err = buf_reserve(&b, EMBER_MIN((size_t)REC_START_BYTES, b.max));
 	store_wr_bytes(&w, "\0\0\0\0\0\0\0\0", 8); /* frame header, filled by the WAL */
 	store_rec_encode(&w, &r);
 	if (w.err) {

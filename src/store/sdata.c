@@ -187,15 +187,21 @@ static void smp_sort(struct store_smp *s, size_t n)
 	}
 }
 
-size_t store_smp_merge(struct store_smp *s, size_t n)
+void store_smp_sort(struct store_smp *s, size_t n)
 {
-	size_t o = 0;
 	bool sorted = true;
 
 	for (size_t i = 1; i < n && sorted; i++)
 		sorted = !smp_lt(&s[i], &s[i - 1]);
 	if (!sorted)
 		smp_sort(s, n);
+}
+
+size_t store_smp_merge(struct store_smp *s, size_t n)
+{
+	size_t o = 0;
+
+	store_smp_sort(s, n);
 	for (size_t i = 0; i < n; i++) {
 		if (o && s[o - 1].node == s[i].node && s[o - 1].span == s[i].span)
 			s[o - 1].value += s[i].value;
@@ -252,7 +258,7 @@ void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t perio
 
 	for (size_t i = 0; i < n; i++) {
 		any_span |= s[i].span != 0;
-		scaled &= s[i].value % period == 0;
+		scaled = scaled && s[i].value % period == 0; /* period > 1: no division by 0 */
 	}
 	if (c->n_prof == c->cap_prof) {
 		cap = c->cap_prof;

@@ -49,8 +49,30 @@ struct store_wr {
 	int err; /* sticky */
 };
 
-void store_wr_uv(struct store_wr *w, uint64_t v);
-void store_wr_sv(struct store_wr *w, int64_t v);
+void store_wr_uv_slow(struct store_wr *w, uint64_t v); /* reserves, then store_wr_uv */
+/* Inline: the WAL record and chunk encoders write millions of varints a second. */
+static inline void store_wr_uv(struct store_wr *w, uint64_t v)
+{
+	struct buf *b = w->b;
+	uint8_t *p;
+
+	if (w->err || b->cap - b->len < 12 || b->max - b->len < 11) {
+		store_wr_uv_slow(w, v);
+		return;
+	}
+	p = b->data + b->len;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	*p = 0; /* buf keeps its data NUL-terminated */
+	b->len = (size_t)(p - b->data);
+}
+static inline void store_wr_sv(struct store_wr *w, int64_t v)
+{
+	store_wr_uv(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
 void store_wr_bytes(struct store_wr *w, const void *p, size_t n);
 void store_wr_u32le(struct store_wr *w, uint32_t v);
 void store_wr_u64le(struct store_wr *w, uint64_t v);
@@ -175,6 +197,8 @@ struct store_smp {
 
 /* Sorts by (node, span) and sums duplicates; returns the new count. */
 size_t store_smp_merge(struct store_smp *s, size_t n);
+/* Sorts by (node, span) only. */
+void store_smp_sort(struct store_smp *s, size_t n);
 /* Appends one profile (samples sorted by node) to c's stream. */
 void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
 		    const struct store_smp *s, size_t n);

@@ -1,8 +1,9 @@
 /*
  * wal.c — the write-ahead log: checksummed length-prefixed records appended to numbered
- * segment files, group commit (leader/follower on one mutex + condvar: the first appender that
- * finds no fsync running becomes the leader and fsyncs everything written so far, the others
- * wait for it), segment rotation for block cuts, and the parser used by replay and the fuzzer.
+ * segment files, group commit (leader/follower on one mutex + condvar: appenders queue their
+ * record in memory; the first that finds no leader running becomes the leader and writes and
+ * fsyncs everything queued so far in one write and one fsync, the others wait for it), segment
+ * rotation for block cuts, and the parser used by replay and the fuzzer.
  * Also the I/O shim wrappers every file write of the store goes through, and the record codec.
  * Owns the open segment fd. Never logs. After a failed write or fsync the WAL is stuck in its
  * error (I1: nothing is acknowledged that is not fsynced).
@@ -163,8 +164,10 @@ struct store_wal {
 	pthread_cond_t cv;
 	int fd;		   /* guarded by mu; the open segment */
 	uint64_t seq;	   /* its number */
-	uint64_t written;  /* bytes written over all segments */
+	uint64_t written;  /* bytes queued over all segments (in pend or written) */
 	uint64_t synced;   /* bytes known durable */
+	struct buf pend;   /* records queued for the next leader's write; guarded by mu */
+	struct buf flight; /* the bytes the leader is writing; the leader's alone */
 	bool syncing;	   /* a leader is in fsync */
 	bool rotating;	   /* a rotation waits for in-flight appends */
 	int inflight;	   /* appends between write and store_wal_done */
@@ -209,12 +212,16 @@ int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uin
 	w->io = io;
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	w->delay_us = delay_us;
+	buf_init(&w->pend, MEM_STORE, SIZE_MAX);
+	buf_init(&w->flight, MEM_STORE, SIZE_MAX);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	rc = segment_create(w, seq, &w->fd);
 	if (rc) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
+		buf_fini(&w->pend);
+		buf_fini(&w->flight);
 		mem_free(w);
 		return rc;
 	}
@@ -229,12 +236,55 @@ void store_wal_close(struct store_wal *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	buf_fini(&w->pend);
+	buf_fini(&w->flight);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	mem_free(w);
 }
 
-/* frame: n bytes, the first 8 reserved for the length and checksum. */
+/* The leader's turn, entered and left with mu held: writes everything queued (one write for the
+ * whole group), fsyncs it outside the mutex, and publishes how far the log is durable. */
+static void wal_lead(struct store_wal *w)
+{
+	struct buf t;
+	uint64_t target;
+	int fd = w->fd, rc;
+
+	w->syncing = true;
+	if (w->delay_us) {
+		pthread_mutex_unlock(&w->mu);
+		usleep(w->delay_us);
+		pthread_mutex_lock(&w->mu);
+	}
+	t = w->flight; /* swap: appenders keep queueing into the empty buffer meanwhile */
+	w->flight = w->pend;
+	w->pend = t;
+	target = w->written;
+	pthread_mutex_unlock(&w->mu);
+	rc = w->flight.len ? store_io_write_all(w->io, fd, w->flight.data, w->flight.len) : 0;
+	if (!rc) {
+		rc = store_io_fsync(w->io, fd);
+		atomic_fetch_add(&w->fsyncs, 1);
+	}
+	if (w->flight.cap > ((size_t)8 << 20)) { /* keep a typical group's buffer, not a burst's */
+		buf_fini(&w->flight);
+		buf_init(&w->flight, MEM_STORE, SIZE_MAX);
+	}
+	w->flight.len = 0;
+	pthread_mutex_lock(&w->mu);
+	w->syncing = false;
+	if (rc && !w->err)
+		w->err = rc; /* (I1) a torn group is never acknowledged; replay truncates it */
+	else if (!rc && target > w->synced)
+		w->synced = target;
+	pthread_cond_broadcast(&w->cv);
+}
+
+/* frame: n bytes, the first 8 reserved for the length and checksum. The record is queued in
+ * memory under the mutex (a copy); whoever finds no leader running becomes the leader and
+ * writes and fsyncs every queued record at once, so concurrent appends share one write and
+ * one fsync (group commit). */
 int store_wal_append(struct store_wal *w, void *frame, size_t n)
 {
 	uint8_t *f = frame;
@@ -252,10 +302,8 @@ int store_wal_append(struct store_wal *w, void *frame, size_t n)
 		pthread_mutex_unlock(&w->mu);
 		return -EROFS;
 	}
-	rc = store_io_write_all(w->io, w->fd, f, n);
+	rc = buf_append(&w->pend, f, n);
 	if (rc) {
-		w->err = rc; /* (I1) a torn record is never acknowledged; replay truncates it */
-		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		return rc;
 	}
@@ -263,30 +311,10 @@ int store_wal_append(struct store_wal *w, void *frame, size_t n)
 	mine = w->written;
 	w->inflight++;
 	while (w->synced < mine && !w->err) {
-		if (!w->syncing) {
-			uint64_t target;
-			int fd = w->fd;
-
-			w->syncing = true;
-			if (w->delay_us) {
-				pthread_mutex_unlock(&w->mu);
-				usleep(w->delay_us);
-				pthread_mutex_lock(&w->mu);
-			}
-			target = w->written;
-			pthread_mutex_unlock(&w->mu);
-			rc = store_io_fsync(w->io, fd);
-			atomic_fetch_add(&w->fsyncs, 1);
-			pthread_mutex_lock(&w->mu);
-			w->syncing = false;
-			if (rc)
-				w->err = rc;
-			else if (target > w->synced)
-				w->synced = target;
-			pthread_cond_broadcast(&w->cv);
-		} else {
+		if (!w->syncing)
+			wal_lead(w);
+		else
 			pthread_cond_wait(&w->cv, &w->mu);
-		}
 	}
 	if (w->synced < mine) {
 		rc = w->err;

@@ -4,7 +4,9 @@
  * Every input must decode or fail cleanly. What decodes must re-encode (alternately raw and
  * gzipped), decode again with the same sample types, sample count and totals, and decode_merge
  * twice into a fresh profile giving twice the totals; any mismatch aborts. A failed
- * decode_merge must leave its destination untouched. Nothing may leak: everything is freed.
+ * decode_merge must leave its destination untouched. The two-step merge (pprof_parse, then
+ * pprof_parsed_merge) must succeed and fail on the same inputs as decode_merge into a fresh
+ * profile, with the same totals. Nothing may leak: everything is freed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* small bounds keep the fuzzer fast; the limits themselves are under test too */
 	struct pprof_limits lim = {{4u << 20, 0}, 4u << 20, 100000};
-	struct prof *p = NULL, *q = NULL, *m;
+	struct prof *p = NULL, *q = NULL, *m, *mp;
+	struct pprof_parsed *pp = NULL;
 	struct ember_diag d;
 	struct buf out;
 
@@ -55,6 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    prof_n_strings(m) != 1)
 			abort();
 		prof_free(m);
+		if (pprof_parse(data, size, &lim, &pp, &d) == 0 || pp)
+			abort();
 		return 0;
 	}
 	buf_init(&out, MEM_TEST, SIZE_MAX);
@@ -73,6 +78,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (prof_n_samples(m) != prof_n_samples(p))
 		abort();
 	check_same(p, m, 2);
+
+	mp = prof_new();
+	if (pprof_parse(data, size, &lim, &pp, &d) != 0 || pprof_parsed_merge(mp, pp, &d) != 0 ||
+	    pprof_parsed_merge(mp, pp, &d) == 0)
+		abort();
+	pprof_parsed_free(pp);
+	check_same(p, mp, 1);
+	prof_free(mp);
 
 	prof_free(m);
 	prof_free(q);

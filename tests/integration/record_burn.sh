@@ -5,7 +5,9 @@
 # percentage points, >= 99% of samples unwound to _start/clone, >= 60 recursive frames
 # visible, the qsort comparator reached through libc; `perf record --call-graph dwarf` on the
 # same workload agrees; a syscall-heavy workload shows kernel frames ("_[k]") after its user
-# frames. Needs root and a loadable BPF program; prints SKIP otherwise.
+# frames. The stacks must come unwound by the kernel (the default; >= 90% of samples), and the
+# --user-unwind fallback mode must give complete stacks too. Needs root and a loadable BPF
+# program; prints SKIP otherwise.
 source "$(dirname "$0")/lib/common.bash"
 
 EMBER_REC=${EMBER_RECORD_BIN:-$EMBER}
@@ -43,6 +45,16 @@ if [ $rc -ne 0 ] || [ ! -s "$T/burn.folded" ]; then
 fi
 pass record/burn_runs
 echo "    $(tail -n 1 "$T/rec.err")"
+
+# The user stacks were unwound in the kernel (only a process's first samples, before its
+# mappings and tables are loaded, come to user space as stack copies).
+kern=$(sed -nE 's/.*: ([0-9]+) samples \([0-9]+ lost, ([0-9]+) unwound in the kernel\).*/\1 \2/p' "$T/rec.err" | tail -n 1)
+set -- $kern
+if [ -n "${2:-}" ] && [ "$1" -gt 0 ] && [ $(($2 * 100)) -ge $(($1 * 90)) ]; then
+	pass record/unwound_in_kernel
+else
+	fail record/unwound_in_kernel "samples, unwound in the kernel: ${kern:-none}: $(tail -n 1 "$T/rec.err")"
+fi
 
 # Sampled share of stacks holding FRAME (anywhere), in percent.
 share() {
@@ -139,7 +151,23 @@ else
 	fail record/kernel_frames "record failed: $(head -c 200 "$T/sys.err")"
 fi
 
-# 4. Usage errors.
+# 4. The fallback mode: every stack copied to user space and unwound there.
+if BURN_OUT=$T/truth_u.txt "$EMBER_REC" record --user-unwind -F 499 -o "$T/user.folded" -- "$T/burn" 1 1 \
+	>/dev/null 2>"$T/user.err"; then
+	uc=$(awk '{ n = $NF; total += n; split($1, f, ";");
+		if (f[1] == "_start" || f[1] == "__clone3" || f[1] == "clone" || f[1] == "clone3") ok += n }
+		END { printf "%.2f", total ? 100 * ok / total : 0 }' "$T/user.folded")
+	echo "    --user-unwind: $uc% complete; $(tail -n 1 "$T/user.err")"
+	if grep -q ' 0 unwound in the kernel' "$T/user.err" && awk -v c="$uc" 'BEGIN { exit !(c >= 99) }'; then
+		pass record/user_unwind_mode
+	else
+		fail record/user_unwind_mode "$uc% complete: $(tail -n 1 "$T/user.err")"
+	fi
+else
+	fail record/user_unwind_mode "record --user-unwind failed: $(head -c 200 "$T/user.err")"
+fi
+
+# 5. Usage errors.
 if "$EMBER_REC" record >/dev/null 2>&1; then
 	fail record/usage "no command accepted"
 else

@@ -85,7 +85,18 @@ else
 	fail server_config/flag_listen_wins "did not start on $P2: $(head -c 300 "$T/server.err")"
 fi
 
-# 3. Bad files: exit 2 and FILE:LINE: key: why.
+# 3. The sample configuration of deploy/ starts (its paths replaced by flags).
+SAMPLE=$INTEG_DIR/../../deploy/ember.yaml
+if [ ! -f "$SAMPLE" ]; then
+	fail server_config/sample "no $SAMPLE"
+elif start_server_with --config "$SAMPLE"; then
+	pass server_config/sample
+	stop_server
+else
+	fail server_config/sample "did not start: $(head -c 300 "$T/server.err")"
+fi
+
+# 4. Bad files: exit 2 and FILE:LINE: key: why.
 bad() { # name expected-regex yaml
 	printf '%s\n' "$3" >"$T/bad.yaml"
 	"$EMBER" server --config "$T/bad.yaml" --data-dir "$T/never" >/dev/null 2>"$T/err" &

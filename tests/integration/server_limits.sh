@@ -2,7 +2,9 @@
 # server_limits.sh — per-tenant limits: tenant "slow" (ingest_rate 0.25/s, burst 2) gets 429 with a
 # Retry-After header on its third quick ingest while tenant "fast" (the defaults: unlimited)
 # keeps getting 200 at the same moment; after waiting Retry-After seconds "slow" is let through
-# again. Tenant "tiny" (max_body 2KiB) gets 413 for a 4 KiB body that "fast" may send. /metrics
+# again. Tenant "tiny" (max_body 2KiB) gets 413 for a 4 KiB body that "fast" may send, and 422
+# for a 1.5 KiB gzipped pprof that inflates beyond its max_decompressed 4KiB; tenant "dense"
+# (max_ratio 2) gets 422 for the same body (ratio > 2). /metrics
 # counts the 429s in total and per tenant.
 source "$(dirname "$0")/lib/common.bash"
 
@@ -25,6 +27,9 @@ limits:
       ingest_burst: 2
     tiny:
       max_body: 2KiB
+      max_decompressed: 4KiB
+    dense:
+      max_ratio: 2
 Y
 if ! start_server_with --config "$T/ember.yaml"; then
 	fail server_limits/start "the server did not start: $(head -c 300 "$T/server.err")"
@@ -66,12 +71,35 @@ expect server_limits/tiny_body_413 413 "$(http_code -H 'X-Scope-OrgID: tiny' \
 expect server_limits/fast_body_ok 200 "$(http_code -H 'X-Scope-OrgID: fast' \
 	--data-binary @"$T/big.folded" "$BASE/ingest?name=t&from=$((NOW - 10))&until=$NOW")"
 
+python3 - "$T/gz.folded" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(40):
+        f.write("main;%s_%d %d\n" % ("x" * 150, i, i + 1))
+PY
+if "$EMBER" convert "$T/gz.folded" -o "$T/gz.pb.gz" 2>"$T/conv.err"; then
+	size=$(wc -c <"$T/gz.pb.gz")
+	url="$BASE/ingest?name=gz&format=pprof&from=$((NOW - 10))&until=$NOW"
+	if [ "$size" -lt 2048 ]; then
+		expect server_limits/tiny_decompressed_422 422 "$(http_code -H 'X-Scope-OrgID: tiny' \
+			--data-binary @"$T/gz.pb.gz" "$url")" "$(head -c 200 "$T/body")"
+	else
+		fail server_limits/tiny_decompressed_422 "the test body is $size bytes, not < 2 KiB"
+	fi
+	expect server_limits/dense_ratio_422 422 "$(http_code -H 'X-Scope-OrgID: dense' \
+		--data-binary @"$T/gz.pb.gz" "$url")" "$(head -c 200 "$T/body")"
+	expect server_limits/fast_gzip_ok 200 "$(http_code -H 'X-Scope-OrgID: fast' \
+		--data-binary @"$T/gz.pb.gz" "$url")" "$(head -c 200 "$T/body")"
+else
+	fail server_limits/gzip_body "ember convert failed: $(head -c 200 "$T/conv.err")"
+fi
+
 curl -s -m 5 "$BASE/metrics" >"$T/metrics"
 n429=$(awk '$1 == "ember_http_rate_limited_total" { print $2 }' "$T/metrics")
 slow429=$(awk '$1 == "ember_tenant_rate_limited_total{tenant=\"slow\"}" { print $2 }' "$T/metrics")
 fast429=$(awk '$1 == "ember_tenant_rate_limited_total{tenant=\"fast\"}" { print $2 }' "$T/metrics")
 fastok=$(awk '$1 == "ember_tenant_ingest_requests_total{tenant=\"fast\"}" { print $2 }' "$T/metrics")
-if [ "$n429" = 2 ] && [ "$slow429" = 2 ] && [ "$fast429" = 0 ] && [ "$fastok" = 7 ]; then
+if [ "$n429" = 2 ] && [ "$slow429" = 2 ] && [ "$fast429" = 0 ] && [ "$fastok" = 8 ]; then
 	pass server_limits/metrics
 else
 	fail server_limits/metrics "total=$n429 slow=$slow429 fast=$fast429 fast_ok=$fastok"

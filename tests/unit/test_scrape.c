@@ -440,3 +440,33 @@ TEST(scrape_delta_labels_and_shape)
 	prof_free(p);
 	server_scrape_delta_fini(&st);
 }
+
+TEST(scrape_delta_identity_by_content)
+{
+	struct scrape_delta st;
+	struct prof *p, *out;
+	int64_t from;
+
+	/* The same stacks built in another order get other ids; the baseline matches them by
+	 * content, so equal counters give an empty delta and a grown one only its growth. */
+	server_scrape_delta_init(&st);
+	p = mutex_prof(0, 0, 0, 0);
+	fx_add(p, "main;x;lock", 0, 4, 40);
+	fx_add(p, "main;y;lock", 0, 9, 90);
+	fx_add(p, "other;z", 0, 1, 10);
+	CHECK_OK(server_scrape_delta_apply(&st, p, 3, 1, &out, &from, NULL));
+	CHECK(out == NULL);
+	prof_free(p);
+
+	p = mutex_prof(0, 0, 0, 0);
+	fx_add(p, "other;z", 0, 1, 10);
+	fx_add(p, "main;y;lock", 0, 9, 95);
+	fx_add(p, "main;x;lock", 0, 4, 40);
+	CHECK_OK(server_scrape_delta_apply(&st, p, 3, 2, &out, &from, NULL));
+	CHECK_EQ_INT(prof_n_samples(out), 1);
+	CHECK_EQ_INT(value_of(out, "main;y;lock", 0), 0);
+	CHECK_EQ_INT(value_of(out, "main;y;lock", 1), 5);
+	prof_free(out);
+	prof_free(p);
+	server_scrape_delta_fini(&st);
+}

@@ -143,7 +143,7 @@ TEST(scrape_loop_end_to_end)
 	unsigned short port, closed, silent_port;
 	int silent;
 	struct buf b;
-	struct server_req q = {.srv = &s};
+	struct server_req q = {.srv = &s, .tenant = "anonymous"};
 	struct server_resp r = {.status = 0};
 
 	atomic_store(&n_mutex, 0);
@@ -210,9 +210,15 @@ TEST(scrape_loop_end_to_end)
 	snprintf(want, sizeof(want), "\"instance\":\"127.0.0.1:%u\",\"type\":\"memory\"", port);
 	CHECK_MSG(strstr(j, want), "%s", j);
 	CHECK_MSG(strstr(j, "\"last_error\":\"HTTP 404: 404 page not found\""), "%s", j);
-	CHECK_MSG(strstr(j, "Failed to connect to 127.0.0.1 port"), "closed port error missing: %s", j);
+	CHECK_MSG(strstr(j, "Failed to connect to 127.0.0.1 port"), "closed port error missing: %s",
+		  j);
 	CHECK_MSG(strstr(j, "\"labels\":{\"env\":\"test\",\"service_name\":\"go\",\"job\":\"go\""),
 		  "%s", j);
+	buf_reset(&r.body);
+	/* Another tenant sees none of them. */
+	q.tenant = "team-b";
+	server_scrape_targets(&q, &r);
+	CHECK_EQ_STR((const char *)r.body.data, "{\"targets\":[]}\n");
 	buf_fini(&r.body);
 
 	buf_init(&b, MEM_TEST, SIZE_MAX);

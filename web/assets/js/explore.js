@@ -67,6 +67,8 @@ export class Explore {
   themeChanged() {
     this.seriesKey = '';
     this.panelKey = '';
+    this.barKey = '';
+    this.tabsKey = '';
     this.update(this.p);
   }
 
@@ -129,8 +131,21 @@ export class Explore {
       types = [];
     }
     if (gen !== this.gen) return;
-    this.renderToolbar(types);
-    this.renderTabs();
+    // only what changed is rebuilt: a zoom or a keystroke in the search box must not rebuild
+    // the toolbars (that would cost time and the input's focus)
+    const heavy = JSON.stringify([p.query, p.from, p.until, p.groupBy, p.focus, p.ignore, p.maxNodes]);
+    if (heavy !== this.barKey) {
+      this.barKey = heavy;
+      this.renderToolbar(types);
+    }
+    const tabsKey = JSON.stringify([heavy, p.view, p.mode, p.color]);
+    if (tabsKey !== this.tabsKey) {
+      this.tabsKey = tabsKey;
+      this.renderTabs();
+    } else {
+      const sb = this.chips.querySelector('#search');
+      if (sb && document.activeElement !== sb && sb.value !== (p.search || '')) sb.value = p.search || '';
+    }
     if (parsed.error) {
       clear(this.panel).append(message('error', 'The query is not valid: ' + parsed.error, 'Fix it in the query field, e.g. process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name="app"}.'));
       return;
@@ -263,6 +278,7 @@ export class Explore {
             this.cache.clear();
             this.seriesKey = '';
             this.renderKey = '';
+            this.barKey = '';
             this.update(this.p);
           },
         },

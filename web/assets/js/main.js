@@ -5,6 +5,8 @@
 import { readState, stateURL } from './state.js';
 import { Explore } from './explore.js';
 import { Compare } from './compare.js';
+import { decodeFlamebearer } from './flame/tree.js';
+import { FlameGraph } from './flame/view.js';
 
 const app = document.getElementById('app');
 let page = null;
@@ -23,7 +25,24 @@ function show() {
   page.update(p);
 }
 
-window.__ember = { page: null };
+window.__ember = {
+  page: null,
+  // For bench/ui_flame.mjs: draws a flamebearer answer in a full-width flame graph on top of the
+  // page and returns how long decoding and the first draw took (ms).
+  bench(fb) {
+    const box = document.createElement('div');
+    box.style.cssText = 'position:absolute;left:0;top:0;width:100%;min-height:100%;background:var(--bg);z-index:100;padding:8px';
+    document.body.append(box);
+    const t0 = performance.now();
+    const tree = decodeFlamebearer(fb.flamebearer, fb.metadata && fb.metadata.format);
+    const t1 = performance.now();
+    const fg = new FlameGraph(box, { unit: 'nanoseconds' });
+    fg.setTree(tree);
+    const t2 = performance.now();
+    window.__ember.flame = fg;
+    return { nodes: tree.n, decodeMs: t1 - t0, drawMs: t2 - t1, firstPaintMs: t2 - t0 };
+  },
+};
 
 document.addEventListener('click', (ev) => {
   const a = ev.target.closest && ev.target.closest('a[data-nav]');

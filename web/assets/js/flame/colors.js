@@ -40,22 +40,19 @@ function hash(s) {
   return h >>> 0;
 }
 
-// A colour for a name under a colouring mode: "package" (default) or "function".
+// A colour for a name under a colouring mode: "package" (default) or "function". Colours come
+// from a finite palette (hues x lightness steps) so that the renderer can batch rects by colour.
+const HUES = [0, 10, 20, 30, 40, 50, 60, 75, 90, 110, 130, 150, 270, 285, 300, 315, 330, 345];
 export function nodeColor(name, mode, dark) {
-  const l0 = dark ? 48 : 64;
+  const l0 = dark ? 46 : 66;
   if (name === 'total' || name === 'other') return `hsl(0,0%,${dark ? 42 : 72}%)`;
-  if (isKernel(name)) {
-    const h = hash(name);
-    return `hsl(${205 + (h % 20)},55%,${l0 - 4 + ((h >>> 8) % 10)}%)`;
-  }
-  const key = mode === 'function' ? name : packageOf(name);
-  const h = hash(key);
-  // warm and green hues for user code, leaving the blues to the kernel
-  const hues = [0, 12, 24, 36, 48, 60, 90, 120, 150, 280, 310, 330];
-  const hue = hues[h % hues.length] + ((h >>> 4) % 9);
-  const sat = 55 + ((h >>> 8) % 20);
-  const lig = l0 + ((hash(name) >>> 12) % 8) - 3;
-  return `hsl(${hue},${sat}%,${lig}%)`;
+  const hn = hash(name);
+  if (isKernel(name)) return `hsl(${205 + 7 * (hn % 3)},55%,${l0 - 6 + 4 * ((hn >>> 8) % 3)}%)`;
+  const h = mode === 'function' ? hn : hash(packageOf(name));
+  // warm, green and purple hues for user code, leaving the blues to the kernel
+  const hue = HUES[h % HUES.length];
+  const sat = 60 + 10 * ((h >>> 8) % 2);
+  return `hsl(${hue},${sat}%,${l0 - 4 + 4 * ((hn >>> 12) % 3)}%)`;
 }
 
 // Normalized relative change of a diff node: (new share - base share) / max(shares), in [-1, 1].

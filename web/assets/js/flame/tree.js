@@ -83,43 +83,48 @@ export function decodeFlamebearer(fb, format) {
   const t = alloc(n, nLevels, diff);
   t.names = fb.names.map((s) => String(s));
   const nNames = t.names.length;
-  let id = 0;
+  const S = t.start, T = t.total, F = t.self, M = t.name, LS = t.levelStart;
+  let id = 0, maxSelf = 0;
   for (let d = 0; d < nLevels; d++) {
     const lv = fb.levels[d];
-    t.levelStart[d] = id;
+    const len = lv.length;
+    LS[d] = id;
     let lEnd = 0, rEnd = 0;
-    for (let k = 0; k < lv.length; k += w, id++) {
-      let x, tot, self, nm;
-      if (diff) {
-        const lx = lEnd + lv[k], rx = rEnd + lv[k + 3];
-        const lt = lv[k + 1], ls = lv[k + 2], rt = lv[k + 4], rs = lv[k + 5];
-        if (!(lt >= 0 && ls >= 0 && rt >= 0 && rs >= 0)) fail(`negative or missing value at level ${d}`);
-        lEnd = lx + lt;
-        rEnd = rx + rt;
-        t.diff.lTotal[id] = lt;
-        t.diff.lSelf[id] = ls;
-        t.diff.rTotal[id] = rt;
-        t.diff.rSelf[id] = rs;
-        x = lx + rx;
-        tot = lt + rt;
-        self = ls + rs;
-        nm = lv[k + 6];
-      } else {
-        x = lEnd + lv[k];
-        tot = lv[k + 1];
-        self = lv[k + 2];
-        nm = lv[k + 3];
+    if (!diff) {
+      for (let k = 0; k < len; k += 4, id++) {
+        const x = lEnd + lv[k], tot = lv[k + 1], self = lv[k + 2], nm = lv[k + 3];
+        // also rejects non-numbers: comparisons with NaN/undefined are false
+        if (!(nm >= 0 && nm < nNames && (nm | 0) === nm)) fail(`name index ${nm} out of range at level ${d}`);
+        if (!(tot >= 0 && self >= 0 && x >= 0 && x < Infinity)) fail(`bad values at level ${d}`);
         lEnd = x + tot;
+        S[id] = x;
+        T[id] = tot;
+        F[id] = self;
+        M[id] = nm;
+        if (self > maxSelf) maxSelf = self;
       }
-      if (!(nm >= 0 && nm < nNames) || !Number.isInteger(nm)) fail(`name index ${nm} out of range at level ${d}`);
-      if (!(tot >= 0) || !(self >= 0) || !Number.isFinite(x)) fail(`bad values at level ${d}`);
-      t.start[id] = x;
-      t.total[id] = tot;
-      t.self[id] = self;
-      t.name[id] = nm;
-      if (self > t.maxSelf) t.maxSelf = self;
+      continue;
+    }
+    const D = t.diff;
+    for (let k = 0; k < len; k += 7, id++) {
+      const lx = lEnd + lv[k], rx = rEnd + lv[k + 3];
+      const lt = lv[k + 1], ls = lv[k + 2], rt = lv[k + 4], rs = lv[k + 5], nm = lv[k + 6];
+      if (!(lt >= 0 && ls >= 0 && rt >= 0 && rs >= 0 && lx >= 0 && rx >= 0 && lx + rx < Infinity)) fail(`bad values at level ${d}`);
+      if (!(nm >= 0 && nm < nNames && (nm | 0) === nm)) fail(`name index ${nm} out of range at level ${d}`);
+      lEnd = lx + lt;
+      rEnd = rx + rt;
+      D.lTotal[id] = lt;
+      D.lSelf[id] = ls;
+      D.rTotal[id] = rt;
+      D.rSelf[id] = rs;
+      S[id] = lx + rx;
+      T[id] = lt + rt;
+      F[id] = ls + rs;
+      M[id] = nm;
+      if (ls + rs > maxSelf) maxSelf = ls + rs;
     }
   }
+  t.maxSelf = maxSelf;
   t.levelStart[nLevels] = id;
   t.numTicks = n ? t.total[0] : 0;
   if (diff) {

@@ -55,8 +55,13 @@ export class FlameGraph {
     if (opts.title) this.root.prepend(el('div', 'fg-title', opts.title));
     parent.append(this.root);
     this.bind();
-    this.ro = new ResizeObserver(() => {
-      if (this.t && this.wrap.clientWidth !== this.drawnWidth) this.draw();
+    // the width comes from the observer, so that drawing never forces a layout
+    this.width = 0;
+    this.ro = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[entries.length - 1].contentRect.width);
+      if (w === this.width) return;
+      this.width = w;
+      if (this.t) this.draw();
     });
     this.ro.observe(this.wrap);
   }
@@ -74,7 +79,7 @@ export class FlameGraph {
     const t0 = performance.now();
     this.t = tree;
     this.colors = new Array(tree.names.length);
-    this.L = new Layout(tree, 0, this.wrap.clientWidth || 800);
+    this.L = new Layout(tree, 0, this.width || 800);
     this.hover = -1;
     this.sel = -1;
     if (this.searchText) this.search = searchTree(tree, this.searchText);
@@ -156,12 +161,21 @@ export class FlameGraph {
 
   draw() {
     const t0 = performance.now();
+    this.tipId = -1;
     const t = this.t, L = this.L;
-    const width = Math.max(100, this.wrap.clientWidth || 800);
-    this.drawnWidth = this.wrap.clientWidth;
+    if (!this.width) this.width = Math.floor(this.wrap.clientWidth); // before the first observation
+    const width = Math.max(100, this.width || 800);
     L.setWidth(width);
     const maxD = t.n ? L.maxVisibleDepth() : 0;
-    const rows = Math.max(1, maxD + 1);
+    // the canvas never shrinks for one tree and width: resizing reallocates its pixels, which
+    // costs more than drawing (and the graph does not jump on zoom)
+    if (this.rowsFor !== t || this.rowsWidth !== width) {
+      this.rowsFor = t;
+      this.rowsWidth = width;
+      this.rowsCap = 1;
+    }
+    this.rowsCap = Math.max(this.rowsCap, maxD + 1);
+    const rows = this.rowsCap;
     this.rows = rows;
     const height = rows * ROW;
     const dpr = window.devicePixelRatio || 1;
@@ -174,9 +188,15 @@ export class FlameGraph {
       }
     }
     this.wrap.style.height = height + 'px';
-    const ctx = this.canvas.getContext('2d');
+    const ctx = this.canvas.getContext('2d', { alpha: false });
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = getComputedStyle(this.root).getPropertyValue('--fg-bg') || '#fff';
+    const theme = document.documentElement.dataset.theme;
+    if (this.bgTheme !== theme) {
+      this.bgTheme = theme;
+      this.bg = getComputedStyle(this.root).getPropertyValue('--fg-bg').trim() || '#fff';
+      this.colors = new Array(t.names.length);
+    }
+    ctx.fillStyle = this.bg;
     ctx.fillRect(0, 0, width, height);
     if (!t.n || !t.numTicks) {
       this.renderCrumbs();
@@ -282,8 +302,26 @@ export class FlameGraph {
     const t = this.t;
     if (id < 0) {
       this.tip.hidden = true;
+      this.tipId = -1;
       return;
     }
+    if (id !== this.tipId) {
+      this.tipId = id;
+      this.fillTip(id);
+      this.tip.hidden = false;
+      this.tipW = this.tip.offsetWidth; // one layout per node, not per mouse move
+      this.tipH = this.tip.offsetHeight;
+    }
+    this.tip.hidden = false;
+    const pad = 14;
+    let x = ev.clientX + pad, y = ev.clientY + pad;
+    if (x + this.tipW > window.innerWidth) x = Math.max(0, ev.clientX - this.tipW - pad);
+    if (y + this.tipH > window.innerHeight) y = Math.max(0, ev.clientY - this.tipH - pad);
+    this.tip.style.transform = `translate(${x}px,${y}px)`;
+  }
+
+  fillTip(id) {
+    const t = this.t;
     const name = t.names[t.name[id]];
     const u = this.unit;
     const rows = [];
@@ -311,14 +349,6 @@ export class FlameGraph {
       tb.append(tr);
     }
     this.tip.append(tb, el('div', 'fg-tip-hint', 'click: zoom · right-click: more'));
-    this.tip.hidden = false;
-    const pad = 14;
-    const tw = this.tip.offsetWidth, th = this.tip.offsetHeight;
-    let x = ev.clientX + pad, y = ev.clientY + pad;
-    if (x + tw > window.innerWidth) x = Math.max(0, ev.clientX - tw - pad);
-    if (y + th > window.innerHeight) y = Math.max(0, ev.clientY - th - pad);
-    this.tip.style.left = x + 'px';
-    this.tip.style.top = y + 'px';
   }
 
   showMenu(id, x, y) {
@@ -356,7 +386,8 @@ export class FlameGraph {
         this.drawOverlay();
       }
       this.tooltip(id, ev);
-      c.style.cursor = id >= 0 ? 'pointer' : 'default';
+      const cur = id >= 0 ? 'pointer' : 'default';
+      if (c.style.cursor !== cur) c.style.cursor = cur;
       this.timings.hover.push(performance.now() - t0);
     });
     c.addEventListener('mouseleave', () => {
