@@ -19,6 +19,7 @@
  * as Go writes it. The sizes are printed.
  *
  * Usage: bench_server [--url URL] [--ember PATH] [--clients N] [--seconds S] [--profiles N]
+ *                     [--threads N (the server's --threads; default: its default)]
  *                     [--gen-only (print the profile sizes and exit)]
  * Env: EMBER (the ember binary; default build/ember). Exit 1 on a setup failure or when any
  * ingest request failed with something other than 429.
@@ -94,8 +95,8 @@ struct world {
 
 static void world_init(struct world *w)
 {
-	static const char *const kinds[] = {"Handle", "serve", "decode", "encode", "Read", "Write",
-					    "process", "lookup", "compute", "flush"};
+	static const char *const kinds[] = {"Handle", "serve",	 "decode", "encode",  "Read",
+					    "Write",  "process", "lookup", "compute", "flush"};
 	double sum = 0;
 
 	for (int f = 0; f < N_FUNCS; f++) {
@@ -523,13 +524,23 @@ static double wrk_ready(const char *base, int clients, int secs)
 static void usage(void)
 {
 	fputs("usage: bench_server [--url URL] [--ember PATH] [--clients N] [--seconds S] "
-	      "[--profiles N] [--gen-only]\n",
+	      "[--profiles N] [--threads N] [--gen-only]\n",
 	      stderr);
 	exit(2);
 }
 
-/* Starts `ember server` on a free port with data under tmp; 0 and *pid, or -1. */
-static int start_server(const char *ember, char *tmp, char *base, size_t base_cap, pid_t *pid)
+static const char *thr_s(int n)
+{
+	static char b[16];
+
+	snprintf(b, sizeof(b), "%d", n);
+	return b;
+}
+
+/* Starts `ember server` (--threads when threads > 0) on a free port with data under tmp; 0 and
+ * *pid, or -1. */
+static int start_server(const char *ember, int threads, char *tmp, char *base, size_t base_cap,
+			pid_t *pid)
 {
 	char data[300], logp[300];
 	int port = free_port();
@@ -543,15 +554,21 @@ static int start_server(const char *ember, char *tmp, char *base, size_t base_ca
 	snprintf(base, base_cap, "http://127.0.0.1:%d", port);
 	*pid = fork();
 	if (*pid == 0) {
-		char listen[64];
+		char listen[64], thr[16];
 		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+		snprintf(thr, sizeof(thr), "%d", threads);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execl(ember, ember, "server", "--listen", listen, "--data-dir", data, (char *)NULL);
+		if (threads)
+			execl(ember, ember, "server", "--listen", listen, "--data-dir", data,
+			      "--threads", thr, (char *)NULL);
+		else
+			execl(ember, ember, "server", "--listen", listen, "--data-dir", data,
+			      (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100 && !ready(base); i++)
@@ -563,14 +580,15 @@ static int start_server(const char *ember, char *tmp, char *base, size_t base_ca
 		waitpid(*pid, NULL, 0);
 		return -1;
 	}
-	printf("bench_server: started %s server on %s, data in %s\n", ember, base, data);
+	printf("bench_server: started %s server on %s (%s%s worker threads), data in %s\n", ember,
+	       base, threads ? "" : "default", threads ? thr_s(threads) : "", data);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *ember = getenv("EMBER") ? getenv("EMBER") : "build/ember";
-	int clients = 32, n_prof = 256, gen_only = 0, rc = 0;
+	int clients = 32, n_prof = 256, gen_only = 0, threads = 0, rc = 0;
 	double secs = 10, ceil_secs, cpu0 = 0, cpu1 = 0, t_in, psz = 0, pmin = 1e18, pmax = 0,
 	       smp = 0, bsz = 0, rps, ceil_rps, wrk;
 	char base[256] = "", tmp[] = "/tmp/ember-bench-server.XXXXXX";
@@ -593,13 +611,15 @@ int main(int argc, char **argv)
 			clients = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--seconds"))
 			secs = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--threads"))
+			threads = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--profiles"))
 			n_prof = (int)strtol(argv[++i], NULL, 10);
 		else
 			usage();
 	}
 	if (clients < 1 || clients > MAX_CLIENTS || !(secs > 0 && secs <= 3600) || n_prof < 1 ||
-	    n_prof > 100000)
+	    n_prof > 100000 || threads < 0 || threads > 256)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -622,9 +642,10 @@ int main(int argc, char **argv)
 		}
 		b->pprof_len = pb.len;
 		buf_init(&b->b, MEM_TEST, SIZE_MAX);
-		buf_puts(&b->b, "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"profile\"; "
-				"filename=\"profile.pprof\"\r\nContent-Type: "
-				"application/octet-stream\r\n\r\n");
+		buf_puts(&b->b,
+			 "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"profile\"; "
+			 "filename=\"profile.pprof\"\r\nContent-Type: "
+			 "application/octet-stream\r\n\r\n");
 		buf_append(&b->b, pb.data, pb.len);
 		buf_puts(&b->b, "\r\n--" BOUNDARY "--\r\n");
 		psz += (double)pb.len;
@@ -644,7 +665,7 @@ int main(int argc, char **argv)
 	if (gen_only)
 		return 0;
 
-	if (!base[0] && start_server(ember, tmp, base, sizeof(base), &pid))
+	if (!base[0] && start_server(ember, threads, tmp, base, sizeof(base), &pid))
 		return 1;
 	g.url = base;
 	g.t0_s = (int64_t)time(NULL);

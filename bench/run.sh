@@ -109,7 +109,10 @@ echo "bench: decode target >= 300 MB/s (one core)"
 # (d) the server (bench/bench_server.c): its own `ember server` on a loopback port; 32 clients
 # push Go-SDK-sized profiles (multipart /ingest) while a querier renders; requests/s, samples/s,
 # p50/p99 latency, and GET /ready (libcurl and wrk) as the transport ceiling, in the same run.
-"$BUILD_ABS/bench/bench_server" --ember "$EMBER" --seconds "${BENCH_SERVER_SECONDS:-10}"
+# BENCH_SERVER_THREADS: the server's --threads (default 32, one per client, so that group
+# commit can batch; 0 = the server's own default).
+"$BUILD_ABS/bench/bench_server" --ember "$EMBER" --seconds "${BENCH_SERVER_SECONDS:-10}" \
+	--threads "${BENCH_SERVER_THREADS:-32}"
 
 # (d) the agent's overhead next to perf --call-graph dwarf (bench/bench_agent.sh; needs root).
 BUILD=$BUILD bash "$(dirname "$0")/bench_agent.sh"

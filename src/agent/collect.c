@@ -1,12 +1,13 @@
 /*
- * collect.c — counts identical stacks and turns them into profiles. A stack key is the bytes
- * (pid, comm, number of user and kernel frames, the PCs) interned in a strtab, so a stack is a
- * dense id and its count an array slot: a user-space hash in place of the BPF stack maps that
- * in-kernel unwinding will use. User frames are named when first seen, while the process and
- * its maps still exist (a memo keyed by pid, exec generation and PC), so a process that exits
- * or execs before the profile is built keeps its names. Building a profile emits locations
- * leaf first: kernel frames (named "sym_[k]", mapping [kernel.kallsyms]) then user frames.
- * Owns its strtabs, memo and counts; borrows the agent_procs.
+ * collect.c — counts identical stacks and turns them into profiles. Stacks arrive either unwound
+ * by the kernel (struct ember_trace: kernel then user PCs) or as stack copies unwound here
+ * (agent_procs_unwind). A stack key is the bytes (pid, comm, number of user and kernel frames,
+ * the PCs) interned in a strtab, so a stack is a dense id and its count an array slot (why not a
+ * BPF count map: docs/internals/agent.md). User frames are named when first seen, while the
+ * process and its maps still exist (a memo keyed by pid, exec generation and PC), so a process
+ * that exits or execs before the profile is built keeps its names. Building a profile emits
+ * locations leaf first: kernel frames (named "sym_[k]", mapping [kernel.kallsyms]) then user
+ * frames. Owns its strtabs, memo and counts; borrows the agent_procs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -197,7 +198,8 @@ static void count_stack(struct agent_collector *c, uint64_t *key, uint32_t pid, 
 	}
 }
 
-#define KEY_WORDS ((sizeof(struct stack_hdr) + 8 * (UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH)) / 8)
+#define KEY_WORDS \
+	((sizeof(struct stack_hdr) + 8 * (UNWIND_MAX_FRAMES + EMBER_KSTACK_MAX_DEPTH)) / 8)
 _Static_assert(sizeof(struct stack_hdr) % 8 == 0, "stack_hdr keeps PCs aligned");
 _Static_assert(EMBER_UFRAMES_MAX <= UNWIND_MAX_FRAMES, "kernel-unwound stacks fit a key");
 

@@ -4,8 +4,10 @@
  * ELF symbols (struct symb_elf, keyed by device, inode and path) and per build id the unwind
  * table. Files are opened through /proc/PID/root so processes in other mount namespaces work.
  * Both caches are bounded in bytes; past the bound a cache is emptied and refilled on demand,
- * which is why processes refer to files by key, never by pointer. Also kernel symbols and
- * JIT perf maps. Never logs; failures leave frames unnamed, never dropped.
+ * which is why processes refer to files by key, never by pointer. Tables the in-kernel unwinder
+ * already holds come from its row array instead (the row source, src/agent/kunwind.c), and the
+ * cached copy is then released. Also kernel symbols and JIT perf maps. Never logs; failures
+ * leave frames unnamed, never dropped.
  */
 #include <dirent.h>
 #include <errno.h>

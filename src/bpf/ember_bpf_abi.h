@@ -149,16 +149,16 @@ struct ember_proc_event {
 };
 
 /* Counters in the per-CPU `stats` array, summed by user space. */
-#define EMBER_STAT_SAMPLES	0 /* samples taken (after filtering) */
-#define EMBER_STAT_LOST		1 /* ring buffer full: sample dropped */
-#define EMBER_STAT_USTACK_FAULT 2 /* no user stack copy at all */
-#define EMBER_STAT_USTACK_SHORT 3 /* shortened user stack copy */
-#define EMBER_STAT_KSTACK_FAIL	4 /* bpf_get_stack failed */
-#define EMBER_STAT_EVENTS_LOST	5 /* exec/exit/fork notifications dropped */
-#define EMBER_STAT_FILTER_FULL	6 /* pid filter full: a child was not followed */
-#define EMBER_STAT_TRACES	7 /* samples unwound in the kernel (ember_trace sent) */
-#define EMBER_STAT_FB_NO_PROC	8 /* sent as a stack copy: process not loaded */
-#define EMBER_STAT_FB_PENDING	9 /* sent as a stack copy: a file not loaded */
+#define EMBER_STAT_SAMPLES	0  /* samples taken (after filtering) */
+#define EMBER_STAT_LOST		1  /* ring buffer full: sample dropped */
+#define EMBER_STAT_USTACK_FAULT 2  /* no user stack copy at all */
+#define EMBER_STAT_USTACK_SHORT 3  /* shortened user stack copy */
+#define EMBER_STAT_KSTACK_FAIL	4  /* bpf_get_stack failed */
+#define EMBER_STAT_EVENTS_LOST	5  /* exec/exit/fork notifications dropped */
+#define EMBER_STAT_FILTER_FULL	6  /* pid filter full: a child was not followed */
+#define EMBER_STAT_TRACES	7  /* samples unwound in the kernel (ember_trace sent) */
+#define EMBER_STAT_FB_NO_PROC	8  /* sent as a stack copy: process not loaded */
+#define EMBER_STAT_FB_PENDING	9  /* sent as a stack copy: a file not loaded */
 #define EMBER_STAT_FB_NO_MAP	10 /* sent as a stack copy: a pc in no loaded mapping */
 #define EMBER_STAT_N		12
 

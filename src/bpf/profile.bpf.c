@@ -12,8 +12,8 @@
  * the user stack instead, which user space unwinds (and then loads what was missing).
  * With `filter_pids` set only the thread groups in `pid_filter` are sampled; the fork
  * tracepoint adds their children, so a whole process tree is followed. Exec and exit
- * notifications let user space refresh its process maps. Records are sent without waking the
- * reader until the ring is a quarter full (the reader polls on a timer).
+ * notifications let user space refresh its process maps. Kernel-unwound stacks are sent without
+ * waking the reader until the ring is a quarter full (the reader polls on a timer).
  * Never blocks and never loops unboundedly; every failure is counted in `stats`.
  */
 #include "vmlinux.h"
@@ -25,10 +25,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 filter_pids = 0; /* 1: sample only thread groups in pid_filter */
-const volatile __u32 ignore_tgid = 0; /* the agent itself, never sampled */
-const volatile __u32 want_kernel = 1; /* record kernel stacks */
-const volatile __u32 kernel_unwind = 1; /* unwind user stacks here (else always copy them) */
+const volatile __u32 filter_pids = 0;	     /* 1: sample only thread groups in pid_filter */
+const volatile __u32 ignore_tgid = 0;	     /* the agent itself, never sampled */
+const volatile __u32 want_kernel = 1;	     /* record kernel stacks */
+const volatile __u32 kernel_unwind = 1;	     /* unwind user stacks here (else always copy them) */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader past this much queued data */
 
 struct {
@@ -81,11 +81,14 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* Wake the reader only when a good part of the ring is waiting: it also polls on a timer. */
+/* Kernel-unwound stacks wake the reader only when a good part of the ring is waiting (it also
+ * polls on a timer). Stack copies and process events wake it at once (the default): they are
+ * rare once processes are loaded, and a new process's maps must be read before it moves on
+ * (an exec replaces them). */
 static __always_inline __u64 rb_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									       : BPF_RB_NO_WAKEUP;
+									     : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline int wanted(__u32 tgid)
@@ -121,7 +124,6 @@ static __always_inline __u32 copy_ustack(struct ember_sample *e, __u64 sp)
 	}
 	return got;
 }
-
 
 /* The user registers at the sample: from the perf context when it hit user mode, else the
  * ones saved at kernel entry. */
@@ -179,7 +181,7 @@ static __always_inline void send_copy(struct bpf_perf_event_data *ctx, struct ta
 	}
 	if (!task->mm) {
 		e->flags |= EMBER_SAMPLE_KTHREAD;
-		bpf_ringbuf_submit(e, rb_flags());
+		bpf_ringbuf_submit(e, 0);
 		return;
 	}
 	user_regs(ctx, task, &e->ip, &e->sp, &e->bp, &e->flags);
@@ -188,7 +190,7 @@ static __always_inline void send_copy(struct bpf_perf_event_data *ctx, struct ta
 		stat_inc(EMBER_STAT_USTACK_FAULT);
 	else if (e->ustack_bytes <= EMBER_USTACK_MAX_BYTES - EMBER_PAGE_BYTES)
 		e->flags |= EMBER_SAMPLE_USTACK_CUT, stat_inc(EMBER_STAT_USTACK_SHORT);
-	bpf_ringbuf_submit(e, rb_flags());
+	bpf_ringbuf_submit(e, 0);
 }
 
 /* ---- the in-kernel unwinder ---------------------------------------------------------------- */
@@ -295,8 +297,9 @@ static long row_search_step(__u64 index, void *arg)
 }
 
 /* The mapping of pc in the process's sorted mappings, or NULL. */
-static __always_inline const struct ember_kmapping *
-find_mapping(struct scratch_buf *sb, const struct ember_kproc *pr, __u32 tgid, __u64 pc)
+static __always_inline const struct ember_kmapping *find_mapping(struct scratch_buf *sb,
+								 const struct ember_kproc *pr,
+								 __u32 tgid, __u64 pc)
 {
 	__u32 i, n = pr->n;
 
@@ -316,8 +319,9 @@ find_mapping(struct scratch_buf *sb, const struct ember_kproc *pr, __u32 tgid, _
 }
 
 /* The row covering vaddr in the file's rows, or NULL (below its first row). */
-static __always_inline const struct ember_unwind_row *
-find_row(struct scratch_buf *sb, const struct ember_kfile *f, __u64 vaddr)
+static __always_inline const struct ember_unwind_row *find_row(struct scratch_buf *sb,
+							       const struct ember_kfile *f,
+							       __u64 vaddr)
 {
 	__u32 first = f->first, n = f->n, i;
 
@@ -552,7 +556,7 @@ static __always_inline void send_proc_event(__u32 kind, __u32 pid, __u32 ppid)
 	ev->ppid = ppid;
 	ev->pad0 = 0;
 	ev->time_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(ev, rb_flags());
+	bpf_ringbuf_submit(ev, 0);
 }
 
 SEC("tp_btf/sched_process_fork")

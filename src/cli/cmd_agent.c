@@ -84,7 +84,7 @@ struct agent_run {
 	struct agent_procs *procs;
 	struct agent_collector *coll;
 	struct agent_kunwind *kun; /* NULL with --user-unwind */
-	struct hmap exited; /* pids to forget after the next flush */
+	struct hmap exited;	   /* pids to forget after the next flush */
 };
 
 static void on_rec(void *ctx, const void *rec, size_t len)
@@ -341,12 +341,19 @@ int cmd_agent(int argc, char **argv)
 		cli_error(cmd, "%s: %s", dir, strerror(errno));
 		return CLI_EXIT_ERR;
 	}
-	/* 2 MiB: most records are kernel-unwound stacks of ~1 KB; the reader is woken at a
-	 * quarter full. The ring's pages count twice in the agent's RSS. */
+	/* The ring must absorb ~2 s of stack copies (17 KB each: the first samples of processes
+	 * not loaded yet) while the reader is busy building a large table; most records are
+	 * kernel-unwound stacks of ~1 KB. Its pages count twice in the RSS: no bigger than that. */
+	long n_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want =
+		(size_t)freq * (size_t)(n_cpus > 0 ? n_cpus : 1) * 2 * sizeof(struct ember_sample);
+	size_t ring = (size_t)1 << 20;
+	while (ring < want && ring < ((size_t)8 << 20))
+		ring <<= 1;
 	struct agent_sampler_opts so = {.freq_hz = (int)freq,
 					.no_kernel = no_kernel,
 					.user_unwind = user_unwind,
-					.ring_bytes = user_unwind ? 0 : (size_t)2 << 20};
+					.ring_bytes = ring};
 	struct agent_sampler *s = NULL;
 	int rc = agent_sampler_open(&so, &s);
 	if (rc == 0)
@@ -396,8 +403,10 @@ int cmd_agent(int argc, char **argv)
 			self_usage(&rss_mb, &cpu_s);
 			fprintf(stderr,
 				"%s: wrote %d profiles; samples %llu (lost %llu), complete stacks "
-				"%llu, kernel threads %llu, unwound in the kernel %llu (copies: new "
-				"process %llu, file not loaded %llu, unknown mapping %llu); rss %.1f MB, "
+				"%llu, kernel threads %llu, unwound in the kernel %llu (copies: "
+				"new "
+				"process %llu, file not loaded %llu, unknown mapping %llu); rss "
+				"%.1f MB, "
 				"cpu %.2f s\n",
 				cmd, w, (unsigned long long)st->samples,
 				(unsigned long long)bpf[EMBER_STAT_LOST],
@@ -407,6 +416,16 @@ int cmd_agent(int argc, char **argv)
 				(unsigned long long)bpf[EMBER_STAT_FB_NO_PROC],
 				(unsigned long long)bpf[EMBER_STAT_FB_PENDING],
 				(unsigned long long)bpf[EMBER_STAT_FB_NO_MAP], rss_mb, cpu_s);
+			if (run.kun) {
+				const struct agent_kunwind_stats *ks = agent_kunwind_stats(run.kun);
+				fprintf(stderr,
+					"%s: in-kernel tables: %llu processes written, %llu files "
+					"(%llu rows) loaded, %llu resets, %llu errors\n",
+					cmd, (unsigned long long)ks->procs_pushed,
+					(unsigned long long)ks->files_loaded,
+					(unsigned long long)ks->rows_loaded,
+					(unsigned long long)ks->resets, (unsigned long long)ks->errors);
+			}
 			if (push) {
 				struct agent_push_stats ps;
 				agent_push_stats(push, &ps);

@@ -215,11 +215,10 @@ int cmd_record(int argc, char **argv)
 		fmt = cli_out_format_from_path(out_path);
 	}
 
-	struct agent_sampler_opts so = {
-		.freq_hz = (int)freq,
-		.filter_pids = true,
-		.no_kernel = no_kernel,
-		.user_unwind = user_unwind};
+	struct agent_sampler_opts so = {.freq_hz = (int)freq,
+					.filter_pids = true,
+					.no_kernel = no_kernel,
+					.user_unwind = user_unwind};
 	struct agent_sampler *s = NULL;
 	int rc = agent_sampler_open(&so, &s);
 	if (rc != 0) {

@@ -118,17 +118,20 @@ static inline uint32_t str_get(struct pdec *c, uint32_t i)
 	return s != NONE ? s : str_add(c, i);
 }
 
-static uint32_t map_get(struct pdec *c, uint32_t mi)
+static __attribute__((noinline)) uint32_t map_add(struct pdec *c, uint32_t mi)
 {
-	struct prof_mapping m;
+	struct prof_mapping m = c->map[mi];
 
-	if (!c->map_dst[mi]) {
-		m = c->map[mi];
-		m.filename = str_get(c, m.filename);
-		m.build_id = str_get(c, m.build_id);
-		c->map_dst[mi] = prof_add_mapping(c->dst, &m);
-	}
-	return c->map_dst[mi];
+	m.filename = str_get(c, m.filename);
+	m.build_id = str_get(c, m.build_id);
+	return c->map_dst[mi] = prof_add_mapping(c->dst, &m);
+}
+
+static inline uint32_t map_get(struct pdec *c, uint32_t mi)
+{
+	uint32_t m = c->map_dst[mi];
+
+	return m ? m : map_add(c, mi);
 }
 
 static __attribute__((noinline)) uint32_t fn_add(struct pdec *c, uint32_t fi)
@@ -353,7 +356,7 @@ static void pdec_fini(struct pdec *c)
 /* The label scratch of the target side grows with the largest label count seen. */
 static int fit_labels(struct pdec *c)
 {
-	return pdec_grow(c, (void **)&c->lab_dst, &c->cap_lab_dst, c->s_nlab, sizeof(*c->lab_dst));
+	return pdec_fit(c, (void **)&c->lab_dst, &c->cap_lab_dst, c->s_nlab, sizeof(*c->lab_dst));
 }
 
 /* Append the just-parsed sample si to the kept arrays (merge only). */
@@ -363,20 +366,31 @@ static int keep_sample(struct pdec *c, size_t si)
 	int rc;
 
 	if (si == 0) {
-		rc = pdec_grow(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1,
-			       sizeof(*c->k_off));
+		/* Room for every sample up front: a location id takes at least one byte. */
+		size_t sample_bytes = 0;
+
+		for (size_t i = 0; i < c->samples.n; i++)
+			sample_bytes += c->samples.v[i].len;
+		rc = pdec_fit(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1,
+			      sizeof(*c->k_off));
+		if (!rc)
+			rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, sample_bytes,
+				      sizeof(*c->k_loc));
+		if (!rc)
+			rc = pdec_fit(c, (void **)&c->k_val, &c->cap_k_val,
+				      c->samples.n * (nt ? nt : 1), sizeof(*c->k_val));
 		if (rc)
 			return rc;
 		c->k_nloc = c->k_nlab = 0;
 	}
-	rc = pdec_grow(c, (void **)&c->k_loc, &c->cap_k_loc, c->k_nloc + c->s_nloc,
-		       sizeof(*c->k_loc));
+	rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, c->k_nloc + c->s_nloc,
+		      sizeof(*c->k_loc));
 	if (!rc)
-		rc = pdec_grow(c, (void **)&c->k_val, &c->cap_k_val, (si + 1) * (nt ? nt : 1),
-			       sizeof(*c->k_val));
+		rc = pdec_fit(c, (void **)&c->k_val, &c->cap_k_val, (si + 1) * (nt ? nt : 1),
+			      sizeof(*c->k_val));
 	if (!rc)
-		rc = pdec_grow(c, (void **)&c->k_lab, &c->cap_k_lab, c->k_nlab + c->s_nlab + 1,
-			       sizeof(*c->k_lab));
+		rc = pdec_fit(c, (void **)&c->k_lab, &c->cap_k_lab, c->k_nlab + c->s_nlab + 1,
+			      sizeof(*c->k_lab));
 	if (rc)
 		return rc;
 	c->k_off[si].loc = c->k_nloc;
@@ -401,12 +415,16 @@ static void build_kept_sample(struct pdec *c, size_t si)
 	int64_t *s_val = c->s_val;
 	struct prof_label *s_lab = c->s_lab;
 
-	c->s_loc = c->k_loc + c->k_off[si].loc;
+	/* (an empty part may have no array at all) */
 	c->s_nloc = c->k_off[si].nloc;
-	c->s_val = c->k_val + si * c->types.n;
+	if (c->s_nloc)
+		c->s_loc = c->k_loc + c->k_off[si].loc;
 	c->s_nval = c->types.n;
-	c->s_lab = c->k_lab + c->k_off[si].lab;
+	if (c->s_nval)
+		c->s_val = c->k_val + si * c->types.n;
 	c->s_nlab = c->k_off[si].nlab;
+	if (c->s_nlab)
+		c->s_lab = c->k_lab + c->k_off[si].lab;
 	build_sample(c);
 	c->s_loc = s_loc;
 	c->s_val = s_val;

@@ -272,7 +272,10 @@ static uint32_t idmap_add(struct idmap *m, uint64_t id, uint32_t val)
 
 static int push_span(struct pdec *c, struct spans *s, const uint8_t *p, size_t n)
 {
-	int rc = s->n < s->cap ? 0 : pdec_grow(c, (void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	/* The first room scales with the input (an entry takes at least two bytes), so big
+	 * tables grow a few times rather than from 16. */
+	size_t need = s->cap ? s->n + 1 : EMBER_MAX(c->len / 512, (size_t)16);
+	int rc = s->n < s->cap ? 0 : pdec_grow(c, (void **)&s->v, &s->cap, need, sizeof(*s->v));
 
 	if (rc)
 		return rc;
@@ -949,7 +952,7 @@ static int sample_locations(struct pdec *c, size_t si, const uint8_t *p, size_t 
 
 	if (n == 0)
 		return 0; /* an empty packed list */
-	rc = pdec_grow(c, (void **)&c->s_loc, &c->cap_loc, c->s_nloc + n, sizeof(*c->s_loc));
+	rc = pdec_fit(c, (void **)&c->s_loc, &c->cap_loc, c->s_nloc + n, sizeof(*c->s_loc));
 	if (rc)
 		return rc;
 	out = c->s_loc + c->s_nloc;
@@ -1003,7 +1006,7 @@ static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
 	struct prof_label *lb;
 	int rc;
 
-	rc = pdec_grow(c, (void **)&c->s_lab, &c->cap_lab, c->s_nlab + 1, sizeof(*c->s_lab));
+	rc = pdec_fit(c, (void **)&c->s_lab, &c->cap_lab, c->s_nlab + 1, sizeof(*c->s_lab));
 	if (rc)
 		return rc;
 	lb = &c->s_lab[c->s_nlab++];

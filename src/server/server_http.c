@@ -26,9 +26,10 @@
 #include "format/json.h"
 #include "server/server_int.h"
 
-#define SERVER_DEFAULT_BODY  ((size_t)16 << 20)
-#define SERVER_MAX_PEM_BYTES ((size_t)1 << 20)
-#define SERVER_DEFAULT_GRACE ((int64_t)30 * 1000000000)
+#define SERVER_DEFAULT_BODY	    ((size_t)16 << 20)
+#define SERVER_MAX_PEM_BYTES	    ((size_t)1 << 20)
+#define SERVER_DEFAULT_GRACE	    ((int64_t)30 * 1000000000)
+#define SERVER_STORE_DEFAULT_SERIES 100000 /* store_limits.max_series_per_tenant's default */
 
 /* Upper bounds (seconds) of the latency histogram buckets. */
 static const double lat_bounds[SERVER_LAT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -375,6 +376,29 @@ static bool tenant_ok(const char *t)
 	return true;
 }
 
+/* A tenant whose max_series is below the store-wide limit: its series are counted before each
+ * ingest (the count is bounded by that limit), and ingest is refused with 422 once the tenant
+ * has max_series series. Tenants at the store-wide limit are checked by the store itself. */
+static unsigned int series_check(struct server *s, struct server_conn *sc, struct server_resp *r)
+{
+	struct store_query sq = {.tenant = sc->tenant};
+	struct store_result *res = NULL;
+	size_t n;
+
+	if (!sc->lim.max_series || sc->lim.max_series >= s->store_max_series)
+		return 0;
+	if (store_series_list(s->store, &sq, &res, NULL))
+		return 0; /* the append reports store problems */
+	n = res->n_sets;
+	store_result_free(res);
+	if (n < sc->lim.max_series)
+		return 0;
+	server_resp_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT,
+			  "tenant %s has %zu series, its limit (max_series) is %u", sc->tenant, n,
+			  sc->lim.max_series);
+	return MHD_HTTP_UNPROCESSABLE_CONTENT;
+}
+
 /* The first callback of a request (headers only): tenant, authentication, the tenant's limits
  * and ingest rate, the declared body size. Answers at once (sc->too_large = 2) when refused. */
 static enum MHD_Result on_headers(struct server *s, struct MHD_Connection *c, const char *url,
@@ -423,6 +447,8 @@ static enum MHD_Result on_headers(struct server *s, struct MHD_Connection *c, co
 			}
 		}
 	}
+	if (!status && scope == SERVER_SCOPE_INGEST)
+		status = series_check(s, sc, &r);
 	if (!status && cl) {
 		char *end;
 		errno = 0;
@@ -646,6 +672,8 @@ int server_start(const struct server_opts *o, struct server **out, struct ember_
 		s->tls = true;
 	}
 	store_opts_for(o, &so);
+	s->store_max_series = so.limits.max_series_per_tenant ? so.limits.max_series_per_tenant
+							      : SERVER_STORE_DEFAULT_SERIES;
 	err = store_open(&so, &s->store, d);
 	if (err) {
 		s->store = NULL;

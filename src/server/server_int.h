@@ -48,6 +48,7 @@ struct server {
 	struct arena *arena;
 	bool tls;
 	int64_t shutdown_grace_ns;
+	uint32_t store_max_series;	 /* the store-wide series limit per tenant */
 	_Atomic uint64_t n_unauthorized; /* 401 */
 	_Atomic uint64_t n_forbidden;	 /* 403 */
 	_Atomic uint64_t n_rate_limited; /* 429 */

@@ -33,6 +33,7 @@ struct limiter_tenant {
 struct server_limiter {
 	pthread_mutex_t mu;
 	struct server_limits defaults; /* effective defaults */
+	size_t server_max_body;	       /* no tenant's body limit exceeds it */
 	const struct server_tenant_limits *overrides;
 	size_t n_overrides;
 	struct hmap idx; /* hash of the name -> index in tenants */
@@ -86,6 +87,8 @@ static void tenant_init(struct server_limiter *m, struct limiter_tenant *t, cons
 		if (!strcmp(m->overrides[i].tenant, name))
 			limits_overlay(&t->lim, &m->overrides[i].lim);
 	limits_finish(&t->lim);
+	if (t->lim.max_body_bytes > m->server_max_body)
+		t->lim.max_body_bytes = m->server_max_body;
 	t->tokens = t->lim.ingest_burst;
 	t->last_ns = -1;
 }
@@ -114,6 +117,7 @@ struct server_limiter *server_limiter_new(const struct server_limits *defaults,
 
 	pthread_mutex_init(&m->mu, NULL);
 	m->defaults = *defaults;
+	m->server_max_body = server_max_body;
 	if (!m->defaults.max_body_bytes || m->defaults.max_body_bytes > server_max_body)
 		m->defaults.max_body_bytes = server_max_body;
 	if (!m->defaults.max_decompressed_bytes)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/hash.h"
 #include "base/log.h"
@@ -314,7 +315,9 @@ static void *scrape_main(void *arg)
 		}
 		if (atomic_load(&sc->stop))
 			break;
-		curl_multi_poll(sc->multi, NULL, 0, (int)(wait_ms > 0 ? wait_ms : 0), NULL);
+		if (curl_multi_poll(sc->multi, NULL, 0, (int)(wait_ms > 0 ? wait_ms : 0), NULL) !=
+		    CURLM_OK)
+			usleep(100000); /* never spin on a failing poll */
 	}
 	/* Abort whatever is in flight. */
 	for (size_t i = 0; i < sc->n_tasks; i++) {

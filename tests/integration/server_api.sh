@@ -164,6 +164,11 @@ get api/render_ignore /pyroscope/render \
 	--data-urlencode "query=$Q" "${RANGE[@]}" --data-urlencode ignore=gc
 get api/render_plain /pyroscope/render "d['flamebearer']['numTicks']==2000000000" \
 	--data-urlencode "query=$Q" "${RANGE[@]}"
+get api/render_diff_focus /pyroscope/render-diff \
+	"d['metadata']['format']=='double' and d['flamebearer']['leftTicks']==1000000000 and d['flamebearer']['rightTicks']==300000000" \
+	--data-urlencode "leftQuery=$CPU{env=\"test\"}" --data-urlencode "rightQuery=$CPU{env=\"prod\"}" \
+	--data-urlencode "leftFrom=$((NOW - 3600))" --data-urlencode "rightFrom=$((NOW - 3600))" \
+	--data-urlencode "leftUntil=$((NOW + 60))" --data-urlencode "rightUntil=$((NOW + 60))" --data-urlencode focus=parse
 bad api/render_bad_regex 400 "/pyroscope/render" -G --data-urlencode "query=$Q" --data-urlencode 'focus=(unclosed'
 
 # --- errors -------------------------------------------------------------------------------------

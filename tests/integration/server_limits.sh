@@ -4,7 +4,8 @@
 # keeps getting 200 at the same moment; after waiting Retry-After seconds "slow" is let through
 # again. Tenant "tiny" (max_body 2KiB) gets 413 for a 4 KiB body that "fast" may send, and 422
 # for a 1.5 KiB gzipped pprof that inflates beyond its max_decompressed 4KiB; tenant "dense"
-# (max_ratio 2) gets 422 for the same body (ratio > 2). /metrics
+# (max_ratio 2) gets 422 for the same body (ratio > 2); tenant "few" (max_series 2) gets 422 on
+# the ingest that would make a third series. /metrics
 # counts the 429s in total and per tenant.
 source "$(dirname "$0")/lib/common.bash"
 
@@ -30,6 +31,8 @@ limits:
       max_decompressed: 4KiB
     dense:
       max_ratio: 2
+    few:
+      max_series: 2
 Y
 if ! start_server_with --config "$T/ember.yaml"; then
 	fail server_limits/start "the server did not start: $(head -c 300 "$T/server.err")"
@@ -94,12 +97,20 @@ else
 	fail server_limits/gzip_body "ember convert failed: $(head -c 200 "$T/conv.err")"
 fi
 
+codes=""
+for i in 1 2 3; do codes="$codes $(ingest few fewapp$i)"; done
+expect server_limits/few_series_422 " 200 200 422" "$codes" "$(head -c 200 "$T/body")"
+if grep -q 'max_series' "$T/body"; then pass server_limits/series_message; else
+	fail server_limits/series_message "body: $(head -c 200 "$T/body")"
+fi
+expect server_limits/other_tenant_new_series 200 "$(ingest fast newapp)"
+
 curl -s -m 5 "$BASE/metrics" >"$T/metrics"
 n429=$(awk '$1 == "ember_http_rate_limited_total" { print $2 }' "$T/metrics")
 slow429=$(awk '$1 == "ember_tenant_rate_limited_total{tenant=\"slow\"}" { print $2 }' "$T/metrics")
 fast429=$(awk '$1 == "ember_tenant_rate_limited_total{tenant=\"fast\"}" { print $2 }' "$T/metrics")
 fastok=$(awk '$1 == "ember_tenant_ingest_requests_total{tenant=\"fast\"}" { print $2 }' "$T/metrics")
-if [ "$n429" = 2 ] && [ "$slow429" = 2 ] && [ "$fast429" = 0 ] && [ "$fastok" = 8 ]; then
+if [ "$n429" = 2 ] && [ "$slow429" = 2 ] && [ "$fast429" = 0 ] && [ "$fastok" = 9 ]; then
 	pass server_limits/metrics
 else
 	fail server_limits/metrics "total=$n429 slow=$slow429 fast=$fast429 fast_ok=$fastok"

@@ -66,15 +66,17 @@ if [ "$code" = 404 ] && grep -q '"error"' "$T/body"; then pass ui/serve_unknown_
 	fail ui/serve_unknown_api "status $code: $(head -c 100 "$T/body")"
 fi
 
-# --- data and the browser ---------------------------------------------------------------------
+# --- the browser: an empty server, then one with data -------------------------------------------
+SHOTS=$BUILD_ABS/screenshots
+rm -rf "$SHOTS"
+timeout 120 node "$ROOT/tests/ui/ui.test.mjs" "$BASE" "$SHOTS" --empty 2>"$T/ui.err" ||
+	echo "ui.test.mjs --empty stderr: $(head -c 1000 "$T/ui.err")"
 if n=$(node "$ROOT/tests/ui/fill.mjs" "$BASE" 2>"$T/fill.err"); then
 	pass "ui/fill ($n profiles)"
 else
 	fail ui/fill "$(head -c 300 "$T/fill.err")"
 	exit 1
 fi
-SHOTS=$BUILD_ABS/screenshots
-rm -rf "$SHOTS"
 timeout 300 node "$ROOT/tests/ui/ui.test.mjs" "$BASE" "$SHOTS" 2>"$T/ui.err"
 rc=$?
 if [ $rc -ne 0 ] && [ -s "$T/ui.err" ]; then

@@ -5,7 +5,7 @@
 // flame), sandwich, function history, hide/focus via the context menu, compare (diff flame graph
 // and table), a shared URL, export links, dark theme, empty and error states. Saves a
 // screenshot per view in SHOT_DIR and checks that none is blank. Prints PASS/FAIL lines.
-// Usage: node tests/ui/ui.test.mjs BASE_URL SHOT_DIR
+// Usage: node tests/ui/ui.test.mjs BASE_URL SHOT_DIR [--empty: only the empty-server check]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { distinctColors } from './png.mjs';
 import { launch } from './browser.mjs';
@@ -49,13 +49,13 @@ page.on('console', (m) => {
 });
 
 // Waits until the current flame graph has a tree with nodes and nothing is loading.
-async function flameReady(timeout = 15000) {
+async function flameReady(timeout = 30000) {
   await page.waitForFunction(() => {
     const f = window.__ember && window.__ember.flame;
     return f && f.t && f.t.n > 1 && f.root.isConnected && !document.querySelector('.msg-loading');
   }, null, { timeout });
 }
-async function chartReady(timeout = 15000) {
+async function chartReady(timeout = 30000) {
   await page.waitForFunction(() => document.querySelector('.chart-card .u-over') !== null, null, { timeout });
 }
 // Distinct colours of the main flame canvas (drawn, not blank).
@@ -90,6 +90,26 @@ async function nodePos(name) {
   }, name);
 }
 const url = () => new URL(page.url());
+// Starts a check from a known page state, so that one failure does not cascade.
+async function start(params) {
+  await page.goto(`${base}/explore?query=${q('service_name="checkout"')}&${RANGE}${params ? '&' + params : ''}`);
+  await flameReady();
+  await chartReady();
+}
+
+// ---- an empty server (run before the fill, with --empty) --------------------------------------
+if (process.argv.includes('--empty')) {
+  await check('empty_server', async () => {
+    await page.goto(base + '/');
+    await page.waitForSelector('.panel .msg-empty', { timeout: 15000 });
+    const t = await page.$eval('.panel .msg-empty', (e) => e.textContent);
+    assert(/No profiles on this server yet/.test(t) && /ember agent/.test(t), 'empty server: ' + t);
+    await shot('empty_server', 6);
+  });
+  await browser.close();
+  console.log(`ui: ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
 
 // ---- Explore -----------------------------------------------------------------------------------
 await check('load', async () => {
@@ -128,7 +148,7 @@ await check('tooltip', async () => {
   const p = await nodePos('math.Pow');
   assert(p, 'math.Pow not in the graph');
   await page.mouse.move(p.x, p.y);
-  await page.waitForSelector('.fg-tip:not([hidden])', { timeout: 3000 });
+  await page.waitForSelector('.fg-tip:not([hidden])', { timeout: 10000 });
   const text = await page.$eval('.fg-tip', (e) => e.textContent);
   assert(text.includes('math.Pow') && text.includes('Total') && text.includes('Self') && text.includes('%'), 'tooltip: ' + text);
 });
@@ -151,7 +171,7 @@ await check('back_forward', async () => {
   await page.waitForFunction(() => !location.search.includes('zoom='));
   await page.waitForFunction(() => window.__ember.flame && window.__ember.flame.L.zoom === 0);
   await page.goForward();
-  await page.waitForFunction((id) => window.__ember.flame && window.__ember.flame.L.zoom === id, zoomId, { timeout: 5000 });
+  await page.waitForFunction((id) => window.__ember.flame && window.__ember.flame.L.zoom === id, zoomId, { timeout: 10000 });
 });
 
 await check('breadcrumb_zoom_out', async () => {
@@ -172,8 +192,12 @@ await check('keyboard', async () => {
 });
 
 await check('search', async () => {
-  await page.fill('#search', 'json');
+  await page.click('#search');
+  await page.keyboard.type('json', { delay: 150 }); // slower than the debounce: several updates
   await page.waitForFunction(() => /matching functions?: [\d.]+% of total/.test(document.querySelector('.fg-status').textContent));
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('search') === 'json');
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  assert(focused === 'search', 'typing lost the search box focus (now on ' + focused + ')');
   const st = await page.$eval('.fg-status', (e) => e.textContent);
   const pct = parseFloat(st.match(/([\d.]+)% of total/)[1]);
   assert(pct > 5 && pct < 60, 'search share ' + st);
@@ -207,17 +231,18 @@ await check('label_filter', async () => {
 
 await check('label_autocomplete', async () => {
   await page.focus('.lf-name');
-  await page.waitForFunction(() => document.querySelectorAll('.lf-form datalist')[0].options.length > 0, null, { timeout: 5000 });
+  await page.waitForFunction(() => document.querySelectorAll('.lf-form datalist')[0].options.length > 0, null, { timeout: 10000 });
   const opts = await page.$$eval('.lf-form datalist:first-of-type option', (o) => o.map((x) => x.value));
   assert(opts.includes('version') && opts.includes('env'), 'label names: ' + opts.join(','));
   await page.fill('.lf-name', 'env');
   await page.dispatchEvent('.lf-name', 'change');
-  await page.waitForFunction(() => document.querySelectorAll('.lf-form datalist')[1].options.length > 0, null, { timeout: 5000 });
+  await page.waitForFunction(() => document.querySelectorAll('.lf-form datalist')[1].options.length > 0, null, { timeout: 10000 });
   const vals = await page.$$eval('.lf-form datalist:last-of-type option', (o) => o.map((x) => x.value));
   assert(vals.includes('prod') && vals.includes('staging'), 'label values: ' + vals.join(','));
 });
 
 await check('group_by', async () => {
+  await start('');
   await page.selectOption('#groupby', 'version');
   await page.waitForFunction(() => location.search.includes('groupBy=version'));
   await page.waitForFunction(() => document.querySelectorAll('.chart-card .u-legend .u-series').length >= 3, null, { timeout: 10000 });
@@ -245,8 +270,9 @@ await check('drag_select_range', async () => {
   await flameReady();
 });
 
-let picked = '';
+let picked = 'example.com/shop/checkout.price';
 await check('top_table', async () => {
+  await start('');
   await page.click('.tab[data-view=table]');
   await page.waitForSelector('.toptable tbody tr');
   const first = await page.$$eval('.toptable tbody tr', (r) => r.slice(0, 3).map((x) => x.children[0].textContent));
@@ -268,11 +294,12 @@ await check('table_row_selects_in_flame', async () => {
   await page.waitForFunction((n) => {
     const f = window.__ember.flame;
     return f.sel > 0 && f.t.names[f.t.name[f.sel]] === n;
-  }, picked, { timeout: 5000 });
+  }, picked, { timeout: 10000 });
   await shot('table_flame');
 });
 
 await check('sandwich', async () => {
+  if (!url().searchParams.get('fn')) await start('view=both&fn=' + encodeURIComponent(picked));
   await page.click('.tab[data-view=sandwich]');
   await page.waitForFunction(() => document.querySelectorAll('.sandwich canvas.fg-main').length === 2);
   const t = await page.evaluate(() => {
@@ -294,8 +321,7 @@ await check('function_history', async () => {
 });
 
 await check('hide_function_menu', async () => {
-  await page.click('.tab[data-view=flame]');
-  await flameReady();
+  await start('view=flame');
   const before = await page.evaluate(() => window.__ember.flame.t.numTicks);
   const p = await nodePos('math.Pow');
   await page.mouse.click(p.x, p.y, { button: 'right' });
@@ -318,8 +344,11 @@ await check('hide_function_menu', async () => {
 });
 
 await check('focus_function', async () => {
+  await start('view=flame');
   const p = await nodePos('example.com/shop/db.(*Pool).Query');
+  assert(p, 'db.(*Pool).Query is not in the graph');
   await page.mouse.click(p.x, p.y, { button: 'right' });
+  await page.waitForSelector('.fg-menu:not([hidden])', { timeout: 10000 });
   await page.click('.fg-menu-item >> text=Focus on this function');
   await page.waitForFunction(() => location.search.includes('focus='));
   await page.waitForFunction(() => {
@@ -356,13 +385,13 @@ await check('export_links', async () => {
     if (r.status() === 200) assert((await r.body()).length > 20, 'empty export ' + h);
   }
   assert(res.every((x) => x.endsWith('=200')), 'export answers: ' + res.join(' '));
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 5000 }), page.click('#export a >> text=PNG of the flame graph')]);
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#export a >> text=PNG of the flame graph')]);
   assert(dl.suggestedFilename().endsWith('.png'), 'png download ' + dl.suggestedFilename());
   await page.click('#export summary');
 });
 
 await check('shared_url', async () => {
-  const shared = `${base}/explore?query=${q('service_name="checkout"')}&${RANGE}&view=table&search=json&mode=flame`;
+  const shared = `${base}/explore?query=${q('service_name="checkout"')}&${RANGE}&view=table&search=json&mode=flame&tsort=total&tfilter=runtime`;
   const p2 = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   p2.on('pageerror', (e) => jsErrors.push(e.message));
   await p2.goto(shared);
@@ -371,10 +400,13 @@ await check('shared_url', async () => {
   const search = await p2.$eval('#search', (e) => e.value);
   const mode = await p2.$eval('#mode', (e) => e.textContent);
   assert(active === 'table' && search === 'json' && mode.includes('Flame'), `state ${active} ${search} ${mode}`);
+  const rows = await p2.$$eval('.toptable tbody tr', (r) => r.map((x) => x.children[0].textContent));
+  assert(rows[0] === 'runtime.goexit' && rows.every((n) => n.includes('runtime')), 'table sort/filter from the URL: ' + rows.slice(0, 3).join(','));
   await p2.close();
 });
 
 await check('dark_theme', async () => {
+  await start('');
   await page.click('#theme');
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
   await flameReady();

@@ -2,7 +2,8 @@
  * test_querier.c — the querier request decoders (protobuf and protojson: field numbers, both
  * JSON name styles, int64 as strings, enum names, unknown fields, wrong wire types, bounds,
  * Diff's nested requests) and the response writer (protojson defaults omitted, int64 as strings,
- * a flame graph's exact levels, the protobuf encoding of the same calls).
+ * a flame graph's exact levels, the protobuf encoding of the same calls), and the query text
+ * parser the query handlers share (server_select.c).
  */
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "profile/flame.h"
 #include "server/server_querier.h"
 #include "server/server_querier_out.h"
+#include "server/server_select.h"
 #include "test.h"
 
 static int dec(enum querier_method m, const void *b, size_t n, bool json, struct arena *a,
@@ -240,4 +242,36 @@ TEST(querier_out_flamegraph_proto)
 	CHECK_EQ_INT(max_self, 100);
 	buf_fini(&b);
 	flame_free(f);
+}
+
+TEST(querier_select_parse)
+{
+	struct arena *a = arena_new(MEM_TEST, 4096);
+	struct store_query q = {0};
+	struct ember_diag d = {{0}};
+	char tmp[64];
+
+	CHECK_OK(server_select_parse(
+		"process_cpu:cpu:nanoseconds:cpu:nanoseconds{a=\"b\",c=~\"d.*\"}", true, a, &q,
+		&d));
+	CHECK_EQ_STR(q.profile_type, "process_cpu:cpu:nanoseconds:cpu:nanoseconds");
+	CHECK_EQ_INT(q.n_matchers, 2);
+	CHECK_EQ_STR(q.matchers[1].name, "c");
+	CHECK_EQ_INT(q.matchers[1].op, STORE_MATCH_RE);
+	CHECK_OK(server_select_parse("t:a:b:c:d", true, a, &q, &d)); /* no braces */
+	CHECK_EQ_INT(q.n_matchers, 0);
+	CHECK_OK(server_select_parse("service_name=\"x\"", false, a, &q, &d)); /* bare matchers */
+	CHECK(q.profile_type == NULL);
+	CHECK_EQ_INT(q.n_matchers, 1);
+	CHECK_OK(server_select_parse("", false, a, &q, &d));
+	CHECK_EQ_INT(server_select_parse("{a=\"b\"}", true, a, &q, &d), -EMBER_EUSAGE);
+	CHECK_EQ_INT(server_select_parse("", true, a, &q, &d), -EMBER_EUSAGE);
+	CHECK_EQ_INT(server_select_parse("t{a=}", true, a, &q, &d), -EMBER_EUSAGE);
+	CHECK_EQ_INT(server_select_parse("t}{", true, a, &q, &d), -EMBER_EUSAGE);
+	CHECK_EQ_STR(server_type_field("n:t:u:p:pu", 2, tmp, sizeof(tmp)), "u");
+	CHECK_EQ_STR(server_type_field("n:t:u:p:pu", 4, tmp, sizeof(tmp)), "pu");
+	CHECK_EQ_STR(server_type_field("n:t", 3, tmp, sizeof(tmp)), "");
+	CHECK_EQ_STR(server_type_field(NULL, 0, tmp, sizeof(tmp)), "");
+	CHECK_EQ_STR(server_type_field("abcdef", 0, tmp, 4), "abc");
+	arena_free(a);
 }

@@ -2,12 +2,14 @@
  * test_server_config.c — the YAML configuration loader of `ember server` (server_config.c):
  * every section maps onto struct server_opts / store_opts, defaults stay zero, per-tenant
  * overrides and tokens (inline and token_file) are kept, scrape_configs is ignored, and every
- * kind of error names the origin, the line and the key; sizes and durations parse.
+ * kind of error names the origin, the line and the key; sizes and durations parse. Also the
+ * per-tenant token bucket and limits of server_limits.c.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "server/server_config.h"
+#include "server/server_int.h"
 #include "test.h"
 
 static struct server_config *parse_ok(const char *yaml)
@@ -276,4 +278,58 @@ TEST(server_config_units)
 	CHECK(server_config_size("MiB", &b) != 0);
 	CHECK(server_config_size("99999999999999999999", &b) != 0);
 	CHECK(server_config_size("99999999999TiB", &b) != 0);
+}
+
+/* The per-tenant token bucket (server_limits.c) with a synthetic clock. */
+TEST(server_limits_bucket)
+{
+	struct server_limits def = {.ingest_rate = 2, .ingest_burst = 3};
+	struct server_tenant_limits over[] = {
+		{.tenant = "slow", .lim = {.ingest_rate = 0.5, .max_body_bytes = 1 << 30}},
+	};
+	struct server_limiter *m = server_limiter_new(&def, over, 1, 1 << 20);
+	struct server_limits got;
+	const int64_t s = 1000000000;
+
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(server_limiter_take(m, "a", 0), 0);
+	CHECK_EQ_INT(server_limiter_take(m, "a", 0), 1); /* 0.5 s away: rounded up to 1 */
+	CHECK_EQ_INT(server_limiter_take(m, "b", 0), 0); /* another tenant's bucket is full */
+	CHECK_EQ_INT(server_limiter_take(m, "a", s / 2), 0);
+	CHECK_EQ_INT(server_limiter_take(m, "a", s / 2), 1);
+	CHECK_EQ_INT(server_limiter_take(m, "a", 10 * s), 0); /* refilled, capped at the burst */
+	CHECK_EQ_INT(server_limiter_take(m, "a", 10 * s), 0);
+	CHECK_EQ_INT(server_limiter_take(m, "a", 10 * s), 0);
+	CHECK_EQ_INT(server_limiter_take(m, "a", 10 * s), 1);
+	/* The override: rate 0.5/s, the default's burst 3 (unset keys inherit), body capped at
+	 * the server's. */
+	server_limiter_get(m, "slow", false, &got);
+	CHECK(got.ingest_rate == 0.5);
+	CHECK_EQ_INT(got.ingest_burst, 3);
+	CHECK_EQ_INT(got.max_body_bytes, 1 << 20);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(server_limiter_take(m, "slow", 0), 0);
+	CHECK_EQ_INT(server_limiter_take(m, "slow", 0), 2);
+	server_limiter_get(m, "unseen", false, &got);
+	CHECK(got.ingest_rate == 2);
+	CHECK_EQ_INT(got.max_decompressed_bytes, 64 << 20);
+	CHECK_EQ_INT(got.max_ratio, 1000);
+	server_limiter_free(m);
+}
+
+TEST(server_limits_bounded_tenants)
+{
+	struct server_limits def = {.ingest_rate = 1, .ingest_burst = 1};
+	struct server_limiter *m = server_limiter_new(&def, NULL, 0, 1 << 20);
+	char name[32];
+	int refused = 0;
+
+	/* Past the table's bound, new tenants share one bucket: most of them are refused. */
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		refused += server_limiter_take(m, name, 0) != 0;
+	}
+	CHECK(refused >= 5000 - 4096 - 1);
+	CHECK(refused <= 5000 - 4096);
+	server_limiter_free(m);
 }

@@ -56,6 +56,7 @@ export class SeriesChart {
     this.opts = opts;
     this.el = document.createElement('div');
     this.el.className = 'chart';
+    this.el.style.minHeight = this.height() + 34 + 'px'; // the chart's room: no layout shift on load
     parent.append(this.el);
     this.u = null;
     this.bands = [];

@@ -39,6 +39,7 @@ export class Compare {
   }
 
   destroy() {
+    this.gen++;
     this.chart.destroy();
     if (this.flame) this.flame.destroy();
     this.el.remove();

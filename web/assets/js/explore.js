@@ -47,7 +47,8 @@ export class Explore {
     this.tabs = h('div.tabs');
     this.chips = h('div.chips');
     this.panel = h('section.panel');
-    this.el.append(this.bar, this.qline, this.chartBox, h('div.viewbar', this.tabs, this.chips), this.panel);
+    this.viewbar = h('div.viewbar', this.tabs, this.chips);
+    this.el.append(this.bar, this.qline, this.chartBox, this.viewbar, this.panel);
     root.append(this.el);
     this.chart = new SeriesChart(this.chartBox, {
       height: 170,
@@ -59,8 +60,9 @@ export class Explore {
   }
 
   destroy() {
+    this.gen++; // answers still in flight are dropped
     this.chart.destroy();
-    if (this.flame) this.flame.destroy();
+    for (const k of ['flame', 'callers', 'callees', 'histChart']) if (this[k]) this[k].destroy();
     this.el.remove();
   }
 
@@ -106,16 +108,23 @@ export class Explore {
       if (gen !== this.gen) return;
       const type = types.includes(DEFAULT_TYPE) ? DEFAULT_TYPE : types[0];
       if (!type) {
-        this.renderToolbar([]);
-        this.chart.set([], '', null);
-        clear(this.chartMsg);
-        clear(this.panel).append(message('empty', 'No profiles on this server yet.', NO_DATA_HINT));
+        for (const e of [this.bar, this.qline, this.tabs, this.chips, this.chartMsg]) clear(e);
+        this.barKey = this.tabsKey = this.seriesKey = '';
+        this.chartBox.hidden = this.viewbar.hidden = true;
+        clear(this.panel).append(message('empty', 'No profiles on this server yet.', NO_DATA_HINT + ' This page checks again every 10 seconds.'));
+        // a first run: look again until the agent's first profiles arrive
+        setTimeout(() => {
+          if (gen !== this.gen || !this.el.isConnected) return;
+          this.cache.delete(`types|${p.from}|${p.until}`);
+          this.update(this.p);
+        }, 10000);
         return;
       }
       writeState('explore', { ...p, query: `${type}{}` }, false);
       this.p = { ...p, query: `${type}{}` };
       p = this.p;
     }
+    this.chartBox.hidden = this.viewbar.hidden = false;
     let parsed;
     try {
       parsed = parseQuery(p.query);
@@ -424,7 +433,7 @@ export class Explore {
       if (view === 'both') {
         const left = h('div.split-left');
         box.append(left);
-        this.table = new TopTable(left, { unit: this.unit, onPick: pickRow });
+        this.table = new TopTable(left, this.tableOpts(pickRow));
         this.table.set(functionTable(tree), tree.numTicks);
       }
       const right = view === 'both' ? h('div.split-right') : box;
@@ -439,7 +448,7 @@ export class Explore {
       }
       window.__ember.flame = this.flame;
     } else if (view === 'table') {
-      this.table = new TopTable(this.panel, { unit: this.unit, onPick: pickRow });
+      this.table = new TopTable(this.panel, this.tableOpts(pickRow));
       this.table.set(functionTable(tree), tree.numTicks);
     } else if (view === 'sandwich' || view === 'history') {
       const names = tree.names.slice(1);
@@ -452,6 +461,24 @@ export class Explore {
       if (view === 'sandwich') this.renderSandwich(tree, p.fn, fgOpts);
       else this.renderHistory(p.fn);
     }
+  }
+
+  // The table's sort column (tsort, "-" prefix = ascending) and filter (tfilter) live in the URL.
+  tableOpts(onPick) {
+    const ts = this.p.tsort || '';
+    let timer = 0;
+    return {
+      unit: this.unit,
+      onPick,
+      sort: ts.replace(/^-/, '') || undefined,
+      asc: ts.startsWith('-'),
+      filter: this.p.tfilter || '',
+      onSort: (k, desc) => this.set({ tsort: (desc ? '' : '-') + k }, false),
+      onFilter: (f) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => this.set({ tfilter: f }, false), 200);
+      },
+    };
   }
 
   renderSandwich(tree, fn, fgOpts) {
@@ -486,7 +513,8 @@ export class Explore {
       const self = pts.map((x) => [x.t, x.all ? x.self / x.all : 0]);
       const total = pts.map((x) => [x.t, x.all ? x.total / x.all : 0]);
       this.histChart = new SeriesChart(box, { height: 240, valueFmt: (v) => fmtPct(v), onSelect: (a, b) => this.set({ from: String(a), until: String(b) }) });
-      await this.histChart.set([{ label: 'total %', points: total, color: '#ef4444' }, { label: 'self %', points: self, color: '#3b82f6' }], '', [from, until]);
+      const step = (r.step || stepFor(from, until, 200)) * 1000;
+      await this.histChart.set([{ label: 'total %', points: total, color: '#ef4444' }, { label: 'self %', points: self, color: '#3b82f6' }], '', [from, until], null, step);
       if (!pts.some((x) => x.total)) box.append(message('empty', `${fn} has no samples in this range.`, 'Widen the time range.'));
     } catch (e) {
       if (gen !== this.gen) return;

@@ -10,11 +10,12 @@ import { matcher } from './flame/layout.js';
 const ROWS_MAX = 500;
 
 export class TopTable {
-  // opts: {unit, onPick(name), diff: bool, sort: 'self'|..., onSort(key), filter, onFilter(text)}
+  // opts: {unit, onPick(name), diff: bool, sort: 'self'|..., asc, onSort(key, desc), filter,
+  //        onFilter(text)}
   constructor(parent, opts = {}) {
     this.opts = opts;
     this.sortKey = opts.sort || (opts.diff ? 'change' : 'self');
-    this.desc = true;
+    this.desc = !opts.asc;
     this.filter = opts.filter || '';
     this.rows = [];
     this.el = h('div.toptable');
@@ -100,7 +101,7 @@ export class TopTable {
               this.desc = k !== 'name';
             }
             this.draw();
-            if (this.opts.onSort) this.opts.onSort(k);
+            if (this.opts.onSort) this.opts.onSort(k, this.desc);
           },
         },
       }, label)));

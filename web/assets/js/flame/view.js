@@ -68,6 +68,7 @@ export class FlameGraph {
 
   destroy() {
     this.ro.disconnect();
+    document.removeEventListener('click', this.onDocClick);
     this.root.remove();
   }
 
@@ -412,9 +413,10 @@ export class FlameGraph {
       this.tip.hidden = true;
       this.showMenu(id, ev.clientX, ev.clientY);
     });
-    document.addEventListener('click', (ev) => {
+    this.onDocClick = (ev) => {
       if (!this.menu.contains(ev.target) && ev.target !== c) this.menu.hidden = true;
-    });
+    };
+    document.addEventListener('click', this.onDocClick);
     c.addEventListener('keydown', (ev) => this.key(ev));
   }
 
