@@ -5,8 +5,9 @@
 #   (a) `ember merge -o out.pb.gz` of the 1000 files vs `go tool pprof -proto files > out.pb.gz`,
 #       twice: pinned to one core (taskset -c 0; the ratio of CPU times, user + sys), and free
 #       to use every core as each tool does by itself (the ratio of wall times: go runs its GC
-#       and runtime on other threads, ember gunzips the next input on a second thread while it
-#       merges). Both ratios are printed, labelled, next to the target (>= 20x);
+#       and runtime on other threads, ember reads, gunzips and parses the next input on a
+#       second thread while it merges the previous one; CPU time counts both threads). Both
+#       ratios are printed, labelled, next to the target (>= 20x);
 #   (b) bench_merge, pinned: in-process decode MB/s of uncompressed pprof (target >= 300 MB/s)
 #       and decode+merge time;
 # and checks that both merged outputs have the same totals per function (ember top --raw); then

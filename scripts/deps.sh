@@ -9,8 +9,8 @@ debs=(
 	zlib1g-dev libdeflate-dev libpcre2-dev libzstd-dev libyaml-dev libjansson-dev
 	libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev libdebuginfod-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
-	golang-go linux-perf libxml2-utils python3 locales
-	nodejs chromium
+	golang-go linux-perf libxml2-utils python3 locales openssl
+	nodejs chromium wrk
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -52,7 +53,19 @@ struct agent_sampler {
 	agent_record_fn fn; /* set for the duration of a poll */
 	void *ctx;
 	int delivered;
+	uint64_t deadline_ns; /* a poll hands back control after this (CLOCK_MONOTONIC) */
 };
+
+/* The longest a poll spends delivering records: a backlog (a burst of new processes, each
+ * needing its files read) must not delay the caller's interval flushes. */
+#define POLL_BUDGET_NS (250 * 1000000ull)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 __attribute__((format(printf, 2, 0))) static int libbpf_log(enum libbpf_print_level level,
 							    const char *fmt, va_list ap)
@@ -74,6 +87,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (size >= sizeof(uint32_t) && s->fn)
 		s->fn(s->ctx, data, size);
 	s->delivered++;
+	/* Stop here (this record is consumed); the rest waits for the next poll. */
+	if ((s->delivered & 15) == 0 && mono_ns() > s->deadline_ns)
+		return -ECANCELED;
 	return 0;
 }
 
@@ -181,10 +197,14 @@ int agent_sampler_poll(struct agent_sampler *s, int timeout_ms, agent_record_fn 
 	s->fn = fn;
 	s->ctx = ctx;
 	s->delivered = 0;
+	s->deadline_ns = mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull +
+			 POLL_BUDGET_NS;
 	int rc = ring_buffer__poll(s->rb, timeout_ms);
 	/* Records sent without a wakeup are not seen by the poll: take them now. */
-	if (rc >= 0 || rc == -EINTR)
+	if (rc >= 0 || rc == -EINTR || rc == -ECANCELED)
 		rc = ring_buffer__consume(s->rb);
+	if (rc == -ECANCELED)
+		rc = 0;
 	s->fn = NULL;
 	s->ctx = NULL;
 	if (rc == -EINTR)

@@ -424,7 +424,8 @@ int cmd_agent(int argc, char **argv)
 					cmd, (unsigned long long)ks->procs_pushed,
 					(unsigned long long)ks->files_loaded,
 					(unsigned long long)ks->rows_loaded,
-					(unsigned long long)ks->resets, (unsigned long long)ks->errors);
+					(unsigned long long)ks->resets,
+					(unsigned long long)ks->errors);
 			}
 			if (push) {
 				struct agent_push_stats ps;

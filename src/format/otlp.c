@@ -89,7 +89,7 @@ static int add_label(struct dec *x, struct otlp_span key, const struct otlp_valu
 
 	if (v->kind == OTLP_VALUE_NONE)
 		return 0;
-	if (key.n > OTLP_MAX_KEY_LEN)
+	if (key.n >= OTLP_MAX_KEY_LEN)
 		return ember_diag_set(x->d, -EMBER_ELIMIT, "%s: attribute key longer than %d bytes",
 				      where, OTLP_MAX_KEY_LEN);
 	otlp_label_name((const char *)key.p, key.n, name, sizeof(name));
@@ -201,10 +201,11 @@ static int add_attr_labels(struct dec *x, struct otlp_span msg, uint32_t field, 
 
 static uint32_t str_id(struct dec *x, uint32_t i)
 {
-	struct memo *m = &x->m_str[i];
+	struct memo *m;
 
 	if (i == 0 || i >= x->dict.n_strings)
 		return 0;
+	m = &x->m_str[i];
 	if (m->gen != x->gen) {
 		m->gen = x->gen;
 		m->id = prof_intern(x->p, x->dict.strings[i].p, x->dict.strings[i].n);
@@ -214,10 +215,11 @@ static uint32_t str_id(struct dec *x, uint32_t i)
 
 static uint32_t func_id(struct dec *x, uint32_t i)
 {
-	struct memo *m = &x->m_fn[i];
+	struct memo *m;
 
 	if (i == 0 || i >= x->dict.n_functions)
 		return 0;
+	m = &x->m_fn[i];
 	if (m->gen != x->gen) {
 		const struct otlp_func *f = &x->dict.functions[i];
 		struct prof_function pf = {.name = str_id(x, f->name),
@@ -258,10 +260,11 @@ static uint32_t mapping_build_id(struct dec *x, const struct otlp_mapping *mp)
 
 static uint32_t mapping_id(struct dec *x, uint32_t i)
 {
-	struct memo *m = &x->m_map[i];
+	struct memo *m;
 
 	if (i == 0 || i >= x->dict.n_mappings)
 		return 0;
+	m = &x->m_map[i];
 	if (m->gen != x->gen) {
 		const struct otlp_mapping *mp = &x->dict.mappings[i];
 		struct prof_mapping pm = {.memory_start = mp->start,

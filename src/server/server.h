@@ -47,11 +47,14 @@ struct server_token {
 	unsigned int scopes;
 };
 
+/* HTTP worker threads when server_opts.n_threads is 0. */
+#define SERVER_DEFAULT_THREADS 32
+
 struct server_opts {
 	const char *listen;	 /* "ADDR:PORT" (IPv4); NULL = "127.0.0.1:4040" */
 	const char *data_dir;	 /* NULL = "./data" */
 	size_t max_body_bytes;	 /* request body limit; 0 = 16 MiB */
-	unsigned int n_threads;	 /* worker threads; 0 = 4 */
+	unsigned int n_threads;	 /* worker threads; 0 = SERVER_DEFAULT_THREADS */
 	const char *config_path; /* YAML config (scrape_configs, ...); NULL = none */
 	const char *tls_cert;	 /* PEM certificate chain file; with tls_key: HTTPS only */
 	const char *tls_key;	 /* PEM private key file */

@@ -685,7 +685,7 @@ int server_start(const struct server_opts *o, struct server **out, struct ember_
 		s->mhd = MHD_start_daemon(
 			flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
 			(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-			(unsigned int)(o->n_threads ? o->n_threads : 4),
+			(unsigned int)(o->n_threads ? o->n_threads : SERVER_DEFAULT_THREADS),
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
 			on_completed, s, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT,
@@ -694,7 +694,7 @@ int server_start(const struct server_opts *o, struct server **out, struct ember_
 		s->mhd = MHD_start_daemon(
 			flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
 			(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-			(unsigned int)(o->n_threads ? o->n_threads : 4),
+			(unsigned int)(o->n_threads ? o->n_threads : SERVER_DEFAULT_THREADS),
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
 			on_completed, s, MHD_OPTION_END);

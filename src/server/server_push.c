@@ -87,8 +87,11 @@ static size_t series_labels(const struct server_push_series *s, struct store_lab
 		}
 		if (l->name[0] == '_' && l->name[1] == '_' && strcmp(l->name, "__session_id__"))
 			continue;
-		if (!strcmp(l->name, STORE_LABEL_SERVICE) && l->value[0])
+		if (!strcmp(l->name, STORE_LABEL_SERVICE)) {
+			if (!l->value[0])
+				continue; /* empty: as if missing */
 			has_service = 1;
+		}
 		out[n++] = *l;
 	}
 	if (!has_service)
@@ -112,6 +115,15 @@ static int decode_all(const struct server_req *q, const struct server_push_req *
 		struct store_label *tmp = mem_calloc(MEM_SERVER, s->n_labels + 2, sizeof(*tmp));
 		size_t nl = series_labels(s, tmp, &name);
 
+		for (size_t a = 0; a < nl; a++)
+			for (size_t b = 0; b < a; b++)
+				if (!strcmp(tmp[a].name, tmp[b].name)) {
+					push_err(r, 400, "invalid_argument",
+						 "series[%zu]: duplicate label %.64s", i,
+						 tmp[a].name);
+					mem_free(tmp);
+					return -1;
+				}
 		mem_free(tmp);
 		if (nl + 2 > (q->limits->max_labels ? q->limits->max_labels : 32)) {
 			push_err(r, 400, "invalid_argument", "series[%zu]: %zu labels (limit %u)",

@@ -22,10 +22,10 @@ cc -O2 -fomit-frame-pointer -pthread -o "$T/burn" "$WL/burn.c" || {
 	exit 1
 }
 
-"$EMBER_AG" agent -F 299 --interval 1s --duration 4s -o "$T/out" 2>"$T/agent.err" &
+"$EMBER_AG" agent -F 299 --interval 1s --duration 5s -o "$T/out" 2>"$T/agent.err" &
 agent_pid=$!
 sleep 0.5
-BURN_OUT=$T/truth.txt "$T/burn" 1.5 1 >/dev/null &
+BURN_OUT=$T/truth.txt "$T/burn" 3 1 >/dev/null &
 burn_pid=$!
 wait $burn_pid
 wait $agent_pid
@@ -61,8 +61,11 @@ else
 	exit 1
 fi
 total=$(awk '{ t += $NF } END { print t + 0 }' "$T/burn.folded")
+# Complete: rooted at _start or clone, or at the dynamic loader's entry (the first frames of a
+# new process; Debian's ld.so has no symbol for it). The few samples taken in the exec itself
+# (the shell's image, already replaced when the maps are read) are what stays below 100%.
 complete=$(awk '{ n = $NF; total += n; split($1, f, ";");
-		if (f[1] == "_start" || f[1] == "__clone3" || f[1] == "clone") ok += n }
+		if (f[1] == "_start" || f[1] == "__clone3" || f[1] == "clone" || f[1] ~ /^ld-linux/) ok += n }
 	END { printf "%.2f", total ? 100 * ok / total : 0 }' "$T/burn.folded")
 echo "    $total samples of the workload ($(awk '$1 == "total" { print $2 }' "$T/truth.txt") s CPU), $complete% unwound to _start/clone"
 if [ "$total" -ge 30 ] && awk -v c="$complete" 'BEGIN { exit !(c >= 99) }'; then

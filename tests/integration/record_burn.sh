@@ -152,10 +152,11 @@ else
 fi
 
 # 4. The fallback mode: every stack copied to user space and unwound there.
-if BURN_OUT=$T/truth_u.txt "$EMBER_REC" record --user-unwind -F 499 -o "$T/user.folded" -- "$T/burn" 1 1 \
+if BURN_OUT=$T/truth_u.txt "$EMBER_REC" record --user-unwind -F 499 -o "$T/user.folded" -- "$T/burn" 2 1 \
 	>/dev/null 2>"$T/user.err"; then
 	uc=$(awk '{ n = $NF; total += n; split($1, f, ";");
-		if (f[1] == "_start" || f[1] == "__clone3" || f[1] == "clone" || f[1] == "clone3") ok += n }
+		if (f[1] == "_start" || f[1] == "__clone3" || f[1] == "clone" || f[1] == "clone3" ||
+			f[1] ~ /^ld-linux/) ok += n }
 		END { printf "%.2f", total ? 100 * ok / total : 0 }' "$T/user.folded")
 	echo "    --user-unwind: $uc% complete; $(tail -n 1 "$T/user.err")"
 	if grep -q ' 0 unwound in the kernel' "$T/user.err" && awk -v c="$uc" 'BEGIN { exit !(c >= 99) }'; then

@@ -5,7 +5,8 @@
 # scope, profile and sample attributes, a span link, and samples given as values or as
 # timestamps. Posted raw and gzipped to /v1development/profiles; /pyroscope/render must show
 # the exact totals and function names, the attributes must be labels, and hostile requests
-# (indices out of range) must get a 400 naming the field and store nothing.
+# (indices out of range) must get a 400 naming the field and store nothing. The exported pprof
+# read by `ember top --raw` must show the exact per-function values.
 source "$(dirname "$0")/lib/common.bash"
 
 for tool in curl python3 gzip; do
@@ -111,6 +112,22 @@ names = set(json.load(open(sys.argv[1])))
 want = {"service_name", "host.name", "process.pid", "deployment.environment", "scope.kind"}
 sys.exit(0 if want <= names else 1)
 PY
+
+# exported as pprof, `ember top --raw` sees the exact per-function values
+code=$(curl -s -m 10 -G -o "$T/export.pb.gz" -w '%{http_code}' "$BASE/api/v1/export" \
+	--data-urlencode "query=$CPU{service_name=\"otel_raw\"}" \
+	--data-urlencode "from=$((NOW - 3600))" --data-urlencode "until=$((NOW + 60))")
+if [ "$code" != 200 ]; then
+	fail otlp/ember_top "export: status $code: $(head -c 200 "$T/export.pb.gz")"
+elif ! "$EMBER" top --raw "$T/export.pb.gz" >"$T/top.txt" 2>&1; then
+	fail otlp/ember_top "ember top: $(head -c 200 "$T/top.txt")"
+else
+	got=$(awk '$NF == "parse_request" || $NF == "render_page" || $NF == "gc_mark" { print $NF "=" $1 }' "$T/top.txt" | sort | tr '\n' ' ')
+	want="gc_mark=20000000 parse_request=50000000 render_page=30000000 "
+	if [ "$got" = "$want" ]; then pass otlp/ember_top; else
+		fail otlp/ember_top "flat values '$got', want '$want'"
+	fi
+fi
 
 # --- hostile requests: 400 naming the field, nothing stored -----------------------------------
 spec otel_bad >"$T/bad.json"

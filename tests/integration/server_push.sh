@@ -131,6 +131,22 @@ out=$(python3 "$TOOLS/render_check.py" "$BASE" "$PT{service_name=\"p_half\"}" $(
 if [ "$code" = 422 ] && [ "${out%% *}" = 0 ]; then pass push/nothing_half_stored; else
 	fail push/nothing_half_stored "status $code, render of the first series: $out"
 fi
+# duplicate label names are refused before anything is stored; an empty service_name is missing
+python3 "$TOOLS/push_encode.py" -l __name__=process_cpu -l service_name=p_ok "$T/p.pb.gz" \
+	--series -l service_name=p_dup -l env=a -l env=b "$T/p.pb.gz" >"$T/dup.bin"
+code=$(post application/proto "$T/dup.bin")
+out=$(python3 "$TOOLS/render_check.py" "$BASE" "$PT{service_name=\"p_ok\"}" $((NOW - 3600)) $((NOW + 60)))
+if [ "$code" = 400 ] && grep -q 'duplicate label env' "$T/body" && [ "${out%% *}" = 0 ]; then
+	pass push/duplicate_label
+else
+	fail push/duplicate_label "status $code, body $(head -c 200 "$T/body"), render of p_ok: $out"
+fi
+python3 "$TOOLS/push_encode.py" -l __name__=process_cpu -l service_name= -l team=p_nosvc "$T/p.pb.gz" >"$T/nosvc.bin"
+code=$(post application/proto "$T/nosvc.bin")
+out=$(python3 "$TOOLS/render_check.py" "$BASE" "$PT{service_name=\"unknown_service\",team=\"p_nosvc\"}" $((NOW - 3600)) $((NOW + 60)))
+if [ "$code" = 200 ] && [ "${out%% *}" = 10 ]; then pass push/unknown_service; else
+	fail push/unknown_service "status $code, body $(head -c 200 "$T/body"), render: $out"
+fi
 code=$(curl -s -m 5 -o "$T/body" -w '%{http_code}' "$BASE/pyroscope/label-values?label=env")
 if [ "$code" = 200 ] && grep -q '"test"' "$T/body"; then pass push/series_labels; else
 	fail push/series_labels "status $code: $(head -c 200 "$T/body")"
