@@ -88,7 +88,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		s->fn(s->ctx, data, size);
 	s->delivered++;
 	/* Stop here (this record is consumed); the rest waits for the next poll. */
-	if ((s->delivered & 15) == 0 && mono_ns() > s->deadline_ns)
+	if (mono_ns() > s->deadline_ns)
 		return -ECANCELED;
 	return 0;
 }

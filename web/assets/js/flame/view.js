@@ -13,6 +13,7 @@ import { fmtValue, fmtPct, fmtSignedPct } from '../format.js';
 
 const ROW = 18;
 const TEXT_MIN_PX = 28;
+const FULL_DEPTH_ROWS = 64; // trees up to this deep get a canvas for all their levels
 const FONT = '11.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
 
 function el(tag, cls, text) {
@@ -173,21 +174,19 @@ export class FlameGraph {
     if (this.rowsFor !== t || this.rowsWidth !== width) {
       this.rowsFor = t;
       this.rowsWidth = width;
-      this.rowsCap = 1;
+      // room for every level when that is reasonable, so that zooming never resizes
+      this.rowsCap = t.nLevels <= FULL_DEPTH_ROWS ? t.nLevels : 1;
     }
     this.rowsCap = Math.max(this.rowsCap, maxD + 1);
     const rows = this.rowsCap;
     this.rows = rows;
     const height = rows * ROW;
     const dpr = window.devicePixelRatio || 1;
-    for (const c of [this.canvas, this.overlay]) {
-      if (c.width !== Math.round(width * dpr) || c.height !== Math.round(height * dpr)) {
-        c.width = Math.round(width * dpr);
-        c.height = Math.round(height * dpr);
-        c.style.width = width + 'px';
-        c.style.height = height + 'px';
-      }
-    }
+    this.fit(this.canvas, width, height);
+    // the overlay gets its pixels on the first hover: not allocating it speeds up the first paint
+    if (this.overlayUsed) this.fit(this.overlay, width, height);
+    this.cssW = width;
+    this.cssH = height;
     this.wrap.style.height = height + 'px';
     const ctx = this.canvas.getContext('2d', { alpha: false });
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -245,7 +244,23 @@ export class FlameGraph {
     this.timings.draw.push(performance.now() - t0);
   }
 
+  // Sizes a canvas to width x height CSS pixels (its pixels are reallocated only on a change).
+  fit(c, width, height) {
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(width * dpr) || c.height !== Math.round(height * dpr)) {
+      c.width = Math.round(width * dpr);
+      c.height = Math.round(height * dpr);
+      c.style.width = width + 'px';
+      c.style.height = height + 'px';
+    }
+  }
+
   drawOverlay() {
+    if (!this.overlayUsed) {
+      if (this.hover < 0 && this.sel < 0) return;
+      this.overlayUsed = true;
+      this.fit(this.overlay, this.cssW, this.cssH);
+    }
     const ctx = this.overlay.getContext('2d');
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
