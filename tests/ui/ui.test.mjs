@@ -466,6 +466,23 @@ await check('compare_drag_sets_range', async () => {
   assert(url().searchParams.get('rfrom') === 'now-1h', 'the drag changed the wrong side');
 });
 
+await check('compare_presets', async () => {
+  await page.click('#previous');
+  await page.waitForFunction(() => {
+    const u = new URL(location.href).searchParams;
+    return /^\d+$/.test(u.get('luntil') || '') && u.get('luntil') === u.get('rfrom') && Number(u.get('lfrom')) < Number(u.get('rfrom'));
+  });
+  await page.waitForFunction(() => {
+    const f = window.__ember.flame;
+    return (f && f.t && f.t.diff && f.root.isConnected) || document.querySelector('.panel .msg-empty');
+  }, null, { timeout: 15000 });
+  await page.click('#halves');
+  await page.waitForFunction(() => {
+    const u = new URL(location.href).searchParams;
+    return u.get('luntil') === u.get('rfrom') && u.get('lfrom') === u.get('from');
+  });
+});
+
 await check('no_js_errors', async () => {
   assert(jsErrors.length === 0, jsErrors.slice(0, 3).join(' | '));
 });

@@ -159,9 +159,19 @@ export class Compare {
     clear(this.bar);
     const radio = (v, label) =>
       h('label.radio', h('input', { type: 'radio', name: 'target', value: v, checked: this.target === v, on: { change: () => (this.target = v) } }), label);
+    const a = resolve(p.from), b = resolve(p.until);
+    const halves = h('button.btn.small#halves', {
+      title: 'baseline = first half of the chart range, comparison = second half',
+      on: { click: () => { const m = Math.round((a + b) / 2); this.set({ lfrom: String(a), luntil: String(m), rfrom: String(m), runtil: String(b) }); } },
+    }, 'First half vs second half');
+    const prev = h('button.btn.small#previous', {
+      title: 'comparison = the chart range, baseline = the same length just before it',
+      on: { click: () => this.set({ from: String(2 * a - b), until: String(b), lfrom: String(2 * a - b), luntil: String(a), rfrom: String(a), runtil: String(b) }) },
+    }, 'Previous period vs this one');
     this.bar.append(
       h('div.field', h('span', 'Chart range'), timePicker(p.from, p.until, (from, until) => this.set({ from, until }))),
       h('div.field', h('span', 'Drag on the chart to set'), h('div.radios', radio('l', 'Baseline'), radio('r', 'Comparison'))),
+      h('div.field', h('span', 'Presets'), h('div.radios', halves, prev)),
     );
   }
 
