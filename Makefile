@@ -39,7 +39,7 @@ $(DEPS_STAMP): scripts/deps.sh package-lock.json
 	$(Q)touch $@
 
 # The library: every module but the CLI.
-LIB_DIRS := src/base src/profile src/format src/symb src/store src/agent src/server
+LIB_DIRS := src/base src/profile src/format src/symb src/store src/store/clickhouse src/agent src/server
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libember.a

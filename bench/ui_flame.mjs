@@ -4,7 +4,8 @@
 //  (1) through the server: /explore with the server's largest max-nodes — fetch+parse, decode
 //      and first draw of the flame graph;
 //  (2) the whole 100k-node tree as a flamebearer handed to the page (no node cap): first paint
-//      (decode + layout + draw), then the p95 time to handle a hover (mousemove → hit test by
+//      up to the first frame on screen (decode + layout + draw + rasterization; the headline),
+//      then the p95 time to handle a hover (mousemove → hit test by
 //      binary search, overlay, tooltip) and a zoom (click → layout + redraw), against the
 //      targets first paint <= 100 ms, hover <= 16 ms, zoom <= 50 ms.
 // Usage: node bench/ui_flame.mjs [path/to/ember]   (env: UI_BENCH_NODES, default 100000)
@@ -164,8 +165,11 @@ for (let r = 0; r < 5; r++) {
     }, fb),
   );
 }
-const paint = runs.map((x) => x.firstPaintMs);
-console.log(`ui_flame: ${runs[0].nodes.toLocaleString()} nodes: first paint (decode + layout + draw) median ${ms(pct(paint, 0.5))}, max ${ms(Math.max(...paint))} over ${runs.length} loads (decode ${ms(pct(runs.map((x) => x.decodeMs), 0.5))}, draw ${ms(pct(runs.map((x) => x.drawMs), 0.5))}; to the first frame on screen median ${ms(pct(runs.map((x) => x.frameMs), 0.5))}); target <= ${TARGET.paint} ms`);
+// The headline is the time until the first frame holding the graph is on screen (decode +
+// layout + draw + the browser's rasterization of that frame); the JS-only part is quoted after it.
+const paint = runs.map((x) => x.frameMs);
+const js = runs.map((x) => x.firstPaintMs);
+console.log(`ui_flame: ${runs[0].nodes.toLocaleString()} nodes: first paint to the first frame on screen median ${ms(pct(paint, 0.5))}, max ${ms(Math.max(...paint))} over ${runs.length} loads; target <= ${TARGET.paint} ms (of which in JS: decode + layout + draw median ${ms(pct(js, 0.5))}, decode ${ms(pct(runs.map((x) => x.decodeMs), 0.5))}, draw ${ms(pct(runs.map((x) => x.drawMs), 0.5))})`);
 
 // Each hover and zoom waits for the previous frame to be on screen first, then times the event
 // handler (hit test, overlay, tooltip; or layout and redraw) and, separately, until the next

@@ -706,81 +706,75 @@ static int decode_profile(struct dec *x, struct otlp_span msg, struct otlp_span 
 	return push_profile(x, pname);
 }
 
-static int decode_scope(struct dec *x, struct otlp_span msg, struct otlp_span resource,
-			const char *path)
+/* Checks the framing of msg (a ResourceProfiles or ScopeProfiles) and finds its field 1 (the
+ * resource or the scope, last one wins): it may come after the profiles it applies to. */
+static int container_head(struct dec *x, struct otlp_span msg, const char *path,
+			  struct otlp_span *head)
 {
 	struct wire_reader r;
 	uint32_t f;
 	enum wire_type wt;
-	const uint8_t *p;
-	size_t n, k = 0;
-	struct otlp_span scope = {NULL, 0};
-	char sub[200];
-	int err;
 
+	*head = (struct otlp_span){NULL, 0};
 	wire_reader_init(&r, msg.p, msg.n);
-	while (!wire_eof(&r)) { /* the scope first: it may come after the profiles */
+	while (!wire_eof(&r)) {
 		if (wire_read_tag(&r, &f, &wt))
 			return otlp_malformed(x->d, path);
 		if (f == 1 && wt == WIRE_LEN) {
-			if (wire_read_len(&r, &scope.p, &scope.n))
+			if (wire_read_len(&r, &head->p, &head->n))
 				return otlp_malformed(x->d, path);
 		} else if (wire_skip(&r, wt)) {
 			return otlp_malformed(x->d, path);
 		}
-	}
-	wire_reader_init(&r, msg.p, msg.n);
-	while (!wire_eof(&r)) {
-		wire_read_tag(&r, &f, &wt);
-		if (f != 2) {
-			wire_skip(&r, wt);
-			continue;
-		}
-		if (wt != WIRE_LEN || wire_read_len(&r, &p, &n))
-			return otlp_malformed(x->d, path);
-		snprintf(sub, sizeof(sub), "%.120s.profiles[%zu]", path, k++);
-		if ((err = decode_profile(x, (struct otlp_span){p, n}, resource, scope, sub)))
-			return err;
 	}
 	return 0;
 }
 
-static int decode_resource(struct dec *x, struct otlp_span msg, const char *path)
+/* The next field 2 (the repeated children) of a container checked by container_head: 1 and
+ * the child, 0 at the end, -1 when a child is not length-delimited. */
+static int container_next(struct wire_reader *r, struct otlp_span *child)
 {
-	struct wire_reader r;
 	uint32_t f;
 	enum wire_type wt;
-	const uint8_t *p;
-	size_t n, k = 0;
-	struct otlp_span resource = {NULL, 0};
-	char sub[200];
-	int err;
 
-	wire_reader_init(&r, msg.p, msg.n);
-	while (!wire_eof(&r)) {
-		if (wire_read_tag(&r, &f, &wt))
-			return otlp_malformed(x->d, path);
-		if (f == 1 && wt == WIRE_LEN) {
-			if (wire_read_len(&r, &resource.p, &resource.n))
-				return otlp_malformed(x->d, path);
-		} else if (wire_skip(&r, wt)) {
-			return otlp_malformed(x->d, path);
-		}
-	}
-	wire_reader_init(&r, msg.p, msg.n);
-	while (!wire_eof(&r)) {
-		wire_read_tag(&r, &f, &wt);
+	while (!wire_eof(r)) {
+		wire_read_tag(r, &f, &wt);
 		if (f != 2) {
-			wire_skip(&r, wt);
+			wire_skip(r, wt);
 			continue;
 		}
-		if (wt != WIRE_LEN || wire_read_len(&r, &p, &n))
-			return otlp_malformed(x->d, path);
-		snprintf(sub, sizeof(sub), "%.120s.scope_profiles[%zu]", path, k++);
-		if ((err = decode_scope(x, (struct otlp_span){p, n}, resource, sub)))
-			return err;
+		if (wt != WIRE_LEN || wire_read_len(r, &child->p, &child->n))
+			return -1;
+		return 1;
 	}
 	return 0;
+}
+
+/* A ResourceProfiles (resource NULL: its scope_profiles are decoded with its resource) or a
+ * ScopeProfiles of *resource (its profiles are decoded with its scope). */
+static int decode_container(struct dec *x, struct otlp_span msg, const struct otlp_span *resource,
+			    const char *path)
+{
+	struct wire_reader r;
+	struct otlp_span head, child;
+	size_t k = 0;
+	char sub[200];
+	int err, more;
+
+	if ((err = container_head(x, msg, path, &head)))
+		return err;
+	wire_reader_init(&r, msg.p, msg.n);
+	while ((more = container_next(&r, &child)) > 0) {
+		snprintf(sub, sizeof(sub), "%.120s.%s[%zu]", path,
+			 resource ? "profiles" : "scope_profiles", k++);
+		if (resource)
+			err = decode_profile(x, child, *resource, head, sub);
+		else
+			err = decode_container(x, child, &head, sub);
+		if (err)
+			return err;
+	}
+	return more < 0 ? otlp_malformed(x->d, path) : 0;
 }
 
 void otlp_request_free(struct otlp_request *r)
@@ -883,7 +877,7 @@ int otlp_decode(const void *data, size_t len, const struct otlp_limits *lim,
 		}
 		wire_read_len(&r, &p, &n);
 		snprintf(path, sizeof(path), "resource_profiles[%zu]", k++);
-		err = decode_resource(&x, (struct otlp_span){p, n}, path);
+		err = decode_container(&x, (struct otlp_span){p, n}, NULL, path);
 	}
 	prof_free(x.p);
 	mem_free(x.m_str);

@@ -8,6 +8,7 @@
  * Never trusts a count: every table is bounded by max_table and by the input size.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,78 +123,27 @@ static int read_index(struct wire_reader *r, enum wire_type wt, uint32_t *out)
 	return 0;
 }
 
-static int decode_function(struct otlp_span m, struct otlp_func *fn)
-{
-	struct wire_reader r;
-	uint32_t f;
-	enum wire_type wt;
-	uint64_t v;
-	int st;
+/* One field of a dictionary table entry, by number: how to read it and where it goes. */
+enum field_kind {
+	F_UINT,
+	F_INDEX,
+	F_SPAN,
+	F_COUNT /* a uint32_t counting occurrences */
+};
 
-	wire_reader_init(&r, m.p, m.n);
-	memset(fn, 0, sizeof(*fn));
-	while ((st = next_field(&r, &f, &wt)) == 0) {
-		int err = 0;
+struct field {
+	uint32_t num;
+	enum field_kind kind;
+	size_t off;
+};
 
-		switch (f) {
-		case 1:
-			err = read_index(&r, wt, &fn->name);
-			break;
-		case 2:
-			err = read_index(&r, wt, &fn->system_name);
-			break;
-		case 3:
-			err = read_index(&r, wt, &fn->filename);
-			break;
-		case 4:
-			err = read_uint(&r, wt, &v);
-			fn->start_line = (int64_t)v;
-			break;
-		default:
-			err = wire_skip(&r, wt);
-		}
-		if (err)
-			return -EMBER_EFORMAT;
+#define FIELD(n, k, type, member)                \
+	{                                        \
+		(n), (k), offsetof(type, member) \
 	}
-	return st == -1 ? 0 : -EMBER_EFORMAT;
-}
 
-static int decode_mapping(struct otlp_span m, struct otlp_mapping *mp)
-{
-	struct wire_reader r;
-	uint32_t f;
-	enum wire_type wt;
-	int st;
-
-	wire_reader_init(&r, m.p, m.n);
-	memset(mp, 0, sizeof(*mp));
-	mp->msg = m;
-	while ((st = next_field(&r, &f, &wt)) == 0) {
-		int err = 0;
-
-		switch (f) {
-		case 1:
-			err = read_uint(&r, wt, &mp->start);
-			break;
-		case 2:
-			err = read_uint(&r, wt, &mp->limit);
-			break;
-		case 3:
-			err = read_uint(&r, wt, &mp->offset);
-			break;
-		case 4:
-			err = read_index(&r, wt, &mp->filename);
-			break;
-		default:
-			err = wire_skip(&r, wt);
-		}
-		if (err)
-			return -EMBER_EFORMAT;
-	}
-	return st == -1 ? 0 : -EMBER_EFORMAT;
-}
-
-static int decode_location(struct otlp_span m, struct otlp_location *l)
+/* Reads the message m into out by the fields fs (others skipped); -EMBER_EFORMAT if malformed. */
+static int decode_fields(struct otlp_span m, void *out, const struct field *fs, size_t n_fs)
 {
 	struct wire_reader r;
 	uint32_t f;
@@ -202,84 +152,100 @@ static int decode_location(struct otlp_span m, struct otlp_location *l)
 	int st;
 
 	wire_reader_init(&r, m.p, m.n);
-	memset(l, 0, sizeof(*l));
-	l->msg = m;
 	while ((st = next_field(&r, &f, &wt)) == 0) {
-		int err = 0;
+		const struct field *fd = NULL;
+		int err;
 
-		switch (f) {
-		case 1:
-			err = read_index(&r, wt, &l->mapping);
-			break;
-		case 2:
-			err = read_uint(&r, wt, &l->address);
-			break;
-		case 3:
-			err = read_span(&r, wt, &s);
-			l->n_lines++;
-			break;
-		default:
+		for (size_t i = 0; i < n_fs && !fd; i++)
+			if (fs[i].num == f)
+				fd = &fs[i];
+		if (!fd) {
 			err = wire_skip(&r, wt);
+		} else {
+			char *p = (char *)out + fd->off;
+
+			switch (fd->kind) {
+			case F_UINT:
+				err = read_uint(&r, wt, (uint64_t *)p);
+				break;
+			case F_INDEX:
+				err = read_index(&r, wt, (uint32_t *)p);
+				break;
+			case F_SPAN:
+				err = read_span(&r, wt, (struct otlp_span *)p);
+				break;
+			default:
+				err = read_span(&r, wt, &s);
+				(*(uint32_t *)p)++;
+			}
 		}
 		if (err)
 			return -EMBER_EFORMAT;
 	}
 	return st == -1 ? 0 : -EMBER_EFORMAT;
+}
+
+static int decode_function(struct otlp_span m, struct otlp_func *fn)
+{
+	static const struct field fs[] = {
+		FIELD(1, F_INDEX, struct otlp_func, name),
+		FIELD(2, F_INDEX, struct otlp_func, system_name),
+		FIELD(3, F_INDEX, struct otlp_func, filename),
+		FIELD(4, F_UINT, struct otlp_func, start_line), /* int64 as its two's complement */
+	};
+
+	memset(fn, 0, sizeof(*fn));
+	return decode_fields(m, fn, fs, EMBER_ARRAY_SIZE(fs));
+}
+
+static int decode_mapping(struct otlp_span m, struct otlp_mapping *mp)
+{
+	static const struct field fs[] = {
+		FIELD(1, F_UINT, struct otlp_mapping, start),
+		FIELD(2, F_UINT, struct otlp_mapping, limit),
+		FIELD(3, F_UINT, struct otlp_mapping, offset),
+		FIELD(4, F_INDEX, struct otlp_mapping, filename),
+	};
+
+	memset(mp, 0, sizeof(*mp));
+	mp->msg = m;
+	return decode_fields(m, mp, fs, EMBER_ARRAY_SIZE(fs));
+}
+
+static int decode_location(struct otlp_span m, struct otlp_location *l)
+{
+	static const struct field fs[] = {
+		FIELD(1, F_INDEX, struct otlp_location, mapping),
+		FIELD(2, F_UINT, struct otlp_location, address),
+		FIELD(3, F_COUNT, struct otlp_location, n_lines),
+	};
+
+	memset(l, 0, sizeof(*l));
+	l->msg = m;
+	return decode_fields(m, l, fs, EMBER_ARRAY_SIZE(fs));
 }
 
 static int decode_attr(struct otlp_span m, struct otlp_attr *a)
 {
-	struct wire_reader r;
-	uint32_t f;
-	enum wire_type wt;
-	int st;
+	static const struct field fs[] = {
+		FIELD(1, F_INDEX, struct otlp_attr, key),
+		FIELD(2, F_SPAN, struct otlp_attr, value),
+		FIELD(3, F_INDEX, struct otlp_attr, unit),
+	};
 
-	wire_reader_init(&r, m.p, m.n);
 	memset(a, 0, sizeof(*a));
-	while ((st = next_field(&r, &f, &wt)) == 0) {
-		int err = 0;
-
-		switch (f) {
-		case 1:
-			err = read_index(&r, wt, &a->key);
-			break;
-		case 2:
-			err = read_span(&r, wt, &a->value);
-			break;
-		case 3:
-			err = read_index(&r, wt, &a->unit);
-			break;
-		default:
-			err = wire_skip(&r, wt);
-		}
-		if (err)
-			return -EMBER_EFORMAT;
-	}
-	return st == -1 ? 0 : -EMBER_EFORMAT;
+	return decode_fields(m, a, fs, EMBER_ARRAY_SIZE(fs));
 }
 
 static int decode_link(struct otlp_span m, struct otlp_link *l)
 {
-	struct wire_reader r;
-	uint32_t f;
-	enum wire_type wt;
-	int st;
+	static const struct field fs[] = {
+		FIELD(1, F_SPAN, struct otlp_link, trace_id),
+		FIELD(2, F_SPAN, struct otlp_link, span_id),
+	};
 
-	wire_reader_init(&r, m.p, m.n);
 	memset(l, 0, sizeof(*l));
-	while ((st = next_field(&r, &f, &wt)) == 0) {
-		int err = 0;
-
-		if (f == 1)
-			err = read_span(&r, wt, &l->trace_id);
-		else if (f == 2)
-			err = read_span(&r, wt, &l->span_id);
-		else
-			err = wire_skip(&r, wt);
-		if (err)
-			return -EMBER_EFORMAT;
-	}
-	return st == -1 ? 0 : -EMBER_EFORMAT;
+	return decode_fields(m, l, fs, EMBER_ARRAY_SIZE(fs));
 }
 
 /* Lines of a location: function indices in range. */

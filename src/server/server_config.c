@@ -250,18 +250,21 @@ static int unknown_key(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path 
 	return cfg_err(x, x->key ? x->key : v, p, "unknown key");
 }
 
-/* Tenant ids as the store accepts them: [A-Za-z0-9_.-]{1,64}. */
-static bool tenant_ok(const char *t)
+bool server_name_ok(const char *s, const char *extra)
 {
-	size_t n = strlen(t);
-
-	if (n < 1 || n > 64)
+	if (!*s)
 		return false;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9') || *t == '_' || *t == '.' || *t == '-'))
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr(extra, *s)))
 			return false;
 	return true;
+}
+
+/* Tenant ids as the store accepts them: [A-Za-z0-9_.-]{1,64}. */
+bool server_tenant_ok(const char *t)
+{
+	return strlen(t) <= 64 && server_name_ok(t, "_.-");
 }
 
 /* --- server ------------------------------------------------------------------------------ */
@@ -415,7 +418,7 @@ static int tenant_limits_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v
 	struct server_tenant_limits *t;
 
 	(void)arg;
-	if (!tenant_ok(key))
+	if (!server_tenant_ok(key))
 		return cfg_err(x, v, p, "not a tenant id ([A-Za-z0-9_.-]{1,64})");
 	if (x->n_tenants >= SERVER_CONFIG_MAX_TENANTS)
 		return cfg_err(x, v, p, "more than %d tenants", SERVER_CONFIG_MAX_TENANTS);
@@ -574,7 +577,7 @@ static int auth_token(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path *
 	err = want_str(x, tb.tenant_node, &kp, &tb.t.tenant);
 	if (err)
 		return err;
-	if (!tenant_ok(tb.t.tenant))
+	if (!server_tenant_ok(tb.t.tenant))
 		return cfg_err(x, tb.tenant_node, &kp, "not a tenant id ([A-Za-z0-9_.-]{1,64})");
 	if (!tb.scopes_node)
 		return cfg_err(x, v, p, "scopes is missing (a list of ingest, query, admin)");

@@ -48,6 +48,12 @@ void server_config_free(struct server_config *c);
 
 /* "30d", "12h", "1h30m", "500ms", "90s" (units ms s m h d w) into ns; -EMBER_EUSAGE otherwise. */
 int server_config_duration(const char *s, int64_t *out_ns);
+
+/* s is non-empty and only of ASCII letters, digits and the characters of extra. */
+bool server_name_ok(const char *s, const char *extra);
+/* A tenant id of the config and the X-Scope-OrgID header: [A-Za-z0-9_.-]{1,64}. */
+bool server_tenant_ok(const char *t);
+
 /* "16MiB", "1GB", "512k", "4096" (B, K/KiB, M/MiB, G/GiB, T/TiB = 1024^n; KB, MB, GB, TB =
  * 1000^n) into bytes; -EMBER_EUSAGE otherwise. */
 int server_config_size(const char *s, uint64_t *out);

@@ -23,7 +23,9 @@
 #include "base/arena.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "format/gzip.h"
 #include "format/json.h"
+#include "server/server_config.h"
 #include "server/server_int.h"
 
 #define SERVER_DEFAULT_BODY	    ((size_t)16 << 20)
@@ -57,25 +59,50 @@ const char *server_arg(const struct server_req *q, const char *key)
 	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-void server_resp_error(struct server_resp *r, unsigned int status, const char *fmt, ...)
+int server_gunzip_body(const struct server_req *q, struct buf *out, struct ember_diag *d)
+{
+	const struct server_limits *lim = q->limits;
+	struct gzip_limits gl = {.max_out = lim->max_decompressed_bytes
+						    ? lim->max_decompressed_bytes
+						    : (size_t)64 << 20,
+				 .max_ratio = lim->max_ratio}; /* 0: gzip's default, 1000 */
+
+	return gzip_inflate(q->body, q->body_len, &gl, out, d);
+}
+
+void server_resp_verror(struct server_resp *r, unsigned int status, const char *code,
+			const char *fmt, va_list ap)
 {
 	char msg[600];
-	va_list ap;
 	struct json_writer w;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	r->status = status;
 	r->ctype = "application/json";
 	buf_reset(&r->body);
 	json_init(&w, &r->body);
 	json_obj_begin(&w);
-	json_key(&w, "error");
+	if (code) {
+		json_key(&w, "code");
+		json_str(&w, code);
+		json_key(&w, "message");
+	} else {
+		json_key(&w, "error");
+	}
 	json_str(&w, msg);
 	json_obj_end(&w);
 	json_finish(&w);
-	buf_putc(&r->body, '\n');
+	if (!code)
+		buf_putc(&r->body, '\n');
+}
+
+void server_resp_error(struct server_resp *r, unsigned int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	server_resp_verror(r, status, NULL, fmt, ap);
+	va_end(ap);
 }
 
 unsigned int server_status_of(int err)
@@ -362,20 +389,6 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned int status,
 	return ret;
 }
 
-/* Tenant ids as the store accepts them: [A-Za-z0-9_.-]{1,64}. */
-static bool tenant_ok(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n < 1 || n > 64)
-		return false;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9') || *t == '_' || *t == '.' || *t == '-'))
-			return false;
-	return true;
-}
-
 /* A tenant whose max_series is below the store-wide limit: its series are counted before each
  * ingest (the count is bounded by that limit), and ingest is refused with 422 once the tenant
  * has max_series series. Tenants at the store-wide limit are checked by the store itself. */
@@ -417,7 +430,7 @@ static enum MHD_Result on_headers(struct server *s, struct MHD_Connection *c, co
 
 	sc->start_ns = mono_ns();
 	buf_init(&r.body, MEM_SERVER, 4096);
-	if (hdr && *hdr && !tenant_ok(hdr) && scope != SERVER_SCOPE_NONE) {
+	if (hdr && *hdr && !server_tenant_ok(hdr) && scope != SERVER_SCOPE_NONE) {
 		server_resp_error(&r, MHD_HTTP_BAD_REQUEST,
 				  "X-Scope-OrgID is not a tenant id ([A-Za-z0-9_.-]{1,64})");
 		status = MHD_HTTP_BAD_REQUEST;
@@ -430,7 +443,7 @@ static enum MHD_Result on_headers(struct server *s, struct MHD_Connection *c, co
 	}
 	if (!status) {
 		snprintf(sc->tenant, sizeof(sc->tenant), "%s",
-			 tenant_ok(tenant) ? tenant : "anonymous");
+			 server_tenant_ok(tenant) ? tenant : "anonymous");
 		server_limiter_get(s->limiter, sc->tenant, scope != SERVER_SCOPE_NONE, &sc->lim);
 		if (scope == SERVER_SCOPE_INGEST) {
 			unsigned int wait_s =
@@ -680,24 +693,18 @@ int server_start(const struct server_opts *o, struct server **out, struct ember_
 		server_free(s);
 		return err;
 	}
+	/* The certificate and key only with TLS; an empty option array otherwise. */
+	struct MHD_OptionItem tls_opts[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, key},
+					    {MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
+					    {MHD_OPTION_END, 0, NULL}};
 	errno = 0;
-	if (s->tls)
-		s->mhd = MHD_start_daemon(
-			flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-			(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-			(unsigned int)(o->n_threads ? o->n_threads : SERVER_DEFAULT_THREADS),
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
-			on_completed, s, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT,
-			cert, MHD_OPTION_END);
-	else
-		s->mhd = MHD_start_daemon(
-			flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-			(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-			(unsigned int)(o->n_threads ? o->n_threads : SERVER_DEFAULT_THREADS),
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
-			on_completed, s, MHD_OPTION_END);
+	s->mhd = MHD_start_daemon(
+		flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned int)(o->n_threads ? o->n_threads : SERVER_DEFAULT_THREADS),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
+		s->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!s->mhd) {
 		err = errno ? -errno : -EADDRINUSE;
 		server_free(s);

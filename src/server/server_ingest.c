@@ -20,6 +20,7 @@
 #include "base/mem.h"
 #include "format/folded.h"
 #include "format/pprof.h"
+#include "server/server_config.h"
 #include "server/server_int.h"
 
 #define INGEST_MAX_NAME	  4096
@@ -69,28 +70,6 @@ static char *trim(char *s)
 	return s;
 }
 
-static int label_name_ok(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.'))
-			return 0;
-	return 1;
-}
-
-static int service_ok(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-' || *s == '/'))
-			return 0;
-	return 1;
-}
-
 /* name=app.cpu{k=v,k2=v2}: 400 with a message on bad syntax. */
 static int parse_name(const char *arg, struct arena *a, struct ingest_name *n,
 		      struct server_resp *r)
@@ -132,7 +111,7 @@ static int parse_name(const char *arg, struct arena *a, struct ingest_name *n,
 			}
 			*eq = 0;
 			char *k = trim(tags), *v = trim(eq + 1);
-			if (!label_name_ok(k)) {
+			if (!server_name_ok(k, "_.")) {
 				server_resp_error(r, 400, "name: bad tag name '%.64s'", k);
 				return -1;
 			}
@@ -151,7 +130,7 @@ static int parse_name(const char *arg, struct arena *a, struct ingest_name *n,
 		}
 	}
 	n->base = trim(s);
-	if (!service_ok(n->base)) {
+	if (!server_name_ok(n->base, "_.-/")) {
 		server_resp_error(r, 400, "name: bad application name '%.64s'", n->base);
 		return -1;
 	}
@@ -388,7 +367,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 		server_resp_error(r, 400, "from/until: want unix s/ms/us/ns, YYYYMMDD or now-1h");
 		goto out;
 	}
-	if (spy && (strlen(spy) > 64 || !service_ok(spy))) {
+	if (spy && (strlen(spy) > 64 || !server_name_ok(spy, "_.-/"))) {
 		server_resp_error(r, 400, "spyName: bad value");
 		goto out;
 	}

@@ -6,6 +6,7 @@
 #ifndef EMBER_SERVER_SERVER_INT_H
 #define EMBER_SERVER_SERVER_INT_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -92,6 +93,13 @@ const char *server_arg(const struct server_req *q, const char *key);
 /* Sets status and a JSON body {"error":"msg"}. */
 void server_resp_error(struct server_resp *r, unsigned int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Sets status and a JSON error body: {"error":"msg"}\n when code is NULL, else the
+ * Connect-style {"code":"...","message":"msg"}. */
+void server_resp_verror(struct server_resp *r, unsigned int status, const char *code,
+			const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+/* Inflates the gzip body of q into out within q's limits (max_decompressed_bytes, default
+ * 64 MiB; max_ratio); 0 or the gzip_inflate error with d set. */
+int server_gunzip_body(const struct server_req *q, struct buf *out, struct ember_diag *d);
 /* The HTTP status for a negative store/format code in a client request. */
 unsigned int server_status_of(int err);
 

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "format/json_depth.h"
 #include "server/server_int.h"
 
 #define MP_MAX_PARTS	16
@@ -237,29 +238,6 @@ int server_multipart_parse(const char *ctype, const uint8_t *body, size_t len,
 		return -1;
 	}
 	return 0;
-}
-
-/* Nesting depth of a JSON text, strings skipped; bounded before jansson sees it. */
-static int json_depth_ok(const uint8_t *s, size_t n, int max)
-{
-	int depth = 0, in_str = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (in_str) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_str = 0;
-		} else if (s[i] == '"') {
-			in_str = 1;
-		} else if (s[i] == '{' || s[i] == '[') {
-			if (++depth > max)
-				return 0;
-		} else if (s[i] == '}' || s[i] == ']') {
-			depth--;
-		}
-	}
-	return 1;
 }
 
 static const char *cfg_str(json_t *o, const char *key, struct server_resp *r, int *bad)

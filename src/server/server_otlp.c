@@ -98,17 +98,12 @@ void server_otlp(const struct server_req *q, struct server_resp *r)
 		goto out;
 	}
 	if (enc && *enc && strcasecmp(enc, "identity")) {
-		struct gzip_limits gl = {.max_out = lim->max_decompressed_bytes
-							    ? lim->max_decompressed_bytes
-							    : (size_t)64 << 20,
-					 .max_ratio = lim->max_ratio ? lim->max_ratio : 1000};
-
 		if (strcasecmp(enc, "gzip")) {
 			server_resp_error(r, 415, "Content-Encoding %.40s: only gzip is accepted",
 					  enc);
 			goto out;
 		}
-		err = gzip_inflate(q->body, q->body_len, &gl, &tmp, &d);
+		err = server_gunzip_body(q, &tmp, &d);
 		if (err) {
 			server_resp_error(r, err == -EMBER_ELIMIT ? 413 : 400, "gzip body: %s",
 					  d.msg[0] ? d.msg : ember_strerror(err));

@@ -32,24 +32,11 @@ static void push_err(struct server_resp *r, unsigned int status, const char *cod
 static void push_err(struct server_resp *r, unsigned int status, const char *code, const char *fmt,
 		     ...)
 {
-	char msg[600];
 	va_list ap;
-	struct json_writer w;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	server_resp_verror(r, status, code, fmt, ap);
 	va_end(ap);
-	r->status = status;
-	r->ctype = "application/json";
-	buf_reset(&r->body);
-	json_init(&w, &r->body);
-	json_obj_begin(&w);
-	json_key(&w, "code");
-	json_str(&w, code);
-	json_key(&w, "message");
-	json_str(&w, msg);
-	json_obj_end(&w);
-	json_finish(&w);
 }
 
 static const char *header(const struct server_req *q, const char *name)
@@ -239,17 +226,12 @@ void server_push(const struct server_req *q, struct server_resp *r)
 		goto out;
 	}
 	if (enc && *enc && strcasecmp(enc, "identity")) {
-		struct gzip_limits gl = {.max_out = lim->max_decompressed_bytes
-							    ? lim->max_decompressed_bytes
-							    : (size_t)64 << 20,
-					 .max_ratio = lim->max_ratio};
-
 		if (strcasecmp(enc, "gzip")) {
 			push_err(r, 415, "unimplemented",
 				 "Content-Encoding %.40s: only gzip is accepted", enc);
 			goto out;
 		}
-		err = gzip_inflate(q->body, q->body_len, &gl, &tmp, &d);
+		err = server_gunzip_body(q, &tmp, &d);
 		if (err) {
 			if (err == -EMBER_ELIMIT)
 				push_err(r, 413, "resource_exhausted", "gzip body: %s",

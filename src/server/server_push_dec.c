@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/wire.h"
+#include "format/json_depth.h"
 #include "server/server_push.h"
 
 #define PUSH_MAX_NAME_LEN   256
@@ -29,18 +30,6 @@ static void limits_fill(struct server_push_limits *l, const struct server_push_l
 		l->max_label_value_len = 2048;
 }
 
-static int name_ok(const char *s, size_t n)
-{
-	if (n == 0 ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' ||
-		      s[i] == '.' || (s[i] >= '0' && s[i] <= '9')))
-			return 0;
-	return 1;
-}
-
 /* Checks and copies label k of series si. */
 static int set_label(struct store_label *l, const char *name, size_t nlen, const char *value,
 		     size_t vlen, const struct server_push_limits *lim, struct arena *a, size_t si,
@@ -50,7 +39,7 @@ static int set_label(struct store_label *l, const char *name, size_t nlen, const
 		return ember_diag_set(d, -EMBER_ELIMIT,
 				      "series[%zu].labels[%zu].name: longer than %d bytes", si, k,
 				      PUSH_MAX_NAME_LEN);
-	if (!name_ok(name, nlen))
+	if (!store_label_name_ok(name, nlen))
 		return ember_diag_set(d, -EMBER_EFORMAT,
 				      "series[%zu].labels[%zu].name: '%.*s' is not a label name "
 				      "([A-Za-z_][A-Za-z0-9_.]*)",
@@ -244,28 +233,6 @@ static long b64_decode(const char *s, size_t n, uint8_t *out)
 		}
 	}
 	return o;
-}
-
-static int json_depth_ok(const uint8_t *s, size_t n, int max)
-{
-	int depth = 0, in_str = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (in_str) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_str = 0;
-		} else if (s[i] == '"') {
-			in_str = 1;
-		} else if (s[i] == '{' || s[i] == '[') {
-			if (++depth > max)
-				return 0;
-		} else if (s[i] == '}' || s[i] == ']') {
-			depth--;
-		}
-	}
-	return 1;
 }
 
 /* A member by its JSON name or its proto name. */

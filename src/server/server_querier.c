@@ -53,27 +53,15 @@ static void qerr(struct server_resp *r, const char *code, const char *fmt, ...)
 		  {"permission_denied", 403},  {"not_found", 404},
 		  {"resource_exhausted", 429}, {"unimplemented", 501},
 		  {"unavailable", 503},	       {"internal", 500}};
-	char msg[600];
+	unsigned int status = 500;
 	va_list ap;
-	struct json_writer w;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	r->status = 500;
 	for (size_t i = 0; i < EMBER_ARRAY_SIZE(st); i++)
 		if (!strcmp(code, st[i].code))
-			r->status = st[i].status;
-	r->ctype = "application/json";
-	buf_reset(&r->body);
-	json_init(&w, &r->body);
-	json_obj_begin(&w);
-	json_key(&w, "code");
-	json_str(&w, code);
-	json_key(&w, "message");
-	json_str(&w, msg);
-	json_obj_end(&w);
-	json_finish(&w);
+			status = st[i].status;
+	va_start(ap, fmt);
+	server_resp_verror(r, status, code, fmt, ap);
+	va_end(ap);
 }
 
 /* The Connect code of a store or format error. */

@@ -32,6 +32,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "server/server_config.h"
 #include "server/server_scrape.h"
 
 /* Room for a key path such as scrape_configs[3].static_configs[0].labels.env. */
@@ -278,31 +279,10 @@ static int key_index(const char *const *keys, size_t n, const char *k)
 	return -1;
 }
 
-static bool label_name_ok(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.'))
-			return false;
-	return true;
-}
-
 static bool name_char_ok(char ch, const char *extra)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
 	       (ch && strchr(extra, ch));
-}
-
-static bool name_ok(const char *s, const char *extra)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!name_char_ok(*s, extra))
-			return false;
-	return true;
 }
 
 /* A URL path: '/' then printable ASCII without space, '#', '"', '<', '>', '\\'. */
@@ -544,7 +524,8 @@ static int parse_static(struct cfg_ctx *c, yaml_node_t *n, const char *where, st
 
 					snprintf(w3, sizeof(w3), "%.200s.%.64s", w2, lk);
 					if (strlen(lk) > SCRAPE_MAX_NAME_LEN ||
-					    !label_name_ok(lk) || (lk[0] == '_' && lk[1] == '_'))
+					    !store_label_name_ok(lk, strlen(lk)) ||
+					    (lk[0] == '_' && lk[1] == '_'))
 						return fail(
 							c, lkn, w2,
 							"bad label name '%.64s' (want "
@@ -624,7 +605,7 @@ static int parse_job(struct cfg_ctx *c, yaml_node_t *n, const char *where, struc
 		switch (i) {
 		case 0:
 			err = get_str(c, v, w, SCRAPE_MAX_NAME_LEN, &j->name);
-			if (!err && !name_ok(j->name, "_.-/:"))
+			if (!err && !server_name_ok(j->name, "_.-/:"))
 				err = fail(c, v, w, "'%.64s' is not a job name ([A-Za-z0-9_.-/:]+)",
 					   j->name);
 			break;
@@ -643,7 +624,7 @@ static int parse_job(struct cfg_ctx *c, yaml_node_t *n, const char *where, struc
 			break;
 		case 4:
 			err = get_str(c, v, w, 64, &j->tenant);
-			if (!err && !name_ok(j->tenant, "_.-"))
+			if (!err && !server_name_ok(j->tenant, "_.-"))
 				err = fail(c, v, w,
 					   "'%.64s' is not a tenant ([A-Za-z0-9_.-]{1,64})",
 					   j->tenant);

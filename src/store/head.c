@@ -72,13 +72,14 @@ static void profile_type(const struct store_rec *r, size_t vi, char *out, size_t
 		 prof_string(p, m->period_type.unit));
 }
 
-static bool label_name_ok(const char *s)
+bool store_label_name_ok(const char *s, size_t n)
 {
-	if (!*s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+	if (n == 0 ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
 		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      *s == '.' || (*s >= '0' && *s <= '9')))
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' ||
+		      s[i] == '.' || (s[i] >= '0' && s[i] <= '9')))
 			return false;
 	return true;
 }
@@ -141,7 +142,7 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	for (size_t i = 0; i < r->n_labels; i++) {
 		const struct store_label *l = &r->labels[i];
 
-		if (!l->name || !l->value || !label_name_ok(l->name))
+		if (!l->name || !l->value || !store_label_name_ok(l->name, strlen(l->name)))
 			return ember_diag_set(d, -EMBER_EUSAGE, "bad label name \"%.64s\"",
 					      l->name ? l->name : "(null)");
 		if (strlen(l->name) > lim->max_label_name_len)

@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "store/clickhouse/ch.h"
 #include "store/store_int.h"
 
 int store_open(const struct store_opts *o, struct store **out, struct ember_diag *d)
@@ -17,6 +18,8 @@ int store_open(const struct store_opts *o, struct store **out, struct ember_diag
 		return ember_diag_set(d, -EMBER_EUSAGE, "store: no options");
 	if (!o->backend || !strcmp(o->backend, "local"))
 		return store_local_open(o, out, d);
+	if (!strcmp(o->backend, "clickhouse"))
+		return store_clickhouse_open(o, out, d);
 	return ember_diag_set(d, -EMBER_EUNSUPPORTED, "store: unknown backend \"%.64s\"",
 			      o->backend);
 }

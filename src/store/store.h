@@ -57,7 +57,8 @@ struct store_limits {
 };
 
 struct store_opts {
-	const char *backend; /* "local" (default when NULL) */
+	const char *backend; /* "local" (default when NULL) or "clickhouse" */
+	const char *url;     /* clickhouse: clickhouse://host:8123/db */
 	const char *dir;     /* data directory; created when missing */
 	struct store_limits limits;
 	int64_t block_duration_ns; /* head time span that triggers a cut; default 1 h */
@@ -210,6 +211,9 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 };
+
+/* A label name as the store accepts it: s[0..n) matches [A-Za-z_][A-Za-z0-9_.]*. */
+bool store_label_name_ok(const char *s, size_t n);
 
 /* Opens (creating, replaying the WAL, loading blocks) the backend opts->backend. */
 int store_open(const struct store_opts *o, struct store **out, struct ember_diag *d);

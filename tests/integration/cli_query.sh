@@ -17,10 +17,7 @@ if [ ! -x "$EMBER" ]; then
 	exit 1
 fi
 source "$(dirname "$0")/lib/server.bash"
-if ! start_server; then
-	fail cli_query/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
+start_server_or_exit cli_query/start
 export EMBER_SERVER="http://127.0.0.1:$PORT"
 NOW=$(date +%s)
 printf 'main;serve;parse 100\nmain;serve;render 50\nmain;gc 20\n' >"$T/a.folded"

@@ -17,23 +17,14 @@ if [ ! -x "$EMBER" ]; then
 	exit 1
 fi
 source "$(dirname "$0")/lib/server.bash"
-if ! start_server; then
-	fail api/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit api/start
 NOW=$(date +%s)
 FROM=$((NOW - 60))
 
-ingest() { # test-name query-string body-file
-	local code
-	code=$(curl -s -m 10 -o "$T/ing.out" -w '%{http_code}' --data-binary @"$3" "$BASE/ingest?$2")
-	[ "$code" = 200 ] || fail "$1" "ingest status $code: $(head -c 200 "$T/ing.out")"
-}
 printf 'main;serve;parse 100\nmain;serve;render 50\nmain;gc 20\n' >"$T/test.folded"
 printf 'main;serve;parse 30\n' >"$T/prod.folded"
-ingest api/ingest_test "name=app.cpu%7Benv%3Dtest%7D&from=$FROM&until=$NOW&sampleRate=100" "$T/test.folded"
-ingest api/ingest_prod "name=app.cpu%7Benv%3Dprod%7D&from=$((FROM + 10))&until=$NOW&sampleRate=100" "$T/prod.folded"
+ingest_body api/ingest_test "name=app.cpu%7Benv%3Dtest%7D&from=$FROM&until=$NOW&sampleRate=100" "$T/test.folded"
+ingest_body api/ingest_prod "name=app.cpu%7Benv%3Dprod%7D&from=$((FROM + 10))&until=$NOW&sampleRate=100" "$T/prod.folded"
 
 CPU=process_cpu:cpu:nanoseconds:cpu:nanoseconds
 Q="$CPU{service_name=\"app\"}"

@@ -96,21 +96,20 @@ bad_basic=$(printf 'anyuser:%s' wrong-password-xyz | base64 -w0)
 expect server_auth/basic_auth_wrong_401 401 "$(http_code -H "Authorization: Basic $bad_basic" \
 	"$BASE/pyroscope/label-values?label=service_name")"
 # B's render of A's app finds nothing.
-code=$(http_code -H "Authorization: Bearer $TB" -G "$BASE/pyroscope/render" \
-	--data-urlencode 'query=process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name="appa"}' \
-	--data-urlencode "from=$((NOW - 100))" --data-urlencode "until=$((NOW + 100))")
-ticks=$(python3 -c 'import json,sys
+# render_appa TOKEN: renders appa's CPU with TOKEN; sets code and ticks (numTicks or "ERR why").
+render_appa() {
+	code=$(http_code -H "Authorization: Bearer $1" -G "$BASE/pyroscope/render" \
+		--data-urlencode 'query=process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name="appa"}' \
+		--data-urlencode "from=$((NOW - 100))" --data-urlencode "until=$((NOW + 100))")
+	ticks=$(python3 -c 'import json,sys
 try: print(json.load(open(sys.argv[1]))["flamebearer"]["numTicks"])
 except Exception as e: print("ERR", e)' "$T/body")
+}
+render_appa "$TB"
 if [ "$code" = 200 ] && [ "$ticks" = 0 ]; then pass server_auth/b_renders_a_empty; else
 	fail server_auth/b_renders_a_empty "status $code numTicks $ticks"
 fi
-code=$(http_code -H "Authorization: Bearer $TA" -G "$BASE/pyroscope/render" \
-	--data-urlencode 'query=process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name="appa"}' \
-	--data-urlencode "from=$((NOW - 100))" --data-urlencode "until=$((NOW + 100))")
-ticks=$(python3 -c 'import json,sys
-try: print(json.load(open(sys.argv[1]))["flamebearer"]["numTicks"])
-except Exception as e: print("ERR", e)' "$T/body")
+render_appa "$TA"
 if [ "$code" = 200 ] && [ "$ticks" != 0 ] && [ "${ticks%% *}" != ERR ]; then
 	pass server_auth/a_renders_a
 else

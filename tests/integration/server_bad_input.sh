@@ -20,11 +20,7 @@ fi
 source "$(dirname "$0")/lib/server.bash"
 TOOLS=$INTEG_DIR/../tools
 
-if ! start_server; then
-	fail bad/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit bad/start
 PUSH="$BASE/push.v1.PusherService/Push"
 OTLP="$BASE/v1development/profiles"
 

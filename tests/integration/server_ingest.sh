@@ -19,10 +19,7 @@ fi
 
 source "$(dirname "$0")/lib/server.bash"
 
-if ! start_server; then
-	fail server/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
+start_server_or_exit server/start
 pass server/start
 BASE="http://127.0.0.1:$PORT"
 
@@ -73,18 +70,7 @@ PY
 }
 
 check_render() { # test-name query want-ticks want-name
-	local out
-	out=$(render "$2")
-	set -- "$1" "$2" "$3" "$4" $out
-	if [ "$5" = ERR ]; then
-		fail "$1" "render: ${*:6}"
-	elif [ "$5" != "$3" ]; then
-		fail "$1" "numTicks $5, want $3"
-	elif ! printf '%s\n' "${@:6}" | grep -qx "$4"; then
-		fail "$1" "'$4' not among the names: ${*:6}"
-	else
-		pass "$1"
-	fi
+	render_verdict "$1" "$3" "$(render "$2")" "$4"
 }
 
 CPU_Q='process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name="app",env="test"}'
@@ -137,18 +123,9 @@ if [ "${n:-0}" -ge 4 ] && [ "${e:-0}" -ge 2 ]; then pass server/metrics; else
 fi
 
 # --- graceful shutdown and restart ----------------------------------------------------------
-kill -TERM "$PID"
-rc=
-for i in $(seq 1 100); do
-	if ! kill -0 "$PID" 2>/dev/null; then
-		wait "$PID"
-		rc=$?
-		break
-	fi
-	sleep 0.1
-done
-if [ "$rc" = 0 ]; then pass server/sigterm_exit_0; else
-	fail server/sigterm_exit_0 "exit status '${rc:-still running}'"
+stop_server 100
+if [ "$STOP_RC" = 0 ]; then pass server/sigterm_exit_0; else
+	fail server/sigterm_exit_0 "exit status '$STOP_RC' (137: still running after 10 s)"
 fi
 cleanup_server
 

@@ -158,11 +158,7 @@ PY
 # field JSON KEY: a value of the driver's one-line JSON summary
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"; }
 
-if ! start_server; then
-	fail server_load/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit server_load/start
 ACKS=$T/acks
 
 # --- 1. steady load ---------------------------------------------------------------------

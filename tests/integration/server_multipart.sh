@@ -20,10 +20,7 @@ fi
 
 source "$(dirname "$0")/lib/server.bash"
 
-if ! start_server; then
-	fail server/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
+start_server_or_exit server/start
 pass server/start
 BASE="http://127.0.0.1:$PORT"
 

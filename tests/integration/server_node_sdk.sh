@@ -26,11 +26,7 @@ fi
 source "$(dirname "$0")/lib/server.bash"
 TOOLS=$INTEG_DIR/../tools
 
-if ! start_server; then
-	fail node_sdk/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit node_sdk/start
 
 cat >"$T/app.js" <<'JS'
 const Pyroscope = require(process.env.PYRO_MODULE);

@@ -22,11 +22,7 @@ fi
 source "$(dirname "$0")/lib/server.bash"
 TOOLS=$INTEG_DIR/../tools
 
-if ! start_server; then
-	fail otlp/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit otlp/start
 URL="$BASE/v1development/profiles"
 NOW=$(date +%s)
 NOW_NS=$((NOW * 1000000000))
@@ -71,31 +67,9 @@ if [ "$code" = 200 ]; then pass otlp/post_gzip; else
 fi
 
 check_render() { # test-name query want-ticks want-name...
-	local out name=$1 q=$2 want=$3
+	local name=$1 q=$2 want=$3
 	shift 3
-	out=$(python3 "$TOOLS/render_check.py" "$BASE" "$q" $((NOW - 3600)) $((NOW + 60)))
-	set -- "$@" -- $out
-	local names=() ticks= seen=0 a
-	for a in "$@"; do
-		if [ "$a" = -- ]; then seen=1; continue; fi
-		[ $seen = 0 ] && names+=("$a")
-	done
-	ticks=$(echo "$out" | cut -d' ' -f1)
-	if [ "$ticks" = ERR ]; then
-		fail "$name" "render: $out"
-		return
-	fi
-	if [ "$ticks" != "$want" ]; then
-		fail "$name" "numTicks $ticks, want $want ($out)"
-		return
-	fi
-	for a in "${names[@]}"; do
-		if ! echo " $out " | grep -q " $a "; then
-			fail "$name" "'$a' not among the names: $out"
-			return
-		fi
-	done
-	pass "$name"
+	render_verdict "$name" "$want" "$(python3 "$TOOLS/render_check.py" "$BASE" "$q" $((NOW - 3600)) $((NOW + 60)))" "$@"
 }
 CPU='process_cpu:cpu:nanoseconds:cpu:nanoseconds'
 MEM='memory:alloc_space:bytes:space:bytes'

@@ -20,11 +20,7 @@ fi
 source "$(dirname "$0")/lib/server.bash"
 TOOLS=$INTEG_DIR/../tools
 
-if ! start_server; then
-	fail push/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit push/start
 URL="$BASE/push.v1.PusherService/Push"
 
 cat >"$T/p.folded" <<'F'
@@ -81,18 +77,7 @@ expect_ok push/two_series "$(post application/proto "$T/multi.bin")" ""
 
 NOW=$(date +%s)
 check_render() { # test-name query want-ticks want-name
-	local out
-	out=$(python3 "$TOOLS/render_check.py" "$BASE" "$2" $((NOW - 3600)) $((NOW + 60)))
-	set -- "$1" "$2" "$3" "$4" $out
-	if [ "$5" = ERR ]; then
-		fail "$1" "render: ${*:6}"
-	elif [ "$5" != "$3" ]; then
-		fail "$1" "numTicks $5, want $3"
-	elif ! printf '%s\n' "${@:6}" | grep -qx "$4"; then
-		fail "$1" "'$4' not among the names: ${*:6}"
-	else
-		pass "$1"
-	fi
+	render_verdict "$1" "$3" "$(python3 "$TOOLS/render_check.py" "$BASE" "$2" $((NOW - 3600)) $((NOW + 60)))" "$4"
 }
 PT='process_cpu:samples:count::'
 check_render push/render_proto "$PT{service_name=\"p_proto\",env=\"test\"}" 10 crunch

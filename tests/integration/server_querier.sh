@@ -21,29 +21,20 @@ fi
 QP="python3 $INTEG_DIR/../tools/querier_proto.py"
 
 source "$(dirname "$0")/lib/server.bash"
-if ! start_server; then
-	fail querier/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit querier/start
 NOW=$(date +%s)
 FROM=$((NOW - 60))
 
-ingest() { # test-name query-string body-file
-	local code
-	code=$(curl -s -m 10 -o "$T/ing.out" -w '%{http_code}' --data-binary @"$3" "$BASE/ingest?$2")
-	[ "$code" = 200 ] || fail "$1" "ingest status $code: $(head -c 200 "$T/ing.out")"
-}
 printf 'main;serve;parse 100\nmain;serve;render 50\nmain;gc 20\n' >"$T/test.folded"
 printf 'main;serve;parse 30\n' >"$T/prod.folded"
 printf 'main;work 10\n' >"$T/avg1.folded"
 printf 'main;work 30\n' >"$T/avg2.folded"
-ingest querier/ingest_test "name=app.cpu%7Benv%3Dtest%7D&from=$FROM&until=$NOW&sampleRate=100" "$T/test.folded"
-ingest querier/ingest_prod "name=app.cpu%7Benv%3Dprod%7D&from=$FROM&until=$NOW&sampleRate=100" "$T/prod.folded"
-ingest querier/ingest_avg1 "name=avg.cpu&from=$((NOW - 30))&until=$((NOW - 20))&sampleRate=100" "$T/avg1.folded"
-ingest querier/ingest_avg2 "name=avg.cpu&from=$((NOW - 20))&until=$((NOW - 10))&sampleRate=100" "$T/avg2.folded"
+ingest_body querier/ingest_test "name=app.cpu%7Benv%3Dtest%7D&from=$FROM&until=$NOW&sampleRate=100" "$T/test.folded"
+ingest_body querier/ingest_prod "name=app.cpu%7Benv%3Dprod%7D&from=$FROM&until=$NOW&sampleRate=100" "$T/prod.folded"
+ingest_body querier/ingest_avg1 "name=avg.cpu&from=$((NOW - 30))&until=$((NOW - 20))&sampleRate=100" "$T/avg1.folded"
+ingest_body querier/ingest_avg2 "name=avg.cpu&from=$((NOW - 20))&until=$((NOW - 10))&sampleRate=100" "$T/avg2.folded"
 $QP span-pprof "$T/span.pb"
-ingest querier/ingest_spans "name=spans&format=pprof&from=$FROM&until=$NOW" "$T/span.pb"
+ingest_body querier/ingest_spans "name=spans&format=pprof&from=$FROM&until=$NOW" "$T/span.pb"
 printf 'main;work;crunch 7\nmain;idle 3\n' >"$T/p.folded"
 "$EMBER" convert "$T/p.folded" -o "$T/p.pb.gz" 2>/dev/null &&
 	ingest querier/ingest_pprof "name=papp&format=pprof&from=$FROM&until=$NOW" "$T/p.pb.gz"

@@ -90,31 +90,8 @@ scrape_configs:
 EOF
 
 # --- the server -------------------------------------------------------------------------------
-start_scrape_server() {
-	local tries=0
-	while [ $tries -lt 10 ]; do
-		PORT=$((20000 + ($$ + tries * 7) % 10000))
-		"$EMBER" server --listen "127.0.0.1:$PORT" --data-dir "$DATA" --config "$T/ember.yaml" \
-			>"$T/server.out" 2>"$T/server.err" &
-		PID=$!
-		for i in $(seq 1 50); do
-			if curl -s -m 1 "http://127.0.0.1:$PORT/ready" 2>/dev/null | grep -q ready; then
-				return 0
-			fi
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		cleanup_server
-		tries=$((tries + 1))
-	done
-	return 1
-}
-if ! start_scrape_server; then
-	fail server_scrape/start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
+start_server_or_exit server_scrape/start --config "$T/ember.yaml"
 pass server_scrape/start
-BASE="http://127.0.0.1:$PORT"
 FROM=$(($(date +%s) - 60))
 
 # targets_get FIELD-CHECK: python over /api/v1/targets; prints "ok" or why not.
@@ -133,15 +110,18 @@ PY
 }
 
 # Wait for two CPU scrapes and three memory scrapes (the first of a cumulative kind primes).
+# wait_targets TRIES EXPR: polls targets_check EXPR every 0.2 s until it prints True (status 0)
+# or TRIES polls have failed (status 1).
+wait_targets() {
+	local i
+	for i in $(seq 1 "$1"); do
+		[ "$(targets_check "$2")" = True ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 ready=
-for i in $(seq 1 100); do
-	r=$(targets_check 'go.get("process_cpu",{}).get("scrapes",0) >= 2 and go.get("memory",{}).get("scrapes",0) >= 3 and go.get("mutex",{}).get("scrapes",0) >= 3')
-	if [ "$r" = True ]; then
-		ready=1
-		break
-	fi
-	sleep 0.2
-done
+wait_targets 100 'go.get("process_cpu",{}).get("scrapes",0) >= 2 and go.get("memory",{}).get("scrapes",0) >= 3 and go.get("mutex",{}).get("scrapes",0) >= 3' && ready=1
 if [ -n "$ready" ]; then pass server_scrape/scraped; else
 	fail server_scrape/scraped "not enough scrapes after 20 s: $(head -c 600 "$T/targets.json")"
 fi
@@ -249,14 +229,7 @@ fi
 # --- the Go service goes away -----------------------------------------------------------------
 stop_go
 down=
-for i in $(seq 1 60); do
-	r=$(targets_check 'go["goroutine"]["up"] is False and go["goroutine"]["errors"] >= 1 and go["goroutine"]["last_error"] != ""')
-	if [ "$r" = True ]; then
-		down=1
-		break
-	fi
-	sleep 0.2
-done
+wait_targets 60 'go["goroutine"]["up"] is False and go["goroutine"]["errors"] >= 1 and go["goroutine"]["last_error"] != ""' && down=1
 curl -s -m 5 "$BASE/metrics" >"$T/metrics"
 if [ -n "$down" ] && [ "$(metric ember_scrape_up goapp "$TARGET" goroutine)" = 0 ]; then
 	pass server_scrape/target_stopped_down
@@ -268,25 +241,14 @@ if curl -s -m 2 "$BASE/ready" | grep -q ready; then pass server_scrape/server_he
 fi
 
 # --- shutdown ---------------------------------------------------------------------------------
-t0=$(date +%s%N)
-kill -TERM "$PID"
-rc=
-for i in $(seq 1 50); do
-	if ! kill -0 "$PID" 2>/dev/null; then
-		wait "$PID"
-		rc=$?
-		break
-	fi
-	sleep 0.1
-done
-ms=$((($(date +%s%N) - t0) / 1000000))
+stop_server 50
+rc=$STOP_RC ms=$STOP_MS
 if [ "$rc" = 0 ] && [ "$ms" -lt 3000 ]; then
 	pass server_scrape/sigterm_exit_0
 	echo "    shutdown took ${ms} ms"
 else
 	fail server_scrape/sigterm_exit_0 "exit status '${rc:-still running}' after ${ms} ms"
 fi
-PID=
 
 # --- a bad scrape config: the server does not start, the message names the key and line -------
 printf 'scrape_configs:\n  - job_name: x\n    scrape_interval: 3 s\n' >"$T/bad.yaml"

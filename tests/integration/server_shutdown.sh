@@ -32,9 +32,12 @@ FROM=$((NOW - 10))
 curl -s -m 30 --limit-rate 20k -o "$T/slow.body" -w '%{http_code}' --data-binary @"$T/big.folded" \
 	"$BASE/ingest?name=slowapp&from=$FROM&until=$NOW" >"$T/slow.code" &
 CURL=$!
-sleep 1
-curl -s -m 5 "$BASE/metrics" >"$T/metrics"
-inflight=$(awk '$1 == "ember_http_requests_in_flight" { print $2 }' "$T/metrics")
+for i in $(seq 1 30); do # until the upload shows (3 s at most)
+	curl -s -m 5 "$BASE/metrics" >"$T/metrics"
+	inflight=$(awk '$1 == "ember_http_requests_in_flight" { print $2 }' "$T/metrics")
+	[ "${inflight:-0}" -ge 2 ] && break
+	sleep 0.1
+done
 if [ "${inflight:-0}" -ge 2 ]; then pass server_shutdown/in_flight_gauge; else
 	fail server_shutdown/in_flight_gauge "in flight '$inflight' while an upload runs"
 fi

@@ -72,7 +72,10 @@ fi
 "$EMBER" server --listen 127.0.0.1:1 --data-dir "$T/d2" --tls-cert "$T/srv.crt" \
 	--tls-key "$T/other.key" >/dev/null 2>"$T/err" &
 p=$!
-sleep 2
+for i in $(seq 1 20); do # 2 s at most: it should exit at once
+	kill -0 $p 2>/dev/null || break
+	sleep 0.1
+done
 if kill -0 $p 2>/dev/null; then
 	kill -KILL $p
 	wait $p 2>/dev/null

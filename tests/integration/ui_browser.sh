@@ -24,11 +24,7 @@ if [ ! -x "$EMBER" ]; then
 fi
 
 source "$(dirname "$0")/lib/server.bash"
-if ! start_server; then
-	fail ui/server_start "the server did not become ready: $(head -c 300 "$T/server.err")"
-	exit 1
-fi
-BASE="http://127.0.0.1:$PORT"
+start_server_or_exit ui/server_start
 
 # --- serving ----------------------------------------------------------------------------------
 hdr() { curl -s -m 5 -o "$T/body" -D "$T/hdr" -w '%{http_code}' "$@"; }

@@ -251,15 +251,21 @@ await check('group_by', async () => {
   await shot('series_grouped');
 });
 
-await check('drag_select_range', async () => {
+// dragChart(x0, x1): drags the mouse across the first chart from x0 to x1 (fractions of its
+// width), at half its height, to select a time range.
+async function dragChart(x0, x1) {
   const box = await page.$eval('.chart-card .u-over', (e) => {
     const r = e.getBoundingClientRect();
     return { x: r.left, y: r.top, w: r.width, h: r.height };
   });
-  await page.mouse.move(box.x + box.w * 0.6, box.y + box.h / 2);
+  await page.mouse.move(box.x + box.w * x0, box.y + box.h / 2);
   await page.mouse.down();
-  await page.mouse.move(box.x + box.w * 0.8, box.y + box.h / 2, { steps: 5 });
+  await page.mouse.move(box.x + box.w * x1, box.y + box.h / 2, { steps: 5 });
   await page.mouse.up();
+}
+
+await check('drag_select_range', async () => {
+  await dragChart(0.6, 0.8);
   await page.waitForFunction(() => /^\d+$/.test(new URL(location.href).searchParams.get('from') || ''));
   const u = url();
   const a = Number(u.searchParams.get('from')), b = Number(u.searchParams.get('until'));
@@ -454,14 +460,7 @@ await check('compare', async () => {
 await check('compare_drag_sets_range', async () => {
   await page.check('input[name=target][value=l]');
   await chartReady();
-  const box = await page.$eval('.chart-card .u-over', (e) => {
-    const r = e.getBoundingClientRect();
-    return { x: r.left, y: r.top, w: r.width, h: r.height };
-  });
-  await page.mouse.move(box.x + box.w * 0.05, box.y + box.h / 2);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.w * 0.45, box.y + box.h / 2, { steps: 5 });
-  await page.mouse.up();
+  await dragChart(0.05, 0.45);
   await page.waitForFunction(() => /^\d+$/.test(new URL(location.href).searchParams.get('lfrom') || ''));
   assert(url().searchParams.get('rfrom') === 'now-1h', 'the drag changed the wrong side');
 });

@@ -7,6 +7,8 @@
 import * as api from './api.js';
 import { h, clear, message } from './dom.js';
 import { writeState } from './state.js';
+
+const SEP = '\u203a'; // joins the zoom path in the URL (as on Explore)
 import { parseQuery, buildQuery } from './query.js';
 import { resolve, toLocalInput, fromLocalInput, stepFor } from './time.js';
 import { fmtValue, fmtDate, unitOfType } from './format.js';
@@ -122,6 +124,8 @@ export class Compare {
     if (this.flame) {
       this.flame.setMode(p.mode || 'icicle');
       if ((this.flame.searchText || '') !== (p.search || '')) this.flame.setSearch(p.search || '');
+      const zoom = p.zoom ? p.zoom.split(SEP) : [];
+      if (this.flame.zoomPath().join(SEP) !== zoom.join(SEP)) this.flame.setTree(this.tree, zoom);
     }
   }
 
@@ -254,9 +258,10 @@ export class Compare {
     if (view !== 'table') {
       const right = view === 'both' ? h('div.split-right') : box;
       if (view === 'both') box.append(right);
-      this.flame = new FlameGraph(right, { unit: this.unit, mode: p.mode || 'icicle' });
+      // the zoom (a path of function names) is in the URL: a shared link opens the same view
+      this.flame = new FlameGraph(right, { unit: this.unit, mode: p.mode || 'icicle', onZoom: (path) => this.set({ zoom: path.join(SEP) }) });
       this.flame.setSearch(p.search || '');
-      this.flame.setTree(t);
+      this.flame.setTree(t, p.zoom ? p.zoom.split(SEP) : []);
       window.__ember.flame = this.flame;
     }
   }

@@ -368,7 +368,7 @@ export class Explore {
     return {
       focus: (name) => this.set({ focus: exactRegex(name), zoom: '' }),
       hide: (name) => this.set({ ignore: add(this.p.ignore, name), zoom: '' }),
-      sandwich: (name) => this.set({ view: 'sandwich', fn: name }),
+      sandwich: (name) => this.set({ view: 'sandwich', fn: name, czoom: '', ezoom: '' }),
       history: (name) => this.set({ view: 'history', fn: name }),
     };
   }
@@ -388,6 +388,11 @@ export class Explore {
       }
       if (this.flame && this.flame.zoomPath().join(SEP) !== zoom.join(SEP)) {
         this.flame.setTree(this.tree, zoom);
+      }
+      // the sandwich's two graphs keep their own zoom paths (czoom: callers, ezoom: callees)
+      for (const [fg, k] of [[this.callers, 'czoom'], [this.callees, 'ezoom']]) {
+        const z = p[k] ? p[k].split(SEP) : [];
+        if (fg && fg.t && fg.zoomPath().join(SEP) !== z.join(SEP)) fg.setTree(fg.t, z);
       }
       if (this.table && p.fn && view === 'both' && this.flame && this.lastPicked !== p.fn) {
         this.lastPicked = p.fn;
@@ -452,7 +457,7 @@ export class Explore {
       this.table.set(functionTable(tree), tree.numTicks);
     } else if (view === 'sandwich' || view === 'history') {
       const names = tree.names.slice(1);
-      const pick = functionPicker(names, p.fn, (name) => this.set({ fn: name }));
+      const pick = functionPicker(names, p.fn, (name) => this.set({ fn: name, czoom: '', ezoom: '' }));
       this.panel.append(pick);
       if (!p.fn) {
         this.panel.append(message('empty', 'Pick a function.', 'Type its name above, right-click a node of the flame graph, or click a row of the top table.'));
@@ -491,12 +496,13 @@ export class Explore {
     this.panel.append(box);
     const share = callees.numTicks / tree.numTicks;
     box.append(h('div.meta', `${fn}: ${fmtValue(callees.numTicks, this.unit)} total (${fmtPct(share)})`));
-    this.callers = new FlameGraph(box, fgOpts({ mode: 'flame', title: 'Callers (who calls it; read upwards)' }));
+    const zp = (k) => (this.p[k] ? this.p[k].split(SEP) : []);
+    this.callers = new FlameGraph(box, fgOpts({ mode: 'flame', title: 'Callers (who calls it; read upwards)', onZoom: (path) => this.set({ czoom: path.join(SEP) }) }));
     this.callers.setSearch(this.p.search || '');
-    this.callers.setTree(callers);
-    this.callees = new FlameGraph(box, fgOpts({ mode: 'icicle', title: 'Callees (what it calls; read downwards)' }));
+    this.callers.setTree(callers, zp('czoom'));
+    this.callees = new FlameGraph(box, fgOpts({ mode: 'icicle', title: 'Callees (what it calls; read downwards)', onZoom: (path) => this.set({ ezoom: path.join(SEP) }) }));
     this.callees.setSearch(this.p.search || '');
-    this.callees.setTree(callees);
+    this.callees.setTree(callees, zp('ezoom'));
     window.__ember.flame = this.callees;
   }
 

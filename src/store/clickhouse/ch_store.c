@@ -1,0 +1,455 @@
+/*
+ * ch_store.c — struct store_ops on ClickHouse. Done: open (URL, schema check/creation),
+ * append (one batch of rows per table per append, acknowledged only after every INSERT
+ * succeeded), stats, close. The queries are not implemented yet and return -ENOSYS with a
+ * message; docs/internals/clickhouse.md lists what remains.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "store/clickhouse/ch.h"
+
+#define CH_BATCH_MAX ((size_t)256 << 20) /* bytes of one table's rows in one append */
+
+struct ch_store {
+	struct store base;
+	struct store_limits limits;
+	pthread_mutex_t lock;
+	struct ch_conn conn;
+	uint64_t appends;
+	int error;
+};
+
+static uint64_t ch_fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define CH_FNV_INIT 0xcbf29ce484222325ULL
+
+static bool ch_tenant_ok(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (!n || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || strchr("_.-", t[i])))
+			return false;
+	return true;
+}
+
+static int ch_label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_label *)a)->name, ((const struct store_label *)b)->name);
+}
+
+/* One append's rows, one buffer per table. */
+struct ch_batch {
+	struct buf series, profiles, samples, stacks, symbols;
+	const char *tenant;
+	const struct prof *p;
+	uint64_t *node_stack; /* stack id per node, 0 = not computed */
+	uint8_t *loc_done;    /* symbols of this location written */
+	uint64_t *frames;     /* scratch: symbol ids of one stack */
+	size_t n_frames_cap;
+};
+
+static int ch_tsv_str(struct buf *b, const char *s)
+{
+	return ch_tsv_escape(b, s, strlen(s));
+}
+
+static uint64_t ch_symbol_id(const char *name, const char *file)
+{
+	return ch_fnv(ch_fnv(CH_FNV_INIT, name, strlen(name) + 1), file, strlen(file));
+}
+
+static const char *ch_frame_file(const struct prof *p, uint32_t loc, uint32_t i)
+{
+	struct prof_location l;
+	const struct prof_function *f;
+
+	prof_location_get(p, loc, &l);
+	if (i >= l.n_lines || !l.lines[i].function)
+		return "";
+	f = prof_function_get(p, l.lines[i].function);
+	return f ? prof_string(p, f->filename) : "";
+}
+
+/* The stack id of a node (leaf), writing stacks/symbols rows the first time. */
+static int ch_stack(struct ch_batch *b, uint32_t node, uint32_t max_depth, uint64_t *out,
+		    struct ember_diag *d)
+{
+	const struct prof *p = b->p;
+	size_t n = 0, k;
+	uint32_t nd, depth = 0;
+	uint64_t h = CH_FNV_INIT;
+	int rc = 0;
+
+	if (b->node_stack[node]) {
+		*out = b->node_stack[node];
+		return 0;
+	}
+	for (nd = node; nd; nd = prof_node_parent(p, nd)) {
+		uint32_t loc = prof_node_location(p, nd), nf = prof_location_n_frames(p, loc), i;
+
+		if (++depth > max_depth)
+			return ember_diag_set(d, -EMBER_ELIMIT,
+					      "clickhouse: stack deeper than %u locations",
+					      max_depth);
+		for (i = 0; i < nf; i++) {
+			char tmp[80];
+			const char *name = prof_frame_name(p, loc, i, tmp);
+			const char *file = ch_frame_file(p, loc, i);
+			uint64_t sid = ch_symbol_id(name, file);
+
+			if (n == b->n_frames_cap)
+				mem_grow(MEM_STORE, (void **)&b->frames, &b->n_frames_cap, n + 1,
+					 sizeof(*b->frames));
+			b->frames[n++] = sid;
+			h = ch_fnv(h, &sid, sizeof(sid));
+			if (b->loc_done[loc])
+				continue;
+			rc = rc ?: ch_tsv_str(&b->symbols, b->tenant);
+			rc = rc ?: buf_printf(&b->symbols, "\t%llu\t", (unsigned long long)sid);
+			rc = rc ?: ch_tsv_str(&b->symbols, name);
+			rc = rc ?: buf_putc(&b->symbols, '\t');
+			rc = rc ?: ch_tsv_str(&b->symbols, file);
+			rc = rc ?: buf_putc(&b->symbols, '\n');
+		}
+		b->loc_done[loc] = 1;
+	}
+	if (!h)
+		h = 1;
+	rc = rc ?: ch_tsv_str(&b->stacks, b->tenant);
+	rc = rc ?: buf_printf(&b->stacks, "\t%llu\t[", (unsigned long long)h);
+	for (k = 0; !rc && k < n; k++)
+		rc = buf_printf(&b->stacks, "%s%llu", k ? "," : "",
+				(unsigned long long)b->frames[k]);
+	rc = rc ?: buf_append(&b->stacks, "]\n", 2);
+	if (rc)
+		return ember_diag_set(d, rc, "clickhouse: append batch larger than %zu bytes",
+				      CH_BATCH_MAX);
+	b->node_stack[node] = h;
+	*out = h;
+	return 0;
+}
+
+static uint64_t ch_sample_span(const struct prof *p, uint32_t labelset)
+{
+	size_t n, i;
+	const struct prof_label *l = prof_labelset_get(p, labelset, &n);
+
+	for (i = 0; l && i < n; i++)
+		if (l[i].str && !strcmp(prof_string(p, l[i].key), STORE_SAMPLE_LABEL_SPAN))
+			return store_span_id_parse(prof_string(p, l[i].str),
+						   prof_string_len(p, l[i].str));
+	return 0;
+}
+
+/* Rows for the series of sample type `vi`. */
+static int ch_series_rows(struct ch_store *s, struct ch_batch *b, const struct store_append *a,
+			  const char *name, int64_t t, size_t vi, struct ember_diag *d)
+{
+	const struct prof *p = b->p;
+	const struct prof_meta *m = prof_meta_get(p);
+	const struct prof_value_type *vt = &prof_sample_types(p)[vi];
+	size_t n = a->n_labels + 2, i, j, ns = prof_n_samples(p), nst = prof_n_sample_types(p);
+	struct store_label *ls;
+	char ptype[1024];
+	uint64_t fp = CH_FNV_INIT;
+	int64_t total = 0;
+	uint32_t n_out = 0;
+	int rc = 0;
+
+	snprintf(ptype, sizeof(ptype), "%s:%s:%s:%s:%s", name, prof_string(p, vt->type),
+		 prof_string(p, vt->unit), prof_string(p, m->period_type.type),
+		 prof_string(p, m->period_type.unit));
+	ls = mem_calloc(MEM_STORE, n, sizeof(*ls));
+	for (i = j = 0; i < a->n_labels; i++)
+		if (strcmp(a->labels[i].name, STORE_LABEL_NAME) &&
+		    strcmp(a->labels[i].name, STORE_LABEL_PROFILE_TYPE))
+			ls[j++] = a->labels[i];
+	ls[j++] = (struct store_label){STORE_LABEL_NAME, name};
+	ls[j++] = (struct store_label){STORE_LABEL_PROFILE_TYPE, ptype};
+	n = j;
+	qsort(ls, n, sizeof(*ls), ch_label_cmp);
+	for (i = 0; i < n; i++) {
+		fp = ch_fnv(fp, ls[i].name, strlen(ls[i].name) + 1);
+		fp = ch_fnv(fp, ls[i].value, strlen(ls[i].value) + 1);
+	}
+	rc = rc ?: ch_tsv_str(&b->series, b->tenant);
+	rc = rc ?: buf_printf(&b->series, "\t%llu\t", (unsigned long long)fp);
+	rc = rc ?: ch_tsv_str(&b->series, ptype);
+	rc = rc ?: buf_putc(&b->series, '\t');
+	rc = rc ?: ch_tsv_str(&b->series, name);
+	for (j = 0; j < 2; j++) {
+		rc = rc ?: buf_append(&b->series, "\t[", 2);
+		for (i = 0; !rc && i < n; i++) {
+			const char *v = j ? ls[i].value : ls[i].name;
+
+			/* Array elements in TabSeparated: quoted as in SQL, tabs and newlines
+			 * escaped by ch_sql_quote, no second level of escaping. */
+			rc = rc ?: (i ? buf_putc(&b->series, ',') : 0);
+			rc = rc ?: ch_sql_quote(&b->series, v, strlen(v));
+		}
+		rc = rc ?: buf_putc(&b->series, ']');
+	}
+	rc = rc ?: buf_putc(&b->series, '\n');
+	mem_free(ls);
+	for (i = 0; !rc && i < ns; i++) {
+		struct prof_sample smp;
+		uint64_t sid = 0;
+
+		prof_sample_get(p, i, &smp);
+		if (vi >= nst || !smp.values[vi])
+			continue;
+		rc = ch_stack(b, smp.node, s->limits.max_stack_depth, &sid, d);
+		if (rc)
+			return rc;
+		rc = ch_tsv_str(&b->samples, b->tenant);
+		rc = rc
+			     ?: buf_printf(&b->samples, "\t%llu\t%lld\t%llu\t%lld\t%llu\n",
+					   (unsigned long long)fp, (long long)t,
+					   (unsigned long long)sid, (long long)smp.values[vi],
+					   (unsigned long long)ch_sample_span(p, smp.labelset));
+		total += smp.values[vi];
+		n_out++;
+	}
+	rc = rc ?: ch_tsv_str(&b->profiles, b->tenant);
+	rc = rc
+		     ?: buf_printf(&b->profiles, "\t%llu\t%lld\t%lld\t%lld\t%lld\t%u\n",
+				   (unsigned long long)fp, (long long)t, (long long)m->duration_ns,
+				   (long long)m->period, (long long)total, n_out);
+	if (rc)
+		return ember_diag_set(d, rc, "clickhouse: append batch larger than %zu bytes",
+				      CH_BATCH_MAX);
+	return 0;
+}
+
+static int ch_insert(struct ch_store *s, const char *table, const struct buf *rows,
+		     struct ember_diag *d)
+{
+	char sql[256];
+
+	if (!rows->len)
+		return 0;
+	snprintf(sql, sizeof(sql), "INSERT INTO %s.%s FORMAT TabSeparated", s->conn.db, table);
+	return ch_query(&s->conn, sql, rows, NULL, d);
+}
+
+static int ch_append(struct store *st, const struct store_append *a, struct ember_diag *d)
+{
+	struct ch_store *s = (struct ch_store *)st;
+	const struct prof *p = a->prof;
+	struct ch_batch b = {0};
+	const char *name = a->name;
+	int64_t t = a->time_ns;
+	size_t i, nst;
+	int rc = 0;
+
+	if (!p || !prof_n_samples(p))
+		return ember_diag_set(d, -EMBER_EUSAGE, "clickhouse: empty profile");
+	b.tenant = a->tenant && *a->tenant ? a->tenant : "anonymous";
+	if (!ch_tenant_ok(b.tenant))
+		return ember_diag_set(d, -EMBER_EUSAGE, "clickhouse: bad tenant \"%.80s\"",
+				      b.tenant);
+	nst = prof_n_sample_types(p);
+	if (!nst || nst > s->limits.max_sample_types)
+		return ember_diag_set(d, -EMBER_ELIMIT, "clickhouse: %zu sample types (1..%u)", nst,
+				      s->limits.max_sample_types);
+	if (a->n_labels + 2 > s->limits.max_labels_per_series)
+		return ember_diag_set(d, -EMBER_ELIMIT, "clickhouse: more than %u labels",
+				      s->limits.max_labels_per_series);
+	for (i = 0; i < a->n_labels; i++) {
+		if (!a->labels[i].name || !a->labels[i].value || !*a->labels[i].name)
+			return ember_diag_set(d, -EMBER_EUSAGE, "clickhouse: label %zu is empty",
+					      i);
+		if (strlen(a->labels[i].name) > s->limits.max_label_name_len ||
+		    strlen(a->labels[i].value) > s->limits.max_label_value_len)
+			return ember_diag_set(d, -EMBER_ELIMIT,
+					      "clickhouse: label \"%.64s\" too long",
+					      a->labels[i].name);
+		if (!name && !strcmp(a->labels[i].name, STORE_LABEL_NAME))
+			name = a->labels[i].value;
+	}
+	if (!name || !*name)
+		name = "unknown";
+	if (!t)
+		t = prof_meta_get(p)->time_ns;
+	b.p = p;
+	buf_init(&b.series, MEM_STORE, CH_BATCH_MAX);
+	buf_init(&b.profiles, MEM_STORE, CH_BATCH_MAX);
+	buf_init(&b.samples, MEM_STORE, CH_BATCH_MAX);
+	buf_init(&b.stacks, MEM_STORE, CH_BATCH_MAX);
+	buf_init(&b.symbols, MEM_STORE, CH_BATCH_MAX);
+	b.node_stack = mem_calloc(MEM_STORE, prof_n_nodes(p) + 1, sizeof(*b.node_stack));
+	b.loc_done = mem_calloc(MEM_STORE, prof_n_locations(p) + 1, 1);
+	for (i = 0; !rc && i < nst; i++)
+		rc = ch_series_rows(s, &b, a, name, t, i, d);
+	if (!rc) {
+		pthread_mutex_lock(&s->lock);
+		/* Dictionaries first, samples last: a reader never sees a sample whose stack
+		 * is missing. A failure leaves at most unreferenced dictionary rows. */
+		rc = ch_insert(s, "symbols", &b.symbols, d);
+		rc = rc ?: ch_insert(s, "stacks", &b.stacks, d);
+		rc = rc ?: ch_insert(s, "series", &b.series, d);
+		rc = rc ?: ch_insert(s, "profiles", &b.profiles, d);
+		rc = rc ?: ch_insert(s, "samples", &b.samples, d);
+		if (!rc)
+			s->appends++;
+		pthread_mutex_unlock(&s->lock);
+	}
+	buf_fini(&b.series);
+	buf_fini(&b.profiles);
+	buf_fini(&b.samples);
+	buf_fini(&b.stacks);
+	buf_fini(&b.symbols);
+	mem_free(b.node_stack);
+	mem_free(b.loc_done);
+	mem_free(b.frames);
+	return rc;
+}
+
+#define CH_NOSYS(what) \
+	ember_diag_set(d, -ENOSYS, "clickhouse backend: %s is not implemented yet", what)
+
+static int ch_label_names(struct store *st, const struct store_query *q, struct store_result **out,
+			  struct ember_diag *d)
+{
+	(void)st, (void)q;
+	*out = NULL;
+	return CH_NOSYS("label names");
+}
+
+static int ch_label_values(struct store *st, const struct store_query *q, const char *name,
+			   struct store_result **out, struct ember_diag *d)
+{
+	(void)st, (void)q, (void)name;
+	*out = NULL;
+	return CH_NOSYS("label values");
+}
+
+static int ch_series(struct store *st, const struct store_query *q, struct store_result **out,
+		     struct ember_diag *d)
+{
+	(void)st, (void)q;
+	*out = NULL;
+	return CH_NOSYS("series");
+}
+
+static int ch_select_merge(struct store *st, const struct store_query *q, const uint64_t *span_ids,
+			   size_t n_span_ids, struct prof **out, struct ember_diag *d)
+{
+	(void)st, (void)q, (void)span_ids, (void)n_span_ids;
+	*out = NULL;
+	return CH_NOSYS("select-merge");
+}
+
+static int ch_select_series(struct store *st, const struct store_query *q,
+			    const struct store_series_opts *o, struct store_result **out,
+			    struct ember_diag *d)
+{
+	(void)st, (void)q, (void)o;
+	*out = NULL;
+	return CH_NOSYS("select-series");
+}
+
+static int ch_function_series(struct store *st, const struct store_query *q, const char *function,
+			      int64_t step_ns, struct store_result **out, struct ember_diag *d)
+{
+	(void)st, (void)q, (void)function, (void)step_ns;
+	*out = NULL;
+	return CH_NOSYS("function series");
+}
+
+static int ch_cut(struct store *st, struct ember_diag *d)
+{
+	(void)st, (void)d;
+	return 0; /* nothing buffered: every append is written before it returns */
+}
+
+static int ch_compact(struct store *st, struct ember_diag *d)
+{
+	(void)st, (void)d;
+	return 0; /* ClickHouse merges parts itself; retention (TTL) is not done yet */
+}
+
+static void ch_stats(struct store *st, struct store_stats *out)
+{
+	struct ch_store *s = (struct ch_store *)st;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	out->appends = s->appends;
+	out->error = s->error;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void ch_close(struct store *st)
+{
+	struct ch_store *s = (struct ch_store *)st;
+
+	ch_conn_fini(&s->conn);
+	pthread_mutex_destroy(&s->lock);
+	mem_free(s);
+}
+
+static const struct store_ops ch_ops = {
+	.name = "clickhouse",
+	.append = ch_append,
+	.label_names = ch_label_names,
+	.label_values = ch_label_values,
+	.series = ch_series,
+	.select_merge = ch_select_merge,
+	.select_series = ch_select_series,
+	.function_series = ch_function_series,
+	.top = NULL,
+	.cut = ch_cut,
+	.compact = ch_compact,
+	.stats = ch_stats,
+	.close = ch_close,
+};
+
+static uint32_t ch_def(uint32_t v, uint32_t def)
+{
+	return v ? v : def;
+}
+
+int store_clickhouse_open(const struct store_opts *o, struct store **out, struct ember_diag *d)
+{
+	struct ch_store *s;
+	int rc;
+
+	*out = NULL;
+	s = mem_calloc(MEM_STORE, 1, sizeof(*s));
+	s->base.ops = &ch_ops;
+	pthread_mutex_init(&s->lock, NULL);
+	s->limits = o->limits;
+	s->limits.max_labels_per_series = ch_def(o->limits.max_labels_per_series, 32);
+	s->limits.max_label_name_len = ch_def(o->limits.max_label_name_len, 256);
+	s->limits.max_label_value_len = ch_def(o->limits.max_label_value_len, 2048);
+	s->limits.max_stack_depth = ch_def(o->limits.max_stack_depth, 1024);
+	s->limits.max_sample_types = ch_def(o->limits.max_sample_types, 16);
+	rc = ch_conn_init(&s->conn, o->url, d);
+	rc = rc ?: ch_schema_ensure(&s->conn, d);
+	if (rc) {
+		ch_close(&s->base);
+		return rc;
+	}
+	*out = &s->base;
+	return 0;
+}
