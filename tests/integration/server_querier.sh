@@ -37,7 +37,7 @@ $QP span-pprof "$T/span.pb"
 ingest_body querier/ingest_spans "name=spans&format=pprof&from=$FROM&until=$NOW" "$T/span.pb"
 printf 'main;work;crunch 7\nmain;idle 3\n' >"$T/p.folded"
 "$EMBER" convert "$T/p.folded" -o "$T/p.pb.gz" 2>/dev/null &&
-	ingest querier/ingest_pprof "name=papp&format=pprof&from=$FROM&until=$NOW" "$T/p.pb.gz"
+	ingest_body querier/ingest_pprof "name=papp&format=pprof&from=$FROM&until=$NOW" "$T/p.pb.gz"
 
 CPU=process_cpu:cpu:nanoseconds:cpu:nanoseconds
 S=$(((NOW - 3600) * 1000))
