@@ -45,7 +45,9 @@ static const char agent_usage[] =
 	"  -o, --output DIR     directory for the profiles (created if missing)\n"
 	"      --no-kernel      do not record kernel stacks\n"
 	"      --user-unwind    copy each user stack (16 KiB) to user space and unwind it\n"
-	"                       there, instead of unwinding it in the kernel (the default)\n"
+	"                       there (the default: complete stacks for short-lived processes)\n"
+	"      --kernel-unwind  unwind user stacks in the kernel from loaded tables (cheaper;\n"
+	"                       loses samples of processes that exit within ~0.1 s)\n"
 	"  -h, --help           show this help\n"
 	"\n" CLI_EXIT_HELP;
 
@@ -267,13 +269,14 @@ int cmd_agent(int argc, char **argv)
 		{"push-backlog", required_argument, NULL, 'B'},
 		{"no-kernel", no_argument, NULL, 'K'},
 		{"user-unwind", no_argument, NULL, 'U'},
+		{"kernel-unwind", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long freq = 19, interval_ms = 10000, duration_ms = 0;
 	const char *dir = NULL, *server = NULL;
 	long backlog = 64L << 20;
-	bool no_kernel = false, user_unwind = false;
+	bool no_kernel = false, user_unwind = true;
 	int c;
 	while ((c = getopt_long(argc, argv, "F:i:d:o:s:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -305,6 +308,9 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'U':
 			user_unwind = true;
+			break;
+		case 'N':
+			user_unwind = false;
 			break;
 		case 'h':
 			fputs(agent_usage, stdout);

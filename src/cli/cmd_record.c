@@ -28,7 +28,8 @@
 #include "profile/flame.h"
 
 static const char record_usage[] =
-	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] [--user-unwind]\n"
+	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] "
+	"[--user-unwind|--kernel-unwind]\n"
 	"                    -- CMD [ARGS]\n"
 	"       ember record -p PID [-d SECONDS] [-F HZ] [-o FILE] [--format FMT]\n"
 	"\n"
@@ -47,7 +48,9 @@ static const char record_usage[] =
 	"  -d, --duration SECONDS  stop after this long (default: until CMD or PID exits)\n"
 	"      --no-kernel         do not record kernel stacks\n"
 	"      --user-unwind       copy each user stack (16 KiB) to user space and unwind it\n"
-	"                          there, instead of unwinding it in the kernel (the default)\n"
+	"                          there (the default: complete stacks for short-lived processes)\n"
+	"      --kernel-unwind     unwind user stacks in the kernel from loaded tables (cheaper;\n"
+	"                          loses samples of processes that exit within ~0.1 s)\n"
 	"  -h, --help              show this help\n"
 	"\n" CLI_EXIT_HELP;
 
@@ -158,12 +161,13 @@ int cmd_record(int argc, char **argv)
 		{"duration", required_argument, NULL, 'd'},
 		{"no-kernel", no_argument, NULL, 'K'},
 		{"user-unwind", no_argument, NULL, 'U'},
+		{"kernel-unwind", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long freq = 99, pid = 0, duration = 0;
 	const char *out_path = "ember.pb.gz", *fmt_name = NULL;
-	bool no_kernel = false, user_unwind = false;
+	bool no_kernel = false, user_unwind = true;
 	int c;
 	while ((c = getopt_long(argc, argv, "+F:o:f:p:d:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -190,6 +194,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'U':
 			user_unwind = true;
+			break;
+		case 'N':
+			user_unwind = false;
 			break;
 		case 'h':
 			fputs(record_usage, stdout);

@@ -32,7 +32,7 @@ cc -O2 -fomit-frame-pointer -o "$T/syscalls" "$WL/syscalls.c" || {
 
 # 1. The burn workload, two threads, 3 s at 999 Hz (a few thousand samples: the sampling error
 # of a 40% share is then about 1 percentage point).
-BURN_OUT=$T/truth.txt "$EMBER_REC" record -F 999 -o "$T/burn.folded" -- "$T/burn" 3 2 \
+BURN_OUT=$T/truth.txt "$EMBER_REC" record --kernel-unwind -F 999 -o "$T/burn.folded" -- "$T/burn" 3 2 \
 	>"$T/rec.out" 2>"$T/rec.err"
 rc=$?
 if [ $rc -ne 0 ] && grep -q "cannot load the BPF sampler" "$T/rec.err"; then
