@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,63 +161,50 @@ out:
 	return rc;
 }
 
-int ch_tsv_escape(struct buf *b, const char *s, size_t len)
+/* Backslash escapes for ClickHouse text: the control characters TSV and SQL strings share,
+ * the backslash itself, and the single quote when `quote` (inside a SQL literal). */
+static int ch_escape(struct buf *b, const char *s, size_t len, bool quote)
 {
-	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < len && !rc; i++) {
+	for (size_t i = 0; i < len && !rc; i++) {
+		char esc = 0;
+
 		switch (s[i]) {
 		case '\\':
-			rc = buf_append(b, "\\\\", 2);
+			esc = '\\';
 			break;
 		case '\t':
-			rc = buf_append(b, "\\t", 2);
+			esc = 't';
 			break;
 		case '\n':
-			rc = buf_append(b, "\\n", 2);
+			esc = 'n';
 			break;
 		case '\r':
-			rc = buf_append(b, "\\r", 2);
+			esc = 'r';
 			break;
 		case '\0':
-			rc = buf_append(b, "\\0", 2);
+			esc = '0';
 			break;
-		default:
-			rc = buf_putc(b, s[i]);
+		case '\'':
+			esc = quote ? '\'' : 0;
+			break;
 		}
+		rc = esc ? buf_append(b, (char[]){'\\', esc}, 2) : buf_putc(b, s[i]);
 	}
 	return rc;
 }
 
+int ch_tsv_escape(struct buf *b, const char *s, size_t len)
+{
+	return ch_escape(b, s, len, false);
+}
+
 int ch_sql_quote(struct buf *b, const char *s, size_t len)
 {
-	size_t i;
 	int rc = buf_putc(b, '\'');
 
-	for (i = 0; i < len && !rc; i++) {
-		switch (s[i]) {
-		case '\'':
-			rc = buf_append(b, "\\'", 2);
-			break;
-		case '\\':
-			rc = buf_append(b, "\\\\", 2);
-			break;
-		case '\t':
-			rc = buf_append(b, "\\t", 2);
-			break;
-		case '\n':
-			rc = buf_append(b, "\\n", 2);
-			break;
-		case '\r':
-			rc = buf_append(b, "\\r", 2);
-			break;
-		case '\0':
-			rc = buf_append(b, "\\0", 2);
-			break;
-		default:
-			rc = buf_putc(b, s[i]);
-		}
-	}
+	if (!rc)
+		rc = ch_escape(b, s, len, true);
 	return rc ? rc : buf_putc(b, '\'');
 }
