@@ -41,3 +41,8 @@ int ember_diag_set(struct ember_diag *d, int err, const char *fmt, ...)
 	va_end(ap);
 	return err;
 }
+
+const char *ember_diag_msg(const struct ember_diag *d, int err)
+{
+	return d && d->msg[0] ? d->msg : ember_strerror(err);
+}

@@ -36,6 +36,9 @@ struct ember_diag {
 int ember_diag_set(struct ember_diag *d, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The diag's message when one was set, else ember_strerror(err). */
+const char *ember_diag_msg(const struct ember_diag *d, int err);
+
 #define EMBER_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define EMBER_MIN(a, b)	    ((a) < (b) ? (a) : (b))
 #define EMBER_MAX(a, b)	    ((a) > (b) ? (a) : (b))

@@ -41,7 +41,7 @@ static bool looks_like_text(const uint8_t *d, size_t n)
 
 static void report(const char *cmd, const char *path, int rc, const struct ember_diag *d)
 {
-	const char *msg = d && d->msg[0] ? d->msg : ember_strerror(rc);
+	const char *msg = ember_diag_msg(d, rc);
 	cli_error(cmd, "%s: %s", path, msg);
 }
 

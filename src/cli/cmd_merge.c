@@ -101,7 +101,7 @@ static int merge_one(const char *cmd, const char *path, struct merge_slot *s, st
 		s->parsed = NULL;
 		if (rc == 0)
 			return 0;
-		cli_error(cmd, "%s: %s", path, d.msg[0] ? d.msg : ember_strerror(rc));
+		cli_error(cmd, "%s: %s", path, ember_diag_msg(&d, rc));
 		return CLI_EXIT_ERR;
 	}
 	if (s->read)

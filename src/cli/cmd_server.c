@@ -285,7 +285,7 @@ static int server_run(const char *cmd, struct server_config *cfg)
 	err = server_start(o, &s, &d);
 	if (err) {
 		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-		cli_error(cmd, "%s", d.msg[0] ? d.msg : ember_strerror(err));
+		cli_error(cmd, "%s", ember_diag_msg(&d, err));
 		return err == -EMBER_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERR;
 	}
 	fprintf(stderr, "ember server: listening on %s://%s, data in %s\n",
@@ -312,7 +312,7 @@ int cmd_server(int argc, char **argv)
 	if (config_path) {
 		rc = server_config_load(config_path, &cfg, &d);
 		if (rc) {
-			cli_error(cmd, "%s", d.msg[0] ? d.msg : ember_strerror(rc));
+			cli_error(cmd, "%s", ember_diag_msg(&d, rc));
 			return CLI_EXIT_USAGE;
 		}
 	} else {

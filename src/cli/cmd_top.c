@@ -193,9 +193,8 @@ int cmd_top(int argc, char **argv)
 		if (frc < 0) {
 			prof_free(p);
 			if (frc == -EMBER_EUSAGE)
-				return cli_usage_error(cmd, "%s",
-						       d.msg[0] ? d.msg : ember_strerror(frc));
-			cli_error(cmd, "%s", d.msg[0] ? d.msg : ember_strerror(frc));
+				return cli_usage_error(cmd, "%s", ember_diag_msg(&d, frc));
+			cli_error(cmd, "%s", ember_diag_msg(&d, frc));
 			return CLI_EXIT_ERR;
 		}
 	}

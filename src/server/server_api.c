@@ -62,7 +62,7 @@ static void api_profile_types(const struct server_req *rq, struct server_resp *r
 		return;
 	err = store_label_values(rq->srv->store, &q, STORE_LABEL_PROFILE_TYPE, &res, &d);
 	if (err) {
-		server_resp_error(r, server_status_of(err), "%s", server_diag_msg(&d, err));
+		server_resp_error(r, server_status_of(err), "%s", ember_diag_msg(&d, err));
 		return;
 	}
 	json_init(&w, &r->body);
@@ -175,7 +175,7 @@ static void api_series(const struct server_req *rq, struct server_resp *r)
 	o.limit = (size_t)limit;
 	err = store_select_series(rq->srv->store, &q, &o, &res, &d);
 	if (err) {
-		server_resp_error(r, server_status_of(err), "%s", server_diag_msg(&d, err));
+		server_resp_error(r, server_status_of(err), "%s", ember_diag_msg(&d, err));
 		goto out;
 	}
 	json_init(&w, &r->body);
@@ -296,7 +296,7 @@ static void api_function(const struct server_req *rq, struct server_resp *r)
 	if (!err)
 		err = store_select_series(rq->srv->store, &q, &o, &all, &d);
 	if (err) {
-		server_resp_error(r, server_status_of(err), "%s", server_diag_msg(&d, err));
+		server_resp_error(r, server_status_of(err), "%s", ember_diag_msg(&d, err));
 		goto out;
 	}
 	json_init(&w, &r->body);

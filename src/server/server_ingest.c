@@ -285,8 +285,7 @@ static struct prof *decode_text(const struct server_req *q, const char *format,
 		err = folded_read((const char *)q->body, q->body_len, k->type, k->unit, &p, &d);
 	}
 	if (err) {
-		server_resp_error(r, 422, "%s body: %s", format,
-				  d.msg[0] ? d.msg : ember_strerror(err));
+		server_resp_error(r, 422, "%s body: %s", format, ember_diag_msg(&d, err));
 		return NULL;
 	}
 	struct prof_meta *m = prof_meta(p);
@@ -402,7 +401,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 		if (err) {
 			server_resp_error(r, 422, "pprof %s: %s",
 					  multipart ? "profile part" : "body",
-					  d.msg[0] ? d.msg : ember_strerror(err));
+					  ember_diag_msg(&d, err));
 			goto out;
 		}
 		if (multipart && mp.sample_type_config.data &&
@@ -446,7 +445,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 	err = store_append(q->srv->store, &ap, &d);
 	if (err) {
 		unsigned int st = server_status_of(err);
-		server_resp_error(r, st, "%s", d.msg[0] ? d.msg : ember_strerror(err));
+		server_resp_error(r, st, "%s", ember_diag_msg(&d, err));
 		goto out;
 	}
 	atomic_fetch_add(&q->srv->ingest_profiles, 1);

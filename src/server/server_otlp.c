@@ -67,7 +67,7 @@ static int store_all(const struct server_req *q, const struct otlp_request *req,
 			unsigned int st = err == -EMBER_ELIMIT ? 429 : server_status_of(err);
 
 			server_resp_error(r, st, "profile %zu of %zu: %s", i + 1, req->n_profiles,
-					  d.msg[0] ? d.msg : ember_strerror(err));
+					  ember_diag_msg(&d, err));
 			return -1;
 		}
 		atomic_fetch_add(&q->srv->ingest_profiles, 1);
@@ -106,7 +106,7 @@ void server_otlp(const struct server_req *q, struct server_resp *r)
 		err = server_gunzip_body(q, &tmp, &d);
 		if (err) {
 			server_resp_error(r, err == -EMBER_ELIMIT ? 413 : 400, "gzip body: %s",
-					  d.msg[0] ? d.msg : ember_strerror(err));
+					  ember_diag_msg(&d, err));
 			goto out;
 		}
 		body = tmp.data;
@@ -119,7 +119,7 @@ void server_otlp(const struct server_req *q, struct server_resp *r)
 	};
 	err = otlp_decode(body, len, &ol, &req, &d);
 	if (err) {
-		server_resp_error(r, 400, "%s", d.msg[0] ? d.msg : ember_strerror(err));
+		server_resp_error(r, 400, "%s", ember_diag_msg(&d, err));
 		goto out;
 	}
 	if (store_all(q, req, r))

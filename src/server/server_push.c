@@ -132,7 +132,7 @@ static int decode_all(const struct server_req *q, const struct server_push_req *
 					 err == -EMBER_ELIMIT ? "resource_exhausted"
 							      : "invalid_argument",
 					 "series[%zu].samples[%zu].rawProfile: %s", i, k,
-					 d.msg[0] ? d.msg : ember_strerror(err));
+					 ember_diag_msg(&d, err));
 				return -1;
 			}
 			mem += prof_bytes(p);
@@ -176,7 +176,7 @@ static int store_all(const struct server_req *q, struct push_item *items, size_t
 		err = store_append(q->srv->store, &ap, &d);
 		mem_free(labels);
 		if (err) {
-			const char *msg = d.msg[0] ? d.msg : ember_strerror(err);
+			const char *msg = ember_diag_msg(&d, err);
 
 			if (err == -EMBER_ELIMIT)
 				push_err(r, 429, "resource_exhausted", "%s", msg);
@@ -235,10 +235,10 @@ void server_push(const struct server_req *q, struct server_resp *r)
 		if (err) {
 			if (err == -EMBER_ELIMIT)
 				push_err(r, 413, "resource_exhausted", "gzip body: %s",
-					 d.msg[0] ? d.msg : ember_strerror(err));
+					 ember_diag_msg(&d, err));
 			else
 				push_err(r, 400, "invalid_argument", "gzip body: %s",
-					 d.msg[0] ? d.msg : ember_strerror(err));
+					 ember_diag_msg(&d, err));
 			goto out;
 		}
 		body = tmp.data;
@@ -247,7 +247,7 @@ void server_push(const struct server_req *q, struct server_resp *r)
 	err = json ? server_push_decode_json(body, len, &pl, a, &req, &d)
 		   : server_push_decode_proto(body, len, &pl, a, &req, &d);
 	if (err) {
-		push_err(r, 400, "invalid_argument", "%s", d.msg[0] ? d.msg : ember_strerror(err));
+		push_err(r, 400, "invalid_argument", "%s", ember_diag_msg(&d, err));
 		goto out;
 	}
 	for (size_t i = 0; i < req.n_series; i++)

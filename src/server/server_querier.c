@@ -84,7 +84,7 @@ static const char *code_of(int err)
 
 static void store_err(struct qcall *c, int err, const struct ember_diag *d)
 {
-	qerr(c->r, code_of(err), "%s", server_diag_msg(d, err));
+	qerr(c->r, code_of(err), "%s", ember_diag_msg(d, err));
 }
 
 /* start/end (ms) into q. Label methods: 0 = unbounded. Select methods: end 0 = now, start 0 =
@@ -123,7 +123,7 @@ static int selector_of(struct qcall *c, const char *field, const char *sel, stru
 	if (!err && tmp.profile_type)
 		err = ember_diag_set(&d, -EMBER_EUSAGE, "want {matchers}, not a profile type");
 	if (err) {
-		qerr(c->r, "invalid_argument", "%s: %s", field, server_diag_msg(&d, err));
+		qerr(c->r, "invalid_argument", "%s: %s", field, ember_diag_msg(&d, err));
 		return -1;
 	}
 	q->matchers = tmp.matchers;
@@ -669,7 +669,7 @@ static int body_of(const struct server_req *rq, struct buf *tmp, const uint8_t *
 	err = gzip_inflate(rq->body, rq->body_len, &lim, tmp, &d);
 	if (err) {
 		qerr(r, err == -EMBER_ELIMIT ? "resource_exhausted" : "invalid_argument",
-		     "gzip body: %s", server_diag_msg(&d, err));
+		     "gzip body: %s", ember_diag_msg(&d, err));
 		return -1;
 	}
 	*p = tmp->data;
@@ -715,7 +715,7 @@ void server_querier(const struct server_req *rq, struct server_resp *r)
 	err = querier_decode((enum querier_method)m, body, len, json, a, &in, &d);
 	if (err) {
 		qerr(r, err == -EMBER_ELIMIT ? "resource_exhausted" : "invalid_argument", "%s",
-		     server_diag_msg(&d, err));
+		     ember_diag_msg(&d, err));
 		goto out;
 	}
 	struct qcall c = {.rq = rq, .r = r, .a = a, .in = &in, .json = json};

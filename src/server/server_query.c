@@ -136,7 +136,7 @@ static void write_render(const struct server_req *rq, const struct flame *f, con
 	err = store_select_series(rq->srv->store, q, &o, &res, &d);
 	if (err) {
 		server_resp_error(r, server_status_of(err), "timeline: %s",
-				  d.msg[0] ? d.msg : ember_strerror(err));
+				  ember_diag_msg(&d, err));
 		return;
 	}
 	const struct store_series *ser = res->n_series ? &res->series[0] : NULL;
@@ -249,8 +249,7 @@ void server_label_values(const struct server_req *rq, struct server_resp *r)
 		label = STORE_LABEL_PROFILE_TYPE; /* Pyroscope answers profile type ids here */
 	err = store_label_values(rq->srv->store, &q, label, &res, &d);
 	if (err) {
-		server_resp_error(r, server_status_of(err), "%s",
-				  d.msg[0] ? d.msg : ember_strerror(err));
+		server_resp_error(r, server_status_of(err), "%s", ember_diag_msg(&d, err));
 		goto out;
 	}
 	write_strings(res, r);
@@ -271,8 +270,7 @@ void server_label_names(const struct server_req *rq, struct server_resp *r)
 		goto out;
 	err = store_label_names(rq->srv->store, &q, &res, &d);
 	if (err) {
-		server_resp_error(r, server_status_of(err), "%s",
-				  d.msg[0] ? d.msg : ember_strerror(err));
+		server_resp_error(r, server_status_of(err), "%s", ember_diag_msg(&d, err));
 		goto out;
 	}
 	write_strings(res, r);

@@ -167,7 +167,7 @@ static int store_body(struct server_scrape *sc, struct scrape_task *t, uint64_t 
 	*n_samples = 0;
 	rc = pprof_decode(t->body.data, t->body.len, &lim, &p, &d);
 	if (rc) {
-		snprintf(err, err_len, "pprof: %.200s", d.msg[0] ? d.msg : ember_strerror(rc));
+		snprintf(err, err_len, "pprof: %.200s", ember_diag_msg(&d, rc));
 		return -1;
 	}
 	keep = p;
@@ -182,8 +182,7 @@ static int store_body(struct server_scrape *sc, struct scrape_task *t, uint64_t 
 			rc = server_scrape_delta_apply(&t->delta, p, mask, t->start_real_ns, &delta,
 						       &from, &d);
 			if (rc) {
-				snprintf(err, err_len, "delta: %.200s",
-					 d.msg[0] ? d.msg : ember_strerror(rc));
+				snprintf(err, err_len, "delta: %.200s", ember_diag_msg(&d, rc));
 				prof_free(p);
 				return -1;
 			}
@@ -206,8 +205,7 @@ static int store_body(struct server_scrape *sc, struct scrape_task *t, uint64_t 
 			m->duration_ns = duration_ns;
 		rc = store_append(sc->srv->store, &ap, &d);
 		if (rc) {
-			snprintf(err, err_len, "store: %.200s",
-				 d.msg[0] ? d.msg : ember_strerror(rc));
+			snprintf(err, err_len, "store: %.200s", ember_diag_msg(&d, rc));
 			prof_free(delta);
 			prof_free(p);
 			return -1;

@@ -11,11 +11,6 @@
 
 #include "profile/filter.h"
 
-const char *server_diag_msg(const struct ember_diag *d, int err)
-{
-	return d->msg[0] ? d->msg : ember_strerror(err);
-}
-
 int server_select_parse(const char *query, bool need_type, struct arena *a, struct store_query *q,
 			struct ember_diag *d)
 {
@@ -98,7 +93,7 @@ int server_select_args(const struct server_req *rq, const char *qkey, const char
 	}
 	err = server_select_parse(query ? query : "", need_type, a, q, &d);
 	if (err) {
-		server_resp_error(r, 400, "%s: %s", qkey, server_diag_msg(&d, err));
+		server_resp_error(r, 400, "%s: %s", qkey, ember_diag_msg(&d, err));
 		return -1;
 	}
 	return server_select_range(rq, from_key, until_key, q, r);
@@ -117,7 +112,7 @@ int server_select_merge(const struct server_req *rq, const struct store_query *q
 	else
 		err = store_select_merge(rq->srv->store, q, out, &d);
 	if (err) {
-		server_resp_error(r, server_status_of(err), "%s", server_diag_msg(&d, err));
+		server_resp_error(r, server_status_of(err), "%s", ember_diag_msg(&d, err));
 		return -1;
 	}
 	return 0;
@@ -146,7 +141,7 @@ int server_select_filter(struct prof **p, const char *focus, const char *ignore,
 	err = prof_filter(*p, &o, &f, &d);
 	if (err) {
 		server_resp_error(r, err == -EMBER_EUSAGE ? 400 : server_status_of(err), "%s",
-				  server_diag_msg(&d, err));
+				  ember_diag_msg(&d, err));
 		return -1;
 	}
 	prof_free(*p);

@@ -57,7 +57,4 @@ const char *server_type_field(const char *type, int i, char *tmp, size_t n);
 int server_select_int(const struct server_req *rq, const char *key, int64_t def, int64_t min,
 		      int64_t max, int64_t *out, struct server_resp *r);
 
-/* The message of a store error: d's text or the code's. */
-const char *server_diag_msg(const struct ember_diag *d, int err);
-
 #endif
