@@ -7,21 +7,8 @@
 # $BUILD/screenshots/. SKIP when node, chromium or playwright-core is missing.
 source "$(dirname "$0")/lib/common.bash"
 
-ROOT=$(cd "$INTEG_DIR/../.." && pwd)
-if ! command -v node >/dev/null 2>&1; then
-	skip ui_browser "node is not installed (scripts/deps.sh installs nodejs)"
-	exit 0
-fi
-reason=$(cd "$ROOT" && node --input-type=module -e \
-	"import { why } from './tests/ui/browser.mjs'; console.log(why() || '')" 2>&1)
-if [ -n "$reason" ]; then
-	skip ui_browser "$reason"
-	exit 0
-fi
-if [ ! -x "$EMBER" ]; then
-	fail ui_browser "no ember binary at $EMBER"
-	exit 1
-fi
+source "$(dirname "$0")/lib/ui.bash"
+ui_preflight ui_browser
 
 source "$(dirname "$0")/lib/server.bash"
 start_server_or_exit ui/server_start
@@ -67,18 +54,7 @@ SHOTS=$BUILD_ABS/screenshots
 rm -rf "$SHOTS"
 timeout 120 node "$ROOT/tests/ui/ui.test.mjs" "$BASE" "$SHOTS" --empty 2>"$T/ui.err" ||
 	echo "ui.test.mjs --empty stderr: $(head -c 1000 "$T/ui.err")"
-if n=$(node "$ROOT/tests/ui/fill.mjs" "$BASE" 2>"$T/fill.err"); then
-	pass "ui/fill ($n profiles)"
-else
-	fail ui/fill "$(head -c 300 "$T/fill.err")"
-	exit 1
-fi
-timeout 300 node "$ROOT/tests/ui/ui.test.mjs" "$BASE" "$SHOTS" 2>"$T/ui.err"
-rc=$?
-if [ $rc -ne 0 ] && [ -s "$T/ui.err" ]; then
-	echo "ui.test.mjs stderr:"
-	head -c 2000 "$T/ui.err"
-fi
-if [ $rc -eq 124 ]; then fail ui/browser "the browser test timed out"; fi
+ui_fill ui
+ui_run ui 300 ui.test.mjs "$SHOTS"
 echo "ui_browser: $n_fail failed (screenshots in $SHOTS)"
-[ "$n_fail" -eq 0 ] && [ $rc -eq 0 ]
+[ "$n_fail" -eq 0 ] && [ $UI_RC -eq 0 ]
