@@ -2,11 +2,12 @@
  * ch.h — private to src/store/clickhouse/: the ClickHouse backend of the store interface.
  * ch_http.c talks to ClickHouse's HTTP interface (libcurl, one POST per statement),
  * ch_schema.c creates and checks the schema (docs/internals/clickhouse.md), ch_store.c
- * implements struct store_ops on top of both.
+ * implements the write side of struct store_ops on top of both, ch_query.c the read side.
  */
 #ifndef EMBER_STORE_CLICKHOUSE_CH_H
 #define EMBER_STORE_CLICKHOUSE_CH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,29 @@ int ch_sql_quote(struct buf *b, const char *s, size_t len);
  * server version (c->server_major/minor). -EMBER_EVERSION when the stored schema is newer
  * than CH_SCHEMA_VERSION. */
 int ch_schema_ensure(struct ch_conn *c, struct ember_diag *d);
+
+/* ch_store.c: a tenant name as the backend accepts it ([A-Za-z0-9_.-]{1,64}). */
+bool ch_tenant_ok(const char *t);
+/* ch_store.c: runs one read statement (SELECT ... FORMAT TabSeparated) on the store's
+ * connection(s); the response body goes to `out` (bounded by out->max). */
+int ch_store_query(struct store *st, const char *sql, struct buf *out, struct ember_diag *d);
+
+/* ch_query.c: the read members of the backend's store_ops (same contracts as store.h). */
+int ch_op_label_names(struct store *st, const struct store_query *q, struct store_result **out,
+		      struct ember_diag *d);
+int ch_op_label_values(struct store *st, const struct store_query *q, const char *name,
+		       struct store_result **out, struct ember_diag *d);
+int ch_op_series(struct store *st, const struct store_query *q, struct store_result **out,
+		 struct ember_diag *d);
+int ch_op_select_merge(struct store *st, const struct store_query *q, const uint64_t *span_ids,
+		       size_t n_span_ids, struct prof **out, struct ember_diag *d);
+int ch_op_select_series(struct store *st, const struct store_query *q,
+			const struct store_series_opts *o, struct store_result **out,
+			struct ember_diag *d);
+int ch_op_function_series(struct store *st, const struct store_query *q, const char *function,
+			  int64_t step_ns, struct store_result **out, struct ember_diag *d);
+int ch_op_top(struct store *st, const struct store_query *q, size_t limit,
+	      struct store_result **out, struct ember_diag *d);
 
 /* The ClickHouse backend (store_open with backend "clickhouse" and opts->url). */
 int store_clickhouse_open(const struct store_opts *o, struct store **out, struct ember_diag *d);

@@ -1,8 +1,8 @@
 /*
- * ch_store.c — struct store_ops on ClickHouse. Done: open (URL, schema check/creation),
- * append (one batch of rows per table per append, acknowledged only after every INSERT
- * succeeded), stats, close. The queries are not implemented yet and return -ENOSYS with a
- * message; docs/internals/clickhouse.md lists what remains.
+ * ch_store.c — struct store_ops on ClickHouse: open (URL, schema check/creation), append (one
+ * batch of rows per table per append, acknowledged only after every INSERT succeeded), stats,
+ * close, and ch_store_query for the read side (ch_query.c). docs/internals/clickhouse.md lists
+ * what remains.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,7 +38,7 @@ static uint64_t ch_fnv(uint64_t h, const void *p, size_t n)
 
 #define CH_FNV_INIT 0xcbf29ce484222325ULL
 
-static bool ch_tenant_ok(const char *t)
+bool ch_tenant_ok(const char *t)
 {
 	size_t i, n = strlen(t);
 
@@ -324,56 +324,16 @@ static int ch_append(struct store *st, const struct store_append *a, struct embe
 	return rc;
 }
 
-#define CH_NOSYS(what) \
-	ember_diag_set(d, -ENOSYS, "clickhouse backend: %s is not implemented yet", what)
-
-static int ch_label_names(struct store *st, const struct store_query *q, struct store_result **out,
-			  struct ember_diag *d)
+/* Runs one read statement; see ch.h. */
+int ch_store_query(struct store *st, const char *sql, struct buf *out, struct ember_diag *d)
 {
-	(void)st, (void)q;
-	*out = NULL;
-	return CH_NOSYS("label names");
-}
+	struct ch_store *s = (struct ch_store *)st;
+	int rc;
 
-static int ch_label_values(struct store *st, const struct store_query *q, const char *name,
-			   struct store_result **out, struct ember_diag *d)
-{
-	(void)st, (void)q, (void)name;
-	*out = NULL;
-	return CH_NOSYS("label values");
-}
-
-static int ch_series(struct store *st, const struct store_query *q, struct store_result **out,
-		     struct ember_diag *d)
-{
-	(void)st, (void)q;
-	*out = NULL;
-	return CH_NOSYS("series");
-}
-
-static int ch_select_merge(struct store *st, const struct store_query *q, const uint64_t *span_ids,
-			   size_t n_span_ids, struct prof **out, struct ember_diag *d)
-{
-	(void)st, (void)q, (void)span_ids, (void)n_span_ids;
-	*out = NULL;
-	return CH_NOSYS("select-merge");
-}
-
-static int ch_select_series(struct store *st, const struct store_query *q,
-			    const struct store_series_opts *o, struct store_result **out,
-			    struct ember_diag *d)
-{
-	(void)st, (void)q, (void)o;
-	*out = NULL;
-	return CH_NOSYS("select-series");
-}
-
-static int ch_function_series(struct store *st, const struct store_query *q, const char *function,
-			      int64_t step_ns, struct store_result **out, struct ember_diag *d)
-{
-	(void)st, (void)q, (void)function, (void)step_ns;
-	*out = NULL;
-	return CH_NOSYS("function series");
+	pthread_mutex_lock(&s->lock);
+	rc = ch_query(&s->conn, sql, NULL, out, d);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 static int ch_cut(struct store *st, struct ember_diag *d)
@@ -411,13 +371,13 @@ static void ch_close(struct store *st)
 static const struct store_ops ch_ops = {
 	.name = "clickhouse",
 	.append = ch_append,
-	.label_names = ch_label_names,
-	.label_values = ch_label_values,
-	.series = ch_series,
-	.select_merge = ch_select_merge,
-	.select_series = ch_select_series,
-	.function_series = ch_function_series,
-	.top = NULL,
+	.label_names = ch_op_label_names,
+	.label_values = ch_op_label_values,
+	.series = ch_op_series,
+	.select_merge = ch_op_select_merge,
+	.select_series = ch_op_select_series,
+	.function_series = ch_op_function_series,
+	.top = ch_op_top,
 	.cut = ch_cut,
 	.compact = ch_compact,
 	.stats = ch_stats,
