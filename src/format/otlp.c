@@ -170,31 +170,44 @@ static int add_keyvalues(struct dec *x, struct otlp_span msg, uint32_t field, co
 	return 0;
 }
 
-/* attribute_indices (field) of a message as labels. */
-static int add_attr_labels(struct dec *x, struct otlp_span msg, uint32_t field, const char *where)
+/* The next attribute of an attribute_indices list: 1 with *a and *val set, 0 at the end, or
+ * an error naming `where` (an index out of the table, a malformed list or value). Index 0 and
+ * an empty table are skipped. */
+static int next_attr(struct dec *x, struct otlp_ints *it, const char *where,
+		     const struct otlp_attr **a, struct otlp_value *val)
 {
-	struct otlp_ints it;
 	uint64_t v;
 	int st, err;
 	char path[200];
 
-	otlp_ints_init(&it, msg, field);
-	while ((st = otlp_ints_next(&it, &v)) == 1) {
-		const struct otlp_attr *a;
-		struct otlp_value val;
-
+	while ((st = otlp_ints_next(it, &v)) == 1) {
 		if ((err = otlp_check_index(v, x->dict.n_attrs, "attribute_table", x->d,
 					    "%s.attribute_indices", where)))
 			return err;
 		if (v == 0 || x->dict.n_attrs == 0)
 			continue;
-		a = &x->dict.attrs[v];
+		*a = &x->dict.attrs[v];
 		snprintf(path, sizeof(path), "dictionary.attribute_table[%" PRIu64 "]", v);
-		if ((err = otlp_any_value(&x->dict, a->value, &val, x->d, path)) ||
-		    (err = add_label(x, dstr(x, a->key), &val, where)))
+		if ((err = otlp_any_value(&x->dict, (*a)->value, val, x->d, path)))
 			return err;
+		return 1;
 	}
 	return st < 0 ? otlp_malformed(x->d, where) : 0;
+}
+
+/* attribute_indices (field) of a message as labels. */
+static int add_attr_labels(struct dec *x, struct otlp_span msg, uint32_t field, const char *where)
+{
+	struct otlp_ints it;
+	const struct otlp_attr *a;
+	struct otlp_value val;
+	int st, err;
+
+	otlp_ints_init(&it, msg, field);
+	while ((st = next_attr(x, &it, where, &a, &val)) == 1)
+		if ((err = add_label(x, dstr(x, a->key), &val, where)))
+			return err;
+	return st;
 }
 
 /* --- profile tables ------------------------------------------------------------------------ */
@@ -344,27 +357,17 @@ static int sample_labels(struct dec *x, struct otlp_span msg, uint64_t link, con
 {
 	struct prof_label pl[OTLP_MAX_SAMPLE_ATTRS + 1];
 	struct otlp_ints it;
-	uint64_t v;
+	const struct otlp_attr *a;
+	struct otlp_value val;
 	size_t n = 0;
 	int st, err;
 
 	otlp_ints_init(&it, msg, 2);
-	while ((st = otlp_ints_next(&it, &v)) == 1) {
-		const struct otlp_attr *a;
-		struct otlp_value val;
-
-		if ((err = otlp_check_index(v, x->dict.n_attrs, "attribute_table", x->d,
-					    "%s.attribute_indices", path)))
-			return err;
-		if (v == 0 || x->dict.n_attrs == 0)
-			continue;
+	while ((st = next_attr(x, &it, path, &a, &val)) == 1) {
 		if (n >= OTLP_MAX_SAMPLE_ATTRS)
 			return ember_diag_set(x->d, -EMBER_ELIMIT,
 					      "%s.attribute_indices: more than %d", path,
 					      OTLP_MAX_SAMPLE_ATTRS);
-		a = &x->dict.attrs[v];
-		if (otlp_any_value(&x->dict, a->value, &val, x->d, path))
-			return -EMBER_EFORMAT; /* checked with the dictionary: not reached */
 		memset(&pl[n], 0, sizeof(pl[n]));
 		pl[n].key = str_id(x, a->key);
 		if (!pl[n].key)
@@ -386,7 +389,7 @@ static int sample_labels(struct dec *x, struct otlp_span msg, uint64_t link, con
 			n++;
 	}
 	if (st < 0)
-		return otlp_malformed(x->d, path);
+		return st;
 	if ((err = otlp_check_index(link, x->dict.n_links, "link_table", x->d, "%s.link_index",
 				    path)))
 		return err;
