@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "base/base64.h"
 #include "server/server_int.h"
 
 #define AUTH_MAX_HEADER 2048
@@ -24,46 +25,6 @@ static bool token_eq(const char *a, size_t alen, const char *secret)
 	for (size_t i = 0; i < slen; i++)
 		diff |= (unsigned char)(secret[i] ^ (i < alen ? a[i] : 0));
 	return diff == 0;
-}
-
-static int b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes standard base64 into out (at most cap - 1 bytes, NUL-terminated); -1 when bad. */
-static int b64_decode(const char *in, char *out, size_t cap, size_t *out_len)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0;
-
-	for (; *in && *in != '='; in++) {
-		int v = b64_val(*in);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n + 1 >= cap)
-				return -1;
-			out[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[n] = 0;
-	*out_len = n;
-	return 0;
 }
 
 /* The token presented by the request: points into hdr or buf; NULL when none. */
@@ -87,8 +48,10 @@ static const char *presented_token(const char *hdr, char *buf, size_t cap, size_
 		hdr += 6;
 		while (*hdr == ' ')
 			hdr++;
-		if (b64_decode(hdr, buf, cap, &n))
+		long r = base64_decode(hdr, strlen(hdr), (uint8_t *)buf, cap);
+		if (r < 0)
 			return NULL;
+		n = (size_t)r;
 		colon = memchr(buf, ':', n);
 		if (!colon)
 			return NULL;

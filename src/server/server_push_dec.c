@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/wire.h"
 #include "format/json_depth.h"
 #include "server/server_push.h"
@@ -194,47 +195,6 @@ int server_push_decode_proto(const uint8_t *body, size_t len, const struct serve
 
 /* --- Connect JSON -------------------------------------------------------------------------- */
 
-static int b64v(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Standard or URL-safe base64, padding optional; -1 on a bad character or length. */
-static long b64_decode(const char *s, size_t n, uint8_t *out)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	long o = 0;
-
-	while (n && s[n - 1] == '=')
-		n--;
-	if (n % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64v((unsigned char)s[i]);
-
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return o;
-}
-
 /* A member by its JSON name or its proto name. */
 static json_t *member(json_t *o, const char *json_name, const char *proto_name)
 {
@@ -302,8 +262,10 @@ static int json_series(json_t *js, const struct server_push_limits *lim, struct 
 					      "series[%zu].samples[%zu].rawProfile: want a base64 "
 					      "string",
 					      si, k);
-		buf = arena_alloc(a, json_string_length(raw) * 3 / 4 + 4);
-		n = b64_decode(json_string_value(raw), json_string_length(raw), buf);
+		size_t cap = BASE64_DECODED_MAX(json_string_length(raw));
+
+		buf = arena_alloc(a, cap);
+		n = base64_decode(json_string_value(raw), json_string_length(raw), buf, cap);
 		if (n < 0)
 			return ember_diag_set(d, -EMBER_EFORMAT,
 					      "series[%zu].samples[%zu].rawProfile: bad base64", si,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/hash.h"
@@ -291,4 +292,24 @@ TEST(log_levels)
 	CHECK_OK(log_parse_level("debug", &l));
 	CHECK_EQ_INT(l, LOG_LEVEL_DEBUG);
 	CHECK_EQ_INT(log_parse_level("loud", &l), -EMBER_EUSAGE);
+}
+
+TEST(base64_decode_alphabets_and_errors)
+{
+	uint8_t out[16];
+
+	CHECK_EQ_INT(base64_decode("dXNlcjpwYXNz", 12, out, sizeof(out)), 9);
+	CHECK(memcmp(out, "user:pass", 9) == 0);
+	/* padding optional; standard and URL-safe digits alike */
+	CHECK_EQ_INT(base64_decode("+/8=", 4, out, sizeof(out)), 2);
+	CHECK_EQ_INT(out[0], 0xfb);
+	CHECK_EQ_INT(out[1], 0xff);
+	CHECK_EQ_INT(base64_decode("-_8", 3, out, sizeof(out)), 2);
+	CHECK_EQ_INT(out[0], 0xfb);
+	CHECK_EQ_INT(base64_decode("", 0, out, sizeof(out)), 0);
+	/* bad character, impossible length, '=' inside, output past cap */
+	CHECK_EQ_INT(base64_decode("ab$d", 4, out, sizeof(out)), -1);
+	CHECK_EQ_INT(base64_decode("abcde", 5, out, sizeof(out)), -1);
+	CHECK_EQ_INT(base64_decode("ab=d", 4, out, sizeof(out)), -1);
+	CHECK_EQ_INT(base64_decode("dXNlcjpwYXNz", 12, out, 8), -1);
 }
