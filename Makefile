@@ -22,7 +22,7 @@ endif
 OPT ?= -O2 -g
 SAN ?=
 CFLAGS_ALL := $(CSTD) $(OPT) $(WARN) $(SAN) -Isrc -I$(BUILD)/bpf -MMD -MP $(CFLAGS)
-LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lzstd -ldeflate -lz -lpcre2-8 -lcurl -lmicrohttpd \
+LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lzstd -llzma -ldeflate -lz -lpcre2-8 -lcurl -lmicrohttpd \
 	-lyaml -ljansson -lm -lpthread
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 

@@ -79,12 +79,26 @@ void agent_procs_forget(struct agent_procs *ps, int pid);
 void agent_procs_unwind(struct agent_procs *ps, const struct ember_sample *s, uint64_t *pcs,
 			size_t max_pcs, struct unwind_result *res);
 
-/* A named (or unnamed) user frame. Strings are borrowed until the next call on ps. */
+/* Inline frames kept per PC (the innermost ones and the outermost past that). */
+#define AGENT_FRAME_MAX_LINES 8
+
+/* One source frame of a PC: a function (raw name) and the line reached in it. */
+struct agent_frame_line {
+	const char *function; /* NULL when DWARF does not name it */
+	const char *file;     /* NULL when unknown */
+	uint32_t line;	      /* 0 when unknown */
+};
+
+/* A named (or unnamed) user frame. Strings are borrowed until the next call on ps. With DWARF,
+ * lines[0] is the innermost (inlined) function at the PC, lines[n_lines - 1] the function
+ * holding it (named `name` when the symbol table has it); without, n_lines is 0. */
 struct agent_frame {
 	const char *name;     /* raw symbol name, NULL when unknown */
 	const char *path;     /* mapping path, NULL when no mapping */
 	const char *build_id; /* hex, "" when none */
 	uint64_t map_start, map_end, map_offset;
+	size_t n_lines;
+	struct agent_frame_line lines[AGENT_FRAME_MAX_LINES];
 };
 
 void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct agent_frame *out);

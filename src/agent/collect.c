@@ -5,9 +5,11 @@
  * the PCs) interned in a strtab, so a stack is a dense id and its count an array slot (why not a
  * BPF count map: docs/internals/agent.md). User frames are named when first seen, while the
  * process and its maps still exist (a memo keyed by pid, exec generation and PC), so a process
- * that exits or execs before the profile is built keeps its names. Building a profile emits
- * locations leaf first: kernel frames (named "sym_[k]", mapping [kernel.kallsyms]) then user
- * frames. Owns its strtabs, memo and counts; borrows the agent_procs.
+ * that exits or execs before the profile is built keeps its names; with DWARF, a memoized frame
+ * keeps its inline frames too, and its location gets one line per frame, innermost first, each
+ * function with its source file. Building a profile emits locations leaf first: kernel frames
+ * (named "sym_[k]", mapping [kernel.kallsyms]) then user frames. Owns its strtabs, memo and
+ * counts; borrows the agent_procs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,8 +36,17 @@ struct frame_memo {
 	uint32_t name; /* raw symbol name, 0 = unknown */
 	uint32_t path; /* mapping path, 0 = no mapping */
 	uint32_t build_id;
+	uint32_t first_line; /* its source lines: memo_lines[first_line .. + n_lines) */
+	uint32_t n_lines;    /* 0 without DWARF */
 	uint32_t pad;
 	uint64_t map_start, map_end, map_offset;
+};
+
+/* One source line of a memoized frame (struct agent_frame_line, strings as ids). */
+struct memo_line {
+	uint32_t function; /* raw name, 0 = unknown */
+	uint32_t file;	   /* 0 = unknown */
+	uint32_t line;
 };
 
 struct agent_collector {
@@ -51,6 +62,8 @@ struct agent_collector {
 	struct hmap memo;     /* hash(pid, gen, pc, leaf) -> index into frames */
 	struct frame_memo *frames;
 	size_t n_frames, cap_frames;
+	struct memo_line *memo_lines;
+	size_t n_memo_lines, cap_memo_lines;
 	int *pids;
 	size_t n_pids, cap_pids;
 	struct agent_collect_stats st;
@@ -79,6 +92,7 @@ void agent_collector_free(struct agent_collector *c)
 	mem_free(c->counts);
 	mem_free(c->pids);
 	mem_free(c->frames);
+	mem_free(c->memo_lines);
 	hmap_fini(&c->pid_set);
 	hmap_fini(&c->gens);
 	hmap_fini(&c->procinfo);
@@ -100,6 +114,7 @@ void agent_collector_reset(struct agent_collector *c)
 	hmap_clear(&c->gens);
 	hmap_clear(&c->procinfo);
 	c->n_frames = 0;
+	c->n_memo_lines = 0;
 }
 
 void agent_collector_exec(struct agent_collector *c, int pid)
@@ -141,6 +156,18 @@ static void memo_frame(struct agent_collector *c, uint32_t pid, uint32_t gen, ui
 	m->map_start = fr.map_start;
 	m->map_end = fr.map_end;
 	m->map_offset = fr.map_offset;
+	if (fr.n_lines == 0 || c->n_memo_lines > UINT32_MAX - AGENT_FRAME_MAX_LINES)
+		return;
+	size_t nl = EMBER_MIN(fr.n_lines, (size_t)AGENT_FRAME_MAX_LINES);
+	mem_grow(MEM_AGENT, (void **)&c->memo_lines, &c->cap_memo_lines, c->n_memo_lines + nl,
+		 sizeof(*c->memo_lines));
+	m->first_line = (uint32_t)c->n_memo_lines;
+	m->n_lines = (uint32_t)nl;
+	for (size_t i = 0; i < nl; i++)
+		c->memo_lines[c->n_memo_lines++] =
+			(struct memo_line){.function = memo_str(c, fr.lines[i].function),
+					   .file = memo_str(c, fr.lines[i].file),
+					   .line = fr.lines[i].line};
 }
 
 const struct agent_collect_stats *agent_collector_stats(const struct agent_collector *c)
@@ -265,6 +292,20 @@ static uint32_t kernel_location(struct prof *p, uint32_t kmap, struct agent_proc
 	return prof_add_location(p, kmap, at, &line, 1, false);
 }
 
+/* The function of a raw name (and source file) in the names strtab, demangled; "??" when
+ * DWARF has a line but no name. */
+static uint32_t user_function(struct prof *p, struct agent_collector *c, uint32_t name,
+			      uint32_t file)
+{
+	const char *raw = name ? strtab_get(c->names, name, NULL) : "??";
+	char dem[1024];
+	struct prof_function fn = {.system_name = prof_intern_cstr(p, raw)};
+	fn.name = symb_demangle(raw, dem, sizeof(dem)) ? prof_intern_cstr(p, dem) : fn.system_name;
+	if (file)
+		fn.filename = prof_intern_cstr(p, strtab_get(c->names, file, NULL));
+	return prof_add_function(p, &fn);
+}
+
 static uint32_t user_location(struct prof *p, struct agent_collector *c, const struct stack_hdr *h,
 			      uint64_t pc, bool leaf)
 {
@@ -284,13 +325,22 @@ static uint32_t user_location(struct prof *p, struct agent_collector *c, const s
 		};
 		map = prof_add_mapping(p, &m);
 	}
+	if (fm->n_lines > 0 && fm->first_line + (size_t)fm->n_lines <= c->n_memo_lines) {
+		/* Inline frames, innermost first as pprof wants them; the outermost is named by
+		 * the symbol table when it can be (the name the frame has without DWARF). */
+		struct prof_line lines[AGENT_FRAME_MAX_LINES];
+		size_t n = EMBER_MIN((size_t)fm->n_lines, (size_t)AGENT_FRAME_MAX_LINES);
+		for (size_t i = 0; i < n; i++) {
+			const struct memo_line *ml = &c->memo_lines[fm->first_line + i];
+			uint32_t fname = i == n - 1 && fm->name ? fm->name : ml->function;
+			lines[i] = (struct prof_line){
+				.function = user_function(p, c, fname, ml->file), .line = ml->line};
+		}
+		return prof_add_location(p, map, at, lines, (uint32_t)n, false);
+	}
 	if (!fm->name)
 		return prof_add_location(p, map, at, NULL, 0, false);
-	const char *raw = strtab_get(c->names, fm->name, NULL);
-	char dem[1024];
-	struct prof_function fn = {.system_name = prof_intern_cstr(p, raw)};
-	fn.name = symb_demangle(raw, dem, sizeof(dem)) ? prof_intern_cstr(p, dem) : fn.system_name;
-	struct prof_line line = {.function = prof_add_function(p, &fn)};
+	struct prof_line line = {.function = user_function(p, c, fm->name, 0)};
 	return prof_add_location(p, map, at, &line, 1, false);
 }
 

@@ -465,12 +465,27 @@ void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct 
 	out->map_start = m->start;
 	out->map_end = m->end;
 	out->map_offset = m->offset;
+	/* DWARF readers grow the file cache as they read (below): past its bound it is emptied
+	 * here as when a new file is opened, and refilled on demand. */
+	if (ps->file_bytes > ps->o.max_file_bytes)
+		clear_files(ps);
 	struct file_entry *f = get_file(ps, p, idx);
 	uint64_t vaddr;
 	if (f) {
 		out->build_id = f->build_id;
-		if (pc_to_vaddr(f, m, pc, &vaddr))
-			out->name = symb_elf_lookup(f->elf, vaddr, NULL);
+		if (!pc_to_vaddr(f, m, pc, &vaddr))
+			return;
+		out->name = symb_elf_lookup(f->elf, vaddr, NULL);
+		if (!symb_elf_has_dwarf(f->elf))
+			return;
+		/* Source lines and inline frames; what the reader caches counts in the cache. */
+		size_t before = symb_elf_bytes(f->elf);
+		struct symb_srcline sl[AGENT_FRAME_MAX_LINES];
+		out->n_lines = symb_elf_srclines(f->elf, vaddr, sl, AGENT_FRAME_MAX_LINES);
+		for (size_t i = 0; i < out->n_lines; i++)
+			out->lines[i] = (struct agent_frame_line){
+				.function = sl[i].function, .file = sl[i].file, .line = sl[i].line};
+		ps->file_bytes += symb_elf_bytes(f->elf) - before;
 		return;
 	}
 	if (m->path[0] == 0 || strncmp(m->path, "[anon", 5) == 0) {

@@ -1,10 +1,11 @@
 /*
  * symb.h — symbolization: /proc/PID/maps parsing, ELF symbol tables (.symtab/.dynsym, separate
  * debug files by build id or debuglink), kernel symbols from /proc/kallsyms, JIT perf maps
- * (/tmp/perf-PID.map) and C++/Rust demangling. Every byte read here comes from files a process
- * or the kernel controls: sizes are bounded, malformed lines are skipped, nothing asserts on
- * input. This module never logs: it returns 0 or -errno/-EMBER_E* and the caller reports.
- * Objects are immutable after load; lookups return borrowed pointers valid until the _free.
+ * (/tmp/perf-PID.map), C++/Rust demangling, MiniDebugInfo and DWARF source lines with inline
+ * frames. Every byte read here comes from files a process or the kernel controls: sizes are
+ * bounded, malformed lines are skipped, nothing asserts on input. This module never logs: it returns 0 or -errno/-EMBER_E* and the caller reports.
+ * Objects are immutable after load (but for the DWARF reader of an ELF file, opened on its
+ * first line lookup); lookups return borrowed pointers valid until the _free.
  */
 #ifndef EMBER_SYMB_SYMB_H
 #define EMBER_SYMB_SYMB_H
@@ -80,8 +81,59 @@ const char *symb_elf_lookup(const struct symb_elf *e, uint64_t vaddr, uint64_t *
 size_t symb_elf_n_symbols(const struct symb_elf *e);
 /* True when the symbols came from .symtab (or a debug file's), false for .dynsym only. */
 bool symb_elf_has_symtab(const struct symb_elf *e);
-/* Bytes held, for cache bounds. */
+/* Bytes held, for cache bounds (the DWARF reader's estimate included once it is open). */
 size_t symb_elf_bytes(const struct symb_elf *e);
+/* Opens an ELF image held in memory (tests, fuzzing): build id, PT_LOADs, .symtab, else
+ * MiniDebugInfo, plus .dynsym; no separate debug files, no DWARF. data is copied. */
+int symb_elf_open_mem(const void *data, size_t n, struct symb_elf **out);
+
+/* Where the function symbols came from. */
+enum symb_sym_source {
+	SYMB_SRC_DYNSYM,    /* .dynsym only */
+	SYMB_SRC_SYMTAB,    /* the file's own .symtab */
+	SYMB_SRC_DEBUGFILE, /* a separate debug file (build id, debuglink, debuginfod) */
+	SYMB_SRC_MINIDEBUG, /* .gnu_debugdata */
+};
+enum symb_sym_source symb_elf_sym_source(const struct symb_elf *e);
+
+/* ---- MiniDebugInfo (xz) ----------------------------------------------------------------- */
+
+#define SYMB_XZ_MAX_IN	  ((size_t)16 << 20) /* compressed bytes */
+#define SYMB_XZ_MAX_OUT	  ((size_t)64 << 20) /* decompressed bytes */
+#define SYMB_XZ_MAX_RATIO 64		     /* decompressed / compressed (+ 64 KiB) */
+
+/* Decodes one xz stream into *out (mem_alloc'd, *out_len bytes). -EMBER_ELIMIT past the
+ * bounds above, -EMBER_EFORMAT when it is not a valid, complete xz stream. */
+int symb_xz_decode(const void *in, size_t in_len, void **out, size_t *out_len);
+/* The output bound for in_len compressed bytes (0 when in_len is over SYMB_XZ_MAX_IN). */
+size_t symb_xz_out_bound(size_t in_len);
+
+/* ---- DWARF source lines and inline frames ------------------------------------------------ */
+
+#define SYMB_MAX_INLINE	     16			 /* frames returned per address */
+#define SYMB_DWARF_MAX_BYTES ((size_t)512 << 20) /* larger DWARF is not opened */
+
+/* One frame of an address: the function and the source line reached in it. */
+struct symb_srcline {
+	const char *function; /* raw (linkage) name, NULL when DWARF has none */
+	const char *file;     /* NULL when unknown */
+	uint32_t line;	      /* 0 when unknown */
+};
+
+/* True when the file (or its separate debug file with the same build id) has .debug_info and
+ * .debug_line: symb_elf_open then maps that file (no descriptor kept) for a DWARF reader. */
+bool symb_elf_has_dwarf(const struct symb_elf *e);
+/* The size of that DWARF (its .debug_* sections, uncompressed); 0 without. */
+size_t symb_elf_dwarf_bytes(const struct symb_elf *e);
+/* The frames at vaddr, innermost first: out[0] is the function inlined deepest with the line
+ * of vaddr, each next one the function it was inlined into with the line of the call, the last
+ * the function holding vaddr. Deeper nests keep the innermost max - 1 and the outermost.
+ * Returns how many (0: no DWARF, or vaddr in no unit). Strings are borrowed until the next
+ * symb_elf_dwarf_reset or symb_elf_free. The reader caches the units it reads: symb_elf_bytes
+ * grows by an estimate of what they hold. */
+size_t symb_elf_srclines(struct symb_elf *e, uint64_t vaddr, struct symb_srcline *out, size_t max);
+/* Drops what the DWARF reader cached (symb_elf_bytes shrinks back). */
+void symb_elf_dwarf_reset(struct symb_elf *e);
 
 /* ---- kernel symbols ---------------------------------------------------------------------- */
 

@@ -3,9 +3,10 @@
  * the GNU build id, the PT_LOAD segments (file offset -> virtual address), and the function
  * symbols sorted by address with their names in one blob. Symbols come from .symtab, else from
  * a separate debug file (root/usr/lib/debug/.build-id/xx/yyyy.debug, then .gnu_debuglink next
- * to the file or under /usr/lib/debug), else debuginfod when DEBUGINFOD_URLS is set, plus
- * .dynsym. MiniDebugInfo (.gnu_debugdata) needs liblzma, which is not linked yet: such files
- * fall back to .dynsym.
+ * to the file or under /usr/lib/debug), else debuginfod when DEBUGINFOD_URLS is set, else
+ * MiniDebugInfo (.gnu_debugdata: an xz-compressed ELF with a .symtab, symb_minidebug.c), plus
+ * .dynsym. The first of the file and its debug files with DWARF gets a DWARF reader
+ * (symb_dwarf.c) for source lines and inline frames.
  * The file is hostile: counts and name lengths are bounded, libelf reports bad offsets.
  */
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "symb/symb.h"
+#include "symb/symb_dwarf.h"
 
 #define ELF_MAX_SYMBOLS	   (4u << 20)
 #define ELF_MAX_NAME	   1024
@@ -51,6 +53,8 @@ struct symb_elf {
 	size_t n_syms, cap_syms;
 	struct buf names;
 	bool has_symtab;
+	enum symb_sym_source src;
+	struct symb_dwarf *dwarf; /* NULL without DWARF */
 };
 
 static int open_elf(const char *path, int *fd, Elf **elf)
@@ -67,31 +71,6 @@ static int open_elf(const char *path, int *fd, Elf **elf)
 		return -EMBER_EFORMAT;
 	}
 	return 0;
-}
-
-static void read_build_id(Elf *elf, uint8_t *out, size_t *len)
-{
-	Elf_Scn *scn = NULL;
-	*len = 0;
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
-		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    memcmp((const char *)d->d_buf + name_off, "GNU", 4) == 0 &&
-			    nh.n_descsz > 0 && nh.n_descsz <= SYMB_BUILD_ID_MAX) {
-				memcpy(out, (const char *)d->d_buf + desc_off, nh.n_descsz);
-				*len = nh.n_descsz;
-				return;
-			}
-		}
-	}
 }
 
 static void read_loads(Elf *elf, struct symb_elf *e)
@@ -186,13 +165,26 @@ static void finish_symbols(struct symb_elf *e)
 	e->n_syms = w;
 }
 
-static bool load_symtab_from(const char *path, struct symb_elf *e)
+/* The DWARF reader of path, when e has none yet and path has DWARF. */
+static void try_dwarf(Elf *elf, const char *path, struct symb_elf *e)
+{
+	size_t bytes;
+	if (e->dwarf || !symb_dwarf_probe(elf, &bytes))
+		return;
+	if (symb_dwarf_open(path, e->build_id, e->build_id_len, &e->dwarf) != 0)
+		e->dwarf = NULL;
+}
+
+/* A separate debug file: its .symtab when want_syms, its DWARF when e has none yet. True when
+ * symbols came from it. */
+static bool use_debug_file(const char *path, struct symb_elf *e, bool want_syms)
 {
 	int fd;
 	Elf *elf;
 	if (open_elf(path, &fd, &elf) != 0)
 		return false;
-	size_t n = load_symbols(elf, e, SHT_SYMTAB);
+	size_t n = want_syms ? load_symbols(elf, e, SHT_SYMTAB) : 0;
+	try_dwarf(elf, path, e);
 	elf_end(elf);
 	close(fd);
 	return n > 0;
@@ -224,30 +216,41 @@ static const char *debuglink(Elf *elf, char *out, size_t n)
 	return NULL;
 }
 
-/* Separate debug files: by build id, then by debuglink. */
-static bool load_debug_file(Elf *elf, const char *path, const char *root, struct symb_elf *e)
+/* Separate debug files, by build id then by debuglink, for symbols (want_syms) and DWARF;
+ * stops when both are found. True when symbols came from one. */
+static bool load_debug_file(Elf *elf, const char *path, const char *root, struct symb_elf *e,
+			    bool want_syms)
 {
 	char p[4096];
 	const char *r = root ? root : "";
+	bool got = false;
+#define DONE() ((got || !want_syms) && e->dwarf)
 	if (e->build_id_len >= 2) {
 		char hex[2 * SYMB_BUILD_ID_MAX + 1];
 		for (size_t i = 0; i < e->build_id_len; i++)
 			snprintf(hex + 2 * i, 3, "%02x", e->build_id[i]);
 		int w = snprintf(p, sizeof(p), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", r, hex,
 				 hex + 2);
-		if (w > 0 && (size_t)w < sizeof(p) && load_symtab_from(p, e))
-			return true;
+		if (w > 0 && (size_t)w < sizeof(p))
+			got |= use_debug_file(p, e, want_syms && !got);
+		if (DONE())
+			return got;
 	}
 	char link[256];
 	if (!debuglink(elf, link, sizeof(link)))
-		return false;
+		return got;
 	const char *slash = strrchr(path, '/');
 	int dir_len = slash ? (int)(slash - path) : 0;
 	int w = snprintf(p, sizeof(p), "%s%.*s/.debug/%s", r, dir_len, path, link);
-	if (w > 0 && (size_t)w < sizeof(p) && load_symtab_from(p, e))
-		return true;
+	if (w > 0 && (size_t)w < sizeof(p))
+		got |= use_debug_file(p, e, want_syms && !got);
+	if (DONE())
+		return got;
 	w = snprintf(p, sizeof(p), "%s/usr/lib/debug%.*s/%s", r, dir_len, path, link);
-	return w > 0 && (size_t)w < sizeof(p) && load_symtab_from(p, e);
+	if (w > 0 && (size_t)w < sizeof(p))
+		got |= use_debug_file(p, e, want_syms && !got);
+#undef DONE
+	return got;
 }
 
 /* debuginfod, only when DEBUGINFOD_URLS names a server (it may block on the network for up to
@@ -265,11 +268,79 @@ static bool load_debuginfod(struct symb_elf *e)
 	if (fd >= 0) {
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		ok = load_symtab_from(p, e);
+		ok = use_debug_file(p, e, true);
 		close(fd);
 	}
 	debuginfod_end(c);
 	return ok;
+}
+
+/* MiniDebugInfo: the .symtab of the xz-compressed ELF in .gnu_debugdata. */
+static bool load_minidebug(Elf *elf, struct symb_elf *e)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".gnu_debugdata") != 0)
+			continue;
+		Elf_Data *d = elf_rawdata(scn, NULL);
+		if (!d || !d->d_buf || d->d_size == 0)
+			return false;
+		void *img;
+		size_t len;
+		if (symb_xz_decode(d->d_buf, d->d_size, &img, &len) != 0)
+			return false;
+		size_t n = 0;
+		Elf *inner = elf_memory(img, len);
+		if (inner && elf_kind(inner) == ELF_K_ELF)
+			n = load_symbols(inner, e, SHT_SYMTAB);
+		if (inner)
+			elf_end(inner);
+		mem_free(img);
+		return n > 0;
+	}
+	return false;
+}
+
+/* Everything but the file's own DWARF from an open ELF. path NULL: an image in memory (no
+ * debug files). */
+static int load_elf(Elf *elf, const char *path, const char *root, struct symb_elf *e)
+{
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(elf, &eh))
+		return -EMBER_EFORMAT;
+	e->type = eh.e_type;
+	symb_read_build_id(elf, e->build_id, &e->build_id_len);
+	read_loads(elf, e);
+	e->src = SYMB_SRC_DYNSYM;
+	if (load_symbols(elf, e, SHT_SYMTAB) > 0)
+		e->src = SYMB_SRC_SYMTAB;
+	if (path && (e->src == SYMB_SRC_DYNSYM || !e->dwarf) &&
+	    load_debug_file(elf, path, root, e, e->src == SYMB_SRC_DYNSYM))
+		e->src = SYMB_SRC_DEBUGFILE;
+	if (path && e->src == SYMB_SRC_DYNSYM && load_debuginfod(e))
+		e->src = SYMB_SRC_DEBUGFILE;
+	if (e->src == SYMB_SRC_DYNSYM && load_minidebug(elf, e))
+		e->src = SYMB_SRC_MINIDEBUG;
+	e->has_symtab = e->src != SYMB_SRC_DYNSYM;
+	/* .dynsym too: stripped files keep exported functions only there, and a .symtab may
+	 * lack them when it came from a partial debug file. Duplicates are dropped. */
+	load_symbols(elf, e, SHT_DYNSYM);
+	finish_symbols(e);
+	return 0;
+}
+
+static struct symb_elf *new_elf(void)
+{
+	struct symb_elf *e = mem_calloc(MEM_SYMB, 1, sizeof(*e));
+	buf_init(&e->names, MEM_SYMB, ELF_MAX_NAME_BYTES);
+	return e;
 }
 
 int symb_elf_open(const char *path, const char *root, struct symb_elf **out)
@@ -283,27 +354,41 @@ int symb_elf_open(const char *path, const char *root, struct symb_elf **out)
 	int rc = open_elf(full, &fd, &elf);
 	if (rc != 0)
 		return rc;
-	struct symb_elf *e = mem_calloc(MEM_SYMB, 1, sizeof(*e));
-	buf_init(&e->names, MEM_SYMB, ELF_MAX_NAME_BYTES);
-	GElf_Ehdr eh;
-	if (!gelf_getehdr(elf, &eh)) {
-		elf_end(elf);
-		close(fd);
-		symb_elf_free(e);
-		return -EMBER_EFORMAT;
-	}
-	e->type = eh.e_type;
-	read_build_id(elf, e->build_id, &e->build_id_len);
-	read_loads(elf, e);
-	if (load_symbols(elf, e, SHT_SYMTAB) > 0 || load_debug_file(elf, path, root, e) ||
-	    load_debuginfod(e))
-		e->has_symtab = true;
-	/* .dynsym too: stripped files keep exported functions only there, and a .symtab may
-	 * lack them when it came from a partial debug file. Duplicates are dropped. */
-	load_symbols(elf, e, SHT_DYNSYM);
-	finish_symbols(e);
+	struct symb_elf *e = new_elf();
+	/* The build id first: a DWARF reader checks it. */
+	symb_read_build_id(elf, e->build_id, &e->build_id_len);
+	try_dwarf(elf, full, e);
+	rc = load_elf(elf, path, root, e);
 	elf_end(elf);
 	close(fd);
+	if (rc != 0) {
+		symb_elf_free(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+int symb_elf_open_mem(const void *data, size_t n, struct symb_elf **out)
+{
+	elf_version(EV_CURRENT);
+	char *img = mem_alloc(MEM_SYMB, n ? n : 1);
+	if (n)
+		memcpy(img, data, n);
+	Elf *elf = elf_memory(img, n);
+	int rc = -EMBER_EFORMAT;
+	struct symb_elf *e = NULL;
+	if (elf && elf_kind(elf) == ELF_K_ELF) {
+		e = new_elf();
+		rc = load_elf(elf, NULL, NULL, e);
+	}
+	if (elf)
+		elf_end(elf);
+	mem_free(img);
+	if (rc != 0) {
+		symb_elf_free(e);
+		return rc;
+	}
 	*out = e;
 	return 0;
 }
@@ -314,6 +399,7 @@ void symb_elf_free(struct symb_elf *e)
 		return;
 	mem_free(e->syms);
 	buf_fini(&e->names);
+	symb_dwarf_free(e->dwarf);
 	mem_free(e);
 }
 
@@ -389,5 +475,32 @@ bool symb_elf_has_symtab(const struct symb_elf *e)
 
 size_t symb_elf_bytes(const struct symb_elf *e)
 {
-	return sizeof(*e) + e->cap_syms * sizeof(*e->syms) + e->names.cap;
+	return sizeof(*e) + e->cap_syms * sizeof(*e->syms) + e->names.cap +
+	       (e->dwarf ? symb_dwarf_bytes(e->dwarf) : 0);
+}
+
+enum symb_sym_source symb_elf_sym_source(const struct symb_elf *e)
+{
+	return e->src;
+}
+
+bool symb_elf_has_dwarf(const struct symb_elf *e)
+{
+	return e->dwarf != NULL;
+}
+
+size_t symb_elf_dwarf_bytes(const struct symb_elf *e)
+{
+	return e->dwarf ? symb_dwarf_total_bytes(e->dwarf) : 0;
+}
+
+size_t symb_elf_srclines(struct symb_elf *e, uint64_t vaddr, struct symb_srcline *out, size_t max)
+{
+	return e->dwarf ? symb_dwarf_lookup(e->dwarf, vaddr, out, max) : 0;
+}
+
+void symb_elf_dwarf_reset(struct symb_elf *e)
+{
+	if (e->dwarf)
+		symb_dwarf_reset(e->dwarf);
 }
