@@ -33,6 +33,8 @@ static const char server_usage[] =
 	"  -c, --config FILE           YAML configuration file\n"
 	"  -l, --listen ADDR:PORT      IPv4 address and port (default 127.0.0.1:4040)\n"
 	"  -D, --data-dir DIR          data directory, created if missing (default ./data)\n"
+	"      --storage URL           local (default: the data directory) or\n"
+	"                              clickhouse://host:8123/db[?cluster=NAME]\n"
 	"      --threads N             worker threads (default 32; handlers wait on the\n"
 	"                              WAL fsync, so more threads share one fsync)\n"
 	"      --max-body SIZE         request body limit (default 16MiB)\n"
@@ -78,6 +80,7 @@ enum {
 	OPT_MAX_LVLEN,
 	OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
+	OPT_STORAGE,
 };
 
 static const struct option server_longopts[] = {
@@ -102,6 +105,7 @@ static const struct option server_longopts[] = {
 	{"max-label-value-len", required_argument, NULL, OPT_MAX_LVLEN},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	{"storage", required_argument, NULL, OPT_STORAGE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -233,6 +237,13 @@ static int server_flag(const char *cmd, int c, const char *arg, struct server_co
 			return cli_usage_error(cmd, "--log-format: '%s' is not text or json", arg);
 		cfg->log_json = !strcmp(arg, "json");
 		break;
+	case OPT_STORAGE: {
+		struct ember_diag d = {{0}};
+
+		if (server_storage_parse(arg, &cfg->store, &d))
+			return cli_usage_error(cmd, "--storage: %s", d.msg);
+		break;
+	}
 	default:
 		return CLI_EXIT_USAGE;
 	}
@@ -289,7 +300,8 @@ static int server_run(const char *cmd, struct server_config *cfg)
 		return err == -EMBER_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERR;
 	}
 	fprintf(stderr, "ember server: listening on %s://%s, data in %s\n",
-		o->tls_cert ? "https" : "http", o->listen, o->data_dir);
+		o->tls_cert ? "https" : "http", o->listen,
+		cfg->store.url ? cfg->store.url : o->data_dir);
 	if (sigwait(&set, &sig) != 0)
 		sig = 0;
 	LOG_INFO("server: signal %d, shutting down", sig);

@@ -318,6 +318,24 @@ static int server_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const
 
 /* --- storage ------------------------------------------------------------------------------ */
 
+int server_storage_parse(const char *s, struct store_opts *so, struct ember_diag *d)
+{
+	static const char ch[] = "clickhouse://";
+
+	if (!strcmp(s, "local")) {
+		so->backend = "local";
+		so->url = NULL;
+		return 0;
+	}
+	if (!strncmp(s, ch, sizeof(ch) - 1) && strlen(s) <= 2048) {
+		so->backend = "clickhouse";
+		so->url = s;
+		return 0;
+	}
+	return ember_diag_set(d, -EMBER_EUSAGE,
+			      "storage '%.100s' is not 'local' or clickhouse://host:8123/db", s);
+}
+
 static int storage_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v,
 			const struct cfg_path *p, void *arg)
 {
@@ -329,6 +347,15 @@ static int storage_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v,
 	int err;
 
 	(void)arg;
+	if (!strcmp(key, "url")) {
+		const char *s = NULL;
+		struct ember_diag d2 = {{0}};
+
+		err = want_str(x, v, p, &s);
+		if (!err && server_storage_parse(s, so, &d2))
+			return cfg_err(x, v, p, "%s", d2.msg);
+		return err;
+	}
 	if (!strcmp(key, "retention"))
 		return want_duration(x, v, p, 0, 100 * year_ns, &so->retention_ns);
 	if (!strcmp(key, "retention_bytes"))

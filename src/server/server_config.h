@@ -54,6 +54,11 @@ bool server_name_ok(const char *s, const char *extra);
 /* A tenant id of the config and the X-Scope-OrgID header: [A-Za-z0-9_.-]{1,64}. */
 bool server_tenant_ok(const char *t);
 
+/* The storage URL of --storage / storage.url: "local" (the embedded store, the default) or
+ * clickhouse://host:8123/db[?cluster=NAME...] (docs/internals/clickhouse.md); sets
+ * so->backend and so->url (borrowed). -EMBER_EUSAGE otherwise. */
+int server_storage_parse(const char *s, struct store_opts *so, struct ember_diag *d);
+
 /* "16MiB", "1GB", "512k", "4096" (B, K/KiB, M/MiB, G/GiB, T/TiB = 1024^n; KB, MB, GB, TB =
  * 1000^n) into bytes; -EMBER_EUSAGE otherwise. */
 int server_config_size(const char *s, uint64_t *out);

@@ -114,10 +114,26 @@ unsigned int server_status_of(int err)
 	case EMBER_ELIMIT:
 		return MHD_HTTP_UNPROCESSABLE_CONTENT;
 	case EROFS:
+	case EAGAIN:
+	case ECONNREFUSED:
+	case ETIMEDOUT:
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	case ENOBUFS:
+		return MHD_HTTP_TOO_MANY_REQUESTS;
 	default:
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
+}
+
+unsigned int server_store_status(int err, struct server_resp *r)
+{
+	unsigned int st = server_status_of(err);
+
+	if (st == MHD_HTTP_TOO_MANY_REQUESTS)
+		r->retry_after_s = 1;
+	else if (st == MHD_HTTP_SERVICE_UNAVAILABLE && err != -EROFS)
+		r->retry_after_s = 2;
+	return st;
 }
 
 int64_t server_now_ns(void)
@@ -289,7 +305,18 @@ void server_metrics(const struct server_req *q, struct server_resp *r)
 
 void server_ready(const struct server_req *q, struct server_resp *r)
 {
-	(void)q;
+	struct store_stats st;
+
+	/* A store that cannot write (the ClickHouse backend while ClickHouse is unreachable:
+	 * error -EAGAIN) makes the server not ready. */
+	store_get_stats(q->srv->store, &st);
+	if (st.error == -EAGAIN) {
+		server_resp_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "not ready: the store (%s) is unreachable",
+				  q->srv->store->ops->name);
+		r->retry_after_s = 2;
+		return;
+	}
 	r->status = MHD_HTTP_OK;
 	r->ctype = "text/plain";
 	buf_puts(&r->body, "ready\n");

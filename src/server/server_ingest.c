@@ -444,7 +444,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 				  .prof = p};
 	err = store_append(q->srv->store, &ap, &d);
 	if (err) {
-		unsigned int st = server_status_of(err);
+		unsigned int st = server_store_status(err, r);
 		server_resp_error(r, st, "%s", ember_diag_msg(&d, err));
 		goto out;
 	}

@@ -102,6 +102,10 @@ void server_resp_verror(struct server_resp *r, unsigned int status, const char *
 int server_gunzip_body(const struct server_req *q, struct buf *out, struct ember_diag *d);
 /* The HTTP status for a negative store/format code in a client request. */
 unsigned int server_status_of(int err);
+/* The status of a failed store_append (server_status_of) with Retry-After set on r when the
+ * store asks to come back: -ENOBUFS (the backend's write queue is full) -> 429, -EAGAIN /
+ * -ECONNREFUSED / -ETIMEDOUT (the backend is unreachable or slow) -> 503. */
+unsigned int server_store_status(int err, struct server_resp *r);
 
 /* Parses a Pyroscope time ("now", "now-1h", digits by length: 8 YYYYMMDD, 13 ms, 16 us, 19 ns,
  * otherwise s) into ns. -EMBER_EUSAGE on anything else. */

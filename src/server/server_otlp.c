@@ -64,7 +64,7 @@ static int store_all(const struct server_req *q, const struct otlp_request *req,
 		err = store_append(q->srv->store, &ap, &d);
 		mem_free(labels);
 		if (err) {
-			unsigned int st = err == -EMBER_ELIMIT ? 429 : server_status_of(err);
+			unsigned int st = err == -EMBER_ELIMIT ? 429 : server_store_status(err, r);
 
 			server_resp_error(r, st, "profile %zu of %zu: %s", i + 1, req->n_profiles,
 					  ember_diag_msg(&d, err));

@@ -178,11 +178,13 @@ static int store_all(const struct server_req *q, struct push_item *items, size_t
 		if (err) {
 			const char *msg = ember_diag_msg(&d, err);
 
-			if (err == -EMBER_ELIMIT)
+			unsigned int st = server_store_status(err, r);
+
+			if (err == -EMBER_ELIMIT || st == 429)
 				push_err(r, 429, "resource_exhausted", "%s", msg);
 			else if (err == -EMBER_EUSAGE || err == -EMBER_EFORMAT)
 				push_err(r, 400, "invalid_argument", "%s", msg);
-			else if (err == -EROFS)
+			else if (st == 503)
 				push_err(r, 503, "unavailable", "%s", msg);
 			else
 				push_err(r, 500, "internal", "%s", msg);

@@ -76,7 +76,12 @@ static const char *code_of(int err)
 	case EMBER_EUNSUPPORTED:
 		return "unimplemented";
 	case EROFS:
+	case EAGAIN:
+	case ECONNREFUSED:
+	case ETIMEDOUT:
 		return "unavailable";
+	case ENOBUFS:
+		return "resource_exhausted";
 	default:
 		return "internal";
 	}

@@ -120,8 +120,8 @@ pass clickhouse_append
 # Schema created once, version recorded once even when opened again.
 "$T/ch_tool" "$URL" 0 >/dev/null 2>"$T/tool2.err" || fail clickhouse_reopen "$(cat "$T/tool2.err")"
 got=$(sql "SELECT count(), max(version) FROM ember_it.ember_schema_version")
-[ "$got" = "1	1" ] && pass clickhouse_schema_version ||
-	fail clickhouse_schema_version "want '1<TAB>1', got '$got'"
+[ "$got" = "1	2" ] && pass clickhouse_schema_version ||
+	fail clickhouse_schema_version "want '1<TAB>2', got '$got'"
 
 tables=$(sql "SELECT name FROM system.tables WHERE database = 'ember_it' ORDER BY name" | tr '\n' ' ')
 [ "$tables" = "ember_schema_version profiles samples series stacks symbols " ] &&

@@ -1,8 +1,9 @@
 /*
  * ch.h — private to src/store/clickhouse/: the ClickHouse backend of the store interface.
- * ch_http.c talks to ClickHouse's HTTP interface (libcurl, one POST per statement),
- * ch_schema.c creates and checks the schema (docs/internals/clickhouse.md), ch_store.c
- * implements the write side of struct store_ops on top of both, ch_query.c the read side.
+ * ch_http.c talks to ClickHouse's HTTP interface (libcurl, one POST per statement) and parses
+ * the URL, ch_schema.c creates and checks the schema on every node (docs/internals/clickhouse.md),
+ * ch_batch.c is the batching writer (one thread, group commit, backpressure), ch_store.c
+ * implements the write side of struct store_ops on top of them, ch_query.c the read side.
  */
 #ifndef EMBER_STORE_CLICKHOUSE_CH_H
 #define EMBER_STORE_CLICKHOUSE_CH_H
@@ -15,14 +16,35 @@
 #include "base/err.h"
 #include "store/store.h"
 
-#define CH_SCHEMA_VERSION 1
+#define CH_SCHEMA_VERSION 2
 #define CH_DB_MAX	  64
 #define CH_RESULT_MAX	  ((size_t)64 << 20) /* bytes of one query result */
 #define CH_ERROR_MAX	  1500		     /* bytes of a server error body quoted in diags */
+#define CH_HOSTS_MAX	  16		     /* nodes listed in one URL */
+#define CH_URL_MAX	  2048		     /* bytes of a clickhouse:// URL */
 
-/* A connection target parsed from clickhouse://host:port/db (http is the only transport). */
+/* Everything a clickhouse:// URL says (ch_url_parse):
+ * clickhouse://h1[:port][,h2[:port]...][/db][?key=value&...] with the keys cluster (cluster
+ * mode: Distributed tables over <t>_local on every listed node), flush_ms, batch_rows,
+ * max_pending (bytes), timeout_ms (queries and inserts), retry_ms (how long a failed batch is
+ * retried before its appends fail) and retention_days. */
+struct ch_url {
+	size_t n_hosts;
+	char hosts[CH_HOSTS_MAX][300]; /* http://host:port/ */
+	char db[CH_DB_MAX + 1];
+	char cluster[CH_DB_MAX + 1]; /* "" = single node */
+	uint32_t flush_ms;	     /* default 200 */
+	uint32_t batch_rows;	     /* sample rows that flush a batch at once; default 100000 */
+	uint64_t max_pending;	     /* bytes of unflushed rows before appends get -ENOBUFS */
+	long timeout_ms;	     /* default 30000 */
+	uint32_t retry_ms;	     /* default 3000 */
+	uint32_t retention_days;     /* 0 = keep */
+};
+
+/* A connection to one node. */
 struct ch_conn {
 	char base_url[300]; /* http://host:port/ */
+	char req_url[400];  /* base_url plus settings (cluster mode) */
 	char db[CH_DB_MAX + 1];
 	long connect_timeout_ms; /* default 2000 */
 	long timeout_ms;	 /* whole request; default 30000 */
@@ -30,8 +52,15 @@ struct ch_conn {
 	uint32_t server_major, server_minor; /* filled by ch_schema_ensure */
 };
 
-/* Parses `url` (clickhouse://host[:port][/db]; port 8123, db "ember" by default). The db name
- * must be [A-Za-z0-9_]{1,64}. -EMBER_EUSAGE with a message when malformed. */
+/* Parses `url` into u (defaults filled). The db name must be [A-Za-z0-9_]{1,64}, hosts
+ * [A-Za-z0-9._-], the cluster name [A-Za-z0-9_]. -EMBER_EUSAGE with a message when malformed. */
+int ch_url_parse(const char *url, struct ch_url *u, struct ember_diag *d);
+/* A connection to node `host` of u; cluster mode adds the settings that keep reads over
+ * Distributed tables correct (distributed_product_mode=global) and inserts synchronous
+ * (insert_distributed_sync=1). */
+int ch_conn_open(struct ch_conn *c, const struct ch_url *u, size_t host, struct ember_diag *d);
+/* Parses `url` (clickhouse://host[:port][/db]; port 8123, db "ember" by default) and connects
+ * to its first host. -EMBER_EUSAGE with a message when malformed. */
 int ch_conn_init(struct ch_conn *c, const char *url, struct ember_diag *d);
 void ch_conn_fini(struct ch_conn *c);
 
@@ -50,8 +79,43 @@ int ch_sql_quote(struct buf *b, const char *s, size_t len);
 
 /* Creates the database and tables when missing, records/checks the schema version and the
  * server version (c->server_major/minor). -EMBER_EVERSION when the stored schema is newer
- * than CH_SCHEMA_VERSION. */
-int ch_schema_ensure(struct ch_conn *c, struct ember_diag *d);
+ * than CH_SCHEMA_VERSION. With a cluster name: the tables are <t>_local plus
+ * Distributed(cluster, db, <t>_local, key) named <t>, on this node (run it on every node).
+ * retention_days > 0 adds a TTL on servers >= 19.6. */
+int ch_schema_ensure(struct ch_conn *c, const char *cluster, uint32_t retention_days,
+		     struct ember_diag *d);
+/* Retention on servers without TTL: drops the partitions (UTC days) of the time-keyed tables
+ * older than `days` on this node. */
+int ch_schema_drop_old(struct ch_conn *c, const char *cluster, uint32_t days, struct ember_diag *d);
+
+/* ch_batch.c: the writer. Appends add their rows to the open batch and wait until the batch
+ * holding them is inserted (group commit); one thread flushes a batch at batch_rows sample rows
+ * or flush_ms after its first row. -ENOBUFS when the unflushed bytes exceed max_pending,
+ * -EAGAIN (message: why) when the batch could not be inserted within retry_ms. */
+struct ch_writer;
+/* One append's rows, TabSeparated, one buffer per table (series, profiles, samples, stacks,
+ * symbols) with `n_samples` sample rows. */
+enum {
+	CH_T_SYMBOLS,
+	CH_T_STACKS,
+	CH_T_SERIES,
+	CH_T_PROFILES,
+	CH_T_SAMPLES,
+	CH_T_N
+};
+extern const char *const ch_table_names[CH_T_N];
+struct ch_rows {
+	struct buf t[CH_T_N];
+	size_t n_samples;
+	int64_t t_min, t_max; /* profile times of the rows */
+};
+int ch_writer_start(const struct ch_url *u, struct ch_writer **out, struct ember_diag *d);
+/* Adds the rows (copied) and waits for their batch. */
+int ch_writer_append(struct ch_writer *w, const struct ch_rows *rows, struct ember_diag *d);
+/* 0 while ClickHouse answered the last insert or probe, else -EAGAIN. */
+int ch_writer_health(struct ch_writer *w);
+/* Flushes what is pending (waiting for it), stops the thread, frees. */
+void ch_writer_stop(struct ch_writer *w);
 
 /* ch_store.c: a tenant name as the backend accepts it ([A-Za-z0-9_.-]{1,64}). */
 bool ch_tenant_ok(const char *t);

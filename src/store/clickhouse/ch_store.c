@@ -1,11 +1,13 @@
 /*
- * ch_store.c — struct store_ops on ClickHouse: open (URL, schema check/creation), append (one
- * batch of rows per table per append, acknowledged only after every INSERT succeeded), stats,
- * close, and ch_store_query for the read side (ch_query.c). docs/internals/clickhouse.md lists
- * what remains.
+ * ch_store.c — struct store_ops on ClickHouse: open (URL, schema check/creation on every listed
+ * node), append (validates and formats one append's rows per table, then hands them to the
+ * writer of ch_batch.c, which acknowledges them only after the INSERTs holding them
+ * succeeded), stats, close, and ch_store_query for the read side (ch_query.c) on a connection
+ * of its own (up to 4 reads at once), so reads never wait behind inserts.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +15,18 @@
 #include "base/mem.h"
 #include "store/clickhouse/ch.h"
 
-#define CH_BATCH_MAX ((size_t)256 << 20) /* bytes of one table's rows in one append */
+#define CH_BATCH_MAX  ((size_t)256 << 20) /* bytes of one table's rows in one append */
+#define CH_READ_CONNS 4			  /* reads running at once */
 
 struct ch_store {
 	struct store base;
 	struct store_limits limits;
-	pthread_mutex_t lock;
-	struct ch_conn conn;
+	pthread_mutex_t lock; /* read connections and appends */
+	pthread_cond_t conn_free;
+	struct ch_conn conn[CH_READ_CONNS]; /* reads, separate from the writer's */
+	bool conn_busy[CH_READ_CONNS];
+	struct ch_writer *writer;
 	uint64_t appends;
-	int error;
 };
 
 static uint64_t ch_fnv(uint64_t h, const void *p, size_t n)
@@ -57,8 +62,8 @@ static int ch_label_cmp(const void *a, const void *b)
 }
 
 /* One append's rows, one buffer per table. */
-struct ch_batch {
-	struct buf series, profiles, samples, stacks, symbols;
+struct ch_fmt {
+	struct ch_rows r;
 	const char *tenant;
 	const struct prof *p;
 	uint64_t *node_stack; /* stack id per node, 0 = not computed */
@@ -90,7 +95,7 @@ static const char *ch_frame_file(const struct prof *p, uint32_t loc, uint32_t i)
 }
 
 /* The stack id of a node (leaf), writing stacks/symbols rows the first time. */
-static int ch_stack(struct ch_batch *b, uint32_t node, uint32_t max_depth, uint64_t *out,
+static int ch_stack(struct ch_fmt *b, uint32_t node, uint32_t max_depth, uint64_t *out,
 		    struct ember_diag *d)
 {
 	const struct prof *p = b->p;
@@ -123,23 +128,25 @@ static int ch_stack(struct ch_batch *b, uint32_t node, uint32_t max_depth, uint6
 			h = ch_fnv(h, &sid, sizeof(sid));
 			if (b->loc_done[loc])
 				continue;
-			rc = rc ?: ch_tsv_str(&b->symbols, b->tenant);
-			rc = rc ?: buf_printf(&b->symbols, "\t%llu\t", (unsigned long long)sid);
-			rc = rc ?: ch_tsv_str(&b->symbols, name);
-			rc = rc ?: buf_putc(&b->symbols, '\t');
-			rc = rc ?: ch_tsv_str(&b->symbols, file);
-			rc = rc ?: buf_putc(&b->symbols, '\n');
+			rc = rc ?: ch_tsv_str(&b->r.t[CH_T_SYMBOLS], b->tenant);
+			rc = rc
+				     ?: buf_printf(&b->r.t[CH_T_SYMBOLS], "\t%llu\t",
+						   (unsigned long long)sid);
+			rc = rc ?: ch_tsv_str(&b->r.t[CH_T_SYMBOLS], name);
+			rc = rc ?: buf_putc(&b->r.t[CH_T_SYMBOLS], '\t');
+			rc = rc ?: ch_tsv_str(&b->r.t[CH_T_SYMBOLS], file);
+			rc = rc ?: buf_putc(&b->r.t[CH_T_SYMBOLS], '\n');
 		}
 		b->loc_done[loc] = 1;
 	}
 	if (!h)
 		h = 1;
-	rc = rc ?: ch_tsv_str(&b->stacks, b->tenant);
-	rc = rc ?: buf_printf(&b->stacks, "\t%llu\t[", (unsigned long long)h);
+	rc = rc ?: ch_tsv_str(&b->r.t[CH_T_STACKS], b->tenant);
+	rc = rc ?: buf_printf(&b->r.t[CH_T_STACKS], "\t%llu\t[", (unsigned long long)h);
 	for (k = 0; !rc && k < n; k++)
-		rc = buf_printf(&b->stacks, "%s%llu", k ? "," : "",
+		rc = buf_printf(&b->r.t[CH_T_STACKS], "%s%llu", k ? "," : "",
 				(unsigned long long)b->frames[k]);
-	rc = rc ?: buf_append(&b->stacks, "]\n", 2);
+	rc = rc ?: buf_append(&b->r.t[CH_T_STACKS], "]\n", 2);
 	if (rc)
 		return ember_diag_set(d, rc, "clickhouse: append batch larger than %zu bytes",
 				      CH_BATCH_MAX);
@@ -161,7 +168,7 @@ static uint64_t ch_sample_span(const struct prof *p, uint32_t labelset)
 }
 
 /* Rows for the series of sample type `vi`. */
-static int ch_series_rows(struct ch_store *s, struct ch_batch *b, const struct store_append *a,
+static int ch_series_rows(struct ch_store *s, struct ch_fmt *b, const struct store_append *a,
 			  const char *name, int64_t t, size_t vi, struct ember_diag *d)
 {
 	const struct prof *p = b->p;
@@ -191,24 +198,24 @@ static int ch_series_rows(struct ch_store *s, struct ch_batch *b, const struct s
 		fp = ch_fnv(fp, ls[i].name, strlen(ls[i].name) + 1);
 		fp = ch_fnv(fp, ls[i].value, strlen(ls[i].value) + 1);
 	}
-	rc = rc ?: ch_tsv_str(&b->series, b->tenant);
-	rc = rc ?: buf_printf(&b->series, "\t%llu\t", (unsigned long long)fp);
-	rc = rc ?: ch_tsv_str(&b->series, ptype);
-	rc = rc ?: buf_putc(&b->series, '\t');
-	rc = rc ?: ch_tsv_str(&b->series, name);
+	rc = rc ?: ch_tsv_str(&b->r.t[CH_T_SERIES], b->tenant);
+	rc = rc ?: buf_printf(&b->r.t[CH_T_SERIES], "\t%llu\t", (unsigned long long)fp);
+	rc = rc ?: ch_tsv_str(&b->r.t[CH_T_SERIES], ptype);
+	rc = rc ?: buf_putc(&b->r.t[CH_T_SERIES], '\t');
+	rc = rc ?: ch_tsv_str(&b->r.t[CH_T_SERIES], name);
 	for (j = 0; j < 2; j++) {
-		rc = rc ?: buf_append(&b->series, "\t[", 2);
+		rc = rc ?: buf_append(&b->r.t[CH_T_SERIES], "\t[", 2);
 		for (i = 0; !rc && i < n; i++) {
 			const char *v = j ? ls[i].value : ls[i].name;
 
 			/* Array elements in TabSeparated: quoted as in SQL, tabs and newlines
 			 * escaped by ch_sql_quote, no second level of escaping. */
-			rc = rc ?: (i ? buf_putc(&b->series, ',') : 0);
-			rc = rc ?: ch_sql_quote(&b->series, v, strlen(v));
+			rc = rc ?: (i ? buf_putc(&b->r.t[CH_T_SERIES], ',') : 0);
+			rc = rc ?: ch_sql_quote(&b->r.t[CH_T_SERIES], v, strlen(v));
 		}
-		rc = rc ?: buf_putc(&b->series, ']');
+		rc = rc ?: buf_putc(&b->r.t[CH_T_SERIES], ']');
 	}
-	rc = rc ?: buf_putc(&b->series, '\n');
+	rc = rc ?: buf_putc(&b->r.t[CH_T_SERIES], '\n');
 	mem_free(ls);
 	for (i = 0; !rc && i < ns; i++) {
 		struct prof_sample smp;
@@ -220,18 +227,20 @@ static int ch_series_rows(struct ch_store *s, struct ch_batch *b, const struct s
 		rc = ch_stack(b, smp.node, s->limits.max_stack_depth, &sid, d);
 		if (rc)
 			return rc;
-		rc = ch_tsv_str(&b->samples, b->tenant);
+		rc = ch_tsv_str(&b->r.t[CH_T_SAMPLES], b->tenant);
 		rc = rc
-			     ?: buf_printf(&b->samples, "\t%llu\t%lld\t%llu\t%lld\t%llu\n",
+			     ?: buf_printf(&b->r.t[CH_T_SAMPLES],
+					   "\t%llu\t%lld\t%llu\t%lld\t%llu\n",
 					   (unsigned long long)fp, (long long)t,
 					   (unsigned long long)sid, (long long)smp.values[vi],
 					   (unsigned long long)ch_sample_span(p, smp.labelset));
 		total += smp.values[vi];
 		n_out++;
+		b->r.n_samples++;
 	}
-	rc = rc ?: ch_tsv_str(&b->profiles, b->tenant);
+	rc = rc ?: ch_tsv_str(&b->r.t[CH_T_PROFILES], b->tenant);
 	rc = rc
-		     ?: buf_printf(&b->profiles, "\t%llu\t%lld\t%lld\t%lld\t%lld\t%u\n",
+		     ?: buf_printf(&b->r.t[CH_T_PROFILES], "\t%llu\t%lld\t%lld\t%lld\t%lld\t%u\n",
 				   (unsigned long long)fp, (long long)t, (long long)m->duration_ns,
 				   (long long)m->period, (long long)total, n_out);
 	if (rc)
@@ -240,22 +249,11 @@ static int ch_series_rows(struct ch_store *s, struct ch_batch *b, const struct s
 	return 0;
 }
 
-static int ch_insert(struct ch_store *s, const char *table, const struct buf *rows,
-		     struct ember_diag *d)
-{
-	char sql[256];
-
-	if (!rows->len)
-		return 0;
-	snprintf(sql, sizeof(sql), "INSERT INTO %s.%s FORMAT TabSeparated", s->conn.db, table);
-	return ch_query(&s->conn, sql, rows, NULL, d);
-}
-
 static int ch_append(struct store *st, const struct store_append *a, struct ember_diag *d)
 {
 	struct ch_store *s = (struct ch_store *)st;
 	const struct prof *p = a->prof;
-	struct ch_batch b = {0};
+	struct ch_fmt b = {0};
 	const char *name = a->name;
 	int64_t t = a->time_ns;
 	size_t i, nst;
@@ -291,33 +289,23 @@ static int ch_append(struct store *st, const struct store_append *a, struct embe
 	if (!t)
 		t = prof_meta_get(p)->time_ns;
 	b.p = p;
-	buf_init(&b.series, MEM_STORE, CH_BATCH_MAX);
-	buf_init(&b.profiles, MEM_STORE, CH_BATCH_MAX);
-	buf_init(&b.samples, MEM_STORE, CH_BATCH_MAX);
-	buf_init(&b.stacks, MEM_STORE, CH_BATCH_MAX);
-	buf_init(&b.symbols, MEM_STORE, CH_BATCH_MAX);
+	b.r.t_min = b.r.t_max = t;
+	for (i = 0; i < CH_T_N; i++)
+		buf_init(&b.r.t[i], MEM_STORE, CH_BATCH_MAX);
 	b.node_stack = mem_calloc(MEM_STORE, prof_n_nodes(p) + 1, sizeof(*b.node_stack));
 	b.loc_done = mem_calloc(MEM_STORE, prof_n_locations(p) + 1, 1);
 	for (i = 0; !rc && i < nst; i++)
 		rc = ch_series_rows(s, &b, a, name, t, i, d);
+	/* The writer inserts dictionaries first, samples last: a reader never sees a sample
+	 * whose stack is missing; a failure leaves at most unreferenced dictionary rows. */
+	rc = rc ?: ch_writer_append(s->writer, &b.r, d);
 	if (!rc) {
 		pthread_mutex_lock(&s->lock);
-		/* Dictionaries first, samples last: a reader never sees a sample whose stack
-		 * is missing. A failure leaves at most unreferenced dictionary rows. */
-		rc = ch_insert(s, "symbols", &b.symbols, d);
-		rc = rc ?: ch_insert(s, "stacks", &b.stacks, d);
-		rc = rc ?: ch_insert(s, "series", &b.series, d);
-		rc = rc ?: ch_insert(s, "profiles", &b.profiles, d);
-		rc = rc ?: ch_insert(s, "samples", &b.samples, d);
-		if (!rc)
-			s->appends++;
+		s->appends++;
 		pthread_mutex_unlock(&s->lock);
 	}
-	buf_fini(&b.series);
-	buf_fini(&b.profiles);
-	buf_fini(&b.samples);
-	buf_fini(&b.stacks);
-	buf_fini(&b.symbols);
+	for (i = 0; i < CH_T_N; i++)
+		buf_fini(&b.r.t[i]);
 	mem_free(b.node_stack);
 	mem_free(b.loc_done);
 	mem_free(b.frames);
@@ -328,10 +316,23 @@ static int ch_append(struct store *st, const struct store_append *a, struct embe
 int ch_store_query(struct store *st, const char *sql, struct buf *out, struct ember_diag *d)
 {
 	struct ch_store *s = (struct ch_store *)st;
+	size_t i;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = ch_query(&s->conn, sql, NULL, out, d);
+	for (;;) {
+		for (i = 0; i < CH_READ_CONNS && s->conn_busy[i]; i++)
+			;
+		if (i < CH_READ_CONNS)
+			break;
+		pthread_cond_wait(&s->conn_free, &s->lock);
+	}
+	s->conn_busy[i] = true;
+	pthread_mutex_unlock(&s->lock);
+	rc = ch_query(&s->conn[i], sql, NULL, out, d);
+	pthread_mutex_lock(&s->lock);
+	s->conn_busy[i] = false;
+	pthread_cond_signal(&s->conn_free);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -339,13 +340,13 @@ int ch_store_query(struct store *st, const char *sql, struct buf *out, struct em
 static int ch_cut(struct store *st, struct ember_diag *d)
 {
 	(void)st, (void)d;
-	return 0; /* nothing buffered: every append is written before it returns */
+	return 0; /* nothing acknowledged is buffered: appends return after their batch */
 }
 
 static int ch_compact(struct store *st, struct ember_diag *d)
 {
 	(void)st, (void)d;
-	return 0; /* ClickHouse merges parts itself; retention (TTL) is not done yet */
+	return 0; /* ClickHouse merges parts itself; retention: TTL or the writer's drops */
 }
 
 static void ch_stats(struct store *st, struct store_stats *out)
@@ -355,15 +356,18 @@ static void ch_stats(struct store *st, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
 	out->appends = s->appends;
-	out->error = s->error;
 	pthread_mutex_unlock(&s->lock);
+	out->error = ch_writer_health(s->writer); /* -EAGAIN while ClickHouse is unreachable */
 }
 
 static void ch_close(struct store *st)
 {
 	struct ch_store *s = (struct ch_store *)st;
 
-	ch_conn_fini(&s->conn);
+	ch_writer_stop(s->writer);
+	for (size_t i = 0; i < CH_READ_CONNS; i++)
+		ch_conn_fini(&s->conn[i]);
+	pthread_cond_destroy(&s->conn_free);
 	pthread_mutex_destroy(&s->lock);
 	mem_free(s);
 }
@@ -392,20 +396,39 @@ static uint32_t ch_def(uint32_t v, uint32_t def)
 int store_clickhouse_open(const struct store_opts *o, struct store **out, struct ember_diag *d)
 {
 	struct ch_store *s;
+	struct ch_url *u;
+	size_t h;
 	int rc;
 
 	*out = NULL;
 	s = mem_calloc(MEM_STORE, 1, sizeof(*s));
 	s->base.ops = &ch_ops;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->conn_free, NULL);
 	s->limits = o->limits;
 	s->limits.max_labels_per_series = ch_def(o->limits.max_labels_per_series, 32);
 	s->limits.max_label_name_len = ch_def(o->limits.max_label_name_len, 256);
 	s->limits.max_label_value_len = ch_def(o->limits.max_label_value_len, 2048);
 	s->limits.max_stack_depth = ch_def(o->limits.max_stack_depth, 1024);
 	s->limits.max_sample_types = ch_def(o->limits.max_sample_types, 16);
-	rc = ch_conn_init(&s->conn, o->url, d);
-	rc = rc ?: ch_schema_ensure(&s->conn, d);
+	u = mem_calloc(MEM_STORE, 1, sizeof(*u));
+	rc = ch_url_parse(o->url, u, d);
+	if (!rc && !u->retention_days && o->retention_ns > 0)
+		u->retention_days = (uint32_t)EMBER_MIN(
+			(o->retention_ns + 86400LL * 1000000000 - 1) / (86400LL * 1000000000),
+			(int64_t)36600);
+	/* No distributed DDL (it needs ZooKeeper): the schema is made on every listed node. */
+	for (h = 0; !rc && h < u->n_hosts; h++) {
+		struct ch_conn c;
+
+		rc = ch_conn_open(&c, u, h, d);
+		rc = rc ?: ch_schema_ensure(&c, u->cluster, u->retention_days, d);
+		ch_conn_fini(&c);
+	}
+	for (h = 0; !rc && h < CH_READ_CONNS; h++)
+		rc = ch_conn_open(&s->conn[h], u, 0, d);
+	rc = rc ?: ch_writer_start(u, &s->writer, d);
+	mem_free(u);
 	if (rc) {
 		ch_close(&s->base);
 		return rc;
