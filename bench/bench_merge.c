@@ -5,7 +5,8 @@
  *           each decoded profile is freed inside the timed loop), first with glibc's default
  *           malloc, then with the settings the ember CLI uses (freed memory kept, not trimmed);
  *   merge_raw: decode+merge from the uncompressed bytes (decoder + merge without zlib);
- *   merge:  the gzipped files through pprof_decode_merge into one profile, then pprof_encode.
+ *   merge:  the gzipped files through pprof_decode_merge into one profile, then pprof_encode;
+ *   merge_session: the same through pprof_parse + a merge session (pprof_merger), as the CLI.
  * Rates are computed from the process CPU time of the timed region (steadier than wall time on
  * a shared machine; the process is single-threaded here); wall time is printed next to it.
  * Run it pinned (taskset -c 0) for single-core figures. Usage: bench_merge FILE...
@@ -66,6 +67,33 @@ static double merge_all(struct buf *in, int n, char **paths, struct prof **out)
 			return -1;
 		}
 	}
+	double t = cpu_s() - t0;
+	last_wall = now_s() - w0;
+	*out = dst;
+	return t;
+}
+
+/* merge_all through a merge session (pprof_parse + pprof_merger_add), as `ember merge` does. */
+static double merge_session(struct buf *in, int n, char **paths, struct prof **out)
+{
+	struct prof *dst = prof_new();
+	struct pprof_merger *m = pprof_merger_new(dst);
+	double t0 = cpu_s(), w0 = now_s();
+	for (int i = 0; i < n; i++) {
+		struct ember_diag d = {{0}};
+		struct pprof_parsed *pp = NULL;
+		int rc = pprof_parse(in[i].data, in[i].len, &bench_limits, &pp, &d);
+		if (rc == 0)
+			rc = pprof_merger_add(m, pp, &d);
+		pprof_parsed_free(pp);
+		if (rc < 0) {
+			fail("parse+merge", paths[i], rc, &d);
+			pprof_merger_free(m);
+			prof_free(dst);
+			return -1;
+		}
+	}
+	pprof_merger_free(m);
 	double t = cpu_s() - t0;
 	last_wall = now_s() - w0;
 	*out = dst;
@@ -167,6 +195,15 @@ int main(int argc, char **argv)
 	       "value[0] total %" PRId64 "\n",
 	       n, (double)gz_bytes / 1e6, t_gz, t_gz_wall, t_enc, t_gz + t_enc,
 	       prof_n_samples(merged), prof_n_locations(merged), prof_n_functions(merged), total);
+
+	prof_free(merged);
+	double t_ses = merge_session(gz, n, paths, &merged);
+	if (t_ses < 0)
+		return 1;
+	printf("merge_session: %d files gunzip+parse+merge through a merge session (as ember "
+	       "merge) "
+	       "%.3f s CPU (%.3f s wall); merged: %zu samples, %u locations\n",
+	       n, t_ses, last_wall, prof_n_samples(merged), prof_n_locations(merged));
 
 	buf_fini(&out);
 	prof_free(merged);

@@ -13,7 +13,8 @@
 # and checks that both merged outputs have the same totals per function (ember top --raw); then
 # (c) bench_store and (d) bench_server: server ingest over loopback against GET /ready (wrk).
 # Env: BUILD (build dir), BENCH_N (files, default 1000), BENCH_PIN (default "taskset -c 0"),
-# BENCH_STORE_HOURS (default 6), BENCH_SERVER_SECONDS (default 10).
+# BENCH_STORE_HOURS (default 6), BENCH_SERVER_SECONDS (default 10), BENCH_ONLY=merge (stop after
+# (b): the merge and decode figures only).
 set -euo pipefail
 BUILD=${BUILD:-build}
 BUILD_ABS=$(cd "$BUILD" && pwd)
@@ -102,6 +103,9 @@ fi
 # (b) in-process decode and decode+merge
 "${PIN[@]}" "$BUILD_ABS/bench/bench_merge" "${files[@]}"
 echo "bench: decode target >= 300 MB/s (one core)"
+if [ "${BENCH_ONLY-}" = merge ]; then
+	exit 0
+fi
 
 # (c) the storage engine: BENCH_STORE_HOURS (default 6) of generated agent data; ingest rate,
 # bytes per sample at rest next to the same profiles as gzipped pprof, query latencies.

@@ -3,15 +3,23 @@
  * must agree) into one gzipped pprof file, as `go tool pprof -proto FILE... > OUT` does.
  * Inputs are decoded straight into the merged profile, one at a time, in argument order.
  *
- * With several inputs, a reader thread reads, gunzips and parses (pprof_parse: everything that
- * does not need the merged profile) input i+1 while the main thread merges input i into the
- * result (a few slots, so memory is the merged profile plus four inputs). The reader only prepares:
- * whatever it could not prepare plainly (a read error, an empty file, folded text, an input
- * the parser rejects) the main thread handles itself through the usual path, so every message
- * and exit code is the same as without the thread. Only the main thread touches the result.
+ * With several inputs and more than one CPU to run on, reader threads (one per CPU, at most
+ * MERGE_READERS; reader r takes inputs r, r + R, ...) read, gunzip and parse (pprof_parse:
+ * everything that does not need the merged profile) the next inputs while the main thread merges
+ * input i into the result (a few slots, so memory is the merged profile plus MERGE_SLOTS inputs).
+ * On a single CPU (e.g. under taskset -c 0) a thread would only add context switches, so each
+ * input is then read, parsed and merged in turn on the main thread. Either way the merging goes
+ * through a merge session (pprof_merger), whose caches outlive each input. Reading, gunzip and
+ * parsing cost about twice the merging, so two readers keep the main thread busy on two CPUs
+ * (measured: 0.85 s wall for the 1000 bench profiles on 2 CPUs, against 0.95 s with one reader,
+ * before merge sessions). The readers only
+ * prepare: whatever they could not prepare plainly (a read error, an empty file, folded text,
+ * an input the parser rejects) the main thread handles itself through the usual path, so every
+ * message and exit code is the same as without threads. Only the main thread touches the result.
  */
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,7 +40,8 @@ static const char merge_usage[] =
 	"  -h, --help         show this help\n"
 	"\n" CLI_EXIT_HELP;
 
-#define MERGE_SLOTS 4
+#define MERGE_SLOTS   4 /* a multiple of every reader count used */
+#define MERGE_READERS 2
 
 /* One input as prepared by the reader. */
 struct merge_slot {
@@ -44,7 +53,7 @@ struct merge_slot {
 
 struct merge_pipe {
 	char *const *paths;
-	int n;
+	int n, n_readers;
 	struct merge_slot slot[MERGE_SLOTS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -66,18 +75,25 @@ static void prepare(struct merge_slot *s, const char *path)
 		s->parsed = NULL;
 }
 
+struct merge_reader {
+	struct merge_pipe *mp;
+	int first; /* this reader's first input */
+};
+
 static void *reader(void *arg)
 {
-	struct merge_pipe *mp = arg;
+	const struct merge_reader *r = arg;
+	struct merge_pipe *mp = r->mp;
 
-	for (int i = 0; i < mp->n; i++) {
+	for (int i = r->first; i < mp->n; i += mp->n_readers) {
 		struct merge_slot *s = &mp->slot[i % MERGE_SLOTS];
 
 		pthread_mutex_lock(&mp->mu);
 		while (s->full && !mp->stop)
 			pthread_cond_wait(&mp->cv, &mp->mu);
+		bool stop = mp->stop;
 		pthread_mutex_unlock(&mp->mu);
-		if (mp->stop)
+		if (stop)
 			break;
 		prepare(s, mp->paths[i]);
 		pthread_mutex_lock(&mp->mu);
@@ -88,15 +104,16 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Merges one prepared input into dst; the messages of cli_load_merged. */
-static int merge_one(const char *cmd, const char *path, struct merge_slot *s, struct prof *dst)
+/* Merges one prepared input into dst (m's target); the messages of cli_load_merged. */
+static int merge_one(const char *cmd, const char *path, struct merge_slot *s,
+		     struct pprof_merger *m, struct prof *dst)
 {
 	struct ember_diag d = {{0}};
 	struct prof *p = NULL;
 	int rc;
 
 	if (s->parsed) {
-		rc = pprof_parsed_merge(dst, s->parsed, &d);
+		rc = pprof_merger_add(m, s->parsed, &d);
 		pprof_parsed_free(s->parsed);
 		s->parsed = NULL;
 		if (rc == 0)
@@ -118,31 +135,68 @@ static int merge_one(const char *cmd, const char *path, struct merge_slot *s, st
 	return rc;
 }
 
-/* cli_load_merged with the reading, gunzip and parsing of the next input on a second thread. */
-static int load_pipelined(const char *cmd, char *const *paths, int n, struct prof **out)
+/* How many reader threads to use: none on a single CPU, else one per CPU up to MERGE_READERS
+ * (the main thread mostly waits for them), and never more than the inputs after the first. */
+static int reader_count(int n)
 {
-	struct merge_pipe mp = {.paths = paths, .n = n};
+	cpu_set_t set;
+	int cpus = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = CPU_COUNT(&set);
+	cpus = cpus > 1 ? EMBER_MIN(cpus, MERGE_READERS) : 0;
+	return EMBER_MIN(cpus, n);
+}
+
+/* cli_load_merged through a merge session (pprof_merger: its caches make each input after the
+ * first cheaper), with the reading, gunzip and parsing of the next inputs on n_readers reader
+ * threads, or none (then each input is prepared just before it is merged). */
+static int load_pipelined(const char *cmd, char *const *paths, int n, int n_readers,
+			  struct prof **out)
+{
+	struct merge_pipe mp = {.paths = paths, .n = n, .n_readers = n_readers};
+	struct merge_reader rd[MERGE_READERS];
+	pthread_t th[MERGE_READERS];
+	int started = 0;
+	struct pprof_merger *m;
 	struct prof *dst;
-	pthread_t th;
 	int rc = 0;
 
 	for (int k = 0; k < MERGE_SLOTS; k++)
 		buf_init(&mp.slot[k].file, MEM_CLI, CLI_MAX_INPUT_BYTES);
 	pthread_mutex_init(&mp.mu, NULL);
 	pthread_cond_init(&mp.cv, NULL);
-	if (pthread_create(&th, NULL, reader, &mp) != 0) {
+	for (; started < n_readers; started++) {
+		rd[started] = (struct merge_reader){.mp = &mp, .first = started};
+		if (pthread_create(&th[started], NULL, reader, &rd[started]) != 0)
+			break;
+	}
+	if (started < n_readers) {
+		/* Stop the ones started (they handle only their own inputs), then go serial. */
+		pthread_mutex_lock(&mp.mu);
+		mp.stop = true;
+		pthread_cond_broadcast(&mp.cv);
+		pthread_mutex_unlock(&mp.mu);
+		for (int k = 0; k < started; k++)
+			pthread_join(th[k], NULL);
 		rc = cli_load_merged(cmd, paths, n, out);
 		goto out;
 	}
 	dst = prof_new();
+	m = pprof_merger_new(dst);
 	for (int i = 0; i < n && rc == 0; i++) {
 		struct merge_slot *s = &mp.slot[i % MERGE_SLOTS];
 
+		if (!n_readers) {
+			prepare(s, paths[i]);
+			rc = merge_one(cmd, paths[i], s, m, dst);
+			continue;
+		}
 		pthread_mutex_lock(&mp.mu);
 		while (!s->full)
 			pthread_cond_wait(&mp.cv, &mp.mu);
 		pthread_mutex_unlock(&mp.mu);
-		rc = merge_one(cmd, paths[i], s, dst);
+		rc = merge_one(cmd, paths[i], s, m, dst);
 		pthread_mutex_lock(&mp.mu);
 		s->full = false;
 		if (rc != 0)
@@ -150,7 +204,9 @@ static int load_pipelined(const char *cmd, char *const *paths, int n, struct pro
 		pthread_cond_broadcast(&mp.cv);
 		pthread_mutex_unlock(&mp.mu);
 	}
-	pthread_join(th, NULL);
+	for (int k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	pprof_merger_free(m);
 	if (rc != 0) {
 		prof_free(dst);
 		dst = NULL;
@@ -196,7 +252,7 @@ int cmd_merge(int argc, char **argv)
 
 	struct prof *p = NULL;
 	int n = argc - optind;
-	int rc = n > 1 ? load_pipelined(cmd, argv + optind, n, &p)
+	int rc = n > 1 ? load_pipelined(cmd, argv + optind, n, reader_count(n - 1), &p)
 		       : cli_load_merged(cmd, argv + optind, n, &p);
 	if (rc != 0)
 		return rc;

@@ -43,6 +43,15 @@ int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
 int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_diag *d);
 void pprof_parsed_free(struct pprof_parsed *pp);
 
+/* A merge session into dst, for merging many inputs: pprof_merger_add is pprof_parsed_merge
+ * (same result, same errors) with a location cache kept across inputs, which makes each input
+ * after the first cheaper. dst must outlive the session; it may grow meanwhile by other means
+ * (the cache maps to ids, which never change), but must not be freed or replaced. */
+struct pprof_merger;
+struct pprof_merger *pprof_merger_new(struct prof *dst);
+int pprof_merger_add(struct pprof_merger *m, struct pprof_parsed *pp, struct ember_diag *d);
+void pprof_merger_free(struct pprof_merger *m);
+
 /* Append the encoding of p to out, gzipped (level 1) when gzip is set. */
 int pprof_encode(const struct prof *p, bool gzip, struct buf *out);
 

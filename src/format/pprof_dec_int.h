@@ -56,6 +56,82 @@ struct ploc {
 	bool is_folded;
 };
 
+/* A location's content in target ids, for the merge session's cache (pprof_mcache.c); only for
+ * locations of at most PMC_MAX_LINES lines. */
+#define PMC_MAX_LINES 2
+struct pmc_key {
+	uint64_t address;
+	int64_t line[PMC_MAX_LINES], column[PMC_MAX_LINES];
+	uint32_t function[PMC_MAX_LINES];
+	uint32_t mapping;
+	uint8_t n_lines, is_folded;
+};
+
+struct pmc_ent {
+	struct pmc_key key;
+	uint32_t id;
+};
+
+/* A function by content: its three strings' bytes (name, system_name, filename) and start line.
+ * Entries of the function cache keep the bytes in the session's arena, at off, one after the
+ * other. */
+struct pmc_fkey {
+	const uint8_t *s[3];
+	uint32_t len[3];
+	int64_t start_line;
+};
+
+struct pmc_fent {
+	int64_t start_line;
+	uint32_t off, len[3];
+	uint32_t id;
+};
+
+/* A merge session (pprof.h): the target and its location and function caches, plus per-input
+ * scratch. */
+struct pprof_merger {
+	struct prof *dst;
+	/* functions: content -> target id */
+	uint64_t *fslots;
+	size_t n_fslots;
+	struct pmc_fent *fent;
+	size_t n_fent, cap_fent;
+	uint8_t *arena;
+	size_t arena_len, arena_cap;
+	struct pmc_fkey *fkeys;
+	uint64_t *fhash, *str_hash;
+	uint32_t *fids, *fidx;
+	size_t cap_fscratch, cap_str_hash;
+	/* locations */
+	uint64_t *slots; /* tag << 32 | entry index + 1; 0 = free */
+	size_t n_slots;
+	struct pmc_ent *ent;
+	size_t n_ent, cap_ent;
+	/* scratch for one input's locations */
+	struct pmc_key *keys;
+	uint64_t *hash;
+	uint32_t *ids, *idx;
+	size_t cap_scratch;
+};
+
+uint64_t pmc_hash(const struct pmc_key *k);
+/* ids[j] = the cached target id of keys[j] (hash[j] = pmc_hash), or 0 when not cached. */
+void pmc_lookup(const struct pprof_merger *m, const struct pmc_key *keys, const uint64_t *hash,
+		size_t n, uint32_t *ids);
+void pmc_insert(struct pprof_merger *m, const struct pmc_key *k, uint64_t h, uint32_t id);
+/* Scratch arrays for n keys. */
+void pmc_scratch(struct pprof_merger *m, size_t n);
+
+/* The same for the function cache; a key's hash combines its strings' pmc_str_hash. */
+uint64_t pmc_str_hash(const uint8_t *p, size_t n);
+uint64_t pmc_fhash(uint64_t name_h, uint64_t system_name_h, uint64_t filename_h,
+		   int64_t start_line);
+void pmc_flookup(const struct pprof_merger *m, const struct pmc_fkey *keys, const uint64_t *hash,
+		 size_t n, uint32_t *ids);
+void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, uint32_t id);
+/* Scratch for n functions and n_str string hashes (zeroed: 0 = not computed yet). */
+void pmc_fscratch(struct pprof_merger *m, size_t n, size_t n_str);
+
 /* The decoder. Table structs hold *file* string indices and *file table* indices + 1 until
  * phase 2 converts them to ids of the target profile. */
 struct pdec {
@@ -85,6 +161,7 @@ struct pdec {
 
 	/* phase 2: file index -> target id (NONE / 0 = not yet added), and stack memo */
 	struct prof *dst;
+	struct pprof_merger *mc; /* the merge session's cache, or NULL */
 	bool merge;
 	uint32_t *str_dst, *map_dst, *fn_dst, *loc_dst;
 	struct memo *memo; /* per location; decode only */

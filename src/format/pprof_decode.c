@@ -7,7 +7,8 @@
  * arrays: string references in range, ids nonzero and unique (file ids map to table indices
  * through struct idmap), every reference resolvable. Phase 2 builds the profile with prof_*,
  * which cannot fail, so a merge validates every sample before touching dst. Phase 1 is in
- * pprof_parse.c, the shared decoder state in pprof_dec_int.h. Owns only scratch
+ * pprof_parse.c, the shared decoder state in pprof_dec_int.h; a merge session's (pprof_merger)
+ * caches in pprof_mcache.c. Owns only scratch
  * memory, freed before returning; the input is never written and never retained (strings are
  * interned into the prof). Must never abort, read out of bounds or leave *out / dst changed on
  * bad input: every byte is hostile, every size is bounded by the input length first.
@@ -478,11 +479,131 @@ static int parse_samples(struct pdec *c)
 	return rc;
 }
 
+/* The bytes of file string i ("" when the input has no string table). */
+static void src_str(const struct pdec *c, uint32_t i, const uint8_t **p, uint32_t *len)
+{
+	if (i < c->strings.n) {
+		*p = c->base + c->strings.v[i].off;
+		*len = c->strings.v[i].len;
+	} else {
+		*p = NULL;
+		*len = 0;
+	}
+}
+
+/* Translate the functions of the used locations (marked NONE in loc_dst) through the session's
+ * function cache, keyed by the functions' string bytes: a hit costs neither string interning nor
+ * a lookup in dst. Misses go the usual way (fn_add) and are cached. */
+static void build_functions_cached(struct pdec *c, struct pprof_merger *m)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < c->locations.n; i++) {
+		const struct ploc *l = &c->loc[i];
+
+		if (c->loc_dst[i] != NONE)
+			continue;
+		for (uint32_t j = 0; j < l->n_lines; j++) {
+			uint32_t f = c->lines[l->line0 + j].function;
+
+			if (f && !c->fn_dst[f - 1]) {
+				c->fn_dst[f - 1] = NONE;
+				n++;
+			}
+		}
+	}
+	pmc_fscratch(m, n, c->n_str);
+	n = 0;
+	for (uint32_t fi = 0; fi < c->functions.n; fi++) {
+		const struct prof_function *f = &c->fn[fi];
+		const uint32_t s[3] = {f->name, f->system_name, f->filename};
+		struct pmc_fkey *k;
+		uint64_t h[3];
+
+		if (c->fn_dst[fi] != NONE)
+			continue;
+		k = &m->fkeys[n];
+		for (int x = 0; x < 3; x++) {
+			src_str(c, s[x], &k->s[x], &k->len[x]);
+			h[x] = m->str_hash[s[x]];
+			if (!h[x])
+				h[x] = m->str_hash[s[x]] = pmc_str_hash(k->s[x], k->len[x]);
+		}
+		k->start_line = f->start_line;
+		m->fhash[n] = pmc_fhash(h[0], h[1], h[2], k->start_line);
+		m->fidx[n++] = fi;
+	}
+	pmc_flookup(m, m->fkeys, m->fhash, n, m->fids);
+	for (size_t j = 0; j < n; j++) {
+		uint32_t fi = m->fidx[j];
+
+		if (m->fids[j]) {
+			c->fn_dst[fi] = m->fids[j];
+			continue;
+		}
+		pmc_finsert(m, &m->fkeys[j], m->fhash[j], fn_add(c, fi));
+	}
+}
+
+/* With a merge session and kept samples: translate every location the samples use, in file
+ * order, those of at most PMC_MAX_LINES lines through the session's cache (one batched,
+ * prefetched lookup for the whole input), the others and the cache's misses as usual. */
+static void build_locations_cached(struct pdec *c, struct pprof_merger *m)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < c->k_nloc; k++)
+		c->loc_dst[c->k_loc[k]] = NONE; /* used, not translated yet */
+	for (uint32_t i = 0; i < c->locations.n; i++)
+		n += c->loc_dst[i] == NONE;
+	build_functions_cached(c, m);
+	pmc_scratch(m, n);
+	n = 0;
+	for (uint32_t i = 0; i < c->locations.n; i++) {
+		const struct ploc *l = &c->loc[i];
+		struct pmc_key *k;
+
+		if (c->loc_dst[i] != NONE)
+			continue;
+		if (l->n_lines > PMC_MAX_LINES) {
+			loc_add(c, i);
+			continue;
+		}
+		k = &m->keys[n];
+		memset(k, 0, sizeof(*k));
+		k->address = l->address;
+		k->mapping = l->mapping ? map_get(c, l->mapping - 1) : 0;
+		k->n_lines = (uint8_t)l->n_lines;
+		k->is_folded = l->is_folded;
+		for (uint32_t j = 0; j < l->n_lines; j++) {
+			const struct prof_line *ln = &c->lines[l->line0 + j];
+
+			k->function[j] = ln->function ? fn_get(c, ln->function - 1) : 0;
+			k->line[j] = ln->line;
+			k->column[j] = ln->column;
+		}
+		m->hash[n] = pmc_hash(k);
+		m->idx[n++] = i;
+	}
+	pmc_lookup(m, m->keys, m->hash, n, m->ids);
+	for (size_t j = 0; j < n; j++) {
+		uint32_t i = m->idx[j];
+
+		if (m->ids[j]) {
+			c->loc_dst[i] = m->ids[j];
+			continue;
+		}
+		pmc_insert(m, &m->keys[j], m->hash[j], loc_add(c, i));
+	}
+}
+
 /* Merge, phase 2 into c->dst (types matched, every sample validated): cannot fail. */
 static void build_merge(struct pdec *c)
 {
 	build_tables(c);
 	build_meta(c);
+	if (c->mc && c->keep)
+		build_locations_cached(c, c->mc);
 	for (size_t i = 0; i < c->samples.n; i++) {
 		if (c->keep) {
 			build_kept_sample(c, i);
@@ -635,7 +756,8 @@ int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
 	return 0;
 }
 
-int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_diag *d)
+static int parsed_merge(struct prof *dst, struct pprof_merger *m, struct pprof_parsed *pp,
+			struct ember_diag *d)
 {
 	int rc;
 
@@ -643,6 +765,7 @@ int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_d
 		return ember_diag_set(d, -EINVAL, "pprof: a parsed profile merges only once");
 	pp->c.d = d;
 	pp->c.dst = dst;
+	pp->c.mc = m;
 	rc = match_types(&pp->c);
 	if (!rc) {
 		build_merge(&pp->c);
@@ -650,7 +773,18 @@ int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_d
 	}
 	pp->c.d = NULL;
 	pp->c.dst = NULL;
+	pp->c.mc = NULL;
 	return rc;
+}
+
+int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_diag *d)
+{
+	return parsed_merge(dst, NULL, pp, d);
+}
+
+int pprof_merger_add(struct pprof_merger *m, struct pprof_parsed *pp, struct ember_diag *d)
+{
+	return parsed_merge(m->dst, m, pp, d);
 }
 
 void pprof_parsed_free(struct pprof_parsed *pp)

@@ -6,7 +6,8 @@
  * twice into a fresh profile giving twice the totals; any mismatch aborts. A failed
  * decode_merge must leave its destination untouched. The two-step merge (pprof_parse, then
  * pprof_parsed_merge) must succeed and fail on the same inputs as decode_merge into a fresh
- * profile, with the same totals. Nothing may leak: everything is freed.
+ * profile, with the same totals, and a merge session (pprof_merger) of the input and its
+ * re-encoding must give what the two decode_merges give. Nothing may leak: everything is freed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pprof_limits lim = {{4u << 20, 0}, 4u << 20, 100000};
 	struct prof *p = NULL, *q = NULL, *m, *mp;
 	struct pprof_parsed *pp = NULL;
+	struct pprof_merger *ms;
 	struct ember_diag d;
 	struct buf out;
 
@@ -85,6 +87,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	pprof_parsed_free(pp);
 	check_same(p, mp, 1);
+	prof_free(mp);
+
+	/* a merge session (location cache across inputs) over the input and its re-encoding: the
+	 * same samples, locations and totals as the two decode_merges into m */
+	mp = prof_new();
+	ms = pprof_merger_new(mp);
+	pp = NULL;
+	if (pprof_parse(data, size, &lim, &pp, &d) != 0 || pprof_merger_add(ms, pp, &d) != 0)
+		abort();
+	pprof_parsed_free(pp);
+	pp = NULL;
+	if (pprof_parse(out.data, out.len, NULL, &pp, &d) != 0 || pprof_merger_add(ms, pp, &d) != 0)
+		abort();
+	pprof_parsed_free(pp);
+	if (prof_n_samples(mp) != prof_n_samples(m) || prof_n_locations(mp) != prof_n_locations(m))
+		abort();
+	check_same(p, mp, 2);
+	pprof_merger_free(ms);
 	prof_free(mp);
 
 	prof_free(m);

@@ -1,0 +1,348 @@
+/*
+ * pprof_mcache.c — the caches of a merge session (struct pprof_merger), kept across inputs:
+ * functions by content (the bytes of name, system_name, filename, kept in the session's arena,
+ * and start_line) -> the target's function id; locations of at most PMC_MAX_LINES lines by
+ * content in target ids (mapping, address, folded, each line's function, line and column) -> the
+ * target's location id.
+ *
+ * The target profile's own location index costs three or four dependent cache misses per lookup
+ * (slot, record, lines), and a merge looks up every location of every input. Here the whole key
+ * sits in one 64-byte entry, and pmc_lookup resolves a batch of keys in a software pipeline
+ * (prefetch the slot of key j + 2A, then the entry that slot names for key j + A, then compare
+ * key j), so the misses of many keys overlap; pmc_flookup does the same for functions with one
+ * more stage (the arena bytes), and a function hit also saves interning its three strings.
+ * Keys are compared field by field and byte by byte: a hit is exact, never a hash guess.
+ * Entries map to ids of a profile that only grows, so they never go stale. Memory: one entry per
+ * distinct cached location / function of the target, the functions' string bytes (at most 4 GiB,
+ * then functions are no longer cached), and indexes of at most 4x the entries; pprof_merger_free
+ * releases it all.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "base/hash.h"
+#include "base/mem.h"
+#include "format/pprof.h"
+
+#include "format/pprof_dec_int.h"
+
+#define PMC_AHEAD 8 /* pipeline distance, in keys */
+
+struct pprof_merger *pprof_merger_new(struct prof *dst)
+{
+	struct pprof_merger *m = mem_calloc(MEM_FORMAT, 1, sizeof(*m));
+
+	m->dst = dst;
+	return m;
+}
+
+void pprof_merger_free(struct pprof_merger *m)
+{
+	if (!m)
+		return;
+	mem_free(m->slots);
+	mem_free(m->ent);
+	mem_free(m->keys);
+	mem_free(m->hash);
+	mem_free(m->ids);
+	mem_free(m->idx);
+	mem_free(m->fslots);
+	mem_free(m->fent);
+	mem_free(m->arena);
+	mem_free(m->fkeys);
+	mem_free(m->fhash);
+	mem_free(m->str_hash);
+	mem_free(m->fids);
+	mem_free(m->fidx);
+	mem_free(m);
+}
+
+uint64_t pmc_hash(const struct pmc_key *k)
+{
+	uint64_t h = hash_mix(k->address, (uint64_t)k->mapping << 16 | (uint64_t)k->n_lines << 8 |
+						  k->is_folded);
+
+	for (uint32_t i = 0; i < k->n_lines; i++) {
+		h = hash_mix(h ^ k->function[i], (uint64_t)k->line[i]);
+		h = hash_mix(h, (uint64_t)k->column[i]);
+	}
+	return hash_u64(h);
+}
+
+static bool key_eq(const struct pmc_key *a, const struct pmc_key *b)
+{
+	if (a->address != b->address || a->mapping != b->mapping || a->n_lines != b->n_lines ||
+	    a->is_folded != b->is_folded)
+		return false;
+	for (uint32_t i = 0; i < a->n_lines; i++)
+		if (a->function[i] != b->function[i] || a->line[i] != b->line[i] ||
+		    a->column[i] != b->column[i])
+			return false;
+	return true;
+}
+
+static inline uint32_t tag_of(uint64_t h)
+{
+	return (uint32_t)(h >> 32);
+}
+
+/* Room for one more entry: the entry array, and the index at most half full. */
+static void pmc_reserve(struct pprof_merger *m)
+{
+	size_t cap = m->n_slots ? m->n_slots : 1024;
+
+	mem_grow(MEM_FORMAT, (void **)&m->ent, &m->cap_ent, m->n_ent + 1, sizeof(*m->ent));
+	while ((m->n_ent + 1) * 2 > cap)
+		cap *= 2;
+	if (cap == m->n_slots)
+		return;
+	mem_free(m->slots);
+	m->slots = mem_calloc(MEM_FORMAT, cap, sizeof(*m->slots));
+	m->n_slots = cap;
+	for (size_t e = 0; e < m->n_ent; e++) {
+		uint64_t h = pmc_hash(&m->ent[e].key);
+		size_t j = h & (cap - 1);
+
+		while (m->slots[j])
+			j = (j + 1) & (cap - 1);
+		m->slots[j] = (uint64_t)tag_of(h) << 32 | (e + 1);
+	}
+}
+
+/* The id cached for key k (hash h), or 0. */
+static uint32_t pmc_find(const struct pprof_merger *m, const struct pmc_key *k, uint64_t h)
+{
+	size_t mask = m->n_slots - 1, j = h & mask;
+
+	for (;;) {
+		uint64_t v = m->slots[j];
+
+		if (!v)
+			return 0;
+		if ((uint32_t)(v >> 32) == tag_of(h)) {
+			const struct pmc_ent *e = &m->ent[(uint32_t)v - 1];
+
+			if (key_eq(&e->key, k))
+				return e->id;
+		}
+		j = (j + 1) & mask;
+	}
+}
+
+void pmc_lookup(const struct pprof_merger *m, const struct pmc_key *keys, const uint64_t *hash,
+		size_t n, uint32_t *ids)
+{
+	size_t mask = m->n_slots - 1;
+
+	if (!m->n_slots) {
+		for (size_t j = 0; j < n; j++)
+			ids[j] = 0;
+		return;
+	}
+	for (size_t j = 0; j < n + 2 * PMC_AHEAD; j++) {
+		if (j < n)
+			__builtin_prefetch(&m->slots[hash[j] & mask]);
+		if (j >= PMC_AHEAD && j - PMC_AHEAD < n) {
+			uint64_t v = m->slots[hash[j - PMC_AHEAD] & mask];
+
+			if (v)
+				__builtin_prefetch(&m->ent[(uint32_t)v - 1]);
+		}
+		if (j >= 2 * PMC_AHEAD) {
+			size_t k = j - 2 * PMC_AHEAD;
+
+			ids[k] = pmc_find(m, &keys[k], hash[k]);
+		}
+	}
+}
+
+void pmc_insert(struct pprof_merger *m, const struct pmc_key *k, uint64_t h, uint32_t id)
+{
+	size_t j;
+
+	pmc_reserve(m);
+	j = h & (m->n_slots - 1);
+	while (m->slots[j])
+		j = (j + 1) & (m->n_slots - 1);
+	m->ent[m->n_ent].key = *k;
+	m->ent[m->n_ent].id = id;
+	m->slots[j] = (uint64_t)tag_of(h) << 32 | (m->n_ent + 1);
+	m->n_ent++;
+}
+
+void pmc_scratch(struct pprof_merger *m, size_t n)
+{
+	size_t cap = m->cap_scratch;
+
+	if (n <= cap)
+		return;
+	cap = EMBER_MAX(n, 2 * cap);
+	m->keys = mem_realloc(MEM_FORMAT, m->keys, cap * sizeof(*m->keys));
+	m->hash = mem_realloc(MEM_FORMAT, m->hash, cap * sizeof(*m->hash));
+	m->ids = mem_realloc(MEM_FORMAT, m->ids, cap * sizeof(*m->ids));
+	m->idx = mem_realloc(MEM_FORMAT, m->idx, cap * sizeof(*m->idx));
+	m->cap_scratch = cap;
+}
+
+/* ---- functions ---- */
+
+uint64_t pmc_fhash(uint64_t name_h, uint64_t system_name_h, uint64_t filename_h, int64_t start_line)
+{
+	return hash_u64(
+		hash_mix(hash_mix(name_h, system_name_h), filename_h ^ (uint64_t)start_line));
+}
+
+uint64_t pmc_str_hash(const uint8_t *p, size_t n)
+{
+	return hash_bytes(p, n, 0) | 1; /* never 0, which marks "not computed" */
+}
+
+static uint64_t fent_hash(const struct pprof_merger *m, const struct pmc_fent *e)
+{
+	const uint8_t *p = m->arena + e->off;
+	uint64_t h[3];
+
+	for (int i = 0; i < 3; i++) {
+		h[i] = pmc_str_hash(p, e->len[i]);
+		p += e->len[i];
+	}
+	return pmc_fhash(h[0], h[1], h[2], e->start_line);
+}
+
+static bool fkey_eq(const struct pprof_merger *m, const struct pmc_fent *e,
+		    const struct pmc_fkey *k)
+{
+	const uint8_t *p = m->arena + e->off;
+
+	if (e->start_line != k->start_line || e->len[0] != k->len[0] || e->len[1] != k->len[1] ||
+	    e->len[2] != k->len[2])
+		return false;
+	for (int i = 0; i < 3; i++) {
+		if (k->len[i] && memcmp(p, k->s[i], k->len[i]) != 0)
+			return false;
+		p += k->len[i];
+	}
+	return true;
+}
+
+static void pmc_freserve(struct pprof_merger *m, size_t bytes)
+{
+	size_t cap = m->n_fslots ? m->n_fslots : 1024;
+
+	mem_grow(MEM_FORMAT, (void **)&m->fent, &m->cap_fent, m->n_fent + 1, sizeof(*m->fent));
+	mem_grow(MEM_FORMAT, (void **)&m->arena, &m->arena_cap, m->arena_len + bytes + 1, 1);
+	while ((m->n_fent + 1) * 2 > cap)
+		cap *= 2;
+	if (cap == m->n_fslots)
+		return;
+	mem_free(m->fslots);
+	m->fslots = mem_calloc(MEM_FORMAT, cap, sizeof(*m->fslots));
+	m->n_fslots = cap;
+	for (size_t e = 0; e < m->n_fent; e++) {
+		uint64_t h = fent_hash(m, &m->fent[e]);
+		size_t j = h & (cap - 1);
+
+		while (m->fslots[j])
+			j = (j + 1) & (cap - 1);
+		m->fslots[j] = (uint64_t)tag_of(h) << 32 | (e + 1);
+	}
+}
+
+static uint32_t pmc_ffind(const struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h)
+{
+	size_t mask = m->n_fslots - 1, j = h & mask;
+
+	for (;;) {
+		uint64_t v = m->fslots[j];
+
+		if (!v)
+			return 0;
+		if ((uint32_t)(v >> 32) == tag_of(h)) {
+			const struct pmc_fent *e = &m->fent[(uint32_t)v - 1];
+
+			if (fkey_eq(m, e, k))
+				return e->id;
+		}
+		j = (j + 1) & mask;
+	}
+}
+
+void pmc_flookup(const struct pprof_merger *m, const struct pmc_fkey *keys, const uint64_t *hash,
+		 size_t n, uint32_t *ids)
+{
+	size_t mask = m->n_fslots - 1;
+
+	if (!m->n_fslots) {
+		for (size_t j = 0; j < n; j++)
+			ids[j] = 0;
+		return;
+	}
+	/* slot of j, entry of j - A, arena bytes of j - 2A, compare j - 3A */
+	for (size_t j = 0; j < n + 3 * PMC_AHEAD; j++) {
+		if (j < n)
+			__builtin_prefetch(&m->fslots[hash[j] & mask]);
+		if (j >= PMC_AHEAD && j - PMC_AHEAD < n) {
+			uint64_t v = m->fslots[hash[j - PMC_AHEAD] & mask];
+
+			if (v)
+				__builtin_prefetch(&m->fent[(uint32_t)v - 1]);
+		}
+		if (j >= 2 * PMC_AHEAD && j - 2 * PMC_AHEAD < n) {
+			uint64_t v = m->fslots[hash[j - 2 * PMC_AHEAD] & mask];
+
+			if (v)
+				__builtin_prefetch(m->arena + m->fent[(uint32_t)v - 1].off);
+		}
+		if (j >= 3 * PMC_AHEAD) {
+			size_t k = j - 3 * PMC_AHEAD;
+
+			ids[k] = pmc_ffind(m, &keys[k], hash[k]);
+		}
+	}
+}
+
+void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, uint32_t id)
+{
+	size_t bytes = (size_t)k->len[0] + k->len[1] + k->len[2], j;
+	struct pmc_fent *e;
+
+	if (m->arena_len + bytes >= UINT32_MAX)
+		return; /* offsets are 32-bit: past 4 GiB of names, stop caching */
+	pmc_freserve(m, bytes);
+	e = &m->fent[m->n_fent];
+	e->start_line = k->start_line;
+	e->off = (uint32_t)m->arena_len;
+	e->id = id;
+	for (int i = 0; i < 3; i++) {
+		e->len[i] = k->len[i];
+		if (k->len[i])
+			memcpy(m->arena + m->arena_len, k->s[i], k->len[i]);
+		m->arena_len += k->len[i];
+	}
+	j = h & (m->n_fslots - 1);
+	while (m->fslots[j])
+		j = (j + 1) & (m->n_fslots - 1);
+	m->fslots[j] = (uint64_t)tag_of(h) << 32 | (m->n_fent + 1);
+	m->n_fent++;
+}
+
+void pmc_fscratch(struct pprof_merger *m, size_t n, size_t n_str)
+{
+	size_t cap = m->cap_fscratch;
+
+	if (n > cap) {
+		cap = EMBER_MAX(n, 2 * cap);
+		m->fkeys = mem_realloc(MEM_FORMAT, m->fkeys, cap * sizeof(*m->fkeys));
+		m->fhash = mem_realloc(MEM_FORMAT, m->fhash, cap * sizeof(*m->fhash));
+		m->fids = mem_realloc(MEM_FORMAT, m->fids, cap * sizeof(*m->fids));
+		m->fidx = mem_realloc(MEM_FORMAT, m->fidx, cap * sizeof(*m->fidx));
+		m->cap_fscratch = cap;
+	}
+	if (n_str > m->cap_str_hash) {
+		mem_free(m->str_hash);
+		m->cap_str_hash = EMBER_MAX(n_str, 2 * m->cap_str_hash);
+		m->str_hash = mem_alloc(MEM_FORMAT, m->cap_str_hash * sizeof(*m->str_hash));
+	}
+	if (n_str)
+		memset(m->str_hash, 0, n_str * sizeof(*m->str_hash));
+}

@@ -1,0 +1,408 @@
+/*
+ * test_pprof_merger.c — the merge session (pprof_merger_new / _add / _free): the same profile,
+ * sample by sample, as pprof_decode_merge of the same inputs, with locations of one, two and
+ * three lines (three bypass the location cache), the same input merged twice (every location a
+ * cache hit), the target growing by other means between adds, errors leaving it unchanged, and
+ * the cache itself (pprof_dec_int.h): exact hits under forced equal hashes, growth.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "format/pprof.h"
+#include "format/pprof_dec_int.h"
+#include "prof_fixture.h"
+#include "profile/profile.h"
+#include "test.h"
+
+static void enc(const struct prof *p, bool gz, struct buf *out)
+{
+	buf_init(out, MEM_TEST, SIZE_MAX);
+	if (pprof_encode(p, gz, out) != 0)
+		buf_reset(out);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One line per sample: its stack (addresses, mappings, every line's function name, line and
+ * column), labels and values; sorted and joined, so two profiles compare whatever their ids. */
+static char *canon(const struct prof *p)
+{
+	size_t n = prof_n_samples(p), nt = prof_n_sample_types(p), total = 1;
+	char **lines = mem_calloc(MEM_TEST, n ? n : 1, sizeof(*lines));
+	char *out;
+
+	for (size_t i = 0; i < n; i++) {
+		struct buf b;
+		struct prof_sample s;
+		const struct prof_label *lb;
+		size_t nl;
+
+		buf_init(&b, MEM_TEST, SIZE_MAX);
+		prof_sample_get(p, i, &s);
+		for (uint32_t nd = s.node; nd; nd = prof_node_parent(p, nd)) {
+			struct prof_location l;
+
+			prof_location_get(p, prof_node_location(p, nd), &l);
+			buf_printf(&b, "%" PRIx64 "/%u", l.address,
+				   l.mapping
+					   ? (unsigned)prof_mapping_get(p, l.mapping)->memory_start
+					   : 0u);
+			for (uint32_t k = 0; k < l.n_lines; k++) {
+				const struct prof_function *f =
+					prof_function_get(p, l.lines[k].function);
+
+				buf_printf(&b, "+%s:%" PRId64 ":%" PRId64,
+					   f ? prof_string(p, f->name) : "-", l.lines[k].line,
+					   l.lines[k].column);
+			}
+			buf_printf(&b, ";");
+		}
+		lb = prof_labelset_get(p, s.labelset, &nl);
+		for (size_t k = 0; k < nl; k++)
+			buf_printf(&b, " %s=%s", prof_string(p, lb[k].key),
+				   prof_string(p, lb[k].str));
+		for (size_t k = 0; k < nt; k++)
+			buf_printf(&b, " %" PRId64, s.values[k]);
+		lines[i] = mem_strdup(MEM_TEST, (const char *)b.data);
+		total += strlen(lines[i]) + 1;
+		buf_fini(&b);
+	}
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	out = mem_alloc(MEM_TEST, total);
+	total = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(lines[i]);
+
+		memcpy(out + total, lines[i], len);
+		out[total + len] = '\n';
+		total += len + 1;
+		mem_free(lines[i]);
+	}
+	out[total] = 0;
+	mem_free(lines);
+	return out;
+}
+
+static bool same_profile(const struct prof *a, const struct prof *b)
+{
+	char *ca = canon(a), *cb = canon(b);
+	bool same = strcmp(ca, cb) == 0 && prof_n_locations(a) == prof_n_locations(b) &&
+		    prof_n_functions(a) == prof_n_functions(b);
+
+	mem_free(ca);
+	mem_free(cb);
+	return same;
+}
+
+/* A profile with inlined frames: locations of one, two and three lines. */
+static struct prof *with_inlines(int64_t base)
+{
+	struct prof *p = fx_types("samples", "count", "cpu", "nanoseconds");
+
+	fx_add(p, "main;a;b", 0, base + 1, 10);
+	fx_add(p, "main;a+x;b+y+z", 0, base + 2, 20);
+	fx_add(p, "main;c+x+y;b", 0, base + 3, 30);
+	fx_add(p, "main;c;d+x", 0, base + 4, 40);
+	return p;
+}
+
+enum {
+	N_IN = 6
+};
+
+static void make_inputs(struct buf *in)
+{
+	for (int i = 0; i < N_IN; i++) {
+		struct prof *p =
+			i % 3 == 2 ? with_inlines(i) : fx_random(300 + (uint64_t)i, 80, 30, 14);
+
+		enc(p, i & 1, &in[i]);
+		prof_free(p);
+	}
+}
+
+/* Merge inputs order[0..n) through a session into a new profile; NULL on error. */
+static struct prof *session_merge(struct buf *in, const int *order, int n)
+{
+	struct prof *dst = prof_new();
+	struct pprof_merger *m = pprof_merger_new(dst);
+	struct ember_diag d = {{0}};
+	int rc = 0;
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		struct pprof_parsed *pp = NULL;
+
+		rc = pprof_parse(in[order[i]].data, in[order[i]].len, NULL, &pp, &d);
+		if (rc == 0)
+			rc = pprof_merger_add(m, pp, &d);
+		pprof_parsed_free(pp);
+	}
+	pprof_merger_free(m);
+	if (rc) {
+		prof_free(dst);
+		return NULL;
+	}
+	return dst;
+}
+
+static struct prof *plain_merge(struct buf *in, const int *order, int n)
+{
+	struct prof *dst = prof_new();
+	struct ember_diag d = {{0}};
+
+	for (int i = 0; i < n; i++)
+		if (pprof_decode_merge(dst, in[order[i]].data, in[order[i]].len, NULL, &d) != 0) {
+			prof_free(dst);
+			return NULL;
+		}
+	return dst;
+}
+
+TEST(pprof_merger_matches_decode_merge)
+{
+	static const int order[] = {0, 1, 2, 3, 4, 5, 2, 0, 5}; /* repeats: all cache hits */
+	const int n = (int)EMBER_ARRAY_SIZE(order);
+	struct buf in[N_IN];
+	struct prof *a, *b;
+
+	make_inputs(in);
+	a = plain_merge(in, order, n);
+	b = session_merge(in, order, n);
+	CHECK(a != NULL);
+	CHECK(b != NULL);
+	if (a && b) {
+		CHECK(prof_n_samples(a) > 0);
+		CHECK(prof_n_locations(a) > 0);
+		CHECK(same_profile(a, b));
+	}
+	prof_free(a);
+	prof_free(b);
+	for (int i = 0; i < N_IN; i++)
+		buf_fini(&in[i]);
+}
+
+TEST(pprof_merger_target_grows_between_adds)
+{
+	struct buf in[N_IN];
+	struct prof *dst = prof_new(), *ref = prof_new();
+	struct pprof_merger *m = pprof_merger_new(dst);
+	struct ember_diag d = {{0}};
+	int rc = 0;
+
+	make_inputs(in);
+	/* session adds 0, 2, 4; plain decode_merge into the same dst adds 1, 3, 5 in between */
+	for (int i = 0; i < N_IN && rc == 0; i++) {
+		rc = pprof_decode_merge(ref, in[i].data, in[i].len, NULL, &d);
+		if (rc == 0 && i % 2 == 0) {
+			struct pprof_parsed *pp = NULL;
+
+			rc = pprof_parse(in[i].data, in[i].len, NULL, &pp, &d);
+			if (rc == 0)
+				rc = pprof_merger_add(m, pp, &d);
+			pprof_parsed_free(pp);
+		} else if (rc == 0) {
+			rc = pprof_decode_merge(dst, in[i].data, in[i].len, NULL, &d);
+		}
+	}
+	CHECK_MSG(rc == 0, "%s", d.msg);
+	/* and everything once more through the session: the cache must still be right */
+	for (int i = 0; i < N_IN && rc == 0; i++) {
+		struct pprof_parsed *pp = NULL;
+
+		rc = pprof_decode_merge(ref, in[i].data, in[i].len, NULL, &d);
+		if (rc == 0)
+			rc = pprof_parse(in[i].data, in[i].len, NULL, &pp, &d);
+		if (rc == 0)
+			rc = pprof_merger_add(m, pp, &d);
+		pprof_parsed_free(pp);
+	}
+	CHECK_MSG(rc == 0, "%s", d.msg);
+	CHECK(same_profile(ref, dst));
+	pprof_merger_free(m);
+	prof_free(dst);
+	prof_free(ref);
+	for (int i = 0; i < N_IN; i++)
+		buf_fini(&in[i]);
+}
+
+TEST(pprof_merger_type_mismatch_leaves_dst)
+{
+	struct prof *dst = prof_new(), *src = with_inlines(0);
+	struct prof *other = fx_types("alloc_space", "bytes", NULL, NULL);
+	struct pprof_merger *m = pprof_merger_new(dst);
+	struct pprof_parsed *pp = NULL;
+	struct ember_diag d = {{0}};
+	struct buf a, b;
+	size_t n_samples;
+	int64_t v = 5;
+
+	prof_add_sample(other, fx_stack(other, "main;a"), 0, &v);
+	enc(src, true, &a);
+	enc(other, false, &b);
+	CHECK_OK(pprof_parse(a.data, a.len, NULL, &pp, &d));
+	CHECK_OK(pprof_merger_add(m, pp, &d));
+	pprof_parsed_free(pp);
+	n_samples = prof_n_samples(dst);
+	pp = NULL;
+	CHECK_OK(pprof_parse(b.data, b.len, NULL, &pp, &d));
+	CHECK(pprof_merger_add(m, pp, &d) == -EMBER_EFORMAT);
+	CHECK(prof_n_samples(dst) == n_samples);
+	CHECK(pprof_merger_add(m, pp, &d) == -EMBER_EFORMAT); /* not merged: may be retried */
+	pprof_parsed_free(pp);
+	pprof_merger_free(m);
+	pprof_merger_free(NULL);
+	buf_fini(&a);
+	buf_fini(&b);
+	prof_free(src);
+	prof_free(other);
+	prof_free(dst);
+}
+
+/* The cache itself: hits are exact (keys with equal hashes but different content miss), and
+ * every key survives the index growing. */
+TEST(pprof_merger_cache_exact_and_grows)
+{
+	struct pprof_merger *m = pprof_merger_new(NULL);
+	struct pmc_key a = {.address = 0x1000, .mapping = 1, .n_lines = 2}, b;
+	struct pmc_key *keys = mem_calloc(MEM_TEST, 5000, sizeof(*keys));
+	uint64_t *hash = mem_calloc(MEM_TEST, 5000, sizeof(*hash));
+	uint32_t *ids = mem_calloc(MEM_TEST, 5000, sizeof(*ids));
+	uint32_t id = 0;
+	size_t bad = 0;
+
+	a.function[0] = 3;
+	a.function[1] = 4;
+	a.line[0] = 10;
+	a.line[1] = 20;
+	pmc_lookup(m, &a, &hash[0], 1, &id); /* empty cache */
+	CHECK(id == 0);
+	pmc_insert(m, &a, 42, 7);
+	/* the same forced hash for every variant: only the comparison can tell them apart */
+	for (int field = 0; field < 8; field++) {
+		uint64_t h = 42;
+
+		b = a;
+		switch (field) {
+		case 0:
+			b.address++;
+			break;
+		case 1:
+			b.mapping++;
+			break;
+		case 2:
+			b.n_lines = 1;
+			break;
+		case 3:
+			b.is_folded = 1;
+			break;
+		case 4:
+			b.function[1]++;
+			break;
+		case 5:
+			b.line[1]++;
+			break;
+		case 6:
+			b.column[0]++;
+			break;
+		default:
+			break; /* equal: a hit */
+		}
+		id = 99;
+		pmc_lookup(m, &b, &h, 1, &id);
+		CHECK_MSG(id == (field == 7 ? 7u : 0u), "field %d: id %u", field, id);
+	}
+	pprof_merger_free(m);
+
+	m = pprof_merger_new(NULL);
+	for (uint32_t i = 0; i < 5000; i++) {
+		keys[i] = (struct pmc_key){.address = 0x400000 + 16 * (uint64_t)i, .n_lines = 1};
+		keys[i].function[0] = i % 97 + 1;
+		keys[i].line[0] = i % 13;
+		hash[i] = pmc_hash(&keys[i]);
+		if (i % 2 == 0)
+			pmc_insert(m, &keys[i], hash[i], i + 1);
+	}
+	pmc_lookup(m, keys, hash, 5000, ids);
+	for (uint32_t i = 0; i < 5000; i++)
+		bad += ids[i] != (i % 2 == 0 ? i + 1 : 0);
+	CHECK_MSG(bad == 0, "%zu wrong lookups", bad);
+	pprof_merger_free(m);
+	mem_free(keys);
+	mem_free(hash);
+	mem_free(ids);
+}
+
+static struct pmc_fkey fkey(const char *name, const char *sys, const char *file, int64_t start)
+{
+	struct pmc_fkey k = {.start_line = start};
+	const char *s[3] = {name, sys, file};
+
+	for (int i = 0; i < 3; i++) {
+		k.s[i] = (const uint8_t *)s[i];
+		k.len[i] = (uint32_t)strlen(s[i]);
+	}
+	return k;
+}
+
+/* The function cache: exact on the strings' bytes, lengths (so "ab"+"c" is not "a"+"bc") and
+ * start line even when the hashes are forced equal; survives growth with real hashes. */
+TEST(pprof_merger_function_cache_exact)
+{
+	struct pprof_merger *m = pprof_merger_new(NULL);
+	const struct pmc_fkey a = fkey("main.run", "main.run", "main.go", 10);
+	const struct pmc_fkey miss[] = {
+		fkey("main.ruN", "main.run", "main.go", 10),
+		fkey("main.run", "main.rux", "main.go", 10),
+		fkey("main.run", "main.run", "main.gp", 10),
+		fkey("main.run", "main.run", "main.go", 11),
+		fkey("main.ru", "nmain.run", "main.go", 10),
+		fkey("main.run", "", "main.go", 10),
+	};
+	char names[3000][16];
+	struct pmc_fkey *keys = mem_calloc(MEM_TEST, 3000, sizeof(*keys));
+	uint64_t *hash = mem_calloc(MEM_TEST, 3000, sizeof(*hash));
+	uint32_t *ids = mem_calloc(MEM_TEST, 3000, sizeof(*ids));
+	uint64_t h = 42;
+	uint32_t id = 99;
+	size_t bad = 0;
+
+	pmc_flookup(m, &a, &h, 1, &id);
+	CHECK(id == 0);
+	pmc_finsert(m, &a, 42, 7);
+	pmc_flookup(m, &a, &h, 1, &id);
+	CHECK(id == 7);
+	for (size_t i = 0; i < EMBER_ARRAY_SIZE(miss); i++) {
+		id = 99;
+		pmc_flookup(m, &miss[i], &h, 1, &id);
+		CHECK_MSG(id == 0, "variant %zu: id %u", i, id);
+	}
+	pprof_merger_free(m);
+
+	m = pprof_merger_new(NULL);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%d", i);
+		keys[i] = fkey(names[i], names[i], i % 2 ? "a.go" : "b.go", i % 7);
+		hash[i] = pmc_fhash(pmc_str_hash(keys[i].s[0], keys[i].len[0]),
+				    pmc_str_hash(keys[i].s[1], keys[i].len[1]),
+				    pmc_str_hash(keys[i].s[2], keys[i].len[2]), keys[i].start_line);
+		if (i % 3)
+			pmc_finsert(m, &keys[i], hash[i], (uint32_t)i + 1);
+	}
+	pmc_flookup(m, keys, hash, 3000, ids);
+	for (int i = 0; i < 3000; i++)
+		bad += ids[i] != (i % 3 ? (uint32_t)i + 1 : 0);
+	CHECK_MSG(bad == 0, "%zu wrong lookups", bad);
+	pprof_merger_free(m);
+	mem_free(keys);
+	mem_free(hash);
+	mem_free(ids);
+}
