@@ -45,7 +45,7 @@ struct ch_batch {
 struct ch_result {
 	uint64_t seq;
 	int rc;
-	char msg[256];
+	char msg[sizeof(((struct ember_diag *)0)->msg)];
 };
 
 struct ch_writer {
