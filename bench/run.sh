@@ -11,10 +11,11 @@
 #   (b) bench_merge, pinned: in-process decode MB/s of uncompressed pprof (target >= 300 MB/s)
 #       and decode+merge time;
 # and checks that both merged outputs have the same totals per function (ember top --raw); then
-# (c) bench_store and (d) bench_server: server ingest over loopback against GET /ready (wrk).
+# (c) bench_store, (c') bench_ch (ClickHouse next to the embedded store), (d) bench_server:
+# server ingest over loopback against GET /ready (wrk), the agent and the UI benchmarks.
 # Env: BUILD (build dir), BENCH_N (files, default 1000), BENCH_PIN (default "taskset -c 0"),
-# BENCH_STORE_HOURS (default 6), BENCH_SERVER_SECONDS (default 10), BENCH_ONLY=merge (stop after
-# (b): the merge and decode figures only).
+# BENCH_STORE_HOURS (default 6), BENCH_CH_HOURS (default 2), BENCH_SERVER_SECONDS (default
+# 10), BENCH_ONLY=merge (stop after (b): the merge and decode figures only).
 set -euo pipefail
 BUILD=${BUILD:-build}
 BUILD_ABS=$(cd "$BUILD" && pwd)
@@ -110,6 +111,10 @@ fi
 # (c) the storage engine: BENCH_STORE_HOURS (default 6) of generated agent data; ingest rate,
 # bytes per sample at rest next to the same profiles as gzipped pprof, query latencies.
 "$BUILD_ABS/bench/bench_store" "${BENCH_STORE_HOURS:-6}"
+
+# (c') the ClickHouse backend next to the embedded store on the same data (bench/bench_ch.sh
+# starts its own clickhouse-server on loopback): ingest, bytes at rest, query latencies.
+BUILD=$BUILD bash "$(dirname "$0")/bench_ch.sh" || echo "bench: bench_ch failed (see above)"
 
 # (d) the server (bench/bench_server.c): its own `ember server` on a loopback port; 32 clients
 # push Go-SDK-sized profiles (multipart /ingest) while a querier renders; requests/s, samples/s,

@@ -1,0 +1,146 @@
+/*
+ * agent_gen.h — the benchmarks' generator of agent-like data (header-only: each bench .c file is
+ * its own program): 200 processes in 20 services, 19 Hz x 16 CPUs of host ticks shared by the
+ * processes with Zipf-like weights, 10-s profiles, Zipf-distributed stacks over 50k distinct
+ * stacks of depth 2..40 sharing prefixes, 4000 functions named like Go functions.
+ *
+ * The stack set comes from gen_init; each profile's draws come from the calling thread's
+ * random state, which gen_seed sets from (process, window) so that a profile is the same
+ * whichever thread or program generates it.
+ */
+#ifndef EMBER_BENCH_AGENT_GEN_H
+#define EMBER_BENCH_AGENT_GEN_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "profile/profile.h"
+
+#define N_FUNCS	   4000
+#define N_STACKS   50000
+#define MAX_DEPTH  40
+#define N_PROCS	   200
+#define N_SERVICES 20
+#define WINDOW_S   10
+#define HOST_TICKS (19 * 16 * WINDOW_S)
+#define PERIOD_NS  52631578
+
+static _Thread_local uint64_t gen_rng = 88172645463325252ULL;
+
+static uint64_t xr(void)
+{
+	gen_rng ^= gen_rng << 13;
+	gen_rng ^= gen_rng >> 7;
+	gen_rng ^= gen_rng << 17;
+	return gen_rng;
+}
+
+/* The calling thread's draws for process `proc` in window `w` (splitmix64 of both). */
+static inline void gen_seed(int proc, int64_t w)
+{
+	uint64_t z = ((uint64_t)w << 16 | (uint64_t)proc) + 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	gen_rng = (z ^ (z >> 31)) | 1;
+}
+
+struct gen {
+	uint16_t stacks[N_STACKS][MAX_DEPTH]; /* function index, root first */
+	uint8_t depth[N_STACKS];
+	double cdf[N_STACKS];
+	int ticks[N_PROCS];
+};
+
+static inline void gen_init(struct gen *g)
+{
+	double sum = 0, w[N_PROCS], wsum = 0;
+
+	for (int i = 0; i < N_STACKS; i++) {
+		int d;
+
+		if (i < 200) {
+			d = 5 + (int)(xr() % 11);
+			for (int k = 0; k < d; k++)
+				g->stacks[i][k] = (uint16_t)(xr() % N_FUNCS);
+		} else {
+			int from = (int)(xr() % (uint64_t)i),
+			    keep = 2 + (int)(xr() % g->depth[from]);
+			int add = 1 + (int)(xr() % 6);
+
+			if (keep > g->depth[from])
+				keep = g->depth[from];
+			memcpy(g->stacks[i], g->stacks[from], (size_t)keep * 2);
+			d = keep + add > MAX_DEPTH ? MAX_DEPTH : keep + add;
+			for (int k = keep; k < d; k++)
+				g->stacks[i][k] = (uint16_t)(xr() % N_FUNCS);
+		}
+		g->depth[i] = (uint8_t)d;
+	}
+	for (int i = 0; i < N_STACKS; i++) {
+		sum += 1.0 / pow(i + 1, 1.05);
+		g->cdf[i] = sum;
+	}
+	for (int i = 0; i < N_STACKS; i++)
+		g->cdf[i] /= sum;
+	for (int p = 0; p < N_PROCS; p++)
+		wsum += w[p] = 1.0 / pow(p + 1, 0.8);
+	for (int p = 0; p < N_PROCS; p++)
+		g->ticks[p] = 1 + (int)(HOST_TICKS * w[p] / wsum);
+}
+
+static inline int zipf(const struct gen *g)
+{
+	double u = (double)(xr() >> 11) / 9007199254740992.0;
+	int lo = 0, hi = N_STACKS - 1;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (g->cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* One process's 10-s profile starting at t. */
+static inline struct prof *gen_profile(const struct gen *g, int proc, int64_t t)
+{
+	struct prof *p = prof_new();
+	uint32_t locs[MAX_DEPTH];
+	char name[64];
+
+	prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "nanoseconds"));
+	prof_meta(p)->period_type.type = prof_intern_cstr(p, "cpu");
+	prof_meta(p)->period_type.unit = prof_intern_cstr(p, "nanoseconds");
+	prof_meta(p)->period = PERIOD_NS;
+	prof_meta(p)->time_ns = t;
+	prof_meta(p)->duration_ns = WINDOW_S * 1000000000LL;
+	for (int k = 0; k < g->ticks[proc]; k++) {
+		int s = (zipf(g) + (proc % N_SERVICES) * 2500) % N_STACKS;
+		int64_t v = PERIOD_NS;
+		uint32_t n = g->depth[s];
+
+		for (uint32_t i = 0; i < n; i++) {
+			int f = g->stacks[s][n - 1 - i];
+			struct prof_function fn;
+			struct prof_line line = {0};
+
+			snprintf(name, sizeof(name), "github.com/acme/pkg%d.Func%d", f % 97, f);
+			fn = (struct prof_function){.name = prof_intern_cstr(p, name),
+						    .filename = prof_intern_cstr(p, "main.go")};
+			line.function = prof_add_function(p, &fn);
+			line.line = f % 300;
+			locs[i] = prof_add_location(p, 0, 0x400000 + (uint64_t)f * 64, &line, 1,
+						    false);
+		}
+		prof_add_sample(p, prof_add_stack(p, locs, n), 0, &v);
+	}
+	return p;
+}
+
+#endif
