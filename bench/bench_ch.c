@@ -247,9 +247,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--hours") && v)
 			hours = atof(v);
 		else if (!strcmp(argv[i], "--threads") && v)
-			threads = atoi(v);
+			threads = (int)strtol(v, NULL, 10);
 		else if (!strcmp(argv[i], "--ch-pid") && v)
-			ch_pid = atol(v);
+			ch_pid = strtol(v, NULL, 10);
 		else if (!strcmp(argv[i], "--dir") && v)
 			dir_base = v;
 		else {
