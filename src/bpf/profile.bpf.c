@@ -82,9 +82,9 @@ static __always_inline void stat_inc(__u32 idx)
 }
 
 /* Kernel-unwound stacks wake the reader only when a good part of the ring is waiting (it also
- * polls on a timer). Stack copies and process events wake it at once (the default): they are
+ * polls on a timer). Copies asked for by the unwinder and exec events force a wakeup: they are
  * rare once processes are loaded, and a new process's maps must be read before it moves on
- * (an exec replaces them). */
+ * (an exec replaces them, an exit removes them). */
 static __always_inline __u64 rb_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
@@ -190,7 +190,10 @@ static __always_inline void send_copy(struct bpf_perf_event_data *ctx, struct ta
 		stat_inc(EMBER_STAT_USTACK_FAULT);
 	else if (e->ustack_bytes <= EMBER_USTACK_MAX_BYTES - EMBER_PAGE_BYTES)
 		e->flags |= EMBER_SAMPLE_USTACK_CUT, stat_inc(EMBER_STAT_USTACK_SHORT);
-	bpf_ringbuf_submit(e, 0);
+	/* A copy the in-kernel unwinder asked for (a new process, a new mapping) must reach user
+	 * space while the process lives: its maps are read then. The default (adaptive) wakeup
+	 * would not come while kernel-unwound records sent without a wakeup are waiting. */
+	bpf_ringbuf_submit(e, fallback != EMBER_FB_NONE ? BPF_RB_FORCE_WAKEUP : 0);
 }
 
 /* ---- the in-kernel unwinder ---------------------------------------------------------------- */
@@ -556,7 +559,8 @@ static __always_inline void send_proc_event(__u32 kind, __u32 pid, __u32 ppid)
 	ev->ppid = ppid;
 	ev->pad0 = 0;
 	ev->time_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(ev, 0);
+	/* An exec wakes the reader at once (its maps are read early); the others adaptively. */
+	bpf_ringbuf_submit(ev, kind == EMBER_REC_EXEC ? BPF_RB_FORCE_WAKEUP : 0);
 }
 
 SEC("tp_btf/sched_process_fork")

@@ -44,10 +44,10 @@ static const char agent_usage[] =
 	"      --push-backlog BYTES  backlog bound, oldest dropped when full (default 64 MiB)\n"
 	"  -o, --output DIR     directory for the profiles (created if missing)\n"
 	"      --no-kernel      do not record kernel stacks\n"
-	"      --user-unwind    copy each user stack (16 KiB) to user space and unwind it\n"
-	"                       there (the default: complete stacks for short-lived processes)\n"
-	"      --kernel-unwind  unwind user stacks in the kernel from loaded tables (cheaper;\n"
-	"                       loses samples of processes that exit within ~0.1 s)\n"
+	"      --kernel-unwind  unwind user stacks in the kernel from tables loaded into BPF\n"
+	"                       maps (the default; a new process's first samples are copied)\n"
+	"      --user-unwind    copy every user stack (16 KiB) to user space and unwind it\n"
+	"                       there (costs more CPU per sample)\n"
 	"  -h, --help           show this help\n"
 	"\n" CLI_EXIT_HELP;
 
@@ -276,7 +276,7 @@ int cmd_agent(int argc, char **argv)
 	long freq = 19, interval_ms = 10000, duration_ms = 0;
 	const char *dir = NULL, *server = NULL;
 	long backlog = 64L << 20;
-	bool no_kernel = false, user_unwind = true;
+	bool no_kernel = false, user_unwind = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "F:i:d:o:s:h", longopts, NULL)) != -1) {
 		switch (c) {

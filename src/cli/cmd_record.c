@@ -29,7 +29,7 @@
 
 static const char record_usage[] =
 	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] "
-	"[--user-unwind|--kernel-unwind]\n"
+	"[--kernel-unwind|--user-unwind]\n"
 	"                    -- CMD [ARGS]\n"
 	"       ember record -p PID [-d SECONDS] [-F HZ] [-o FILE] [--format FMT]\n"
 	"\n"
@@ -47,10 +47,11 @@ static const char record_usage[] =
 	"  -p, --pid PID           profile a running process and its descendants\n"
 	"  -d, --duration SECONDS  stop after this long (default: until CMD or PID exits)\n"
 	"      --no-kernel         do not record kernel stacks\n"
-	"      --user-unwind       copy each user stack (16 KiB) to user space and unwind it\n"
-	"                          there (the default: complete stacks for short-lived processes)\n"
-	"      --kernel-unwind     unwind user stacks in the kernel from loaded tables (cheaper;\n"
-	"                          loses samples of processes that exit within ~0.1 s)\n"
+	"      --kernel-unwind     unwind user stacks in the kernel from tables loaded into\n"
+	"                          BPF maps (the default; a new process's first samples are\n"
+	"                          copied)\n"
+	"      --user-unwind       copy every user stack (16 KiB) to user space and unwind it\n"
+	"                          there (costs more CPU per sample)\n"
 	"  -h, --help              show this help\n"
 	"\n" CLI_EXIT_HELP;
 
@@ -167,7 +168,7 @@ int cmd_record(int argc, char **argv)
 	};
 	long freq = 99, pid = 0, duration = 0;
 	const char *out_path = "ember.pb.gz", *fmt_name = NULL;
-	bool no_kernel = false, user_unwind = true;
+	bool no_kernel = false, user_unwind = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+F:o:f:p:d:h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -74,10 +74,10 @@ if "$EMBER_REC" record -F 999 -o "$T/storm.folded" -- sh -c \
 	n=$(awk '$1 ~ /;leaf_[abc]$/ { n += $NF } END { print n + 0 }' "$T/storm.folded")
 	c=$(complete "$T/storm.folded" ';leaf_[abc]$')
 	echo "    storm: $n samples in the children's leaves, $c% complete"
-	if [ "$n" -ge 400 ] && [ "$c" -ge 95 ]; then
+	if [ "$n" -ge 800 ] && [ "$c" -ge 95 ]; then
 		pass record_workloads/process_storm
 	else
-		fail record_workloads/process_storm "$n leaf samples (want >= 400), $c% complete"
+		fail record_workloads/process_storm "$n leaf samples (want >= 800 of ~1200), $c% complete"
 	fi
 else
 	fail record_workloads/process_storm "record failed: $(head -c 200 "$T/err")"
