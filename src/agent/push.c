@@ -2,7 +2,7 @@
  * push.c — ships the agent's profiles to a Pyroscope-compatible server over libcurl.
  *
  * Owns a FIFO of queued profiles (each: the `name` argument, from/until, the gzipped pprof body)
- * and one sender thread. The sampling loop only appends under a mutex the sender never holds
+ * and one sender thread; each is POSTed as multipart/form-data (a `profile` part). The sampling loop only appends under a mutex the sender never holds
  * across network I/O, so enqueue is O(1) and never waits on the server. When the backlog bound
  * (bytes or count) is reached the oldest queued profiles are dropped and counted. The sender
  * takes the head, POSTs it, and on a connection error, 5xx or 429 keeps it and retries after an
@@ -136,19 +136,25 @@ static enum push_result post_one(struct agent_push *p, CURL *h, const struct pus
 		return PUSH_REJECTED;
 	}
 	buf_init(&url, MEM_AGENT, SIZE_MAX);
-	buf_printf(&url,
-		   "%s/ingest?name=%s&from=%lld&until=%lld&format=pprof&spyName=ember&"
-		   "sampleRate=%d",
+	buf_printf(&url, "%s/ingest?name=%s&from=%lld&until=%lld&spyName=ember&sampleRate=%d",
 		   p->url, name, (long long)it->from_s, (long long)it->until_s, p->rate_hz);
 	curl_free(name);
 
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	/* multipart/form-data with the gzipped pprof in a `profile` part, as the Go SDK sends */
 	curl_easy_reset(h);
+	curl_mime *form = curl_mime_init(h);
+	curl_mimepart *part = form ? curl_mime_addpart(form) : NULL;
+	if (!part || curl_mime_name(part, "profile") != CURLE_OK ||
+	    curl_mime_filename(part, "profile.pprof") != CURLE_OK ||
+	    curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
+	    curl_mime_data(part, (const char *)it->body, it->len) != CURLE_OK) {
+		curl_mime_free(form);
+		buf_fini(&url);
+		snprintf(err, err_len, "cannot build the multipart body");
+		return PUSH_RETRY;
+	}
 	curl_easy_setopt(h, CURLOPT_URL, (const char *)url.data);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)it->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_MIMEPOST, form);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
@@ -173,7 +179,7 @@ static enum push_result post_one(struct agent_push *p, CURL *h, const struct pus
 			res = PUSH_REJECTED;
 		}
 	}
-	curl_slist_free_all(hdr);
+	curl_mime_free(form);
 	buf_fini(&url);
 	return res;
 }

@@ -1,7 +1,7 @@
 /*
  * push.h — the agent's shipper: profiles queued by the sampling loop are POSTed by a sender
- * thread to a Pyroscope-compatible server (`POST {URL}/ingest?name=...&format=pprof`, gzipped
- * pprof body). The backlog is bounded (oldest dropped and counted when full); enqueue never
+ * thread to a Pyroscope-compatible server (`POST {URL}/ingest?name=...`, multipart/form-data
+ * with the gzipped pprof in a `profile` part, as the Pyroscope Go SDK sends it). The backlog is bounded (oldest dropped and counted when full); enqueue never
  * waits on the network; transient failures (connection errors, 5xx, 429) are retried with
  * exponential backoff and jitter, other rejections are dropped and counted.
  *

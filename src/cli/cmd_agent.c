@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/cgroup.h"
 #include "agent/push.h"
 #include "base/err.h"
 #include "base/hmap.h"
@@ -148,6 +149,53 @@ static int write_profile(const char *cmd, const struct buf *b, const char *path)
 	return rc;
 }
 
+#define AGENT_MAX_TAGS 10
+
+/* The series labels of one process's profile: pid, hostname, comm, executable and its build id
+ * (from the profile's mapping of the executable), the cgroup path and what it says (container
+ * id, Kubernetes pod uid, systemd unit); empty values are left out. *service: the
+ * executable's base name, else the comm. Strings point into r's caches, p, or the static
+ * storage below (valid until the next call). */
+static size_t process_tags(struct agent_run *r, struct prof *p, int pid, const char *comm,
+			   const char *host, char pid_s[24], struct agent_push_tag *tags,
+			   const char **service)
+{
+	static struct agent_cgroup_info ci;
+	const char *exe = agent_procs_exe(r->procs, pid);
+	const char *cg = agent_procs_cgroup(r->procs, pid);
+	const char *build_id = "";
+	size_t n = 0;
+
+	snprintf(pid_s, 24, "%d", pid);
+	if (exe && *exe) {
+		const char *base = strrchr(exe, '/');
+		*service = base && base[1] ? base + 1 : exe;
+		for (uint32_t m = 1; m <= prof_n_mappings(p); m++) {
+			const struct prof_mapping *pm = prof_mapping_get(p, m);
+			if (pm && strcmp(prof_string(p, pm->filename), exe) == 0) {
+				build_id = prof_string(p, pm->build_id);
+				break;
+			}
+		}
+	}
+	agent_cgroup_parse(cg, cg ? strlen(cg) : 0, &ci);
+	const struct agent_push_tag all[AGENT_MAX_TAGS] = {
+		{"pid", pid_s},
+		{"hostname", host},
+		{"comm", comm},
+		{"executable", exe},
+		{"build_id", build_id},
+		{"cgroup", cg},
+		{"container_id", ci.container_id},
+		{"pod_uid", ci.pod_uid},
+		{"systemd_unit", ci.unit},
+	};
+	for (size_t i = 0; i < AGENT_MAX_TAGS; i++)
+		if (all[i].key && all[i].value && *all[i].value)
+			tags[n++] = all[i];
+	return n;
+}
+
 /* Writes and/or queues one pprof per pid; returns how many were written or queued. */
 static int flush(const char *cmd, struct agent_run *r, const char *dir, struct agent_push *push,
 		 const char *host, long interval_ms)
@@ -200,12 +248,13 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, struct a
 				written++;
 		}
 		if (push) {
+			struct agent_push_tag tags[AGENT_MAX_TAGS];
 			char pid_s[24];
-			snprintf(pid_s, sizeof(pid_s), "%d", pids[i]);
-			struct agent_push_tag tags[] = {{"pid", pid_s}, {"hostname", host}};
+			const char *service = comm;
+			size_t nt = process_tags(r, p, pids[i], comm, host, pid_s, tags, &service);
 			size_t len;
 			uint8_t *body = buf_steal(&out, &len);
-			if (agent_push_enqueue(push, comm, tags, 2,
+			if (agent_push_enqueue(push, service, tags, nt,
 					       (int64_t)now - interval_ms / 1000, (int64_t)now,
 					       body, len) == 0 &&
 			    !dir)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # agent_push.sh — `ember agent --server URL` against `ember server` over loopback: a CPU burn
-# workload sampled by the agent shows up in /pyroscope/render under its comm as service_name
-# with its leaf function and ticks; an agent started while the server is down keeps sampling,
+# workload sampled by the agent (pushed as multipart `profile` parts) shows up in
+# /pyroscope/render under its executable's name as service_name with its leaf function and
+# ticks, with hostname, pid, comm, executable and build_id labels; an agent started while the server is down keeps sampling,
 # retries, and delivers once the server comes up; a 4xx answer is dropped, not retried; SIGTERM
 # flushes and exits 0.
 # Needs root and a loadable BPF program; prints SKIP otherwise.
@@ -112,6 +113,21 @@ PY
 	pass agent_push/render
 else
 	fail agent_push/render "leaf_a or ticks missing: $(head -c 300 "$T/render.json"); services: $(curl -s "$BASE/pyroscope/label-values?label=service_name")"
+fi
+
+# The series labels: hostname, pid, comm, executable (and build id, cgroup facts when known).
+lv() { curl -s -m 5 -G "$BASE/pyroscope/label-values" --data-urlencode "label=$1"; }
+host=$(hostname)
+missing=
+lv hostname | grep -qF "\"$host\"" || missing+=" hostname=$host"
+lv pid | grep -qF "\"$bpid\"" || missing+=" pid=$bpid"
+lv comm | grep -qF '"burn"' || missing+=" comm=burn"
+lv executable | grep -qF "\"$T/burn\"" || missing+=" executable=$T/burn"
+lv build_id | grep -qE '"[0-9a-f]{40}"' || missing+=" build_id"
+if [ -z "$missing" ]; then
+	pass agent_push/labels
+else
+	fail agent_push/labels "missing:$missing; label names: $(curl -s -m 5 "$BASE/pyroscope/label-names")"
 fi
 
 # 2. The server is down when the agent starts: it keeps sampling, retries, then delivers.
