@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/agent_metrics.h"
 #include "agent/cgroup.h"
 #include "agent/push.h"
 #include "base/err.h"
@@ -49,6 +50,8 @@ static const char agent_usage[] =
 	"                       maps (the default; a new process's first samples are copied)\n"
 	"      --user-unwind    copy every user stack (16 KiB) to user space and unwind it\n"
 	"                       there (costs more CPU per sample)\n"
+	"      --metrics-addr HOST:PORT  serve Prometheus /metrics (the agent's CPU, memory,\n"
+	"                       samples, unwinding, symbolization and shipping counters)\n"
 	"  -h, --help           show this help\n"
 	"\n" CLI_EXIT_HELP;
 
@@ -88,6 +91,9 @@ struct agent_run {
 	struct agent_collector *coll;
 	struct agent_kunwind *kun; /* NULL with --user-unwind */
 	struct hmap exited;	   /* pids to forget after the next flush */
+	uint64_t unnamed;	   /* frames flushed without a name (symbolization misses) */
+	uint64_t frames;	   /* frames flushed */
+	uint64_t profiles;	   /* profiles written or queued */
 };
 
 static void on_rec(void *ctx, const void *rec, size_t len)
@@ -208,6 +214,9 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, struct a
 		struct prof *p = NULL;
 		if (agent_collector_build(r->coll, pids[i], &p) != 0)
 			continue;
+		for (uint32_t loc = 1; loc <= prof_n_locations(p); loc++, r->frames++)
+			if (prof_location_n_frames(p, loc) == 0)
+				r->unnamed++;
 		struct prof_meta *m = prof_meta(p);
 		m->time_ns = ((int64_t)now - interval_ms / 1000) * 1000000000LL;
 		m->duration_ns = (int64_t)interval_ms * 1000000LL;
@@ -263,6 +272,7 @@ static int flush(const char *cmd, struct agent_run *r, const char *dir, struct a
 		buf_fini(&out);
 		prof_free(p);
 	}
+	r->profiles += (uint64_t)written;
 	agent_collector_reset(r->coll);
 	/* Give the heap freed by this interval (profiles, tables built and released) back to the
 	 * system: the agent's resident size should follow what it holds, not its peaks. */
@@ -306,6 +316,75 @@ static void print_push(const char *cmd, const struct agent_push_stats *ps)
 		ps->last_error[0] ? "; last error: " : "", ps->last_error);
 }
 
+/* The Prometheus exposition of the agent's counters (--metrics-addr). */
+static void publish_metrics(struct agent_metrics *am, struct agent_sampler *s,
+			    const struct agent_run *r, struct agent_push *push)
+{
+	uint64_t bpf[EMBER_STAT_N];
+	const struct agent_collect_stats *st = agent_collector_stats(r->coll);
+	double rss_mb, cpu_s;
+	struct buf b;
+
+	if (!am)
+		return;
+	agent_sampler_stats(s, bpf);
+	self_usage(&rss_mb, &cpu_s);
+	buf_init(&b, MEM_CLI, (size_t)1 << 20);
+#define METRIC(name, type, help, fmt, ...)                                                   \
+	buf_printf(&b, "# HELP " name " " help "\n# TYPE " name " " type "\n" name fmt "\n", \
+		   __VA_ARGS__)
+	METRIC("ember_agent_cpu_seconds_total", "counter", "CPU time of the agent (user + system).",
+	       " %.3f", cpu_s);
+	METRIC("ember_agent_resident_memory_bytes", "gauge", "Resident set size of the agent.",
+	       " %.0f", rss_mb * 1048576);
+	METRIC("ember_agent_samples_total", "counter", "Samples received from the kernel.", " %llu",
+	       (unsigned long long)st->samples);
+	METRIC("ember_agent_samples_lost_total", "counter",
+	       "Samples dropped because the ring buffer was full.", " %llu",
+	       (unsigned long long)bpf[EMBER_STAT_LOST]);
+	METRIC("ember_agent_kernel_unwound_total", "counter",
+	       "Samples whose user stack was unwound in the kernel.", " %llu",
+	       (unsigned long long)st->kernel_unwound);
+	METRIC("ember_agent_stack_copies_total", "counter",
+	       "Samples sent as stack copies, by why the kernel did not unwind them.",
+	       "{reason=\"new_process\"} %llu\nember_agent_stack_copies_total{reason=\"file_not_"
+	       "loaded\"} %llu\nember_agent_stack_copies_total{reason=\"unknown_mapping\"} %llu",
+	       (unsigned long long)bpf[EMBER_STAT_FB_NO_PROC],
+	       (unsigned long long)bpf[EMBER_STAT_FB_PENDING],
+	       (unsigned long long)bpf[EMBER_STAT_FB_NO_MAP]);
+	buf_puts(&b,
+		 "# HELP ember_agent_user_stacks_total User stacks by how their unwinding ended "
+		 "(complete: to the outermost frame; max_frames: truncated).\n"
+		 "# TYPE ember_agent_user_stacks_total counter\n");
+	for (int i = 0; i < UNWIND_STOP_N; i++)
+		buf_printf(&b, "ember_agent_user_stacks_total{stop=\"%s\"} %llu\n",
+			   unwind_stop_name((enum unwind_stop)i), (unsigned long long)st->stop[i]);
+	METRIC("ember_agent_frames_total", "counter", "Frames in the profiles flushed.", " %llu",
+	       (unsigned long long)r->frames);
+	METRIC("ember_agent_symbolization_misses_total", "counter",
+	       "Frames flushed without a name (kept with their mapping and address).", " %llu",
+	       (unsigned long long)r->unnamed);
+	METRIC("ember_agent_profiles_total", "counter", "Profiles written or queued.", " %llu",
+	       (unsigned long long)r->profiles);
+	if (push) {
+		struct agent_push_stats ps;
+
+		agent_push_stats(push, &ps);
+		METRIC("ember_agent_push_total", "counter", "Profiles by what the shipper did.",
+		       "{result=\"pushed\"} %llu\nember_agent_push_total{result=\"retried\"} "
+		       "%llu\nember_agent_push_total{result=\"dropped_full\"} %llu\n"
+		       "ember_agent_push_total{result=\"dropped_rejected\"} %llu",
+		       (unsigned long long)ps.pushed, (unsigned long long)ps.retried,
+		       (unsigned long long)ps.dropped_full,
+		       (unsigned long long)ps.dropped_rejected);
+		METRIC("ember_agent_push_backlog_bytes", "gauge", "Bytes waiting to be pushed.",
+		       " %llu", (unsigned long long)ps.backlog_bytes);
+	}
+#undef METRIC
+	agent_metrics_publish(am, (const char *)b.data, b.len);
+	buf_fini(&b);
+}
+
 int cmd_agent(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -319,11 +398,12 @@ int cmd_agent(int argc, char **argv)
 		{"no-kernel", no_argument, NULL, 'K'},
 		{"user-unwind", no_argument, NULL, 'U'},
 		{"kernel-unwind", no_argument, NULL, 'N'},
+		{"metrics-addr", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long freq = 19, interval_ms = 10000, duration_ms = 0;
-	const char *dir = NULL, *server = NULL;
+	const char *dir = NULL, *server = NULL, *metrics_addr = NULL;
 	long backlog = 64L << 20;
 	bool no_kernel = false, user_unwind = false;
 	int c;
@@ -360,6 +440,9 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'N':
 			user_unwind = false;
+			break;
+		case 'M':
+			metrics_addr = optarg;
 			break;
 		case 'h':
 			fputs(agent_usage, stdout);
@@ -420,7 +503,20 @@ int cmd_agent(int argc, char **argv)
 		agent_push_free(push, 0, NULL);
 		return CLI_EXIT_ERR;
 	}
-	struct agent_run run;
+	struct agent_run run = {0};
+	struct agent_metrics *am = NULL;
+	if (metrics_addr) {
+		struct ember_diag md = {""};
+		int mrc = agent_metrics_start(metrics_addr, &am, &md);
+		if (mrc != 0) {
+			agent_sampler_close(s);
+			agent_push_free(push, 0, NULL);
+			if (mrc == -EMBER_EUSAGE)
+				return cli_usage_error(cmd, "%s", md.msg);
+			cli_error(cmd, "%s", md.msg);
+			return CLI_EXIT_ERR;
+		}
+	}
 	/* Large blocks (unwind tables being built, profiles) straight from mmap, so that freeing
 	 * them returns the memory (glibc would otherwise raise the threshold and keep them). */
 	mallopt(M_MMAP_THRESHOLD, 256 << 10);
@@ -437,7 +533,7 @@ int cmd_agent(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	agent_stop = 0;
-	double t0 = mono_s(), next = t0 + (double)interval_ms / 1000;
+	double t0 = mono_s(), next = t0 + (double)interval_ms / 1000, next_metrics = t0;
 	int ret = CLI_EXIT_OK;
 	for (;;) {
 		int n = agent_sampler_poll(s, 100, on_rec, &run);
@@ -449,6 +545,10 @@ int cmd_agent(int argc, char **argv)
 		double now = mono_s();
 		bool done =
 			agent_stop || (duration_ms > 0 && now - t0 >= (double)duration_ms / 1000);
+		if (am && now >= next_metrics) {
+			publish_metrics(am, s, &run, push);
+			next_metrics = now + 1;
+		}
 		if (now >= next || done) {
 			int w = flush(cmd, &run, dir, push, host, interval_ms);
 			uint64_t bpf[EMBER_STAT_N];
@@ -492,6 +592,7 @@ int cmd_agent(int argc, char **argv)
 		if (done)
 			break;
 	}
+	agent_metrics_stop(am);
 	agent_sampler_close(s);
 	if (push) {
 		/* Up to ~2 s to send what is queued, then what is left is dropped. */

@@ -2,7 +2,8 @@
 # agent_output.sh — `ember agent --output DIR` on the whole host: a workload started after the
 # agent (so found through its first samples and exec) gets its own pprof files per interval,
 # readable by `ember top`/`convert`, with complete stacks (>= 99% rooted at _start/clone) and
-# its leaves attributed; the agent stops on --duration and on SIGTERM with exit status 0.
+# its leaves attributed; the agent stops on --duration and on SIGTERM with exit status 0;
+# --metrics-addr serves its counters to Prometheus.
 # Needs root and a loadable BPF program; prints SKIP otherwise.
 source "$(dirname "$0")/lib/common.bash"
 
@@ -103,6 +104,36 @@ if [ $rc -eq 0 ] && [ -n "$(ls "$T/out2")" ]; then
 	pass agent/sigterm
 else
 	fail agent/sigterm "exit $rc, files: $(ls "$T/out2" | wc -l)"
+fi
+# --metrics-addr: Prometheus text with the agent's counters while it runs; a bad address is a
+# usage error (exit 2).
+mport=$((20000 + ($$ * 7 + RANDOM) % 20000))
+"$EMBER_AG" agent -F 99 --interval 1s -o "$T/out3" --metrics-addr "127.0.0.1:$mport" \
+	2>"$T/agent3.err" &
+agent_pid=$!
+"$T/burn" 2 1 >/dev/null &
+busy_pid=$!
+sleep 3
+curl -s -m 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt"
+code404=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/nope")
+wait $busy_pid 2>/dev/null
+kill -TERM $agent_pid
+wait $agent_pid
+samples=$(awk '$1 == "ember_agent_samples_total" { print $2 }' "$T/metrics.txt")
+complete=$(awk '$1 == "ember_agent_user_stacks_total{stop=\"complete\"}" { print $2 }' "$T/metrics.txt")
+if [ "${samples:-0}" -gt 0 ] && [ "${complete:-0}" -gt 0 ] && [ "$code404" = 404 ] &&
+	grep -q '^ember_agent_cpu_seconds_total [0-9.]*$' "$T/metrics.txt" &&
+	grep -q '^ember_agent_symbolization_misses_total [0-9]*$' "$T/metrics.txt"; then
+	pass agent/metrics
+	echo "    metrics: samples $samples, complete user stacks $complete"
+else
+	fail agent/metrics "samples '${samples:-}', complete '${complete:-}', /nope $code404: $(head -c 300 "$T/metrics.txt") $(tail -c 200 "$T/agent3.err")"
+fi
+"$EMBER_AG" agent -o "$T/out4" --metrics-addr nonsense >/dev/null 2>"$T/agent4.err"
+if [ $? -eq 2 ] && grep -q "HOST:PORT" "$T/agent4.err"; then
+	pass agent/metrics_bad_addr
+else
+	fail agent/metrics_bad_addr "$(head -c 200 "$T/agent4.err")"
 fi
 if "$EMBER_AG" agent >/dev/null 2>&1; then
 	fail agent/usage "ran without --output"
