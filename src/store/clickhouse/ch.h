@@ -119,6 +119,8 @@ void ch_writer_stop(struct ch_writer *w);
 
 /* ch_store.c: a tenant name as the backend accepts it ([A-Za-z0-9_.-]{1,64}). */
 bool ch_tenant_ok(const char *t);
+/* ch_store.c: the database the store's tables are in. */
+const char *ch_store_db(struct store *st);
 /* ch_store.c: runs one read statement (SELECT ... FORMAT TabSeparated) on the store's
  * connection(s); the response body goes to `out` (bounded by out->max). */
 int ch_store_query(struct store *st, const char *sql, struct buf *out, struct ember_diag *d);

@@ -337,6 +337,11 @@ int ch_store_query(struct store *st, const char *sql, struct buf *out, struct em
 	return rc;
 }
 
+const char *ch_store_db(struct store *st)
+{
+	return ((struct ch_store *)st)->conn[0].db;
+}
+
 static int ch_cut(struct store *st, struct ember_diag *d)
 {
 	(void)st, (void)d;
