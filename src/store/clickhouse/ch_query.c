@@ -2,8 +2,9 @@
  * ch_query.c — the read side of the ClickHouse backend: label names and values, series and
  * select-merge (with span ids), each a few SELECTs with the aggregation in ClickHouse
  * (GROUP BY stack_id; DISTINCT label pairs), results read as TabSeparated. Top and diff use
- * the generic paths over select-merge (store.c). Select-series and function series are not
- * implemented yet (-ENOSYS with a message).
+ * the generic paths over select-merge (store.c). Select-series sums profile totals per group and
+ * step in ClickHouse (a join of profiles with the group-by labels of their series). Function
+ * series is not implemented yet (-ENOSYS with a message).
  *
  * Matchers: `=`, `!=`, `=~`, `!~` on label_values[indexOf(label_names, NAME)] (a missing
  * label reads as '': Prometheus semantics), `__profile_type__` on the profile_type column;
@@ -684,14 +685,170 @@ out:
 	return rc;
 }
 
+/* One group of select-series: its label values and points (ascending time). */
+struct sgroup {
+	char **vals;
+	size_t n, cap;
+	int64_t *t;
+	double *sum;
+	uint64_t *cnt;
+	double total;
+};
+
+static int cmp_sgroup(const void *a, const void *b)
+{
+	const struct sgroup *x = *(struct sgroup *const *)a, *y = *(struct sgroup *const *)b;
+
+	return (x->total < y->total) - (x->total > y->total);
+}
+
+#define CH_MAX_GROUP_BY 16
+
 int ch_op_select_series(struct store *st, const struct store_query *q,
 			const struct store_series_opts *o, struct store_result **out,
 			struct ember_diag *d)
 {
-	(void)st, (void)q, (void)o;
+	size_t ng = o->n_group_by, n_groups = 0, cap_groups = 0, len[CH_MAX_GROUP_BY + 3];
+	struct sgroup *groups = NULL, **order = NULL;
+	struct store_result *r = NULL;
+	char *f[CH_MAX_GROUP_BY + 3];
+	int64_t start = q->start_ns, step = o->step_ns;
+	struct qsql s;
+	struct buf body;
+	struct tsv t;
+	int rc, k;
+
 	*out = NULL;
-	return ember_diag_set(d, -ENOSYS,
-			      "clickhouse backend: select-series is not implemented yet");
+	if (!q->profile_type)
+		return ember_diag_set(d, -EMBER_EUSAGE,
+				      "store: select-series needs a profile type");
+	if (step <= 0)
+		return ember_diag_set(d, -EMBER_EUSAGE, "step must be positive");
+	if (ng > CH_MAX_GROUP_BY)
+		return ember_diag_set(d, -EMBER_ELIMIT, "store: at most %d group-by labels",
+				      CH_MAX_GROUP_BY);
+	if ((rc = sql_begin(st, &s, q, d)))
+		return rc;
+	/* Per group and step (the end of the step a profile falls in, as the embedded store
+	 * counts it): sum and count of the profiles' totals. */
+	sql_puts(&s, "SELECT ");
+	for (size_t i = 0; i < ng; i++)
+		sql_printf(&s, "k%zu, ", i);
+	sql_printf(&s,
+		   "t, sum(total), count() FROM (SELECT fingerprint, total, %" PRId64
+		   " + intDiv(time_ns - %" PRId64 " + %" PRId64 " - 1, %" PRId64 ") * %" PRId64
+		   " AS t FROM %s.profiles WHERE tenant = ",
+		   start, start, step, step, step, s.db);
+	sql_quote(&s, s.tenant);
+	sql_range(&s, q);
+	sql_puts(&s, " AND fingerprint IN (");
+	sql_fingerprints(&s, q);
+	sql_puts(&s, "))");
+	if (ng) {
+		sql_puts(&s, " ANY INNER JOIN (SELECT fingerprint");
+		for (size_t i = 0; i < ng; i++) {
+			sql_puts(&s, ", any(label_values[indexOf(label_names, ");
+			sql_quote(&s, o->group_by[i]);
+			sql_printf(&s, ")]) AS k%zu", i);
+		}
+		sql_printf(&s, " FROM %s.series WHERE tenant = ", s.db);
+		sql_quote(&s, s.tenant);
+		sql_matchers(&s, q);
+		sql_puts(&s, " GROUP BY fingerprint) USING fingerprint");
+	}
+	sql_puts(&s, " GROUP BY ");
+	for (size_t i = 0; i < ng; i++)
+		sql_printf(&s, "k%zu, ", i);
+	sql_puts(&s, "t ORDER BY t FORMAT TabSeparated");
+	if ((rc = sql_run(st, &s, &body, "select-series", d)))
+		return rc;
+	r = result_new();
+	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
+	while ((k = tsv_row(&t, f, len, ng + 3)) > 0) {
+		int64_t ts, sum;
+		uint64_t cnt;
+		struct sgroup *g = NULL;
+
+		if ((size_t)k != ng + 3 || !parse_i64(f[ng], &ts) || !parse_i64(f[ng + 1], &sum) ||
+		    !parse_u64(f[ng + 2], &cnt)) {
+			k = -1;
+			break;
+		}
+		for (size_t i = 0; i < n_groups && !g; i++) {
+			size_t j = 0;
+
+			while (j < ng && !strcmp(groups[i].vals[j], f[j]))
+				j++;
+			if (j == ng)
+				g = &groups[i];
+		}
+		if (!g) {
+			mem_grow(MEM_STORE, (void **)&groups, &cap_groups, n_groups + 1,
+				 sizeof(*groups));
+			g = &groups[n_groups++];
+			memset(g, 0, sizeof(*g));
+			g->vals = arena_alloc(r->arena, (ng ? ng : 1) * sizeof(*g->vals));
+			for (size_t j = 0; j < ng; j++)
+				g->vals[j] = arena_strndup(r->arena, f[j], len[j]);
+		}
+		if (g->n == g->cap) {
+			g->cap = g->cap ? 2 * g->cap : 16;
+			g->t = mem_realloc(MEM_STORE, g->t, g->cap * sizeof(*g->t));
+			g->sum = mem_realloc(MEM_STORE, g->sum, g->cap * sizeof(*g->sum));
+			g->cnt = mem_realloc(MEM_STORE, g->cnt, g->cap * sizeof(*g->cnt));
+		}
+		g->t[g->n] = ts;
+		g->sum[g->n] = (double)sum;
+		g->cnt[g->n++] = cnt;
+		g->total += (double)sum;
+	}
+	buf_fini(&body);
+	if (k >= 0) {
+		size_t keep;
+		struct store_series *ser =
+			arena_calloc(r->arena, n_groups ? n_groups : 1, sizeof(*ser));
+
+		order = mem_alloc(MEM_STORE, (n_groups ? n_groups : 1) * sizeof(*order));
+		for (size_t i = 0; i < n_groups; i++)
+			order[i] = &groups[i];
+		qsort(order, n_groups, sizeof(*order), cmp_sgroup);
+		keep = o->limit && o->limit < n_groups ? o->limit : n_groups;
+		for (size_t i = 0; i < keep; i++) {
+			struct sgroup *g = order[i];
+			struct store_point *pt =
+				arena_calloc(r->arena, g->n ? g->n : 1, sizeof(*pt));
+			struct store_label *l = arena_calloc(r->arena, ng ? ng : 1, sizeof(*l));
+
+			for (size_t j = 0; j < g->n; j++) {
+				pt[j].time_ns = g->t[j];
+				pt[j].value = o->agg == STORE_AGG_AVG && g->cnt[j]
+						      ? g->sum[j] / (double)g->cnt[j]
+						      : g->sum[j];
+			}
+			for (size_t j = 0; j < ng; j++) {
+				l[j].name = arena_strndup(r->arena, o->group_by[j],
+							  strlen(o->group_by[j]));
+				l[j].value = g->vals[j];
+			}
+			ser[i] = (struct store_series){
+				.labels = {.n = ng, .labels = l}, .n_points = g->n, .points = pt};
+		}
+		r->series = ser;
+		r->n_series = keep;
+	}
+	for (size_t i = 0; i < n_groups; i++) {
+		mem_free(groups[i].t);
+		mem_free(groups[i].sum);
+		mem_free(groups[i].cnt);
+	}
+	mem_free(groups);
+	mem_free(order);
+	if (k < 0) {
+		store_result_free(r);
+		return bad_body(d, "select-series");
+	}
+	*out = r;
+	return 0;
 }
 
 int ch_op_function_series(struct store *st, const struct store_query *q, const char *function,
