@@ -3,8 +3,9 @@
  * select-merge (with span ids), each a few SELECTs with the aggregation in ClickHouse
  * (GROUP BY stack_id; DISTINCT label pairs), results read as TabSeparated. Top and diff use
  * the generic paths over select-merge (store.c). Select-series sums profile totals per group and
- * step in ClickHouse (a join of profiles with the group-by labels of their series). Function
- * series is not implemented yet (-ENOSYS with a message).
+ * step in ClickHouse (a join of profiles with the group-by labels of their series); function
+ * series sums per step the values of the stacks whose leaf is the function (self) or that hold
+ * it (total).
  *
  * Matchers: `=`, `!=`, `=~`, `!~` on label_values[indexOf(label_names, NAME)] (a missing
  * label reads as '': Prometheus semantics), `__profile_type__` on the profile_type column;
@@ -854,10 +855,90 @@ int ch_op_select_series(struct store *st, const struct store_query *q,
 int ch_op_function_series(struct store *st, const struct store_query *q, const char *function,
 			  int64_t step_ns, struct store_result **out, struct ember_diag *d)
 {
-	(void)st, (void)q, (void)function, (void)step_ns;
+	int64_t start = q->start_ns;
+	size_t n = 0, cap = 0, len[4];
+	struct store_point *pt = NULL;
+	struct store_result *r;
+	char *f[4];
+	struct qsql s;
+	struct buf body;
+	struct tsv t;
+	int rc, k;
+
 	*out = NULL;
-	return ember_diag_set(d, -ENOSYS,
-			      "clickhouse backend: function series is not implemented yet");
+	if (!q->profile_type || !function)
+		return ember_diag_set(d, -EMBER_EUSAGE,
+				      "store: function series needs a profile type and a function");
+	if (step_ns <= 0)
+		return ember_diag_set(d, -EMBER_EUSAGE, "step must be positive");
+	if ((rc = sql_begin(st, &s, q, d)))
+		return rc;
+	/* self: the stack's leaf (innermost) symbol is the function; total: any of its symbols is
+	 * (a stack counts once however often the function recurses in it). */
+	sql_printf(&s,
+		   "SELECT %" PRId64 " + intDiv(time_ns - %" PRId64 " + %" PRId64 " - 1, %" PRId64
+		   ") * %" PRId64 " AS t, sumIf(value, stack_id IN (SELECT stack_id FROM %s.stacks "
+		   "WHERE tenant = ",
+		   start, start, step_ns, step_ns, step_ns, s.db);
+	sql_quote(&s, s.tenant);
+	sql_printf(&s,
+		   " AND symbols[1] IN (SELECT symbol_id FROM %s.symbols WHERE tenant = ", s.db);
+	sql_quote(&s, s.tenant);
+	sql_puts(&s, " AND name = ");
+	sql_quote(&s, function);
+	sql_printf(&s,
+		   "))), sumIf(value, stack_id IN (SELECT stack_id FROM %s.stacks WHERE tenant = ",
+		   s.db);
+	sql_quote(&s, s.tenant);
+	sql_printf(&s,
+		   " AND hasAny(symbols, (SELECT groupArray(symbol_id) FROM %s.symbols WHERE "
+		   "tenant = ",
+		   s.db);
+	sql_quote(&s, s.tenant);
+	sql_puts(&s, " AND name = ");
+	sql_quote(&s, function);
+	sql_puts(&s, "))))");
+	sql_samples(&s, q, NULL, 0);
+	sql_puts(&s, " GROUP BY t ORDER BY t FORMAT TabSeparated");
+	if ((rc = sql_run(st, &s, &body, "function series", d)))
+		return rc;
+	r = result_new();
+	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
+	while ((k = tsv_row(&t, f, len, 3)) > 0) {
+		int64_t ts, self, tot;
+
+		if (k != 3 || !parse_i64(f[0], &ts) || !parse_i64(f[1], &self) ||
+		    !parse_i64(f[2], &tot)) {
+			k = -1;
+			break;
+		}
+		if (n == cap) {
+			struct store_point *np =
+				arena_calloc(r->arena, cap ? 2 * cap : 64, sizeof(*np));
+
+			if (n)
+				memcpy(np, pt, n * sizeof(*np));
+			pt = np;
+			cap = cap ? 2 * cap : 64;
+		}
+		pt[n++] = (struct store_point){
+			.time_ns = ts, .value = (double)tot, .self = self, .total = tot};
+	}
+	buf_fini(&body);
+	if (k < 0) {
+		store_result_free(r);
+		return bad_body(d, "function series");
+	}
+	{
+		struct store_series *ser = arena_calloc(r->arena, 1, sizeof(*ser));
+
+		ser->points = pt;
+		ser->n_points = n;
+		r->series = ser;
+		r->n_series = 1;
+	}
+	*out = r;
+	return 0;
 }
 
 int ch_op_top(struct store *st, const struct store_query *q, size_t limit,
