@@ -3,7 +3,7 @@
 # starts a clickhouse-server on loopback ports with a temporary data dir (the integration
 # tests' tests/integration/lib/clickhouse.bash), runs bench_ch against it and the embedded
 # store on the same generated data, stops the server. Env: BUILD, BENCH_CH_HOURS (default 2),
-# BENCH_CH_THREADS (default 32). Prints a skip line when clickhouse-server is missing.
+# BENCH_CH_THREADS (default 256: like many agents pushing at once, which is what fills the backend's batches). Prints a skip line when clickhouse-server is missing.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/tests/integration/lib/common.bash"
@@ -21,5 +21,5 @@ if ! ch_launch 1; then
 fi
 echo "bench_ch: clickhouse-server $(chsql 1 'SELECT version()') on 127.0.0.1:${CH_HTTP[1]}"
 "$BUILD_ABS/bench/bench_ch" --url "clickhouse://127.0.0.1:${CH_HTTP[1]}/ember_bench${BENCH_CH_PARAMS:-}" \
-	--hours "${BENCH_CH_HOURS:-2}" --threads "${BENCH_CH_THREADS:-32}" \
+	--hours "${BENCH_CH_HOURS:-2}" --threads "${BENCH_CH_THREADS:-256}" \
 	--ch-pid "${CH_PIDS[1]}" --dir "$T"

@@ -117,6 +117,19 @@ int ch_writer_health(struct ch_writer *w);
 /* Flushes what is pending (waiting for it), stops the thread, frees. */
 void ch_writer_stop(struct ch_writer *w);
 
+/* ch_result.c: TabSeparated result bodies. A cursor over body[0..len), which must be writable
+ * and have one byte past its end for a NUL (struct buf gives both): fields are unescaped in
+ * place and NUL-terminated. */
+struct ch_tsv {
+	char *p, *end;
+};
+/* The next row's fields: their count (>= 1), 0 at the end, or -1 when the row has more than
+ * max fields. f[i] points at field i, len[i] is its length after unescaping. */
+int ch_tsv_row(struct ch_tsv *t, char **f, size_t *len, size_t max);
+/* Strict decimal numbers (the whole string, no sign for u64, no blanks). */
+bool ch_parse_u64(const char *s, uint64_t *out);
+bool ch_parse_i64(const char *s, int64_t *out);
+
 /* ch_store.c: a tenant name as the backend accepts it ([A-Za-z0-9_.-]{1,64}). */
 bool ch_tenant_ok(const char *t);
 /* ch_store.c: the database the store's tables are in. */

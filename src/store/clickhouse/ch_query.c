@@ -28,89 +28,6 @@
 
 #define CH_MAX_FIELDS 4
 
-/* --- TabSeparated results ------------------------------------------------------------------ */
-
-/* Unescapes one TabSeparated field in place (\\, \t, \n, \r, \0, \b, \f, \'); returns its new
- * length. */
-static size_t tsv_unescape(char *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '\\' && i + 1 < n) {
-			c = s[++i];
-			c = c == 't'   ? '\t'
-			    : c == 'n' ? '\n'
-			    : c == 'r' ? '\r'
-			    : c == '0' ? '\0'
-			    : c == 'b' ? '\b'
-			    : c == 'f' ? '\f'
-				       : c;
-		}
-		s[o++] = c;
-	}
-	s[o] = 0;
-	return o;
-}
-
-struct tsv {
-	char *p, *end;
-};
-
-/* The next row's fields (unescaped, NUL-terminated in place): their count, 0 at the end, or
- * -1 when the row has more than max fields. */
-static int tsv_row(struct tsv *t, char **f, size_t *len, size_t max)
-{
-	size_t n = 0;
-	char *eol, *s;
-
-	if (t->p >= t->end)
-		return 0;
-	eol = memchr(t->p, '\n', (size_t)(t->end - t->p));
-	if (!eol)
-		eol = t->end;
-	s = t->p;
-	for (;;) {
-		char *tab = memchr(s, '\t', (size_t)(eol - s));
-		char *e = tab ? tab : eol;
-
-		if (n == max)
-			return -1;
-		f[n] = s;
-		len[n] = tsv_unescape(s, (size_t)(e - s));
-		n++;
-		if (!tab)
-			break;
-		s = tab + 1;
-	}
-	t->p = eol + 1;
-	return (int)n;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	char *e;
-
-	if (!*s || *s == '-' || *s == ' ')
-		return false;
-	errno = 0;
-	*out = strtoull(s, &e, 10);
-	return !errno && !*e;
-}
-
-static bool parse_i64(const char *s, int64_t *out)
-{
-	char *e;
-
-	if (!*s || *s == ' ')
-		return false;
-	errno = 0;
-	*out = strtoll(s, &e, 10);
-	return !errno && !*e;
-}
-
 /* --- SQL ------------------------------------------------------------------------------------ */
 
 struct qsql {
@@ -229,6 +146,13 @@ static int sql_run(struct store *st, struct qsql *s, struct buf *out, const char
 		rc = ember_diag_set(d, rc, "clickhouse backend: %s: query too large", what);
 	else
 		rc = ch_store_query(st, (const char *)s->b.data, out, d);
+	/* ch_tsv_row needs a byte past the body for the last field's NUL */
+	if (!rc && buf_putc(out, 0) != 0)
+		rc = ember_diag_set(d, -EMBER_ELIMIT,
+				    "clickhouse backend: %s: result over %zu bytes", what,
+				    (size_t)CH_RESULT_MAX);
+	else if (!rc)
+		out->len--;
 	buf_fini(&s->b);
 	if (rc)
 		buf_fini(out);
@@ -255,13 +179,13 @@ static int bad_body(struct ember_diag *d, const char *what)
 static int strings_of(struct buf *body, struct store_result *r, const char *what,
 		      struct ember_diag *d)
 {
-	struct tsv t = {(char *)body->data, (char *)body->data + body->len};
+	struct ch_tsv t = {(char *)body->data, (char *)body->data + body->len};
 	size_t n = 0, cap = 16, len[CH_MAX_FIELDS];
 	const char **v = arena_alloc(r->arena, cap * sizeof(*v));
 	char *f[CH_MAX_FIELDS];
 	int k;
 
-	while ((k = tsv_row(&t, f, len, 1)) > 0) {
+	while ((k = ch_tsv_row(&t, f, len, 1)) > 0) {
 		if (n == cap) {
 			const char **nv = arena_alloc(r->arena, 2 * cap * sizeof(*v));
 
@@ -359,7 +283,7 @@ int ch_op_series(struct store *st, const struct store_query *q, struct store_res
 {
 	struct qsql s;
 	struct buf body;
-	struct tsv t;
+	struct ch_tsv t;
 	struct store_result *r;
 	size_t *first = NULL, *count = NULL; /* per set: its first label and how many */
 	struct store_label *labels = NULL;
@@ -380,10 +304,10 @@ int ch_op_series(struct store *st, const struct store_query *q, struct store_res
 	if ((rc = sql_run(st, &s, &body, "series", d)))
 		return rc;
 	r = result_new();
-	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
+	t = (struct ch_tsv){(char *)body.data, (char *)body.data + body.len};
 	/* Rows come grouped by fingerprint, labels sorted by name: a set per fingerprint. */
-	while ((k = tsv_row(&t, f, len, 3)) > 0) {
-		if (k != 3 || !parse_u64(f[0], &fp)) {
+	while ((k = ch_tsv_row(&t, f, len, 3)) > 0) {
+		if (k != 3 || !ch_parse_u64(f[0], &fp)) {
 			k = -1;
 			break;
 		}
@@ -484,7 +408,7 @@ static bool parse_id_array(struct merge *m, char *s, size_t len, uint32_t *n)
 
 		if (comma)
 			*comma = 0;
-		if (!parse_u64(p, &v))
+		if (!ch_parse_u64(p, &v))
 			return false;
 		mem_grow(MEM_STORE, (void **)&m->syms, &m->cap_syms, m->n_syms + 1,
 			 sizeof(*m->syms));
@@ -540,7 +464,7 @@ int ch_op_select_merge(struct store *st, const struct store_query *q, const uint
 	struct merge m = {0};
 	struct qsql s;
 	struct buf body;
-	struct tsv t;
+	struct ch_tsv t;
 	char *f[CH_MAX_FIELDS];
 	size_t len[CH_MAX_FIELDS];
 	int rc, k;
@@ -569,11 +493,11 @@ int ch_op_select_merge(struct store *st, const struct store_query *q, const uint
 	sql_puts(&s, ")) GROUP BY symbol_id FORMAT TabSeparated");
 	if ((rc = sql_run(st, &s, &body, "select-merge symbols", d)))
 		goto out;
-	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
-	while ((k = tsv_row(&t, f, len, 3)) > 0) {
+	t = (struct ch_tsv){(char *)body.data, (char *)body.data + body.len};
+	while ((k = ch_tsv_row(&t, f, len, 3)) > 0) {
 		uint64_t id;
 
-		if (k != 3 || !parse_u64(f[0], &id) || id == UINT64_MAX) {
+		if (k != 3 || !ch_parse_u64(f[0], &id) || id == UINT64_MAX) {
 			k = -1;
 			break;
 		}
@@ -599,13 +523,13 @@ int ch_op_select_merge(struct store *st, const struct store_query *q, const uint
 	sql_puts(&s, ") GROUP BY stack_id FORMAT TabSeparated");
 	if ((rc = sql_run(st, &s, &body, "select-merge stacks", d)))
 		goto out;
-	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
-	while ((k = tsv_row(&t, f, len, 2)) > 0) {
+	t = (struct ch_tsv){(char *)body.data, (char *)body.data + body.len};
+	while ((k = ch_tsv_row(&t, f, len, 2)) > 0) {
 		uint64_t id;
 		uint32_t n;
 		uint32_t at = (uint32_t)m.n_syms;
 
-		if (k != 2 || !parse_u64(f[0], &id) || id == UINT64_MAX ||
+		if (k != 2 || !ch_parse_u64(f[0], &id) || id == UINT64_MAX ||
 		    !parse_id_array(&m, f[1], len[1], &n)) {
 			k = -1;
 			break;
@@ -631,13 +555,14 @@ int ch_op_select_merge(struct store *st, const struct store_query *q, const uint
 	sql_puts(&s, " GROUP BY stack_id FORMAT TabSeparated");
 	if ((rc = sql_run(st, &s, &body, "select-merge values", d)))
 		goto out;
-	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
-	while ((k = tsv_row(&t, f, len, 2)) > 0) {
+	t = (struct ch_tsv){(char *)body.data, (char *)body.data + body.len};
+	while ((k = ch_tsv_row(&t, f, len, 2)) > 0) {
 		uint64_t id, at, loc;
 		int64_t v;
 		uint32_t locs[1024], n = 0;
 
-		if (k != 2 || !parse_u64(f[0], &id) || id == UINT64_MAX || !parse_i64(f[1], &v)) {
+		if (k != 2 || !ch_parse_u64(f[0], &id) || id == UINT64_MAX ||
+		    !ch_parse_i64(f[1], &v)) {
 			k = -1;
 			break;
 		}
@@ -665,11 +590,11 @@ int ch_op_select_merge(struct store *st, const struct store_query *q, const uint
 	sql_puts(&s, ") FORMAT TabSeparated");
 	if ((rc = sql_run(st, &s, &body, "select-merge period", d)))
 		goto out;
-	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
-	if ((k = tsv_row(&t, f, len, 1)) == 1) {
+	t = (struct ch_tsv){(char *)body.data, (char *)body.data + body.len};
+	if ((k = ch_tsv_row(&t, f, len, 1)) == 1) {
 		int64_t period;
 
-		if (!parse_i64(f[0], &period))
+		if (!ch_parse_i64(f[0], &period))
 			k = -1;
 		else
 			prof_meta(m.p)->period = period;
@@ -716,7 +641,7 @@ int ch_op_select_series(struct store *st, const struct store_query *q,
 	int64_t start = q->start_ns, step = o->step_ns;
 	struct qsql s;
 	struct buf body;
-	struct tsv t;
+	struct ch_tsv t;
 	int rc, k;
 
 	*out = NULL;
@@ -764,14 +689,14 @@ int ch_op_select_series(struct store *st, const struct store_query *q,
 	if ((rc = sql_run(st, &s, &body, "select-series", d)))
 		return rc;
 	r = result_new();
-	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
-	while ((k = tsv_row(&t, f, len, ng + 3)) > 0) {
+	t = (struct ch_tsv){(char *)body.data, (char *)body.data + body.len};
+	while ((k = ch_tsv_row(&t, f, len, ng + 3)) > 0) {
 		int64_t ts, sum;
 		uint64_t cnt;
 		struct sgroup *g = NULL;
 
-		if ((size_t)k != ng + 3 || !parse_i64(f[ng], &ts) || !parse_i64(f[ng + 1], &sum) ||
-		    !parse_u64(f[ng + 2], &cnt)) {
+		if ((size_t)k != ng + 3 || !ch_parse_i64(f[ng], &ts) ||
+		    !ch_parse_i64(f[ng + 1], &sum) || !ch_parse_u64(f[ng + 2], &cnt)) {
 			k = -1;
 			break;
 		}
@@ -862,7 +787,7 @@ int ch_op_function_series(struct store *st, const struct store_query *q, const c
 	char *f[4];
 	struct qsql s;
 	struct buf body;
-	struct tsv t;
+	struct ch_tsv t;
 	int rc, k;
 
 	*out = NULL;
@@ -903,12 +828,12 @@ int ch_op_function_series(struct store *st, const struct store_query *q, const c
 	if ((rc = sql_run(st, &s, &body, "function series", d)))
 		return rc;
 	r = result_new();
-	t = (struct tsv){(char *)body.data, (char *)body.data + body.len};
-	while ((k = tsv_row(&t, f, len, 3)) > 0) {
+	t = (struct ch_tsv){(char *)body.data, (char *)body.data + body.len};
+	while ((k = ch_tsv_row(&t, f, len, 3)) > 0) {
 		int64_t ts, self, tot;
 
-		if (k != 3 || !parse_i64(f[0], &ts) || !parse_i64(f[1], &self) ||
-		    !parse_i64(f[2], &tot)) {
+		if (k != 3 || !ch_parse_i64(f[0], &ts) || !ch_parse_i64(f[1], &self) ||
+		    !ch_parse_i64(f[2], &tot)) {
 			k = -1;
 			break;
 		}
