@@ -2,10 +2,12 @@
  * cmd_agent.c — `ember agent [--frequency HZ] [--interval DUR] --server URL | --output DIR`:
  * the whole-host sampler. Every interval it builds one pprof per process (pid) from the stacks
  * counted since the last one and writes it atomically as DIR/<comm>-<pid>-<unix seconds>.pb.gz
- * and/or queues it for the shipper (agent/push.h, service_name = comm, tags pid and hostname),
- * then logs a line with samples, losses, unwind results and push counters. On SIGTERM the
- * shipper gets ~2 s to send what is queued. Labels from cgroups and relabel rules come later;
- * this file only parses options and runs the loop.
+ * and/or queues it for the shipper (agent/push.h; service_name = the executable's base name,
+ * labels from process_tags: pid, hostname, comm, executable, build_id, cgroup and what the
+ * cgroup path says), then logs a line with samples, losses, unwind results and push counters
+ * and, with --metrics-addr, publishes the same counters to Prometheus (agent_metrics.h). On
+ * SIGTERM the shipper gets ~2 s to send what is queued. Relabel rules are not done yet; this
+ * file parses options and runs the loop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +36,9 @@ static const char agent_usage[] =
 	"\n"
 	"Sample every process on this host with the eBPF sampler (complete native stacks\n"
 	"without frame pointers, kernel stacks) and, each interval, push one pprof per process\n"
-	"to a Pyroscope-compatible server (POST URL/ingest, service_name = the process's comm)\n"
+	"to a Pyroscope-compatible server (POST URL/ingest, service_name = the executable's\n"
+	"name, labels hostname, pid, comm, executable, build_id, cgroup, container_id,\n"
+	"pod_uid, systemd_unit)\n"
 	"and/or write it into DIR, named COMM-PID-UNIXTIME.pb.gz. Needs root.\n"
 	"\n"
 	"Options:\n"
