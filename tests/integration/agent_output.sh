@@ -113,8 +113,13 @@ mport=$((20000 + ($$ * 7 + RANDOM) % 20000))
 agent_pid=$!
 "$T/burn" 2 1 >/dev/null &
 busy_pid=$!
-sleep 3
-curl -s -m 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt"
+# The first exposition comes after start-up (slow under ASan or on a busy machine): up to 20 s.
+for i in $(seq 1 40); do
+	sleep 0.5
+	curl -s -m 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt"
+	n=$(awk '$1 == "ember_agent_samples_total" { print $2 }' "$T/metrics.txt")
+	[ "${n:-0}" -gt 0 ] && [ $i -ge 4 ] && break
+done
 code404=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/nope")
 wait $busy_pid 2>/dev/null
 kill -TERM $agent_pid

@@ -139,7 +139,11 @@ PIDS+=("$bpid")
 "$EMBER_AG" agent -F 99 --interval 1s --server "$BASE" 2>"$T/agent2.err" &
 apid=$!
 PIDS+=("$apid")
-sleep 2.5
+# Up to 20 s for the first intervals to be logged (start-up is slow under ASan).
+for i in $(seq 1 40); do
+	sleep 0.5
+	grep -q 'retried [1-9]' "$T/agent2.err" && grep -q 'samples [1-9]' "$T/agent2.err" && break
+done
 if grep -q 'retried [1-9]' "$T/agent2.err" && grep -q 'samples [1-9]' "$T/agent2.err"; then
 	pass agent_push/retries_while_down
 else

@@ -61,7 +61,8 @@ struct kctx {
 	struct agent_kunwind *kun;
 	int tid;
 	size_t copies, traces, complete, max_user;
-	struct ember_trace last; /* the last complete trace of the spinner */
+	struct ember_trace last; /* the spinner's deepest complete trace (the latest of those):
+				  * not merely the last, which may be the thread exiting */
 };
 
 static void on_rec(void *ctx, const void *rec, size_t len)
@@ -83,8 +84,9 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 	k->traces++;
 	if (t->n_user > k->max_user)
 		k->max_user = t->n_user;
-	if (t->stop == EMBER_USTOP_OUTERMOST) {
+	if (t->stop == EMBER_USTOP_OUTERMOST)
 		k->complete++;
+	if (t->stop == EMBER_USTOP_OUTERMOST && t->n_user >= k->last.n_user) {
 		memset(&k->last, 0, sizeof(k->last));
 		memcpy(&k->last, rec, len);
 	}
@@ -139,7 +141,7 @@ TEST(unwind_kernel_self_deep)
 	       (unsigned long long)ks->rows_loaded, (unsigned long long)bpf[EMBER_STAT_FB_NO_PROC],
 	       (unsigned long long)bpf[EMBER_STAT_FB_PENDING],
 	       (unsigned long long)bpf[EMBER_STAT_FB_NO_MAP]);
-	/* Name the frames of the last complete trace (user frames after the kernel ones). */
+	/* Name the frames of the deepest complete trace (user frames after the kernel ones). */
 	size_t n_deep = 0, cmp_at = SIZE_MAX, first_deep = SIZE_MAX;
 	for (size_t i = 0;
 	     i < k.last.n_user && k.last.n_kernel + i < EMBER_KSTACK_MAX_DEPTH + EMBER_UFRAMES_MAX;
