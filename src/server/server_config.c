@@ -22,232 +22,38 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "format/ycfg.h"
 
 #define CFG_MAX_PATH	   4096
-#define CFG_MAX_STR	   4096
+#define CFG_MAX_STR	   YCFG_MAX_SCALAR
 #define CFG_TOKEN_FILE_MAX 4096
 
 struct cfg_ctx {
-	yaml_document_t *doc;
+	struct ycfg *y;
 	const char *origin;
 	struct server_config *c;
 	struct ember_diag *d;
-	yaml_node_t *key; /* the key of the pair being handled (unknown-key messages) */
 	size_t n_tokens, cap_tokens;
 	struct server_token *tokens;
 	size_t n_tenants, cap_tenants;
 	struct server_tenant_limits *tenants;
 };
 
-/* A key path for messages: "limits.tenants.team-a.ingest_rate". */
-struct cfg_path {
-	char s[256];
-};
-
-static void path_join(struct cfg_path *out, const struct cfg_path *base, const char *key)
+/* A non-empty string copied into the config's arena. */
+static int want_str(struct cfg_ctx *x, const yaml_node_t *n, const char *p, const char **out)
 {
-	if (base && base->s[0])
-		snprintf(out->s, sizeof(out->s), "%.120s.%.120s", base->s, key);
-	else
-		snprintf(out->s, sizeof(out->s), "%.250s", key);
+	return ycfg_str(x->y, n, p, x->c->arena, CFG_MAX_STR, out);
 }
 
-static size_t node_line(const yaml_node_t *n)
-{
-	return n ? n->start_mark.line + 1 : 0;
-}
-
-static int cfg_err(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int cfg_err(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p,
-		   const char *fmt, ...)
-{
-	char msg[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return ember_diag_set(x->d, -EMBER_EUSAGE, "%s:%zu: %s: %s", x->origin, node_line(n),
-			      p->s[0] ? p->s : "(top)", msg);
-}
-
-/* A plain scalar that YAML reads as null ("", "~", "null"): the key is treated as absent. */
-static bool node_is_null(const yaml_node_t *n)
-{
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	const char *v = (const char *)n->data.scalar.value;
-	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-	       !strcmp(v, "NULL");
-}
-
-static int want_scalar(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p,
-		       const char **out)
-{
-	if (n->type != YAML_SCALAR_NODE)
-		return cfg_err(x, n, p, "expected a single value, not a %s",
-			       n->type == YAML_MAPPING_NODE ? "mapping" : "list");
-	if (n->data.scalar.length > CFG_MAX_STR)
-		return cfg_err(x, n, p, "value longer than %d bytes", CFG_MAX_STR);
-	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
-		return cfg_err(x, n, p, "value contains a NUL byte");
-	*out = (const char *)n->data.scalar.value;
-	return 0;
-}
-
-static int want_str(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p,
-		    const char **out)
-{
-	const char *v = NULL;
-	int err = want_scalar(x, n, p, &v);
-
-	if (err)
-		return err;
-	if (!*v)
-		return cfg_err(x, n, p, "must not be empty");
-	*out = arena_strndup(x->c->arena, v, strlen(v));
-	return 0;
-}
-
-static int want_u64(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p, uint64_t min,
-		    uint64_t max, uint64_t *out)
-{
-	const char *v = NULL, *c;
-	uint64_t r = 0;
-	int err = want_scalar(x, n, p, &v);
-
-	if (err)
-		return err;
-	if (!*v)
-		return cfg_err(x, n, p, "expected a number");
-	for (c = v; *c; c++) {
-		if (*c < '0' || *c > '9' || r > (UINT64_MAX - 9) / 10)
-			return cfg_err(x, n, p, "'%.60s' is not a whole number", v);
-		r = r * 10 + (uint64_t)(*c - '0');
-	}
-	if (r < min || r > max)
-		return cfg_err(x, n, p, "%llu is out of range [%llu, %llu]", (unsigned long long)r,
-			       (unsigned long long)min, (unsigned long long)max);
-	*out = r;
-	return 0;
-}
-
-static int want_u32(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p, uint32_t min,
+static int want_u32(struct cfg_ctx *x, const yaml_node_t *n, const char *p, uint32_t min,
 		    uint32_t max, uint32_t *out)
 {
 	uint64_t v = 0;
-	int err = want_u64(x, n, p, min, max, &v);
+	int err = ycfg_u64(x->y, n, p, min, max, &v);
 
 	if (!err)
 		*out = (uint32_t)v;
 	return err;
-}
-
-static int want_size(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p,
-		     uint64_t min, uint64_t max, uint64_t *out)
-{
-	const char *v = NULL;
-	uint64_t r = 0;
-	int err = want_scalar(x, n, p, &v);
-
-	if (err)
-		return err;
-	if (server_config_size(v, &r))
-		return cfg_err(x, n, p, "'%.60s' is not a size (e.g. 4096, 512KiB, 16MiB, 1GB)", v);
-	if (r < min || r > max)
-		return cfg_err(x, n, p, "%.60s is out of range [%llu, %llu] bytes", v,
-			       (unsigned long long)min, (unsigned long long)max);
-	*out = r;
-	return 0;
-}
-
-static int want_duration(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p,
-			 int64_t min, int64_t max, int64_t *out)
-{
-	const char *v = NULL;
-	int64_t r = 0;
-	int err = want_scalar(x, n, p, &v);
-
-	if (err)
-		return err;
-	if (server_config_duration(v, &r))
-		return cfg_err(x, n, p, "'%.60s' is not a duration (e.g. 500ms, 90s, 12h, 30d)", v);
-	if (r < min || r > max)
-		return cfg_err(x, n, p, "%.60s is out of range", v);
-	*out = r;
-	return 0;
-}
-
-static int want_bool(struct cfg_ctx *x, const yaml_node_t *n, const struct cfg_path *p, bool *out)
-{
-	static const char *const yes[] = {"true", "True", "TRUE", "yes", "on"};
-	static const char *const no[] = {"false", "False", "FALSE", "no", "off"};
-	const char *v = NULL;
-	int err = want_scalar(x, n, p, &v);
-
-	if (err)
-		return err;
-	for (size_t i = 0; i < EMBER_ARRAY_SIZE(yes); i++) {
-		if (!strcmp(v, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcmp(v, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return cfg_err(x, n, p, "'%.60s' is not true or false", v);
-}
-
-/* Iterates a mapping: checks that keys are unique scalars; calls fn(key, value) for each
- * value that is not null. */
-typedef int (*cfg_pair_fn)(struct cfg_ctx *x, const char *key, yaml_node_t *val,
-			   const struct cfg_path *p, void *arg);
-
-static int each_pair(struct cfg_ctx *x, yaml_node_t *map, const struct cfg_path *p, cfg_pair_fn fn,
-		     void *arg)
-{
-	int err;
-
-	if (map->type != YAML_MAPPING_NODE)
-		return cfg_err(x, map, p, "expected a mapping (key: value lines)");
-	for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top;
-	     a++) {
-		yaml_node_t *k = yaml_document_get_node(x->doc, a->key);
-		yaml_node_t *v = yaml_document_get_node(x->doc, a->value);
-		struct cfg_path kp;
-
-		if (!k || !v || k->type != YAML_SCALAR_NODE)
-			return cfg_err(x, k ? k : map, p, "keys must be plain words");
-		const char *key = (const char *)k->data.scalar.value;
-		if (k->data.scalar.length > 128 || strlen(key) != k->data.scalar.length)
-			return cfg_err(x, k, p, "key too long or with a NUL byte");
-		for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-			yaml_node_t *k2 = yaml_document_get_node(x->doc, b->key);
-			if (k2 && k2->type == YAML_SCALAR_NODE &&
-			    !strcmp((const char *)k2->data.scalar.value, key)) {
-				path_join(&kp, p, key);
-				return cfg_err(x, k, &kp, "duplicate key (first on line %zu)",
-					       node_line(k2));
-			}
-		}
-		path_join(&kp, p, key);
-		if (node_is_null(v))
-			continue;
-		x->key = k;
-		err = fn(x, key, v, &kp, arg);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int unknown_key(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path *p)
-{
-	return cfg_err(x, x->key ? x->key : v, p, "unknown key");
 }
 
 bool server_name_ok(const char *s, const char *extra)
@@ -269,9 +75,9 @@ bool server_tenant_ok(const char *t)
 
 /* --- server ------------------------------------------------------------------------------ */
 
-static int tls_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const struct cfg_path *p,
-		    void *arg)
+static int tls_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	struct server_opts *o = &x->c->opts;
 
 	(void)arg;
@@ -279,12 +85,12 @@ static int tls_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const st
 		return want_str(x, v, p, &o->tls_cert);
 	if (!strcmp(key, "key"))
 		return want_str(x, v, p, &o->tls_key);
-	return unknown_key(x, v, p);
+	return ycfg_unknown_key(x->y, p, NULL);
 }
 
-static int server_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const struct cfg_path *p,
-		       void *arg)
+static int server_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	struct server_opts *o = &x->c->opts;
 	uint64_t u = 0;
 	int err;
@@ -297,23 +103,24 @@ static int server_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const
 
 		err = want_str(x, v, p, &o->listen);
 		if (!err && server_listen_parse(o->listen, addr, &port, &d2))
-			return cfg_err(x, v, p, "%s", d2.msg);
+			return ycfg_err(x->y, v, p, "%s", d2.msg);
 		return err;
 	}
 	if (!strcmp(key, "data_dir"))
 		return want_str(x, v, p, &o->data_dir);
 	if (!strcmp(key, "max_body")) {
-		err = want_size(x, v, p, 1024, (uint64_t)1 << 30, &u);
+		err = ycfg_size(x->y, v, p, 1024, (uint64_t)1 << 30, &u);
 		o->max_body_bytes = (size_t)u;
 		return err;
 	}
 	if (!strcmp(key, "threads"))
 		return want_u32(x, v, p, 1, 256, &o->n_threads);
 	if (!strcmp(key, "shutdown_grace"))
-		return want_duration(x, v, p, 0, (int64_t)3600 * 1000000000, &o->shutdown_grace_ns);
+		return ycfg_duration(x->y, v, p, 0, (int64_t)3600 * 1000000000,
+				     &o->shutdown_grace_ns);
 	if (!strcmp(key, "tls"))
-		return each_pair(x, v, p, tls_pair, NULL);
-	return unknown_key(x, v, p);
+		return ycfg_each_pair(x->y, v, p, tls_pair, NULL);
+	return ycfg_unknown_key(x->y, p, NULL);
 }
 
 /* --- storage ------------------------------------------------------------------------------ */
@@ -336,9 +143,9 @@ int server_storage_parse(const char *s, struct store_opts *so, struct ember_diag
 			      "storage '%.100s' is not 'local' or clickhouse://host:8123/db", s);
 }
 
-static int storage_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v,
-			const struct cfg_path *p, void *arg)
+static int storage_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	struct store_opts *so = &x->c->store;
 	const int64_t year_ns = (int64_t)366 * 86400 * 1000000000;
 	uint64_t u = 0;
@@ -353,28 +160,28 @@ static int storage_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v,
 
 		err = want_str(x, v, p, &s);
 		if (!err && server_storage_parse(s, so, &d2))
-			return cfg_err(x, v, p, "%s", d2.msg);
+			return ycfg_err(x->y, v, p, "%s", d2.msg);
 		return err;
 	}
 	if (!strcmp(key, "retention"))
-		return want_duration(x, v, p, 0, 100 * year_ns, &so->retention_ns);
+		return ycfg_duration(x->y, v, p, 0, 100 * year_ns, &so->retention_ns);
 	if (!strcmp(key, "retention_bytes"))
-		return want_size(x, v, p, 0, UINT64_MAX, &so->retention_bytes);
+		return ycfg_size(x->y, v, p, 0, UINT64_MAX, &so->retention_bytes);
 	if (!strcmp(key, "block_duration"))
-		return want_duration(x, v, p, (int64_t)60 * 1000000000,
+		return ycfg_duration(x->y, v, p, (int64_t)60 * 1000000000,
 				     (int64_t)7 * 86400 * 1000000000, &so->block_duration_ns);
 	if (!strcmp(key, "head_max_bytes")) {
-		err = want_size(x, v, p, (uint64_t)1 << 20, (uint64_t)1 << 40, &u);
+		err = ycfg_size(x->y, v, p, (uint64_t)1 << 20, (uint64_t)1 << 40, &u);
 		so->head_max_bytes = (size_t)u;
 		return err;
 	}
 	if (!strcmp(key, "commit_delay")) {
-		err = want_duration(x, v, p, 0, 1000000000, &ns);
+		err = ycfg_duration(x->y, v, p, 0, 1000000000, &ns);
 		so->commit_delay_us = (uint32_t)(ns / 1000);
 		return err;
 	}
 	if (!strcmp(key, "compaction")) {
-		err = want_bool(x, v, p, &b);
+		err = ycfg_bool(x->y, v, p, &b);
 		so->no_compaction = !b;
 		return err;
 	}
@@ -387,15 +194,16 @@ static int storage_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v,
 	if (!strcmp(key, "max_label_name_len"))
 		return want_u32(x, v, p, 1, 65536, &so->limits.max_label_name_len);
 	if (!strcmp(key, "max_profile_bytes"))
-		return want_size(x, v, p, 1024, (uint64_t)1 << 32, &so->limits.max_profile_bytes);
-	return unknown_key(x, v, p);
+		return ycfg_size(x->y, v, p, 1024, (uint64_t)1 << 32,
+				 &so->limits.max_profile_bytes);
+	return ycfg_unknown_key(x->y, p, NULL);
 }
 
 /* --- limits ------------------------------------------------------------------------------- */
 
-static int limits_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const struct cfg_path *p,
-		       void *arg)
+static int limits_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	struct server_limits *l = arg;
 	uint64_t u = 0;
 	int err;
@@ -405,26 +213,26 @@ static int limits_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const
 		char *end;
 		double r;
 
-		err = want_scalar(x, v, p, &s);
+		err = ycfg_scalar(x->y, v, p, &s);
 		if (err)
 			return err;
 		errno = 0;
 		r = strtod(s, &end);
 		if (!*s || *end || errno || !isfinite(r) || r < 0 || r > 1e6)
-			return cfg_err(x, v, p, "'%.60s' is not a rate in [0, 1000000] profiles/s",
-				       s);
+			return ycfg_err(x->y, v, p,
+					"'%.60s' is not a rate in [0, 1000000] profiles/s", s);
 		l->ingest_rate = r;
 		return 0;
 	}
 	if (!strcmp(key, "ingest_burst"))
 		return want_u32(x, v, p, 0, 1000000, &l->ingest_burst);
 	if (!strcmp(key, "max_body")) {
-		err = want_size(x, v, p, 1024, (uint64_t)1 << 30, &u);
+		err = ycfg_size(x->y, v, p, 1024, (uint64_t)1 << 30, &u);
 		l->max_body_bytes = (size_t)u;
 		return err;
 	}
 	if (!strcmp(key, "max_decompressed")) {
-		err = want_size(x, v, p, 1024, (uint64_t)1 << 32, &u);
+		err = ycfg_size(x->y, v, p, 1024, (uint64_t)1 << 32, &u);
 		l->max_decompressed_bytes = (size_t)u;
 		return err;
 	}
@@ -436,57 +244,60 @@ static int limits_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const
 		return want_u32(x, v, p, 3, 1024, &l->max_labels);
 	if (!strcmp(key, "max_label_value_len"))
 		return want_u32(x, v, p, 1, 1 << 20, &l->max_label_value_len);
-	return unknown_key(x, v, p);
+	return ycfg_unknown_key(x->y, p, NULL);
 }
 
-static int tenant_limits_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v,
-			      const struct cfg_path *p, void *arg)
+static int tenant_limits_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p,
+			      void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	struct server_tenant_limits *t;
 
 	(void)arg;
 	if (!server_tenant_ok(key))
-		return cfg_err(x, v, p, "not a tenant id ([A-Za-z0-9_.-]{1,64})");
+		return ycfg_err(x->y, v, p, "not a tenant id ([A-Za-z0-9_.-]{1,64})");
 	if (x->n_tenants >= SERVER_CONFIG_MAX_TENANTS)
-		return cfg_err(x, v, p, "more than %d tenants", SERVER_CONFIG_MAX_TENANTS);
+		return ycfg_err(x->y, v, p, "more than %d tenants", SERVER_CONFIG_MAX_TENANTS);
 	mem_grow(MEM_SERVER, (void **)&x->tenants, &x->cap_tenants, x->n_tenants + 1,
 		 sizeof(*x->tenants));
 	t = &x->tenants[x->n_tenants++];
 	memset(t, 0, sizeof(*t));
 	t->tenant = arena_strndup(x->c->arena, key, strlen(key));
-	return each_pair(x, v, p, limits_pair, &t->lim);
+	return ycfg_each_pair(x->y, v, p, limits_pair, &t->lim);
 }
 
-static int limits_section_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v,
-			       const struct cfg_path *p, void *arg)
+static int limits_section_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p,
+			       void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	(void)arg;
 	if (!strcmp(key, "defaults"))
-		return each_pair(x, v, p, limits_pair, &x->c->opts.limits);
+		return ycfg_each_pair(x->y, v, p, limits_pair, &x->c->opts.limits);
 	if (!strcmp(key, "tenants"))
-		return each_pair(x, v, p, tenant_limits_pair, NULL);
-	return unknown_key(x, v, p);
+		return ycfg_each_pair(x->y, v, p, tenant_limits_pair, NULL);
+	return ycfg_unknown_key(x->y, p, NULL);
 }
 
 /* --- auth --------------------------------------------------------------------------------- */
 
-static int token_check(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path *p, const char *tok,
+static int token_check(struct cfg_ctx *x, yaml_node_t *v, const char *p, const char *tok,
 		       const char *what)
 {
 	size_t n = strlen(tok);
 
 	if (n < SERVER_TOKEN_MIN_LEN || n > SERVER_TOKEN_MAX_LEN)
-		return cfg_err(x, v, p, "%s must be %d to %d characters long", what,
-			       SERVER_TOKEN_MIN_LEN, SERVER_TOKEN_MAX_LEN);
+		return ycfg_err(x->y, v, p, "%s must be %d to %d characters long", what,
+				SERVER_TOKEN_MIN_LEN, SERVER_TOKEN_MAX_LEN);
 	for (; *tok; tok++)
 		if (*tok < 0x21 || *tok > 0x7e)
-			return cfg_err(x, v, p, "%s must be printable ASCII without spaces", what);
+			return ycfg_err(x->y, v, p, "%s must be printable ASCII without spaces",
+					what);
 	return 0;
 }
 
 /* Reads a token file (bounded), trailing whitespace removed. */
-static int token_read_file(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path *p,
-			   const char *path, const char **out)
+static int token_read_file(struct cfg_ctx *x, yaml_node_t *v, const char *p, const char *path,
+			   const char **out)
 {
 	char full[CFG_MAX_PATH];
 	const char *slash = strrchr(x->origin, '/');
@@ -501,35 +312,34 @@ static int token_read_file(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_p
 	err = buf_read_file(&b, full);
 	if (err) {
 		buf_fini(&b);
-		return cfg_err(x, v, p, "cannot read %.200s: %s", full,
-			       err == -EMBER_ELIMIT ? "file too large" : ember_strerror(err));
+		return ycfg_err(x->y, v, p, "cannot read %.200s: %s", full,
+				err == -EMBER_ELIMIT ? "file too large" : ember_strerror(err));
 	}
 	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
 			 b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
 		b.len--;
 	if (b.len && memchr(b.data, 0, b.len)) {
 		buf_fini(&b);
-		return cfg_err(x, v, p, "%.200s contains a NUL byte", full);
+		return ycfg_err(x->y, v, p, "%.200s contains a NUL byte", full);
 	}
 	*out = arena_strndup(x->c->arena, b.len ? (const char *)b.data : "", b.len);
 	buf_fini(&b);
 	return token_check(x, v, p, *out, "the token in the file");
 }
 
-static int scope_parse(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path *p,
-		       unsigned int *scopes)
+static int scope_parse(struct cfg_ctx *x, yaml_node_t *v, const char *p, unsigned int *scopes)
 {
 	if (v->type != YAML_SEQUENCE_NODE)
-		return cfg_err(x, v, p, "expected a list of ingest, query, admin");
+		return ycfg_err(x->y, v, p, "expected a list of ingest, query, admin");
 	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
 	     i++) {
-		yaml_node_t *s = yaml_document_get_node(x->doc, *i);
+		yaml_node_t *s = ycfg_node(x->y, *i);
 		const char *name = NULL;
 		int err;
 
 		if (!s)
-			return cfg_err(x, v, p, "bad list item");
-		err = want_scalar(x, s, p, &name);
+			return ycfg_err(x->y, v, p, "bad list item");
+		err = ycfg_scalar(x->y, s, p, &name);
 		if (err)
 			return err;
 		if (!strcmp(name, "ingest"))
@@ -539,11 +349,11 @@ static int scope_parse(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path 
 		else if (!strcmp(name, "admin"))
 			*scopes |= SERVER_TOKEN_ADMIN;
 		else
-			return cfg_err(x, s, p, "unknown scope '%.40s' (ingest, query, admin)",
-				       name);
+			return ycfg_err(x->y, s, p, "unknown scope '%.40s' (ingest, query, admin)",
+					name);
 	}
 	if (!*scopes)
-		return cfg_err(x, v, p, "at least one scope is needed");
+		return ycfg_err(x->y, v, p, "at least one scope is needed");
 	return 0;
 }
 
@@ -552,9 +362,9 @@ struct token_build {
 	yaml_node_t *token_node, *file_node, *tenant_node, *scopes_node;
 };
 
-static int token_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const struct cfg_path *p,
-		      void *arg)
+static int token_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	struct token_build *tb = arg;
 
 	if (!strcmp(key, "token"))
@@ -566,84 +376,85 @@ static int token_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const 
 	else if (!strcmp(key, "scopes"))
 		tb->scopes_node = v;
 	else
-		return unknown_key(x, v, p);
+		return ycfg_unknown_key(x->y, p, NULL);
 	return 0;
 }
 
-static int auth_token(struct cfg_ctx *x, yaml_node_t *v, const struct cfg_path *p)
+static int auth_token(struct cfg_ctx *x, yaml_node_t *v, const char *p)
 {
 	struct token_build tb;
-	struct cfg_path kp;
+	char kp[YCFG_PATH_MAX];
 	const char *s = NULL;
 	int err;
 
 	memset(&tb, 0, sizeof(tb));
-	err = each_pair(x, v, p, token_pair, &tb);
+	err = ycfg_each_pair(x->y, v, p, token_pair, &tb);
 	if (err)
 		return err;
 	if (!!tb.token_node == !!tb.file_node)
-		return cfg_err(x, v, p, "give exactly one of token and token_file");
+		return ycfg_err(x->y, v, p, "give exactly one of token and token_file");
 	if (tb.token_node) {
-		path_join(&kp, p, "token");
-		err = want_str(x, tb.token_node, &kp, &tb.t.token);
+		ycfg_path_join(kp, p, "token");
+		err = want_str(x, tb.token_node, kp, &tb.t.token);
 		if (!err)
-			err = token_check(x, tb.token_node, &kp, tb.t.token, "token");
+			err = token_check(x, tb.token_node, kp, tb.t.token, "token");
 	} else {
-		path_join(&kp, p, "token_file");
-		err = want_scalar(x, tb.file_node, &kp, &s);
+		ycfg_path_join(kp, p, "token_file");
+		err = ycfg_scalar(x->y, tb.file_node, kp, &s);
 		if (!err && !*s)
-			err = cfg_err(x, tb.file_node, &kp, "must not be empty");
+			err = ycfg_err(x->y, tb.file_node, kp, "must not be empty");
 		if (!err)
-			err = token_read_file(x, tb.file_node, &kp, s, &tb.t.token);
+			err = token_read_file(x, tb.file_node, kp, s, &tb.t.token);
 	}
 	if (err)
 		return err;
 	if (!tb.tenant_node)
-		return cfg_err(x, v, p, "tenant is missing");
-	path_join(&kp, p, "tenant");
-	err = want_str(x, tb.tenant_node, &kp, &tb.t.tenant);
+		return ycfg_err(x->y, v, p, "tenant is missing");
+	ycfg_path_join(kp, p, "tenant");
+	err = want_str(x, tb.tenant_node, kp, &tb.t.tenant);
 	if (err)
 		return err;
 	if (!server_tenant_ok(tb.t.tenant))
-		return cfg_err(x, tb.tenant_node, &kp, "not a tenant id ([A-Za-z0-9_.-]{1,64})");
+		return ycfg_err(x->y, tb.tenant_node, kp, "not a tenant id ([A-Za-z0-9_.-]{1,64})");
 	if (!tb.scopes_node)
-		return cfg_err(x, v, p, "scopes is missing (a list of ingest, query, admin)");
-	path_join(&kp, p, "scopes");
-	err = scope_parse(x, tb.scopes_node, &kp, &tb.t.scopes);
+		return ycfg_err(x->y, v, p, "scopes is missing (a list of ingest, query, admin)");
+	ycfg_path_join(kp, p, "scopes");
+	err = scope_parse(x, tb.scopes_node, kp, &tb.t.scopes);
 	if (err)
 		return err;
 	for (size_t i = 0; i < x->n_tokens; i++)
 		if (!strcmp(x->tokens[i].token, tb.t.token))
-			return cfg_err(x, v, p,
-				       "the same token is given twice (also in tokens[%zu])", i);
+			return ycfg_err(x->y, v, p,
+					"the same token is given twice (also in tokens[%zu])", i);
 	if (x->n_tokens >= SERVER_CONFIG_MAX_TOKENS)
-		return cfg_err(x, v, p, "more than %d tokens", SERVER_CONFIG_MAX_TOKENS);
+		return ycfg_err(x->y, v, p, "more than %d tokens", SERVER_CONFIG_MAX_TOKENS);
 	mem_grow(MEM_SERVER, (void **)&x->tokens, &x->cap_tokens, x->n_tokens + 1,
 		 sizeof(*x->tokens));
 	x->tokens[x->n_tokens++] = tb.t;
 	return 0;
 }
 
-static int auth_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const struct cfg_path *p,
-		     void *arg)
+static int auth_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	size_t idx = 0;
 
 	(void)arg;
 	if (strcmp(key, "tokens"))
-		return unknown_key(x, v, p);
+		return ycfg_unknown_key(x->y, p, NULL);
 	if (v->type != YAML_SEQUENCE_NODE)
-		return cfg_err(x, v, p, "expected a list of {token|token_file, tenant, scopes}");
+		return ycfg_err(x->y, v, p,
+				"expected a list of {token|token_file, tenant, scopes}");
 	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
 	     i++, idx++) {
-		yaml_node_t *t = yaml_document_get_node(x->doc, *i);
-		struct cfg_path ip;
+		yaml_node_t *t = ycfg_node(x->y, *i);
+		char ip[YCFG_PATH_MAX];
 		int err;
 
-		snprintf(ip.s, sizeof(ip.s), "auth.tokens[%zu]", idx);
+		snprintf(ip, sizeof(ip), "auth.tokens[%zu]", idx);
 		if (!t)
-			return cfg_err(x, v, &ip, "bad list item");
-		err = auth_token(x, t, &ip);
+			return ycfg_err(x->y, v, ip, "bad list item");
+		err = auth_token(x, t, ip);
 		if (err)
 			return err;
 	}
@@ -652,25 +463,25 @@ static int auth_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const s
 
 /* --- log ---------------------------------------------------------------------------------- */
 
-static int log_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const struct cfg_path *p,
-		    void *arg)
+static int log_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	const char *s = NULL;
 	int err;
 
 	(void)arg;
 	if (!strcmp(key, "level")) {
-		err = want_scalar(x, v, p, &s);
+		err = ycfg_scalar(x->y, v, p, &s);
 		if (err)
 			return err;
 		if (log_parse_level(s, &x->c->log_level))
-			return cfg_err(x, v, p, "'%.40s' is not error, warn, info, debug or trace",
-				       s);
+			return ycfg_err(x->y, v, p,
+					"'%.40s' is not error, warn, info, debug or trace", s);
 		x->c->log_level_set = true;
 		return 0;
 	}
 	if (!strcmp(key, "format")) {
-		err = want_scalar(x, v, p, &s);
+		err = ycfg_scalar(x->y, v, p, &s);
 		if (err)
 			return err;
 		if (!strcmp(s, "json"))
@@ -678,33 +489,31 @@ static int log_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const st
 		else if (!strcmp(s, "text"))
 			x->c->log_json = false;
 		else
-			return cfg_err(x, v, p, "'%.40s' is not text or json", s);
+			return ycfg_err(x->y, v, p, "'%.40s' is not text or json", s);
 		return 0;
 	}
-	return unknown_key(x, v, p);
+	return ycfg_unknown_key(x->y, p, NULL);
 }
 
 /* --- top level ---------------------------------------------------------------------------- */
 
-static int top_pair(struct cfg_ctx *x, const char *key, yaml_node_t *v, const struct cfg_path *p,
-		    void *arg)
+static int top_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char *p, void *arg)
 {
+	struct cfg_ctx *x = ycfg_user(y);
 	(void)arg;
 	if (!strcmp(key, "server"))
-		return each_pair(x, v, p, server_pair, NULL);
+		return ycfg_each_pair(x->y, v, p, server_pair, NULL);
 	if (!strcmp(key, "storage"))
-		return each_pair(x, v, p, storage_pair, NULL);
+		return ycfg_each_pair(x->y, v, p, storage_pair, NULL);
 	if (!strcmp(key, "limits"))
-		return each_pair(x, v, p, limits_section_pair, NULL);
+		return ycfg_each_pair(x->y, v, p, limits_section_pair, NULL);
 	if (!strcmp(key, "auth"))
-		return each_pair(x, v, p, auth_pair, NULL);
+		return ycfg_each_pair(x->y, v, p, auth_pair, NULL);
 	if (!strcmp(key, "log"))
-		return each_pair(x, v, p, log_pair, NULL);
+		return ycfg_each_pair(x->y, v, p, log_pair, NULL);
 	if (!strcmp(key, "scrape_configs"))
 		return 0; /* server_scrape.c */
-	return cfg_err(x, x->key ? x->key : v, p,
-		       "unknown key (top-level keys: server, storage, limits, auth, log, "
-		       "scrape_configs)");
+	return ycfg_unknown_key(x->y, p, "server, storage, limits, auth, log, scrape_configs");
 }
 
 struct server_config *server_config_new(void)
@@ -727,50 +536,14 @@ void server_config_free(struct server_config *c)
 
 static int parse_doc(struct cfg_ctx *x, const char *text, size_t len)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	struct cfg_path top = {{0}};
-	int err = 0;
+	int err = ycfg_load(text, len, x->origin, &x->y, x->d);
 
-	if (!yaml_parser_initialize(&parser))
-		return ember_diag_set(x->d, -ENOMEM, "%s: cannot start the YAML parser", x->origin);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		err = ember_diag_set(x->d, -EMBER_EUSAGE, "%s:%zu: YAML: %s%s%s", x->origin,
-				     parser.problem_mark.line + 1,
-				     parser.problem ? parser.problem : "syntax error",
-				     parser.context ? " " : "",
-				     parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
+	if (err)
 		return err;
-	}
-	x->doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	if (root && !node_is_null(root)) {
-		if (root->type != YAML_MAPPING_NODE)
-			err = cfg_err(x, root, &top, "the document must be a mapping of sections");
-		else
-			err = each_pair(x, root, &top, top_pair, NULL);
-	}
-	if (!err) {
-		/* A second document is almost always a mistake (a stray "---"). */
-		yaml_document_t doc2;
-		if (!yaml_parser_load(&parser, &doc2)) {
-			err = ember_diag_set(x->d, -EMBER_EUSAGE, "%s:%zu: YAML: %s", x->origin,
-					     parser.problem_mark.line + 1,
-					     parser.problem ? parser.problem : "syntax error");
-		} else {
-			if (yaml_document_get_root_node(&doc2))
-				err = ember_diag_set(x->d, -EMBER_EUSAGE,
-						     "%s:%zu: only one YAML document is read",
-						     x->origin, parser.mark.line + 1);
-			yaml_document_delete(&doc2);
-		}
-	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	x->doc = NULL;
+	ycfg_set_user(x->y, x);
+	err = ycfg_each_pair(x->y, ycfg_root(x->y), "", top_pair, NULL);
+	ycfg_free(x->y);
+	x->y = NULL;
 	return err;
 }
 
@@ -840,93 +613,10 @@ int server_config_load(const char *path, struct server_config **out, struct embe
 
 int server_config_duration(const char *s, int64_t *out_ns)
 {
-	static const struct {
-		const char *u;
-		int64_t ns;
-	} units[] = {
-		{"ms", 1000000},
-		{"s", 1000000000},
-		{"m", (int64_t)60 * 1000000000},
-		{"h", (int64_t)3600 * 1000000000},
-		{"d", (int64_t)86400 * 1000000000},
-		{"w", (int64_t)7 * 86400 * 1000000000},
-	};
-	int64_t total = 0;
-
-	if (!s || !*s)
-		return -EMBER_EUSAGE;
-	if (!strcmp(s, "0")) {
-		*out_ns = 0;
-		return 0;
-	}
-	while (*s) {
-		uint64_t n = 0;
-		size_t best = SIZE_MAX;
-
-		if (*s < '0' || *s > '9')
-			return -EMBER_EUSAGE;
-		for (; *s >= '0' && *s <= '9'; s++) {
-			if (n > 1000000000)
-				return -EMBER_EUSAGE;
-			n = n * 10 + (uint64_t)(*s - '0');
-		}
-		for (size_t i = 0; i < EMBER_ARRAY_SIZE(units); i++) {
-			size_t ul = strlen(units[i].u);
-			if (!strncmp(s, units[i].u, ul) && !(s[ul] >= 'a' && s[ul] <= 'z') &&
-			    (best == SIZE_MAX || ul > strlen(units[best].u)))
-				best = i;
-		}
-		if (best == SIZE_MAX)
-			return -EMBER_EUSAGE;
-		if (n && (uint64_t)units[best].ns > (uint64_t)(INT64_MAX - total) / n)
-			return -EMBER_EUSAGE;
-		total += (int64_t)n * units[best].ns;
-		s += strlen(units[best].u);
-	}
-	*out_ns = total;
-	return 0;
+	return ycfg_parse_duration(s, out_ns);
 }
 
 int server_config_size(const char *s, uint64_t *out)
 {
-	static const struct {
-		const char *u;
-		uint64_t mul;
-	} units[] = {
-		{"", 1},
-		{"B", 1},
-		{"k", 1024},
-		{"K", 1024},
-		{"KiB", 1024},
-		{"KB", 1000},
-		{"M", (uint64_t)1 << 20},
-		{"MiB", (uint64_t)1 << 20},
-		{"MB", 1000000},
-		{"G", (uint64_t)1 << 30},
-		{"GiB", (uint64_t)1 << 30},
-		{"GB", 1000000000},
-		{"T", (uint64_t)1 << 40},
-		{"TiB", (uint64_t)1 << 40},
-		{"TB", 1000000000000},
-	};
-	uint64_t n = 0;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EMBER_EUSAGE;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return -EMBER_EUSAGE;
-		n = n * 10 + (uint64_t)(*s - '0');
-	}
-	if (*s == ' ')
-		s++;
-	for (size_t i = 0; i < EMBER_ARRAY_SIZE(units); i++) {
-		if (strcmp(s, units[i].u))
-			continue;
-		if (n && units[i].mul > UINT64_MAX / n)
-			return -EMBER_EUSAGE;
-		*out = n * units[i].mul;
-		return 0;
-	}
-	return -EMBER_EUSAGE;
+	return ycfg_parse_size(s, out);
 }

@@ -95,8 +95,6 @@ int server_scrape_config_parse(const char *text, size_t len, const char *origin,
 /* Reads path (at most SCRAPE_MAX_CONFIG_BYTES) and parses it. */
 int server_scrape_config_load(const char *path, struct scrape_config **out, struct ember_diag *d);
 void server_scrape_config_free(struct scrape_config *c);
-/* Parses a Prometheus duration ("15s", "1m30s", "500ms", "1h"; units ms s m h d) into ns. */
-int server_scrape_duration_parse(const char *s, int64_t *out_ns);
 /* The CPU profile length in seconds for a job: prof[SCRAPE_CPU].seconds, else
  * min(interval, timeout) - 1 s, at least 1. */
 int64_t server_scrape_cpu_seconds(const struct scrape_job *j);

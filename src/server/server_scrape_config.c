@@ -32,6 +32,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "format/ycfg.h"
 #include "server/server_config.h"
 #include "server/server_scrape.h"
 
@@ -54,152 +55,15 @@ const struct scrape_kind_info *server_scrape_kind(enum scrape_kind k)
 }
 
 struct cfg_ctx {
-	yaml_document_t *doc;
-	const char *origin;
-	struct ember_diag *d;
+	struct ycfg *y;
 	struct arena *a;
 	size_t n_targets;
 };
 
-static int fail(struct cfg_ctx *c, const yaml_node_t *n, const char *where, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(struct cfg_ctx *c, const yaml_node_t *n, const char *where, const char *fmt, ...)
-{
-	char msg[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (!n)
-		return ember_diag_set(c->d, -EMBER_EUSAGE, "%s: %s: %s", c->origin, where, msg);
-	return ember_diag_set(c->d, -EMBER_EUSAGE, "%s:%zu: %s: %s", c->origin,
-			      (size_t)n->start_mark.line + 1, where, msg);
-}
-
-static yaml_node_t *node_at(struct cfg_ctx *c, int i)
-{
-	return yaml_document_get_node(c->doc, i);
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-	const char *v;
-
-	if (!n)
-		return true;
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	v = (const char *)n->data.scalar.value;
-	return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-	       !strcmp(v, "NULL");
-}
-
-static const char *type_name(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-/* A scalar of printable characters (tab allowed), at most max bytes, copied into the arena. */
 static int get_str(struct cfg_ctx *c, const yaml_node_t *n, const char *where, size_t max,
 		   const char **out)
 {
-	const unsigned char *v;
-	size_t len;
-
-	if (!n || n->type != YAML_SCALAR_NODE)
-		return fail(c, n, where, "want a string, not %s", n ? type_name(n) : "nothing");
-	v = n->data.scalar.value;
-	len = n->data.scalar.length;
-	if (len > max)
-		return fail(c, n, where, "longer than %zu bytes", max);
-	for (size_t i = 0; i < len; i++)
-		if ((v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
-			return fail(c, n, where, "control character at byte %zu", i);
-	*out = arena_strndup(c->a, (const char *)v, len);
-	return 0;
-}
-
-static int get_bool(struct cfg_ctx *c, const yaml_node_t *n, const char *where, bool *out)
-{
-	const char *v;
-
-	if (!n || n->type != YAML_SCALAR_NODE)
-		return fail(c, n, where, "want true or false");
-	v = (const char *)n->data.scalar.value;
-	if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE")) {
-		*out = true;
-		return 0;
-	}
-	if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE")) {
-		*out = false;
-		return 0;
-	}
-	return fail(c, n, where, "'%.40s' is not true or false", v);
-}
-
-int server_scrape_duration_parse(const char *s, int64_t *out_ns)
-{
-	static const struct {
-		const char *unit;
-		int64_t ns;
-	} units[] = {{"ms", 1000000},
-		     {"s", 1000000000},
-		     {"m", 60 * (int64_t)1000000000},
-		     {"h", 3600 * (int64_t)1000000000},
-		     {"d", 86400 * (int64_t)1000000000}};
-	int64_t total = 0;
-	const char *p = s;
-
-	if (!*p)
-		return -EMBER_EUSAGE;
-	while (*p) {
-		int64_t v = 0;
-		size_t k, nd = 0;
-
-		for (; *p >= '0' && *p <= '9'; p++, nd++) {
-			if (v > 100000000)
-				return -EMBER_EUSAGE;
-			v = v * 10 + (*p - '0');
-		}
-		if (!nd)
-			return -EMBER_EUSAGE;
-		for (k = 0; k < EMBER_ARRAY_SIZE(units); k++) {
-			size_t ul = strlen(units[k].unit);
-			/* "m" must not take the "m" of "ms" */
-			if (!strncmp(p, units[k].unit, ul) &&
-			    !(ul == 1 && p[0] == 'm' && p[1] == 's'))
-				break;
-		}
-		if (k == EMBER_ARRAY_SIZE(units))
-			return -EMBER_EUSAGE;
-		if (v > (INT64_MAX - total) / units[k].ns)
-			return -EMBER_EUSAGE;
-		total += v * units[k].ns;
-		p += strlen(units[k].unit);
-	}
-	*out_ns = total;
-	return 0;
-}
-
-static int get_duration(struct cfg_ctx *c, const yaml_node_t *n, const char *where, int64_t *out)
-{
-	if (!n || n->type != YAML_SCALAR_NODE ||
-	    server_scrape_duration_parse((const char *)n->data.scalar.value, out))
-		return fail(
-			c, n, where, "'%.40s' is not a duration (want e.g. 15s, 1m, 1m30s, 500ms)",
-			n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : "");
-	return 0;
+	return ycfg_str(c->y, n, where, c->a, max, out);
 }
 
 /* Iterates a mapping's pairs: sets *k to the key text (a scalar) and *v to the value node. */
@@ -209,12 +73,12 @@ struct map_it {
 
 static int map_begin(struct cfg_ctx *c, yaml_node_t *n, const char *where, struct map_it *it)
 {
-	if (is_null(n)) {
+	if (ycfg_is_null(n)) {
 		it->p = it->end = NULL;
 		return 0;
 	}
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, where, "want a mapping, not %s", type_name(n));
+		return ycfg_err(c->y, n, where, "want a mapping, not %s", ycfg_type_name(n));
 	it->p = n->data.mapping.pairs.start;
 	it->end = n->data.mapping.pairs.top;
 	return 0;
@@ -226,14 +90,14 @@ static int map_next(struct cfg_ctx *c, struct map_it *it, const char *where, con
 {
 	if (it->p == it->end)
 		return 0;
-	*kn = node_at(c, it->p->key);
-	*v = node_at(c, it->p->value);
+	*kn = ycfg_node(c->y, it->p->key);
+	*v = ycfg_node(c->y, it->p->value);
 	it->p++;
 	if (!*kn || (*kn)->type != YAML_SCALAR_NODE)
-		return fail(c, *kn, where, "a key must be a string");
+		return ycfg_err(c->y, *kn, where, "a key must be a string");
 	*k = (const char *)(*kn)->data.scalar.value;
 	if (strlen(*k) != (*kn)->data.scalar.length)
-		return fail(c, *kn, where, "a key must not contain a NUL byte");
+		return ycfg_err(c->y, *kn, where, "a key must not contain a NUL byte");
 	return 1;
 }
 
@@ -243,12 +107,12 @@ struct seq_it {
 
 static int seq_begin(struct cfg_ctx *c, yaml_node_t *n, const char *where, struct seq_it *it)
 {
-	if (is_null(n)) {
+	if (ycfg_is_null(n)) {
 		it->p = it->end = NULL;
 		return 0;
 	}
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, where, "want a list, not %s", type_name(n));
+		return ycfg_err(c->y, n, where, "want a list, not %s", ycfg_type_name(n));
 	it->p = n->data.sequence.items.start;
 	it->end = n->data.sequence.items.top;
 	return 0;
@@ -258,7 +122,7 @@ static yaml_node_t *seq_next(struct cfg_ctx *c, struct seq_it *it)
 {
 	if (it->p == it->end)
 		return NULL;
-	return node_at(c, *it->p++);
+	return ycfg_node(c->y, *it->p++);
 }
 
 /* Marks key i of a known-key table as seen; an error when it was seen already. */
@@ -266,7 +130,7 @@ static int seen_once(struct cfg_ctx *c, unsigned int *seen, unsigned int i, cons
 		     const char *where, const char *key)
 {
 	if (*seen & (1u << i))
-		return fail(c, kn, where, "duplicate key '%s'", key);
+		return ycfg_err(c->y, kn, where, "duplicate key '%s'", key);
 	*seen |= 1u << i;
 	return 0;
 }
@@ -348,20 +212,21 @@ static int parse_profile(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 
 		snprintf(w, sizeof(w), "%.200s.%.64s", where, k);
 		if (i < 0)
-			return fail(c, kn, where,
-				    "unknown key '%.64s' (enabled, path, delta, seconds)", k);
+			return ycfg_err(c->y, kn, where,
+					"unknown key '%.64s' (enabled, path, delta, seconds)", k);
 		if ((err = seen_once(c, &seen, (unsigned int)i, kn, where, k)))
 			return err;
 		if (i == 0) {
-			err = get_bool(c, v, w, &pc->enabled);
+			err = ycfg_bool(c->y, v, w, &pc->enabled);
 		} else if (i == 1) {
 			err = get_str(c, v, w, SCRAPE_MAX_PATH_LEN, &pc->path);
 			if (!err && !path_ok(pc->path))
-				err = fail(c, v, w,
-					   "'%.64s' is not a URL path (starts with '/', no spaces)",
-					   pc->path);
+				err = ycfg_err(
+					c->y, v, w,
+					"'%.64s' is not a URL path (starts with '/', no spaces)",
+					pc->path);
 		} else if (i == 2) {
-			err = get_bool(c, v, w, &pc->delta);
+			err = ycfg_bool(c->y, v, w, &pc->delta);
 			*delta_set = true;
 		} else {
 			int64_t s;
@@ -373,7 +238,8 @@ static int parse_profile(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 				errno = 0;
 				s = strtoll(t, &end, 10);
 				if (errno || end == t || *end || s < 1 || s > 86400)
-					err = fail(c, v, w, "want whole seconds in 1..86400");
+					err = ycfg_err(c->y, v, w,
+						       "want whole seconds in 1..86400");
 				else
 					pc->seconds = s;
 			}
@@ -401,22 +267,23 @@ static int parse_profiling(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 		snprintf(w, sizeof(w), "%.200s.%.64s", where, k);
 		if (!strcmp(k, "path_prefix")) {
 			if (seen_prefix)
-				return fail(c, kn, where, "duplicate key '%s'", k);
+				return ycfg_err(c->y, kn, where, "duplicate key '%s'", k);
 			seen_prefix = true;
 			if ((err = get_str(c, v, w, SCRAPE_MAX_PATH_LEN, &j->path_prefix)))
 				return err;
 			if (!path_ok(j->path_prefix))
-				return fail(c, v, w, "'%.64s' is not a URL path", j->path_prefix);
+				return ycfg_err(c->y, v, w, "'%.64s' is not a URL path",
+						j->path_prefix);
 			size_t l = strlen(j->path_prefix);
 			if (j->path_prefix[l - 1] == '/')
 				((char *)j->path_prefix)[l - 1] = 0;
 			continue;
 		}
 		if (strcmp(k, "pprof_config"))
-			return fail(c, kn, where, "unknown key '%.64s' (path_prefix, pprof_config)",
-				    k);
+			return ycfg_err(c->y, kn, where,
+					"unknown key '%.64s' (path_prefix, pprof_config)", k);
 		if (seen_pprof)
-			return fail(c, kn, where, "duplicate key '%s'", k);
+			return ycfg_err(c->y, kn, where, "duplicate key '%s'", k);
 		seen_pprof = true;
 		if ((err = map_begin(c, v, w, &it2)))
 			return err;
@@ -427,12 +294,12 @@ static int parse_profiling(struct cfg_ctx *c, yaml_node_t *n, const char *where,
 				if (!strcmp(kind_info[ki].key, k2))
 					break;
 			if (ki == SCRAPE_N_KINDS)
-				return fail(c, kn2, w,
-					    "unknown profile '%.64s' (process_cpu, memory, "
-					    "goroutine, mutex, block, allocs)",
-					    k2);
+				return ycfg_err(c->y, kn2, w,
+						"unknown profile '%.64s' (process_cpu, memory, "
+						"goroutine, mutex, block, allocs)",
+						k2);
 			if (kind_node[ki])
-				return fail(c, kn2, w, "duplicate key '%s'", k2);
+				return ycfg_err(c->y, kn2, w, "duplicate key '%s'", k2);
 			kind_node[ki] = kn2;
 			snprintf(w2, sizeof(w2), "%.200s.%.64s", w, k2);
 			if ((err = parse_profile(c, v2, w2, &j->prof[ki], &delta_set[ki])))
@@ -466,7 +333,7 @@ static int parse_static(struct cfg_ctx *c, yaml_node_t *n, const char *where, st
 		int r;
 
 		snprintf(w, sizeof(w), "%.200s[%zu]", where, gi++);
-		if (is_null(g))
+		if (ycfg_is_null(g))
 			continue;
 		if ((err = map_begin(c, g, w, &it)))
 			return err;
@@ -475,7 +342,8 @@ static int parse_static(struct cfg_ctx *c, yaml_node_t *n, const char *where, st
 
 			snprintf(w2, sizeof(w2), "%.200s.%.64s", w, k);
 			if (i < 0)
-				return fail(c, kn, w, "unknown key '%.64s' (targets, labels)", k);
+				return ycfg_err(c->y, kn, w,
+						"unknown key '%.64s' (targets, labels)", k);
 			if ((err = seen_once(c, &seen, (unsigned int)i, kn, w, k)))
 				return err;
 			if (i == 0) {
@@ -493,17 +361,19 @@ static int parse_static(struct cfg_ctx *c, yaml_node_t *n, const char *where, st
 					if ((err = get_str(c, t, w3, SCRAPE_MAX_TARGET_LEN, &inst)))
 						return err;
 					if (!target_ok(inst))
-						return fail(c, t, w3,
-							    "'%.64s' is not host:port (the scheme "
-							    "is the job's 'scheme')",
-							    inst);
+						return ycfg_err(
+							c->y, t, w3,
+							"'%.64s' is not host:port (the scheme "
+							"is the job's 'scheme')",
+							inst);
 					for (size_t q = 0; q < j->n_targets; q++)
 						if (!strcmp((*tg)[q].instance, inst))
-							return fail(c, t, w3,
-								    "duplicate target '%s'", inst);
+							return ycfg_err(c->y, t, w3,
+									"duplicate target '%s'",
+									inst);
 					if (++c->n_targets > SCRAPE_MAX_TARGETS)
-						return fail(c, t, w3, "more than %d targets",
-							    SCRAPE_MAX_TARGETS);
+						return ycfg_err(c->y, t, w3, "more than %d targets",
+								SCRAPE_MAX_TARGETS);
 					mem_grow(MEM_SERVER, (void **)tg, cap, j->n_targets + 1,
 						 sizeof(**tg));
 					(*tg)[j->n_targets++] =
@@ -526,22 +396,23 @@ static int parse_static(struct cfg_ctx *c, yaml_node_t *n, const char *where, st
 					if (strlen(lk) > SCRAPE_MAX_NAME_LEN ||
 					    !store_label_name_ok(lk, strlen(lk)) ||
 					    (lk[0] == '_' && lk[1] == '_'))
-						return fail(
-							c, lkn, w2,
+						return ycfg_err(
+							c->y, lkn, w2,
 							"bad label name '%.64s' (want "
 							"[a-zA-Z_][a-zA-Z0-9_.]*, no leading __)",
 							lk);
 					for (size_t q = 0; q < n_labels; q++)
 						if (!strcmp(labels[q].name, lk))
-							return fail(c, lkn, w2,
-								    "duplicate label '%s'", lk);
+							return ycfg_err(c->y, lkn, w2,
+									"duplicate label '%s'", lk);
 					if (n_labels >= SCRAPE_MAX_LABELS)
-						return fail(c, lkn, w2, "more than %d labels",
-							    SCRAPE_MAX_LABELS);
+						return ycfg_err(c->y, lkn, w2,
+								"more than %d labels",
+								SCRAPE_MAX_LABELS);
 					if ((err = get_str(c, lv, w3, SCRAPE_MAX_VALUE_LEN, &val)))
 						return err;
 					if (!*val)
-						return fail(c, lv, w3, "empty label value");
+						return ycfg_err(c->y, lv, w3, "empty label value");
 					labels[n_labels].name = arena_strndup(c->a, lk, strlen(lk));
 					labels[n_labels++].value = val;
 				}
@@ -583,7 +454,8 @@ static int parse_job(struct cfg_ctx *c, yaml_node_t *n, const char *where, struc
 							  .delta = kind_info[ki].delta,
 							  .path = kind_info[ki].path};
 	if (n->type != YAML_MAPPING_NODE) {
-		err = fail(c, n, where, "want a mapping with job_name, not %s", type_name(n));
+		err = ycfg_err(c->y, n, where, "want a mapping with job_name, not %s",
+			       ycfg_type_name(n));
 		goto out;
 	}
 	if ((err = map_begin(c, n, where, &it)))
@@ -593,8 +465,8 @@ static int parse_job(struct cfg_ctx *c, yaml_node_t *n, const char *where, struc
 
 		snprintf(w, sizeof(w), "%.200s.%.64s", where, k);
 		if (i < 0) {
-			err = fail(
-				c, kn, where,
+			err = ycfg_err(
+				c->y, kn, where,
 				"unknown key '%.64s' (job_name, scrape_interval, scrape_timeout, "
 				"scheme, tenant, static_configs, profiling_config)",
 				k);
@@ -606,28 +478,29 @@ static int parse_job(struct cfg_ctx *c, yaml_node_t *n, const char *where, struc
 		case 0:
 			err = get_str(c, v, w, SCRAPE_MAX_NAME_LEN, &j->name);
 			if (!err && !server_name_ok(j->name, "_.-/:"))
-				err = fail(c, v, w, "'%.64s' is not a job name ([A-Za-z0-9_.-/:]+)",
-					   j->name);
+				err = ycfg_err(c->y, v, w,
+					       "'%.64s' is not a job name ([A-Za-z0-9_.-/:]+)",
+					       j->name);
 			break;
 		case 1:
 			interval_n = v;
-			err = get_duration(c, v, w, &j->interval_ns);
+			err = ycfg_duration(c->y, v, w, 0, INT64_MAX, &j->interval_ns);
 			break;
 		case 2:
 			timeout_n = v;
-			err = get_duration(c, v, w, &j->timeout_ns);
+			err = ycfg_duration(c->y, v, w, 0, INT64_MAX, &j->timeout_ns);
 			break;
 		case 3:
 			err = get_str(c, v, w, 8, &j->scheme);
 			if (!err && strcmp(j->scheme, "http") && strcmp(j->scheme, "https"))
-				err = fail(c, v, w, "'%s' is not http or https", j->scheme);
+				err = ycfg_err(c->y, v, w, "'%s' is not http or https", j->scheme);
 			break;
 		case 4:
 			err = get_str(c, v, w, 64, &j->tenant);
 			if (!err && !server_name_ok(j->tenant, "_.-"))
-				err = fail(c, v, w,
-					   "'%.64s' is not a tenant ([A-Za-z0-9_.-]{1,64})",
-					   j->tenant);
+				err = ycfg_err(c->y, v, w,
+					       "'%.64s' is not a tenant ([A-Za-z0-9_.-]{1,64})",
+					       j->tenant);
 			break;
 		case 5:
 			err = parse_static(c, v, w, j, &tg, &cap);
@@ -644,20 +517,20 @@ static int parse_job(struct cfg_ctx *c, yaml_node_t *n, const char *where, struc
 		goto out;
 	}
 	if (!j->name) {
-		err = fail(c, n, where, "job_name is required");
+		err = ycfg_err(c->y, n, where, "job_name is required");
 		goto out;
 	}
 	if (!interval_n)
 		j->interval_ns = SCRAPE_DEFAULT_INTERVAL;
 	if (j->interval_ns < SCRAPE_MIN_INTERVAL_NS || j->interval_ns > SCRAPE_MAX_INTERVAL_NS) {
-		err = fail(c, interval_n, where, "scrape_interval must be within 1s..24h");
+		err = ycfg_err(c->y, interval_n, where, "scrape_interval must be within 1s..24h");
 		goto out;
 	}
 	if (!timeout_n)
 		j->timeout_ns = j->interval_ns;
 	if (j->timeout_ns < SCRAPE_MIN_TIMEOUT_NS || j->timeout_ns > j->interval_ns) {
-		err = fail(c, timeout_n, where,
-			   "scrape_timeout must be within 100ms..scrape_interval");
+		err = ycfg_err(c->y, timeout_n, where,
+			       "scrape_timeout must be within 100ms..scrape_interval");
 		goto out;
 	}
 	if (j->prof[SCRAPE_CPU].enabled) {
@@ -665,42 +538,44 @@ static int parse_job(struct cfg_ctx *c, yaml_node_t *n, const char *where, struc
 		const yaml_node_t *at = kind_node[SCRAPE_CPU] ? kind_node[SCRAPE_CPU] : n;
 
 		if (!pc->delta) {
-			err = fail(c, at, where,
-				   "process_cpu: delta must be true (a CPU profile always covers "
-				   "?seconds=N)");
+			err = ycfg_err(
+				c->y, at, where,
+				"process_cpu: delta must be true (a CPU profile always covers "
+				"?seconds=N)");
 			goto out;
 		}
 		if (j->timeout_ns < 2 * (int64_t)1000000000) {
-			err = fail(
-				c, timeout_n ? timeout_n : interval_n, where,
+			err = ycfg_err(
+				c->y, timeout_n ? timeout_n : interval_n, where,
 				"scrape_timeout must be at least 2s when process_cpu is enabled");
 			goto out;
 		}
 		if (pc->seconds && pc->seconds * (int64_t)1000000000 >= j->timeout_ns) {
-			err = fail(c, at, where,
-				   "process_cpu: seconds (%lld) must be below scrape_timeout",
-				   (long long)pc->seconds);
+			err = ycfg_err(c->y, at, where,
+				       "process_cpu: seconds (%lld) must be below scrape_timeout",
+				       (long long)pc->seconds);
 			goto out;
 		}
 	}
 	for (size_t ki = 0; ki < SCRAPE_N_KINDS; ki++) {
 		if (ki != SCRAPE_CPU && j->prof[ki].seconds) {
-			err = fail(c, kind_node[ki], where, "%s: seconds is for process_cpu only",
-				   kind_info[ki].key);
+			err = ycfg_err(c->y, kind_node[ki], where,
+				       "%s: seconds is for process_cpu only", kind_info[ki].key);
 			goto out;
 		}
 		if (delta_set[ki] && j->prof[ki].delta && !kind_info[ki].cumulative_possible &&
 		    ki != SCRAPE_CPU) {
-			err = fail(c, kind_node[ki], where,
-				   "%s: a gauge profile has no delta (delta: false)",
-				   kind_info[ki].key);
+			err = ycfg_err(c->y, kind_node[ki], where,
+				       "%s: a gauge profile has no delta (delta: false)",
+				       kind_info[ki].key);
 			goto out;
 		}
 	}
 	if (j->prof[SCRAPE_MEMORY].enabled && j->prof[SCRAPE_ALLOCS].enabled) {
-		err = fail(c, kind_node[SCRAPE_ALLOCS], where,
-			   "memory and allocs are the same Go heap profile (stored as 'memory'); "
-			   "enable only one");
+		err = ycfg_err(
+			c->y, kind_node[SCRAPE_ALLOCS], where,
+			"memory and allocs are the same Go heap profile (stored as 'memory'); "
+			"enable only one");
 		goto out;
 	}
 	if (j->n_targets) {
@@ -715,7 +590,7 @@ out:
 
 static int parse_doc(struct cfg_ctx *c, struct scrape_config *cfg)
 {
-	yaml_node_t *root = yaml_document_get_root_node(c->doc), *seq = NULL, *kn, *v;
+	yaml_node_t *root = ycfg_root(c->y), *seq = NULL, *kn, *v;
 	struct scrape_job *jobs;
 	struct map_it it;
 	struct seq_it si;
@@ -723,30 +598,28 @@ static int parse_doc(struct cfg_ctx *c, struct scrape_config *cfg)
 	size_t n = 0;
 	int r, err;
 
-	if (is_null(root))
+	if (!root)
 		return 0;
-	if (root->type != YAML_MAPPING_NODE)
-		return fail(c, root, "(top level)", "want a mapping, not %s", type_name(root));
 	if ((err = map_begin(c, root, "(top level)", &it)))
 		return err;
 	while ((r = map_next(c, &it, "(top level)", &k, &kn, &v)) > 0) {
 		if (strcmp(k, "scrape_configs"))
 			continue;
 		if (seq)
-			return fail(c, kn, "(top level)", "duplicate key 'scrape_configs'");
+			return ycfg_err(c->y, kn, "(top level)", "duplicate key 'scrape_configs'");
 		seq = v;
 		if (!seq)
-			return fail(c, kn, "scrape_configs", "no value");
+			return ycfg_err(c->y, kn, "scrape_configs", "no value");
 	}
 	if (r < 0)
 		return r;
-	if (!seq || is_null(seq))
+	if (!seq || ycfg_is_null(seq))
 		return 0;
 	if ((err = seq_begin(c, seq, "scrape_configs", &si)))
 		return err;
 	n = (size_t)(si.end - si.p);
 	if (n > SCRAPE_MAX_JOBS)
-		return fail(c, seq, "scrape_configs", "more than %d jobs", SCRAPE_MAX_JOBS);
+		return ycfg_err(c->y, seq, "scrape_configs", "more than %d jobs", SCRAPE_MAX_JOBS);
 	jobs = arena_calloc(c->a, n ? n : 1, sizeof(*jobs));
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t *jn = seq_next(c, &si);
@@ -754,13 +627,14 @@ static int parse_doc(struct cfg_ctx *c, struct scrape_config *cfg)
 
 		snprintf(w, sizeof(w), "scrape_configs[%zu]", i);
 		if (!jn)
-			return fail(c, seq, w, "missing");
+			return ycfg_err(c->y, seq, w, "missing");
 		if ((err = parse_job(c, jn, w, &jobs[i])))
 			return err;
 		for (size_t q = 0; q < i; q++)
 			if (!strcmp(jobs[q].name, jobs[i].name))
-				return fail(c, jn, w, "duplicate job_name '%s' (also at line %d)",
-					    jobs[i].name, jobs[q].line);
+				return ycfg_err(c->y, jn, w,
+						"duplicate job_name '%s' (also at line %d)",
+						jobs[i].name, jobs[q].line);
 	}
 	cfg->jobs = jobs;
 	cfg->n_jobs = n;
@@ -771,36 +645,22 @@ static int parse_doc(struct cfg_ctx *c, struct scrape_config *cfg)
 int server_scrape_config_parse(const char *text, size_t len, const char *origin,
 			       struct scrape_config **out, struct ember_diag *d)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
 	struct scrape_config *cfg;
-	struct cfg_ctx c = {.doc = &doc, .origin = origin ? origin : "config", .d = d};
+	struct cfg_ctx c = {0};
 	int err;
 
 	*out = NULL;
 	if (len > SCRAPE_MAX_CONFIG_BYTES)
-		return ember_diag_set(d, -EMBER_ELIMIT, "%s: larger than %zu bytes", c.origin,
-				      SCRAPE_MAX_CONFIG_BYTES);
-	if (!yaml_parser_initialize(&parser))
-		return ember_diag_set(d, -ENOMEM, "%s: cannot initialize the YAML parser",
-				      c.origin);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		err = ember_diag_set(d, -EMBER_EUSAGE, "%s:%zu:%zu: YAML: %s%s%s", c.origin,
-				     (size_t)parser.problem_mark.line + 1,
-				     (size_t)parser.problem_mark.column + 1,
-				     parser.problem ? parser.problem : "syntax error",
-				     parser.context ? " " : "",
-				     parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
+		return ember_diag_set(d, -EMBER_ELIMIT, "%s: larger than %zu bytes",
+				      origin ? origin : "config", SCRAPE_MAX_CONFIG_BYTES);
+	err = ycfg_load(text, len, origin, &c.y, d);
+	if (err)
 		return err;
-	}
 	cfg = mem_calloc(MEM_SERVER, 1, sizeof(*cfg));
 	cfg->arena = arena_new(MEM_SERVER, 16384);
 	c.a = cfg->arena;
 	err = parse_doc(&c, cfg);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ycfg_free(c.y);
 	if (err) {
 		server_scrape_config_free(cfg);
 		return err;

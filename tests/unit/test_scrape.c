@@ -9,29 +9,30 @@
 
 #include "base/err.h"
 #include "prof_fixture.h"
+#include "format/ycfg.h"
 #include "server/server_scrape.h"
 #include "test.h"
 
-TEST(scrape_duration_parse)
+TEST(ycfg_duration_parse)
 {
 	int64_t ns = 0;
 
-	CHECK_OK(server_scrape_duration_parse("15s", &ns));
+	CHECK_OK(ycfg_parse_duration("15s", &ns));
 	CHECK_EQ_INT(ns, 15000000000LL);
-	CHECK_OK(server_scrape_duration_parse("1m30s", &ns));
+	CHECK_OK(ycfg_parse_duration("1m30s", &ns));
 	CHECK_EQ_INT(ns, 90000000000LL);
-	CHECK_OK(server_scrape_duration_parse("500ms", &ns));
+	CHECK_OK(ycfg_parse_duration("500ms", &ns));
 	CHECK_EQ_INT(ns, 500000000LL);
-	CHECK_OK(server_scrape_duration_parse("1h", &ns));
+	CHECK_OK(ycfg_parse_duration("1h", &ns));
 	CHECK_EQ_INT(ns, 3600000000000LL);
-	CHECK_OK(server_scrape_duration_parse("2d", &ns));
+	CHECK_OK(ycfg_parse_duration("2d", &ns));
 	CHECK_EQ_INT(ns, 172800000000000LL);
-	CHECK(server_scrape_duration_parse("", &ns) < 0);
-	CHECK(server_scrape_duration_parse("10", &ns) < 0);
-	CHECK(server_scrape_duration_parse("s", &ns) < 0);
-	CHECK(server_scrape_duration_parse("10x", &ns) < 0);
-	CHECK(server_scrape_duration_parse("-1s", &ns) < 0);
-	CHECK(server_scrape_duration_parse("99999999999999999999s", &ns) < 0);
+	CHECK(ycfg_parse_duration("", &ns) < 0);
+	CHECK(ycfg_parse_duration("10", &ns) < 0);
+	CHECK(ycfg_parse_duration("s", &ns) < 0);
+	CHECK(ycfg_parse_duration("10x", &ns) < 0);
+	CHECK(ycfg_parse_duration("-1s", &ns) < 0);
+	CHECK(ycfg_parse_duration("99999999999999999999s", &ns) < 0);
 }
 
 static int parse(const char *yaml, struct scrape_config **c, struct ember_diag *d)
@@ -172,7 +173,8 @@ TEST(scrape_config_errors)
 		 "t.yaml:4: scrape_configs[0].static_configs[0].labels: bad label name '__x'"},
 		{"scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: {a: "
 		 "[1]}\n",
-		 "t.yaml:4: scrape_configs[0].static_configs[0].labels.a: want a string"},
+		 "t.yaml:4: scrape_configs[0].static_configs[0].labels.a: expected a single value, "
+		 "not a list"},
 		{"scrape_configs:\n  - job_name: a\n    scheme: ftp\n",
 		 "t.yaml:3: scrape_configs[0].scheme: 'ftp' is not http or https"},
 		{"scrape_configs:\n  - job_name: a\n    tenant: 'a b'\n",
@@ -185,8 +187,9 @@ TEST(scrape_config_errors)
 		 "     heap: {}\n",
 		 "unknown profile 'heap'"},
 		{"scrape_configs:\n  - job_name: a\n    profiling_config:\n      pprof_config:\n   "
-		 "     memory: {enabled: yes}\n",
-		 "t.yaml:5: scrape_configs[0].profiling_config.pprof_config.memory.enabled: 'yes' "
+		 "     memory: {enabled: maybe}\n",
+		 "t.yaml:5: scrape_configs[0].profiling_config.pprof_config.memory.enabled: "
+		 "'maybe' "
 		 "is not true or false"},
 		{"scrape_configs:\n  - job_name: a\n    profiling_config:\n      pprof_config:\n   "
 		 "     memory: {path: 'debug'}\n",
@@ -209,13 +212,13 @@ TEST(scrape_config_errors)
 		{"scrape_configs:\n  - job_name: a\n    profiling_config: {path_prefix: x}\n",
 		 "profiling_config.path_prefix: 'x' is not a URL path"},
 		{"scrape_configs:\n  - job_name: [a]\n",
-		 "scrape_configs[0].job_name: want a string"},
+		 "scrape_configs[0].job_name: expected a single value, not a list"},
 		{"scrape_configs:\n  - job_name: 'a\"b'\n", "is not a job name"},
 		{"scrape_configs:\n  - job_name: a\n   bad: [\n", "t.yaml:3:"},
 		{"scrape_configs:\n  - 42\n",
 		 "t.yaml:2: scrape_configs[0]: want a mapping with job_name"},
 		{"scrape_configs: [1]\nscrape_configs: [2]\n", "duplicate key 'scrape_configs'"},
-		{"- a\n- b\n", "t.yaml:1: (top level): want a mapping"},
+		{"- a\n- b\n", "t.yaml:1: (top): the document must be a mapping"},
 	};
 	for (size_t i = 0; i < EMBER_ARRAY_SIZE(cases); i++) {
 		struct scrape_config *c = (void *)1;
