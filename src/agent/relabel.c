@@ -60,7 +60,8 @@ struct agent_relabel {
 	size_t n_include;
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
-	char val[AGENT_LABEL_VALUE_MAX * 2], res[AGENT_LABEL_VALUE_MAX], target[AGENT_LABEL_NAME_MAX];
+	char val[AGENT_LABEL_VALUE_MAX * 2], res[AGENT_LABEL_VALUE_MAX],
+		target[AGENT_LABEL_NAME_MAX];
 };
 
 /* --- label sets --------------------------------------------------------------------------- */
@@ -213,8 +214,8 @@ int agent_relabel_add(struct agent_relabel *r, const struct agent_relabel_spec *
 		return ember_diag_set(d, -EMBER_ELIMIT, "more than %d relabel rules",
 				      AGENT_RELABEL_MAX);
 	u.act = (enum action)a;
-	bool needs_target = u.act == A_REPLACE || u.act == A_LOWERCASE ||
-			    u.act == A_UPPERCASE || u.act == A_KEEPEQUAL || u.act == A_DROPEQUAL;
+	bool needs_target = u.act == A_REPLACE || u.act == A_LOWERCASE || u.act == A_UPPERCASE ||
+			    u.act == A_KEEPEQUAL || u.act == A_DROPEQUAL;
 	bool label_names = u.act == A_LABELMAP || u.act == A_LABELDROP || u.act == A_LABELKEEP;
 	if (needs_target && (!s->target_label || !*s->target_label))
 		return ember_diag_set(d, -EMBER_EUSAGE, "target_label: needed by action %s",
@@ -370,8 +371,7 @@ static void expand(struct agent_relabel *r, pcre2_code *re, const char *subject,
 	out[n] = 0;
 }
 
-static void source_value(const struct rule *u, const struct agent_labels *ls, char *out,
-			 size_t cap)
+static void source_value(const struct rule *u, const struct agent_labels *ls, char *out, size_t cap)
 {
 	size_t n = 0;
 

@@ -1,13 +1,12 @@
 /*
- * cmd_agent.c — `ember agent [--frequency HZ] [--interval DUR] --server URL | --output DIR`:
- * the whole-host sampler. Every interval it builds one pprof per process (pid) from the stacks
- * counted since the last one and writes it atomically as DIR/<comm>-<pid>-<unix seconds>.pb.gz
- * and/or queues it for the shipper (agent/push.h; service_name = the executable's base name,
- * labels from process_tags: pid, hostname, comm, executable, build_id, cgroup and what the
- * cgroup path says), then logs a line with samples, losses, unwind results and push counters
- * and, with --metrics-addr, publishes the same counters to Prometheus (agent_metrics.h). On
- * SIGTERM the shipper gets ~2 s to send what is queued. Relabel rules are not done yet; this
- * file parses options and runs the loop.
+ * cmd_agent.c — `ember agent [--config FILE] [--frequency HZ] [--interval DUR] --server URL |
+ * --output DIR`: the whole-host sampler. Options come from the YAML file (agent/agent_config.h)
+ * and the flags (which win). Every interval agent_flush (agent/flush.h) builds one profile per
+ * process, labels, selects and relabels it, merges processes with the same labels and writes
+ * and/or queues the result; then a log line reports samples, losses, unwind results and push
+ * counters and, with --metrics-addr, the same counters go to Prometheus (agent_metrics.h). On
+ * SIGTERM the shipper gets ~2 s to send what is queued. This file parses options and runs the
+ * loop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,16 +21,16 @@
 
 #include "agent/agent.h"
 #include "agent/agent_metrics.h"
-#include "agent/cgroup.h"
+#include "agent/agent_config.h"
+#include "agent/flush.h"
 #include "agent/push.h"
 #include "base/err.h"
 #include "base/hmap.h"
 #include "base/log.h"
 #include "cli/cli.h"
-#include "format/pprof.h"
 
 static const char agent_usage[] =
-	"usage: ember agent [--frequency HZ] [--interval DUR] [--duration DUR]\n"
+	"usage: ember agent [--config FILE] [--frequency HZ] [--interval DUR] [--duration DUR]\n"
 	"                   (--server URL | --output DIR | both)\n"
 	"\n"
 	"Sample every process on this host with the eBPF sampler (complete native stacks\n"
@@ -40,8 +39,14 @@ static const char agent_usage[] =
 	"name, labels hostname, pid, comm, executable, build_id, cgroup, container_id,\n"
 	"pod_uid, systemd_unit)\n"
 	"and/or write it into DIR, named COMM-PID-UNIXTIME.pb.gz. Needs root.\n"
+	"With --config, include/exclude selectors and Prometheus-style relabel_configs choose\n"
+	"the processes and their labels; processes left with the same labels (say, after\n"
+	"dropping pid) are merged into one profile (docs/cli.md).\n"
 	"\n"
 	"Options:\n"
+	"  -c, --config FILE    YAML: the options below plus include, exclude and\n"
+	"                       relabel_configs (flags given here win over the file)\n"
+	"      --check-config   read and check the --config file, then exit\n"
 	"  -F, --frequency HZ   samples per second per CPU (default 19)\n"
 	"  -i, --interval DUR   how often profiles are written: 10s, 500ms, 1m (default 10s)\n"
 	"  -d, --duration DUR   stop after this long (default: until SIGINT/SIGTERM)\n"
@@ -95,9 +100,7 @@ struct agent_run {
 	struct agent_collector *coll;
 	struct agent_kunwind *kun; /* NULL with --user-unwind */
 	struct hmap exited;	   /* pids to forget after the next flush */
-	uint64_t unnamed;	   /* frames flushed without a name (symbolization misses) */
-	uint64_t frames;	   /* frames flushed */
-	uint64_t profiles;	   /* profiles written or queued */
+	struct agent_flush_stats fst;
 };
 
 static void on_rec(void *ctx, const void *rec, size_t len)
@@ -133,156 +136,13 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Writes b to path through a temporary file and a rename (readers never see a partial file),
- * without fsync: dozens of profiles per interval on a busy host, and losing the last ones in a
- * power cut is acceptable, an fsync each is not (it was the agent's largest cost). */
-static int write_profile(const char *cmd, const struct buf *b, const char *path)
+/* Flushes the interval's profiles and forgets the processes that exited. */
+static int flush(struct agent_run *r, const struct agent_flush_opts *fo)
 {
-	char tmp[4200];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	FILE *f = fopen(tmp, "we");
-	int rc = 0;
-	if (!f)
-		rc = -errno;
-	else if (fwrite(b->data, 1, b->len, f) != b->len)
-		rc = -EIO;
-	if (f && fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc != 0) {
-		if (f)
-			unlink(tmp);
-		cli_error(cmd, "%s: %s", path, ember_strerror(rc));
-	}
-	return rc;
-}
-
-#define AGENT_MAX_TAGS 10
-
-/* The series labels of one process's profile: pid, hostname, comm, executable and its build id
- * (from the profile's mapping of the executable), the cgroup path and what it says (container
- * id, Kubernetes pod uid, systemd unit); empty values are left out. *service: the
- * executable's base name, else the comm. Strings point into r's caches, p, or the static
- * storage below (valid until the next call). */
-static size_t process_tags(struct agent_run *r, struct prof *p, int pid, const char *comm,
-			   const char *host, char pid_s[24], struct agent_push_tag *tags,
-			   const char **service)
-{
-	static struct agent_cgroup_info ci;
-	const char *exe = agent_procs_exe(r->procs, pid);
-	const char *cg = agent_procs_cgroup(r->procs, pid);
-	const char *build_id = "";
-	size_t n = 0;
-
-	snprintf(pid_s, 24, "%d", pid);
-	if (exe && *exe) {
-		const char *base = strrchr(exe, '/');
-		*service = base && base[1] ? base + 1 : exe;
-		for (uint32_t m = 1; m <= prof_n_mappings(p); m++) {
-			const struct prof_mapping *pm = prof_mapping_get(p, m);
-			if (pm && strcmp(prof_string(p, pm->filename), exe) == 0) {
-				build_id = prof_string(p, pm->build_id);
-				break;
-			}
-		}
-	}
-	agent_cgroup_parse(cg, cg ? strlen(cg) : 0, &ci);
-	const struct agent_push_tag all[AGENT_MAX_TAGS] = {
-		{"pid", pid_s},
-		{"hostname", host},
-		{"comm", comm},
-		{"executable", exe},
-		{"build_id", build_id},
-		{"cgroup", cg},
-		{"container_id", ci.container_id},
-		{"pod_uid", ci.pod_uid},
-		{"systemd_unit", ci.unit},
-	};
-	for (size_t i = 0; i < AGENT_MAX_TAGS; i++)
-		if (all[i].key && all[i].value && *all[i].value)
-			tags[n++] = all[i];
-	return n;
-}
-
-/* Writes and/or queues one pprof per pid; returns how many were written or queued. */
-static int flush(const char *cmd, struct agent_run *r, const char *dir, struct agent_push *push,
-		 const char *host, long interval_ms)
-{
-	const int *pids;
-	size_t n = agent_collector_pids(r->coll, &pids);
-	int written = 0;
-	time_t now = time(NULL);
-	for (size_t i = 0; i < n; i++) {
-		struct prof *p = NULL;
-		if (agent_collector_build(r->coll, pids[i], &p) != 0)
-			continue;
-		for (uint32_t loc = 1; loc <= prof_n_locations(p); loc++, r->frames++)
-			if (prof_location_n_frames(p, loc) == 0)
-				r->unnamed++;
-		struct prof_meta *m = prof_meta(p);
-		m->time_ns = ((int64_t)now - interval_ms / 1000) * 1000000000LL;
-		m->duration_ns = (int64_t)interval_ms * 1000000LL;
-		/* The comm of the largest sample names the file (a process that exec'd has
-		 * samples under its old name too). */
-		char comm[EMBER_COMM_LEN + 1] = "unknown";
-		int64_t best = -1;
-		for (size_t si = 0; si < prof_n_samples(p); si++) {
-			struct prof_sample smp;
-			prof_sample_get(p, si, &smp);
-			if (smp.values[0] <= best)
-				continue;
-			size_t nl;
-			const struct prof_label *l = prof_labelset_get(p, smp.labelset, &nl);
-			for (size_t k = 0; k < nl; k++) {
-				if (strcmp(prof_string(p, l[k].key), "comm") == 0 && l[k].str) {
-					snprintf(comm, sizeof(comm), "%s",
-						 prof_string(p, l[k].str));
-					best = smp.values[0];
-				}
-			}
-		}
-		for (char *c = comm; *c; c++)
-			if (*c == '/' || *c == ' ' || (unsigned char)*c < 0x20)
-				*c = '_';
-		struct buf out;
-		buf_init(&out, MEM_CLI, SIZE_MAX);
-		if (pprof_encode(p, true, &out) != 0) {
-			buf_fini(&out);
-			prof_free(p);
-			continue;
-		}
-		if (dir) {
-			char path[4096];
-			snprintf(path, sizeof(path), "%s/%s-%d-%lld.pb.gz", dir, comm, pids[i],
-				 (long long)now);
-			if (write_profile(cmd, &out, path) == 0)
-				written++;
-		}
-		if (push) {
-			struct agent_push_tag tags[AGENT_MAX_TAGS];
-			char pid_s[24];
-			const char *service = comm;
-			size_t nt = process_tags(r, p, pids[i], comm, host, pid_s, tags, &service);
-			size_t len;
-			uint8_t *body = buf_steal(&out, &len);
-			if (agent_push_enqueue(push, service, tags, nt,
-					       (int64_t)now - interval_ms / 1000, (int64_t)now,
-					       body, len) == 0 &&
-			    !dir)
-				written++;
-		}
-		buf_fini(&out);
-		prof_free(p);
-	}
-	r->profiles += (uint64_t)written;
-	agent_collector_reset(r->coll);
-	/* Give the heap freed by this interval (profiles, tables built and released) back to the
-	 * system: the agent's resident size should follow what it holds, not its peaks. */
-	malloc_trim(0);
+	int written = agent_flush(r->procs, r->coll, fo, &r->fst);
 	size_t it = 0;
 	uint64_t pid, one;
+
 	while (hmap_next(&r->exited, &it, &pid, &one))
 		agent_procs_forget(r->procs, (int)pid);
 	hmap_clear(&r->exited);
@@ -364,12 +224,18 @@ static void publish_metrics(struct agent_metrics *am, struct agent_sampler *s,
 		buf_printf(&b, "ember_agent_user_stacks_total{stop=\"%s\"} %llu\n",
 			   unwind_stop_name((enum unwind_stop)i), (unsigned long long)st->stop[i]);
 	METRIC("ember_agent_frames_total", "counter", "Frames in the profiles flushed.", " %llu",
-	       (unsigned long long)r->frames);
+	       (unsigned long long)r->fst.frames);
 	METRIC("ember_agent_symbolization_misses_total", "counter",
 	       "Frames flushed without a name (kept with their mapping and address).", " %llu",
-	       (unsigned long long)r->unnamed);
+	       (unsigned long long)r->fst.unnamed);
 	METRIC("ember_agent_profiles_total", "counter", "Profiles written or queued.", " %llu",
-	       (unsigned long long)r->profiles);
+	       (unsigned long long)r->fst.profiles);
+	METRIC("ember_agent_processes_dropped_total", "counter",
+	       "Processes left out by an include/exclude selector or a keep/drop rule.", " %llu",
+	       (unsigned long long)r->fst.procs_dropped);
+	METRIC("ember_agent_processes_merged_total", "counter",
+	       "Processes merged into another process's profile (same labels after relabeling).",
+	       " %llu", (unsigned long long)r->fst.procs_merged);
 	if (push) {
 		struct agent_push_stats ps;
 
@@ -389,81 +255,26 @@ static void publish_metrics(struct agent_metrics *am, struct agent_sampler *s,
 	buf_fini(&b);
 }
 
-int cmd_agent(int argc, char **argv)
+struct agent_args {
+	long freq, interval_ms, duration_ms, backlog;
+	const char *dir, *server, *metrics_addr;
+	bool no_kernel, user_unwind;
+	struct agent_relabel *relabel;
+};
+
+/* Starts the shipper, the sampler and the metrics endpoint, then samples and flushes until
+ * stopped; returns the exit code. */
+static int run_agent(const char *cmd, const struct agent_args *a)
 {
-	const char *cmd = argv[0];
-	static const struct option longopts[] = {
-		{"frequency", required_argument, NULL, 'F'},
-		{"interval", required_argument, NULL, 'i'},
-		{"duration", required_argument, NULL, 'd'},
-		{"output", required_argument, NULL, 'o'},
-		{"server", required_argument, NULL, 's'},
-		{"push-backlog", required_argument, NULL, 'B'},
-		{"no-kernel", no_argument, NULL, 'K'},
-		{"user-unwind", no_argument, NULL, 'U'},
-		{"kernel-unwind", no_argument, NULL, 'N'},
-		{"metrics-addr", required_argument, NULL, 'M'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	long freq = 19, interval_ms = 10000, duration_ms = 0;
-	const char *dir = NULL, *server = NULL, *metrics_addr = NULL;
-	long backlog = 64L << 20;
-	bool no_kernel = false, user_unwind = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "F:i:d:o:s:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'F':
-			if (cli_parse_long(cmd, "--frequency", optarg, 1, 10000, &freq))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'i':
-			if (parse_duration(optarg, &interval_ms) != 0)
-				return cli_usage_error(cmd, "bad --interval '%s'", optarg);
-			break;
-		case 'd':
-			if (parse_duration(optarg, &duration_ms) != 0)
-				return cli_usage_error(cmd, "bad --duration '%s'", optarg);
-			break;
-		case 'o':
-			dir = optarg;
-			break;
-		case 's':
-			server = optarg;
-			break;
-		case 'B':
-			if (cli_parse_long(cmd, "--push-backlog", optarg, 1L << 16, 1L << 40,
-					   &backlog))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'K':
-			no_kernel = true;
-			break;
-		case 'U':
-			user_unwind = true;
-			break;
-		case 'N':
-			user_unwind = false;
-			break;
-		case 'M':
-			metrics_addr = optarg;
-			break;
-		case 'h':
-			fputs(agent_usage, stdout);
-			return CLI_EXIT_OK;
-		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", cmd);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	long freq = a->freq, interval_ms = a->interval_ms, duration_ms = a->duration_ms;
+	const char *dir = a->dir, *server = a->server, *metrics_addr = a->metrics_addr;
+	bool no_kernel = a->no_kernel, user_unwind = a->user_unwind;
 	if (!dir && !server)
 		return cli_usage_error(cmd, "--server URL or --output DIR is required");
 	struct agent_push *push = NULL;
 	if (server) {
 		struct agent_push_opts po = {.url = server,
-					     .max_backlog_bytes = (size_t)backlog,
+					     .max_backlog_bytes = (size_t)a->backlog,
 					     .sample_rate_hz = (int)freq};
 		int prc = agent_push_new(&po, &push);
 		if (prc == -EINVAL)
@@ -537,6 +348,11 @@ int cmd_agent(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	agent_stop = 0;
+	const struct agent_flush_opts fo = {.dir = dir,
+					    .push = push,
+					    .host = host,
+					    .interval_ms = interval_ms,
+					    .relabel = a->relabel};
 	double t0 = mono_s(), next = t0 + (double)interval_ms / 1000, next_metrics = t0;
 	int ret = CLI_EXIT_OK;
 	for (;;) {
@@ -554,7 +370,7 @@ int cmd_agent(int argc, char **argv)
 			next_metrics = now + 1;
 		}
 		if (now >= next || done) {
-			int w = flush(cmd, &run, dir, push, host, interval_ms);
+			int w = flush(&run, &fo);
 			uint64_t bpf[EMBER_STAT_N];
 			agent_sampler_stats(s, bpf);
 			const struct agent_collect_stats *st = agent_collector_stats(run.coll);
@@ -575,6 +391,12 @@ int cmd_agent(int argc, char **argv)
 				(unsigned long long)bpf[EMBER_STAT_FB_NO_PROC],
 				(unsigned long long)bpf[EMBER_STAT_FB_PENDING],
 				(unsigned long long)bpf[EMBER_STAT_FB_NO_MAP], rss_mb, cpu_s);
+			if (a->relabel)
+				fprintf(stderr,
+					"%s: processes: %llu merged into a group, %llu left out by "
+					"the config\n",
+					cmd, (unsigned long long)run.fst.procs_merged,
+					(unsigned long long)run.fst.procs_dropped);
 			if (run.kun) {
 				const struct agent_kunwind_stats *ks = agent_kunwind_stats(run.kun);
 				fprintf(stderr,
@@ -610,5 +432,132 @@ int cmd_agent(int argc, char **argv)
 	agent_collector_free(run.coll);
 	agent_procs_free(run.procs);
 	hmap_fini(&run.exited);
+	return ret;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"frequency", required_argument, NULL, 'F'},
+		{"interval", required_argument, NULL, 'i'},
+		{"duration", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"server", required_argument, NULL, 's'},
+		{"push-backlog", required_argument, NULL, 'B'},
+		{"no-kernel", no_argument, NULL, 'K'},
+		{"user-unwind", no_argument, NULL, 'U'},
+		{"kernel-unwind", no_argument, NULL, 'N'},
+		{"metrics-addr", required_argument, NULL, 'M'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	/* 0, NULL or -1 = not given on the command line (then the file, then the default). */
+	long freq = 0, interval_ms = 0, duration_ms = 0, backlog = 0;
+	const char *dir = NULL, *server = NULL, *metrics_addr = NULL, *config_path = NULL;
+	int no_kernel = -1, user_unwind = -1;
+	bool check_only = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:F:i:d:o:s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'C':
+			check_only = true;
+			break;
+		case 'F':
+			if (cli_parse_long(cmd, "--frequency", optarg, 1, 10000, &freq))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'i':
+			if (parse_duration(optarg, &interval_ms) != 0)
+				return cli_usage_error(cmd, "bad --interval '%s'", optarg);
+			break;
+		case 'd':
+			if (parse_duration(optarg, &duration_ms) != 0)
+				return cli_usage_error(cmd, "bad --duration '%s'", optarg);
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		case 's':
+			server = optarg;
+			break;
+		case 'B':
+			if (cli_parse_long(cmd, "--push-backlog", optarg, 1L << 16, 1L << 40,
+					   &backlog))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'K':
+			no_kernel = 1;
+			break;
+		case 'U':
+			user_unwind = 1;
+			break;
+		case 'N':
+			user_unwind = 0;
+			break;
+		case 'M':
+			metrics_addr = optarg;
+			break;
+		case 'h':
+			fputs(agent_usage, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", cmd);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	struct agent_config *cfg = NULL;
+	if (config_path) {
+		struct ember_diag cd = {""};
+		int crc = agent_config_load(config_path, &cfg, &cd);
+		if (crc != 0) {
+			if (crc == -EMBER_EUSAGE)
+				return cli_usage_error(cmd, "%s", cd.msg);
+			cli_error(cmd, "%s", ember_diag_msg(&cd, crc));
+			return CLI_EXIT_ERR;
+		}
+		if (check_only) {
+			printf("%s: ok (%zu selectors and relabel rules)\n", config_path,
+			       cfg->relabel ? agent_relabel_n_rules(cfg->relabel) : 0);
+			agent_config_free(cfg);
+			return CLI_EXIT_OK;
+		}
+		freq = freq ? freq : cfg->frequency;
+		interval_ms = interval_ms ? interval_ms : cfg->interval_ms;
+		duration_ms = duration_ms ? duration_ms : cfg->duration_ms;
+		backlog = backlog ? backlog : cfg->push_backlog;
+		dir = dir ? dir : cfg->output;
+		server = server ? server : cfg->server;
+		metrics_addr = metrics_addr ? metrics_addr : cfg->metrics_addr;
+		if (no_kernel < 0 && cfg->kernel_stacks >= 0)
+			no_kernel = !cfg->kernel_stacks;
+		if (user_unwind < 0)
+			user_unwind = cfg->user_unwind;
+	}
+	if (check_only)
+		return cli_usage_error(cmd, "--check-config needs --config FILE");
+	freq = freq ? freq : 19;
+	interval_ms = interval_ms ? interval_ms : 10000;
+	backlog = backlog ? backlog : 64L << 20;
+	no_kernel = no_kernel > 0;
+	user_unwind = user_unwind > 0;
+	int ret = run_agent(cmd, &(struct agent_args){.freq = freq,
+						      .interval_ms = interval_ms,
+						      .duration_ms = duration_ms,
+						      .backlog = backlog,
+						      .dir = dir,
+						      .server = server,
+						      .metrics_addr = metrics_addr,
+						      .no_kernel = no_kernel,
+						      .user_unwind = user_unwind,
+						      .relabel = cfg ? cfg->relabel : NULL});
+	agent_config_free(cfg);
 	return ret;
 }

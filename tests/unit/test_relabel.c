@@ -160,7 +160,9 @@ TEST(relabel_label_actions_and_scratch)
 		{.source_labels = src, .n_source = 1, .target_label = "__exe"},
 		{.action = "labelmap", .regex = "__(.*)", .replacement = "bin_$1"},
 		{.action = "labeldrop", .regex = "pid|cgroup"},
-		{.action = "uppercase", .source_labels = (const char *[]){"comm"}, .n_source = 1,
+		{.action = "uppercase",
+		 .source_labels = (const char *[]){"comm"},
+		 .n_source = 1,
 		 .target_label = "COMM"},
 	};
 	struct agent_labels *ls = proc_labels();
@@ -233,7 +235,9 @@ TEST(relabel_errors_name_the_field)
 		{{.action = "keep"}, "source_labels: needed by action keep"},
 		{{.action = "labeldrop", .source_labels = (const char *[]){"a"}, .n_source = 1},
 		 "source_labels: not used by action labeldrop"},
-		{{.action = "lowercase", .source_labels = (const char *[]){"a"}, .n_source = 1,
+		{{.action = "lowercase",
+		  .source_labels = (const char *[]){"a"},
+		  .n_source = 1,
 		  .target_label = "a-b"},
 		 "target_label: 'a-b' is not a label name"},
 		{{.source_labels = (const char *[]){"a b"}, .n_source = 1, .target_label = "x"},
