@@ -31,13 +31,15 @@
 struct agent_sampler;
 
 struct agent_sampler_opts {
-	int freq_hz;	     /* samples per second per CPU (default 19) */
-	bool filter_pids;    /* sample only pids added with agent_sampler_add_pid (+ children) */
-	bool no_kernel;	     /* skip kernel stacks */
-	uint32_t ignore_pid; /* never sampled (the agent itself); 0 = getpid() */
-	bool user_unwind;    /* always copy the stack to user space (no in-kernel unwinding) */
-	size_t ring_bytes;   /* ring buffer size, a power of two >= 1 MiB (default 8 MiB); it
+	int freq_hz;		/* samples per second per CPU (default 19) */
+	bool filter_pids;	/* sample only pids added with agent_sampler_add_pid (+ children) */
+	bool no_kernel;		/* skip kernel stacks */
+	uint32_t ignore_pid;	/* never sampled (the agent itself); 0 = getpid() */
+	bool user_unwind;	/* always copy the stack to user space (no in-kernel unwinding) */
+	size_t ring_bytes;	/* ring buffer size, a power of two >= 1 MiB (default 8 MiB); it
 				counts twice in the RSS (the data pages are mapped twice) */
+	bool off_cpu;		/* also record where threads block, and for how long */
+	uint32_t off_cpu_every; /* record one block in this many (time scaled up); 0 = 1 */
 };
 
 /* The in-kernel unwinder's maps (ember_bpf_abi.h). */
@@ -163,19 +165,28 @@ struct agent_collect_stats {
 	uint64_t no_user_regs;
 	uint64_t stop[UNWIND_STOP_N]; /* user unwinds by how they ended */
 	uint64_t user_frames;
-	uint64_t kernel_unwound; /* of samples: user stacks unwound in the kernel */
+	uint64_t kernel_unwound;  /* of samples: user stacks unwound in the kernel */
+	uint64_t off_cpu;	  /* off-CPU stacks (not in samples) */
+	uint64_t off_cpu_ns;	  /* off-CPU time counted */
+	uint64_t off_cpu_dropped; /* off-CPU stacks dropped: too many threads waiting */
 };
 
 struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz);
 void agent_collector_free(struct agent_collector *c);
+/* Off-CPU stacks are counted (else ignored) and profiles get a third sample type,
+ * off_cpu/nanoseconds: the time threads were blocked at each stack. */
+void agent_collector_set_off_cpu(struct agent_collector *c, bool on);
 /* A process exec'd: its later samples are named against the new image. */
 void agent_collector_exec(struct agent_collector *c, int pid);
 /* Unwinds, names and counts one sample. */
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s);
 /* Names and counts one stack unwound in the kernel (len: the record's bytes). */
 void agent_collector_add_trace(struct agent_collector *c, const struct ember_trace *t, size_t len);
+/* An off-CPU thread runs again: its pending stack (from when it blocked) gets the time. */
+void agent_collector_wake(struct agent_collector *c, const struct ember_wake *w);
 /* Builds a profile of the stacks counted so far: all of them (pid < 0) or one process's.
- * Sample types samples/count and cpu/nanoseconds; labels pid, comm, executable and cgroup
+ * Sample types samples/count and cpu/nanoseconds (and off_cpu/nanoseconds, see above); labels
+ * pid, comm, executable and cgroup
  * (the last two as of the process's first sample in each exec generation). */
 int agent_collector_build(struct agent_collector *c, int pid, struct prof **out);
 /* Distinct pids seen since the last reset; *pids is owned by c until the next call. */

@@ -13,9 +13,10 @@
 
 #define CFG_MAX_SOURCES 16
 
-static const char top_keys[] = "server, output, frequency, interval, duration, push_backlog, "
-			       "kernel_stacks, unwind, metrics_addr, include, exclude, "
-			       "relabel_configs";
+static const char top_keys[] =
+	"server, output, frequency, interval, duration, push_backlog, "
+	"kernel_stacks, unwind, off_cpu, off_cpu_every, metrics_addr, include, exclude, "
+	"relabel_configs";
 
 struct cfg_ctx {
 	struct agent_config *c;
@@ -194,6 +195,16 @@ static int top_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char 
 		c->kernel_stacks = b;
 		return err;
 	}
+	if (!strcmp(key, "off_cpu")) {
+		err = ycfg_bool(y, v, p, &b);
+		c->off_cpu = b;
+		return err;
+	}
+	if (!strcmp(key, "off_cpu_every")) {
+		err = ycfg_u64(y, v, p, 1, 1000000, &u);
+		c->off_cpu_every = (long)u;
+		return err;
+	}
 	if (!strcmp(key, "unwind")) {
 		const char *s = NULL;
 		if ((err = ycfg_scalar(y, v, p, &s)))
@@ -229,6 +240,7 @@ static int parse(struct ycfg *y, struct agent_config **out)
 	c->arena = arena_new(MEM_AGENT, 4096);
 	c->kernel_stacks = -1;
 	c->user_unwind = -1;
+	c->off_cpu = -1;
 	c->relabel = agent_relabel_new();
 	x.c = c;
 	ycfg_set_user(y, &x);

@@ -20,6 +20,8 @@ struct agent_config {
 	long push_backlog;			    /* 0 = not set */
 	int kernel_stacks;			    /* -1 = not set, else 0/1 */
 	int user_unwind;			    /* -1 = not set, else 0/1 */
+	int off_cpu;				    /* -1 = not set, else 0/1 */
+	long off_cpu_every;			    /* 0 = not set */
 	struct agent_relabel *relabel; /* NULL when there are no selectors and no rules */
 };
 

@@ -13,6 +13,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/agent.h"
 #include "base/err.h"
@@ -26,8 +27,8 @@ struct stack_hdr {
 	uint32_t pid;
 	uint16_t n_user;
 	uint16_t n_kernel;
-	uint32_t gen; /* exec generation of pid */
-	uint32_t pad; /* keeps the PCs after the header 8-byte aligned */
+	uint32_t gen;  /* exec generation of pid */
+	uint32_t kind; /* STACK_CPU or STACK_OFFCPU (also keeps the PCs 8-byte aligned) */
 	char comm[EMBER_COMM_LEN];
 };
 
@@ -49,9 +50,26 @@ struct memo_line {
 	uint32_t line;
 };
 
+#define STACK_CPU    0 /* counts[id]: samples */
+#define STACK_OFFCPU 1 /* counts[id]: nanoseconds blocked */
+
+/* An off-CPU stack sent as its thread blocked; counted with the time when the thread's wake
+ * arrives. Kept across flushes (a thread may block for minutes). */
+struct pending {
+	uint32_t pid, tid;
+	uint16_t nu, nk;
+	char comm[EMBER_COMM_LEN];
+	uint64_t time_ns;
+	uint64_t *pcs; /* nu user PCs then nk kernel PCs */
+};
+
+#define PENDING_MAX	   32768
+#define PENDING_MAX_AGE_NS (3600 * 1000000000ull)
+
 struct agent_collector {
 	struct agent_procs *ps;
 	int freq_hz;
+	bool off_cpu;	       /* profiles get the off_cpu/nanoseconds sample type */
 	struct strtab *stacks; /* id -> stack key bytes; id 0 is "" (unused) */
 	uint64_t *counts;      /* by stack id */
 	size_t cap_counts;
@@ -66,6 +84,9 @@ struct agent_collector {
 	size_t n_memo_lines, cap_memo_lines;
 	int *pids;
 	size_t n_pids, cap_pids;
+	struct pending *pending; /* off-CPU stacks waiting for their thread's wake */
+	size_t n_pending, cap_pending;
+	struct hmap pending_by_tid; /* tid -> index in pending */
 	struct agent_collect_stats st;
 };
 
@@ -80,6 +101,7 @@ struct agent_collector *agent_collector_new(struct agent_procs *ps, int freq_hz)
 	hmap_init(&c->gens, MEM_AGENT);
 	hmap_init(&c->procinfo, MEM_AGENT);
 	hmap_init(&c->memo, MEM_AGENT);
+	hmap_init(&c->pending_by_tid, MEM_AGENT);
 	return c;
 }
 
@@ -93,6 +115,10 @@ void agent_collector_free(struct agent_collector *c)
 	mem_free(c->pids);
 	mem_free(c->frames);
 	mem_free(c->memo_lines);
+	for (size_t i = 0; i < c->n_pending; i++)
+		mem_free(c->pending[i].pcs);
+	mem_free(c->pending);
+	hmap_fini(&c->pending_by_tid);
 	hmap_fini(&c->pid_set);
 	hmap_fini(&c->gens);
 	hmap_fini(&c->procinfo);
@@ -100,8 +126,11 @@ void agent_collector_free(struct agent_collector *c)
 	mem_free(c);
 }
 
+static void pending_expire(struct agent_collector *c);
+
 void agent_collector_reset(struct agent_collector *c)
 {
+	pending_expire(c);
 	strtab_free(c->stacks);
 	c->stacks = strtab_new(MEM_AGENT);
 	if (c->counts)
@@ -181,14 +210,21 @@ size_t agent_collector_pids(struct agent_collector *c, const int **pids)
 	return c->n_pids;
 }
 
-/* Counts one stack: key = header, then nu user PCs (leaf first, already in place after the
- * header), then nk kernel PCs. */
+void agent_collector_set_off_cpu(struct agent_collector *c, bool on)
+{
+	c->off_cpu = on;
+}
+
+/* Counts one stack (add: 1 sample, or the nanoseconds an off-CPU stack was blocked): key =
+ * header, then nu user PCs (leaf first, already in place after the header), then nk kernel
+ * PCs. */
 static void count_stack(struct agent_collector *c, uint64_t *key, uint32_t pid, const char *comm,
-			size_t nu, size_t nk)
+			size_t nu, size_t nk, uint32_t kind, uint64_t add)
 {
 	struct stack_hdr h;
 	memset(&h, 0, sizeof(h));
 	h.pid = pid;
+	h.kind = kind;
 	memcpy(h.comm, comm, sizeof(h.comm));
 	h.comm[EMBER_COMM_LEN - 1] = 0;
 	if (h.comm[0] == 0)
@@ -215,7 +251,7 @@ static void count_stack(struct agent_collector *c, uint64_t *key, uint32_t pid, 
 			 sizeof(*c->counts));
 		memset(c->counts + old, 0, (c->cap_counts - old) * sizeof(*c->counts));
 	}
-	c->counts[id]++;
+	c->counts[id] += add;
 	bool found;
 	hmap_upsert(&c->pid_set, pid, 1, &found);
 	if (!found) {
@@ -230,26 +266,120 @@ static void count_stack(struct agent_collector *c, uint64_t *key, uint32_t pid, 
 _Static_assert(sizeof(struct stack_hdr) % 8 == 0, "stack_hdr keeps PCs aligned");
 _Static_assert(EMBER_UFRAMES_MAX <= UNWIND_MAX_FRAMES, "kernel-unwound stacks fit a key");
 
+#define PENDING_NONE UINT64_MAX /* pending_by_tid has no delete: this value means none */
+
+static void pending_drop(struct agent_collector *c, size_t i)
+{
+	hmap_put(&c->pending_by_tid, c->pending[i].tid, PENDING_NONE);
+	mem_free(c->pending[i].pcs);
+	c->pending[i] = c->pending[--c->n_pending];
+	if (i < c->n_pending)
+		hmap_put(&c->pending_by_tid, c->pending[i].tid, i);
+}
+
+/* Keeps an off-CPU stack (user PCs then kernel PCs at pcs) until its thread's wake; names its
+ * user frames now, while the process's maps are there. */
+static void pending_add(struct agent_collector *c, uint32_t pid, uint32_t tid, const char *comm,
+			uint64_t time_ns, const uint64_t *pcs, size_t nu, size_t nk)
+{
+	uint64_t at, gen = 0;
+
+	if (hmap_get(&c->pending_by_tid, tid, &at) && at < c->n_pending)
+		pending_drop(c, (size_t)at); /* its wake was lost */
+	if (c->n_pending >= PENDING_MAX) {
+		c->st.off_cpu_dropped++;
+		return;
+	}
+	/* The kernel stack starts in the tracepoint that took it (the BPF program, the trace
+	 * runner): from the scheduler down is what the thread blocked on. */
+	size_t skip = 0;
+	while (skip < nk) {
+		const char *module, *name = agent_procs_ksym(c->ps, pcs[nu + skip], &module);
+		if (!name || (strncmp(name, "bpf_", 4) && strncmp(name, "__bpf_", 6) &&
+			      strncmp(name, "__traceiter_", 12) && strncmp(name, "trace_", 6)))
+			break;
+		skip++;
+	}
+	hmap_get(&c->gens, pid, &gen);
+	for (size_t i = 0; i < nu; i++)
+		memo_frame(c, pid, (uint32_t)gen, pcs[i], i == 0);
+	mem_grow(MEM_AGENT, (void **)&c->pending, &c->cap_pending, c->n_pending + 1,
+		 sizeof(*c->pending));
+	struct pending *pe = &c->pending[c->n_pending];
+	pe->pid = pid;
+	pe->tid = tid;
+	pe->nu = (uint16_t)nu;
+	pe->nk = (uint16_t)(nk - skip);
+	memcpy(pe->comm, comm, sizeof(pe->comm));
+	pe->time_ns = time_ns;
+	pe->pcs = mem_alloc(MEM_AGENT, (nu + nk ? nu + nk : 1) * 8);
+	memcpy(pe->pcs, pcs, nu * 8);
+	memcpy(pe->pcs + nu, pcs + nu + skip, (nk - skip) * 8);
+	hmap_put(&c->pending_by_tid, tid, c->n_pending++);
+}
+
+void agent_collector_wake(struct agent_collector *c, const struct ember_wake *w)
+{
+	uint64_t key[KEY_WORDS], at;
+
+	if (!hmap_get(&c->pending_by_tid, w->tid, &at) || at >= c->n_pending)
+		return;
+	struct pending *pe = &c->pending[at];
+	if (pe->pid == w->pid && w->value_ns) {
+		memcpy(key + sizeof(struct stack_hdr) / 8, pe->pcs, (pe->nu + pe->nk) * 8);
+		count_stack(c, key, pe->pid, pe->comm, pe->nu, pe->nk, STACK_OFFCPU, w->value_ns);
+		c->st.off_cpu_ns += w->value_ns;
+	}
+	pending_drop(c, (size_t)at);
+}
+
+/* Drops off-CPU stacks whose wake never came (an hour: the thread is gone) and rebuilds the
+ * tid index without the threads seen since. */
+static void pending_expire(struct agent_collector *c)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (size_t i = 0; i < c->n_pending;) {
+		if (now_ns > c->pending[i].time_ns + PENDING_MAX_AGE_NS)
+			pending_drop(c, i);
+		else
+			i++;
+	}
+	hmap_clear(&c->pending_by_tid);
+	for (size_t i = 0; i < c->n_pending; i++)
+		hmap_put(&c->pending_by_tid, c->pending[i].tid, i);
+}
+
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s)
 {
 	uint64_t key[KEY_WORDS];
 	uint64_t *pcs = key + sizeof(struct stack_hdr) / 8;
-	c->st.samples++;
+	bool off = (s->flags & EMBER_SAMPLE_OFFCPU) != 0;
+	/* The unwinding figures are of CPU samples: an off-CPU stack's go to a scratch copy. */
+	struct agent_collect_stats scratch = {0}, *st = off ? &scratch : &c->st;
+	if (off)
+		c->st.off_cpu++;
+	else
+		c->st.samples++;
 	size_t nk = EMBER_MIN((size_t)s->kstack_bytes / 8, (size_t)EMBER_KSTACK_MAX_DEPTH);
 	size_t nu = 0;
 	if (s->flags & EMBER_SAMPLE_KTHREAD) {
-		c->st.kernel_only++;
+		st->kernel_only++;
 	} else if (!(s->flags & EMBER_SAMPLE_USER_REGS)) {
-		c->st.no_user_regs++;
+		st->no_user_regs++;
 	} else {
 		struct unwind_result res;
 		agent_procs_unwind(c->ps, s, pcs, UNWIND_MAX_FRAMES, &res);
 		nu = res.n;
-		c->st.stop[res.stop]++;
-		c->st.user_frames += nu;
+		st->stop[res.stop]++;
+		st->user_frames += nu;
 	}
 	memcpy(pcs + nu, s->kstack, nk * 8);
-	count_stack(c, key, s->pid, s->comm, nu, nk);
+	if (off && c->off_cpu)
+		pending_add(c, s->pid, s->tid, s->comm, s->time_ns, pcs, nu, nk);
+	else if (!off)
+		count_stack(c, key, s->pid, s->comm, nu, nk, STACK_CPU, 1);
 }
 
 void agent_collector_add_trace(struct agent_collector *c, const struct ember_trace *t, size_t len)
@@ -260,19 +390,27 @@ void agent_collector_add_trace(struct agent_collector *c, const struct ember_tra
 	size_t nu = EMBER_MIN((size_t)t->n_user, (size_t)EMBER_UFRAMES_MAX);
 	if (len < EMBER_TRACE_HDR_BYTES || (len - EMBER_TRACE_HDR_BYTES) / 8 < nk + nu)
 		return; /* a short record: not ours */
-	c->st.samples++;
+	bool off = (t->flags & EMBER_SAMPLE_OFFCPU) != 0;
+	struct agent_collect_stats scratch = {0}, *st = off ? &scratch : &c->st;
+	if (off)
+		c->st.off_cpu++;
+	else
+		c->st.samples++;
 	if (!(t->flags & EMBER_SAMPLE_USER_REGS)) {
-		c->st.no_user_regs++;
+		st->no_user_regs++;
 		nu = 0;
 	} else {
-		c->st.kernel_unwound++;
-		c->st.stop[t->stop < UNWIND_STOP_N ? t->stop : UNWIND_STOP_UNSUPPORTED]++;
-		c->st.user_frames += nu;
+		st->kernel_unwound++;
+		st->stop[t->stop < UNWIND_STOP_N ? t->stop : UNWIND_STOP_UNSUPPORTED]++;
+		st->user_frames += nu;
 	}
 	/* The record holds kernel frames then user frames; the key user then kernel. */
 	memcpy(pcs, t->pcs + nk, nu * 8);
 	memcpy(pcs + nu, t->pcs, nk * 8);
-	count_stack(c, key, t->pid, t->comm, nu, nk);
+	if (off && c->off_cpu)
+		pending_add(c, t->pid, t->tid, t->comm, t->time_ns, pcs, nu, nk);
+	else if (!off)
+		count_stack(c, key, t->pid, t->comm, nu, nk, STACK_CPU, 1);
 }
 
 static uint32_t kernel_location(struct prof *p, uint32_t kmap, struct agent_procs *ps,
@@ -349,6 +487,9 @@ int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
 	struct prof *p = prof_new();
 	prof_add_sample_type(p, prof_intern_cstr(p, "samples"), prof_intern_cstr(p, "count"));
 	prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "nanoseconds"));
+	if (c->off_cpu)
+		prof_add_sample_type(p, prof_intern_cstr(p, "off_cpu"),
+				     prof_intern_cstr(p, "nanoseconds"));
 	struct prof_meta *meta = prof_meta(p);
 	meta->period_type.type = prof_intern_cstr(p, "cpu");
 	meta->period_type.unit = prof_intern_cstr(p, "nanoseconds");
@@ -407,7 +548,10 @@ int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
 					.key = k_cgroup,
 					.str = prof_intern_cstr(p, strtab_get(c->names, cg, NULL))};
 		}
-		int64_t values[2] = {(int64_t)c->counts[id], (int64_t)c->counts[id] * meta->period};
+		int64_t values[3] = {(int64_t)c->counts[id], (int64_t)c->counts[id] * meta->period,
+				     0};
+		if (h.kind == STACK_OFFCPU)
+			values[0] = values[1] = 0, values[2] = (int64_t)c->counts[id];
 		uint32_t node = prof_add_stack(p, locs, nl);
 		prof_add_sample(p, node, prof_add_labelset(p, labels, n_labels), values);
 		meta = prof_meta(p);

@@ -117,6 +117,10 @@ int agent_sampler_open(const struct agent_sampler_opts *o, struct agent_sampler 
 	s->skel->rodata->want_kernel = o->no_kernel ? 0 : 1;
 	s->skel->rodata->kernel_unwind = o->user_unwind ? 0 : 1;
 	s->skel->rodata->wakeup_bytes = bpf_map__max_entries(s->skel->maps.events) / 4;
+	s->skel->rodata->off_cpu = o->off_cpu ? 1 : 0;
+	s->skel->rodata->off_cpu_every = o->off_cpu_every ? o->off_cpu_every : 1;
+	if (!o->off_cpu)
+		bpf_program__set_autoload(s->skel->progs.ember_on_switch, false);
 	s->state = SAMPLER_CONFIGURED;
 	rc = profile_bpf__load(s->skel);
 	if (rc != 0)
@@ -163,6 +167,7 @@ int agent_sampler_attach(struct agent_sampler *s)
 	int rc = profile_bpf__attach(s->skel); /* the tracepoints; perf_event is ours */
 	if (rc != 0)
 		return rc;
+
 	int n = libbpf_num_possible_cpus();
 	if (n <= 0 || n > MAX_CPUS)
 		return n < 0 ? n : -EMBER_ELIMIT;

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define EMBER_BPF_ABI_VERSION 2
+#define EMBER_BPF_ABI_VERSION 3
 
 /* Kernel frames per sample (bpf_get_stack; the kernel's PERF_MAX_STACK_DEPTH is 127). */
 #define EMBER_KSTACK_MAX_DEPTH 128
@@ -30,12 +30,16 @@
 #define EMBER_REC_EXIT	 3 /* struct ember_proc_event: process (thread group) exited */
 #define EMBER_REC_FORK	 4 /* struct ember_proc_event: child process added to the filter */
 #define EMBER_REC_TRACE	 5 /* struct ember_trace: a stack unwound in the kernel */
+#define EMBER_REC_WAKE	 6 /* struct ember_wake: an off-CPU thread runs again */
 
 /* ember_sample.flags */
 #define EMBER_SAMPLE_USER_REGS	0x1 /* ip/sp/bp hold the user-mode registers */
 #define EMBER_SAMPLE_IN_KERNEL	0x2 /* interrupted in kernel mode (kstack is the leaf part) */
 #define EMBER_SAMPLE_KTHREAD	0x4 /* kernel thread: no user stack */
 #define EMBER_SAMPLE_USTACK_CUT 0x8 /* the copy ended early (the end of the stack mapping) */
+#define EMBER_SAMPLE_OFFCPU \
+	0x10 /* an off-CPU stack: the thread blocks there (ember_wake
+					      * says for how long) */
 
 /* ember_sample.fallback */
 #define EMBER_FB_NONE	 0 /* in-kernel unwinding is off (or a kernel thread) */
@@ -59,6 +63,7 @@ struct ember_sample {
 	__u32 fallback;	    /* why the kernel did not unwind it: EMBER_FB_* */
 	char comm[EMBER_COMM_LEN];
 	__u64 fallback_pc; /* EMBER_FB_PENDING, EMBER_FB_NO_MAP: the pc it stopped at */
+	__u64 value_ns;	   /* 0 (the time of an off-CPU stack comes in its ember_wake) */
 	__u64 kstack[EMBER_KSTACK_MAX_DEPTH]; /* leaf first */
 	__u8 ustack[EMBER_USTACK_MAX_BYTES];
 };
@@ -80,7 +85,9 @@ struct ember_sample {
 /*
  * One CPU sample whose user stack was unwound in the kernel: pcs holds n_kernel kernel
  * frames (leaf first) then n_user user frames (leaf first: the sampled pc, then return
- * addresses). Sent with only the filled part of pcs: 56 + 8 * (n_kernel + n_user) bytes.
+ * addresses). Sent with only the filled part of pcs: 64 + 8 * (n_kernel + n_user) bytes.
+ * An off-CPU stack (EMBER_SAMPLE_OFFCPU) is taken as the thread blocks; its kernel part shows
+ * where. The time comes later, in the thread's ember_wake.
  */
 struct ember_trace {
 	__u32 kind; /* EMBER_REC_TRACE */
@@ -94,9 +101,10 @@ struct ember_trace {
 	__u32 stop; /* EMBER_USTOP_* */
 	__u32 n_fp; /* user frames found through frame pointers */
 	char comm[EMBER_COMM_LEN];
+	__u64 value_ns; /* 0 (reserved) */
 	__u64 pcs[EMBER_KSTACK_MAX_DEPTH + EMBER_UFRAMES_MAX];
 };
-#define EMBER_TRACE_HDR_BYTES 56
+#define EMBER_TRACE_HDR_BYTES 64
 
 /*
  * In-kernel unwinding maps, filled by user space (src/agent/kunwind.c):
@@ -139,6 +147,16 @@ struct ember_kproc {
 	struct ember_kmapping maps[EMBER_KMAPS_MAX];
 };
 
+/* The thread tid of pid, whose off-CPU stack was sent when it blocked, runs again after
+ * value_ns (times the sampling factor off_cpu_every). */
+struct ember_wake {
+	__u32 kind; /* EMBER_REC_WAKE */
+	__u32 pid;
+	__u32 tid;
+	__u32 pad;
+	__u64 value_ns;
+};
+
 /* Exec/exit/fork notifications. */
 struct ember_proc_event {
 	__u32 kind; /* EMBER_REC_EXEC, EMBER_REC_EXIT or EMBER_REC_FORK */
@@ -160,7 +178,9 @@ struct ember_proc_event {
 #define EMBER_STAT_FB_NO_PROC	8  /* sent as a stack copy: process not loaded */
 #define EMBER_STAT_FB_PENDING	9  /* sent as a stack copy: a file not loaded */
 #define EMBER_STAT_FB_NO_MAP	10 /* sent as a stack copy: a pc in no loaded mapping */
-#define EMBER_STAT_N		12
+#define EMBER_STAT_OFFCPU	11 /* off-CPU stacks taken (a thread blocked) */
+#define EMBER_STAT_OFFCPU_BUSY	12 /* off-CPU stacks skipped: the ring was a quarter full */
+#define EMBER_STAT_N		13
 
 /*
  * Compact unwind rows (x86-64). A table is an array sorted by pc (ELF virtual address of the
@@ -202,9 +222,10 @@ struct ember_unwind_row {
 
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct ember_sample) ==
-		       88 + 8 * EMBER_KSTACK_MAX_DEPTH + EMBER_USTACK_MAX_BYTES,
+		       96 + 8 * EMBER_KSTACK_MAX_DEPTH + EMBER_USTACK_MAX_BYTES,
 	       "ember_sample layout");
 _Static_assert(sizeof(struct ember_proc_event) == 24, "ember_proc_event layout");
+_Static_assert(sizeof(struct ember_wake) == 24, "ember_wake layout");
 _Static_assert(sizeof(struct ember_unwind_row) == 16, "ember_unwind_row layout");
 _Static_assert(sizeof(struct ember_trace) ==
 		       EMBER_TRACE_HDR_BYTES + 8 * (EMBER_KSTACK_MAX_DEPTH + EMBER_UFRAMES_MAX),

@@ -14,6 +14,13 @@
  * tracepoint adds their children, so a whole process tree is followed. Exec and exit
  * notifications let user space refresh its process maps. Kernel-unwound stacks are sent without
  * waking the reader until the ring is a quarter full (the reader polls on a timer).
+ * With `off_cpu` set, sched_switch unwinds a user thread that blocks (not one preempted; one
+ * block in `off_cpu_every` chosen at random) while it is still current, so its memory is
+ * readable, and sends that stack marked EMBER_SAMPLE_OFFCPU; it notes the time in
+ * `offcpu_start`, and when the thread is switched in again sends an ember_wake with the time
+ * blocked (times off_cpu_every). User space adds that time to the thread's pending stack.
+ * (Not a kprobe on finish_task_switch, which would run in the woken thread: kernels without
+ * CONFIG_KPROBES have none.)
  * Never blocks and never loops unboundedly; every failure is counted in `stats`.
  */
 #include "vmlinux.h"
@@ -30,6 +37,8 @@ const volatile __u32 ignore_tgid = 0;	     /* the agent itself, never sampled */
 const volatile __u32 want_kernel = 1;	     /* record kernel stacks */
 const volatile __u32 kernel_unwind = 1;	     /* unwind user stacks here (else always copy them) */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader past this much queued data */
+const volatile __u32 off_cpu = 0;	     /* record off-CPU stacks */
+const volatile __u32 off_cpu_every = 1;	     /* one block in this many is recorded */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -65,6 +74,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ember_kproc);
 } kprocs SEC(".maps");
+
+/* tid -> when it blocked (bpf_ktime_get_ns), for off-CPU time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} offcpu_start SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -125,31 +142,39 @@ static __always_inline __u32 copy_ustack(struct ember_sample *e, __u64 sp)
 	return got;
 }
 
-/* The user registers at the sample: from the perf context when it hit user mode, else the
- * ones saved at kernel entry. */
-static __always_inline void user_regs(struct bpf_perf_event_data *ctx, struct task_struct *task,
-				      __u64 *ip, __u64 *sp, __u64 *bp, __u32 *flags)
+/* The user registers saved at kernel entry. */
+static __always_inline void task_user_regs(struct task_struct *task, __u64 *ip, __u64 *sp,
+					   __u64 *bp, __u32 *flags)
 {
-	struct pt_regs *regs;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+	*flags |= EMBER_SAMPLE_IN_KERNEL | EMBER_SAMPLE_USER_REGS;
+	*ip = BPF_CORE_READ(regs, ip);
+	*sp = BPF_CORE_READ(regs, sp);
+	*bp = BPF_CORE_READ(regs, bp);
+}
+
+/* The user registers at the sample: from the perf context when it hit user mode (perf: ctx is
+ * a bpf_perf_event_data), else the ones saved at kernel entry. */
+static __always_inline void user_regs(void *ctx, int perf, struct task_struct *task, __u64 *ip,
+				      __u64 *sp, __u64 *bp, __u32 *flags)
+{
+	struct bpf_perf_event_data *pctx = ctx;
 
 	/* A full-width load: the context only allows 8-byte reads of pt_regs fields. */
-	if ((*(volatile __u64 *)&ctx->regs.cs & 3) == 3) {
-		*ip = ctx->regs.ip;
-		*sp = ctx->regs.sp;
-		*bp = ctx->regs.bp;
-	} else {
-		*flags |= EMBER_SAMPLE_IN_KERNEL;
-		regs = (struct pt_regs *)bpf_task_pt_regs(task);
-		*ip = BPF_CORE_READ(regs, ip);
-		*sp = BPF_CORE_READ(regs, sp);
-		*bp = BPF_CORE_READ(regs, bp);
+	if (perf && (*(volatile __u64 *)&pctx->regs.cs & 3) == 3) {
+		*ip = pctx->regs.ip;
+		*sp = pctx->regs.sp;
+		*bp = pctx->regs.bp;
+		*flags |= EMBER_SAMPLE_USER_REGS;
+		return;
 	}
-	*flags |= EMBER_SAMPLE_USER_REGS;
+	task_user_regs(task, ip, sp, bp, flags);
 }
 
 /* The fallback: the registers and a copy of the top of the user stack, unwound in user space. */
-static __always_inline void send_copy(struct bpf_perf_event_data *ctx, struct task_struct *task,
-				      __u32 tgid, __u32 tid, __u32 fallback, __u64 fallback_pc)
+static __always_inline void send_copy(void *ctx, int perf, struct task_struct *task, __u32 tgid,
+				      __u32 tid, __u32 fallback, __u64 fallback_pc, int offcpu)
 {
 	struct ember_sample *e;
 	long n;
@@ -164,7 +189,8 @@ static __always_inline void send_copy(struct bpf_perf_event_data *ctx, struct ta
 	e->tid = tid;
 	e->cpu = bpf_get_smp_processor_id();
 	e->time_ns = bpf_ktime_get_ns();
-	e->flags = 0;
+	e->flags = offcpu ? EMBER_SAMPLE_OFFCPU : 0;
+	e->value_ns = 0;
 	e->fallback = fallback;
 	e->fallback_pc = fallback_pc;
 	e->ip = e->sp = e->bp = 0;
@@ -184,7 +210,7 @@ static __always_inline void send_copy(struct bpf_perf_event_data *ctx, struct ta
 		bpf_ringbuf_submit(e, 0);
 		return;
 	}
-	user_regs(ctx, task, &e->ip, &e->sp, &e->bp, &e->flags);
+	user_regs(ctx, perf, task, &e->ip, &e->sp, &e->bp, &e->flags);
 	e->ustack_bytes = copy_ustack(e, e->sp);
 	if (e->ustack_bytes == 0)
 		stat_inc(EMBER_STAT_USTACK_FAULT);
@@ -457,8 +483,8 @@ static long walk_step(__u64 index, void *arg)
 
 /* Unwinds in the kernel and sends an ember_trace; returns 0, or an EMBER_FB_* reason to send
  * the stack copy instead (and in *fb_pc the pc it stopped at). */
-static __always_inline int send_trace(struct bpf_perf_event_data *ctx, struct task_struct *task,
-				      __u32 tgid, __u32 tid, __u64 *fb_pc)
+static __always_inline int send_trace(void *ctx, int perf, struct task_struct *task, __u32 tgid,
+				      __u32 tid, __u64 *fb_pc, int offcpu)
 {
 	struct scratch_buf *sb;
 	struct ember_trace *t;
@@ -478,7 +504,8 @@ static __always_inline int send_trace(struct bpf_perf_event_data *ctx, struct ta
 	t->tid = tid;
 	t->cpu = bpf_get_smp_processor_id();
 	t->time_ns = bpf_ktime_get_ns();
-	t->flags = 0;
+	t->flags = offcpu ? EMBER_SAMPLE_OFFCPU : 0;
+	t->value_ns = 0;
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 	if (want_kernel) {
 		kn = bpf_get_stack(ctx, t->pcs, EMBER_KSTACK_MAX_DEPTH * 8, 0);
@@ -489,7 +516,7 @@ static __always_inline int send_trace(struct bpf_perf_event_data *ctx, struct ta
 	}
 	if (nk > EMBER_KSTACK_MAX_DEPTH)
 		nk = EMBER_KSTACK_MAX_DEPTH;
-	user_regs(ctx, task, &w->ip, &w->sp, &w->bp, &t->flags);
+	user_regs(ctx, perf, task, &w->ip, &w->sp, &w->bp, &t->flags);
 	t->pcs[nk & (EMBER_KSTACK_MAX_DEPTH * 2 - 1)] = w->ip;
 	w->tgid = tgid;
 	w->nk = nk;
@@ -520,28 +547,97 @@ static __always_inline int send_trace(struct bpf_perf_event_data *ctx, struct ta
 	return 0;
 }
 
+/* Unwinds and sends the current thread's stack: in the kernel when it can, else as a copy. */
+static __always_inline void send_stack(void *ctx, int perf, __u32 tgid, __u32 tid, int offcpu)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fb_pc = 0;
+	int fb = 0;
+
+	if (kernel_unwind && task->mm) {
+		fb = send_trace(ctx, perf, task, tgid, tid, &fb_pc, offcpu);
+		if (fb == 0)
+			return;
+		stat_inc(fb == EMBER_FB_NO_PROC	 ? EMBER_STAT_FB_NO_PROC
+			 : fb == EMBER_FB_NO_MAP ? EMBER_STAT_FB_NO_MAP
+						 : EMBER_STAT_FB_PENDING);
+	}
+	send_copy(ctx, perf, task, tgid, tid, (__u32)fb, fb_pc, offcpu);
+}
+
 SEC("perf_event")
 int ember_on_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct task_struct *task;
-	__u64 fb_pc = 0;
-	int fb = 0;
 
 	if (tid == 0 || !wanted(tgid))
 		return 0;
 	stat_inc(EMBER_STAT_SAMPLES);
-	task = bpf_get_current_task_btf();
-	if (kernel_unwind && task->mm) {
-		fb = send_trace(ctx, task, tgid, tid, &fb_pc);
-		if (fb == 0)
-			return 0;
-		stat_inc(fb == EMBER_FB_NO_PROC	 ? EMBER_STAT_FB_NO_PROC
-			 : fb == EMBER_FB_NO_MAP ? EMBER_STAT_FB_NO_MAP
-						 : EMBER_STAT_FB_PENDING);
+	send_stack(ctx, 1, tgid, tid, 0);
+	return 0;
+}
+
+/* ---- off-CPU ------------------------------------------------------------------------------ */
+
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline long task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+static __always_inline void send_wake(__u32 tgid, __u32 tid, __u64 ns)
+{
+	struct ember_wake *w = bpf_ringbuf_reserve(&events, sizeof(*w), 0);
+
+	if (!w) {
+		stat_inc(EMBER_STAT_LOST);
+		return;
 	}
-	send_copy(ctx, task, tgid, tid, (__u32)fb, fb_pc);
+	w->kind = EMBER_REC_WAKE;
+	w->pid = tgid;
+	w->tid = tid;
+	w->pad = 0;
+	w->value_ns = ns;
+	bpf_ringbuf_submit(w, rb_flags());
+}
+
+/* prev leaves the CPU: when it blocks (not when it is preempted), send its stack and note the
+ * time; next runs again: if its block was noted, send the time it was blocked. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ember_on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 tgid = prev->tgid, tid = prev->pid, ntid = next->pid;
+	__u64 now = bpf_ktime_get_ns(), *start;
+
+	if (!off_cpu)
+		return 0;
+	start = ntid ? bpf_map_lookup_elem(&offcpu_start, &ntid) : NULL;
+	if (start) {
+		__u64 d = now > *start ? now - *start : 0;
+
+		bpf_map_delete_elem(&offcpu_start, &ntid);
+		if (d)
+			send_wake(next->tgid, ntid, d * off_cpu_every);
+	}
+	if (tid == 0 || !prev->mm || preempt || task_state(prev) == 0 || !wanted(tgid))
+		return 0;
+	if (off_cpu_every > 1 && bpf_get_prandom_u32() % off_cpu_every != 0)
+		return 0;
+	/* Off-CPU stacks must not crowd CPU samples out of the ring. */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+		stat_inc(EMBER_STAT_OFFCPU_BUSY);
+		return 0;
+	}
+	if (bpf_map_update_elem(&offcpu_start, &tid, &now, BPF_ANY) != 0)
+		return 0;
+	stat_inc(EMBER_STAT_OFFCPU);
+	send_stack(ctx, 0, tgid, tid, 1);
 	return 0;
 }
 

@@ -31,7 +31,7 @@
 
 static const char agent_usage[] =
 	"usage: ember agent [--config FILE] [--frequency HZ] [--interval DUR] [--duration DUR]\n"
-	"                   (--server URL | --output DIR | both)\n"
+	"                   [--off-cpu] (--server URL | --output DIR | both)\n"
 	"\n"
 	"Sample every process on this host with the eBPF sampler (complete native stacks\n"
 	"without frame pointers, kernel stacks) and, each interval, push one pprof per process\n"
@@ -59,6 +59,10 @@ static const char agent_usage[] =
 	"                       maps (the default; a new process's first samples are copied)\n"
 	"      --user-unwind    copy every user stack (16 KiB) to user space and unwind it\n"
 	"                       there (costs more CPU per sample)\n"
+	"      --off-cpu        also record where threads block and for how long (a third\n"
+	"                       sample type, off_cpu/nanoseconds; sched_switch)\n"
+	"      --off-cpu-every N  record one block in N at random, its time times N, to bound\n"
+	"                       the cost on hosts that switch a lot (default 1: every one)\n"
 	"      --metrics-addr HOST:PORT  serve Prometheus /metrics (the agent's CPU, memory,\n"
 	"                       samples, unwinding, symbolization and shipping counters)\n"
 	"  -h, --help           show this help\n"
@@ -114,6 +118,8 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 		agent_collector_add(r->coll, rec);
 		if (r->kun)
 			agent_kunwind_sync(r->kun, rec);
+	} else if (kind == EMBER_REC_WAKE && len >= sizeof(struct ember_wake)) {
+		agent_collector_wake(r->coll, rec);
 	} else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
 		int pid = (int)((const struct ember_proc_event *)rec)->pid;
 		agent_procs_forget(r->procs, pid);
@@ -258,7 +264,8 @@ static void publish_metrics(struct agent_metrics *am, struct agent_sampler *s,
 struct agent_args {
 	long freq, interval_ms, duration_ms, backlog;
 	const char *dir, *server, *metrics_addr;
-	bool no_kernel, user_unwind;
+	bool no_kernel, user_unwind, off_cpu;
+	long off_cpu_every;
 	struct agent_relabel *relabel;
 };
 
@@ -306,7 +313,9 @@ static int run_agent(const char *cmd, const struct agent_args *a)
 	struct agent_sampler_opts so = {.freq_hz = (int)freq,
 					.no_kernel = no_kernel,
 					.user_unwind = user_unwind,
-					.ring_bytes = ring};
+					.ring_bytes = ring,
+					.off_cpu = a->off_cpu,
+					.off_cpu_every = (uint32_t)a->off_cpu_every};
 	struct agent_sampler *s = NULL;
 	int rc = agent_sampler_open(&so, &s);
 	if (rc == 0)
@@ -340,6 +349,7 @@ static int run_agent(const char *cmd, const struct agent_args *a)
 	run.procs = agent_procs_new(&(struct agent_procs_opts){
 		.no_kernel = no_kernel, .max_table_bytes = user_unwind ? 0 : (size_t)16 << 20});
 	run.coll = agent_collector_new(run.procs, (int)freq);
+	agent_collector_set_off_cpu(run.coll, a->off_cpu);
 	run.kun = user_unwind ? NULL : agent_kunwind_new(s, run.procs);
 	hmap_init(&run.exited, MEM_CLI);
 	struct sigaction sa;
@@ -451,13 +461,16 @@ int cmd_agent(int argc, char **argv)
 		{"user-unwind", no_argument, NULL, 'U'},
 		{"kernel-unwind", no_argument, NULL, 'N'},
 		{"metrics-addr", required_argument, NULL, 'M'},
+		{"off-cpu", no_argument, NULL, 'O'},
+		{"off-cpu-every", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	/* 0, NULL or -1 = not given on the command line (then the file, then the default). */
 	long freq = 0, interval_ms = 0, duration_ms = 0, backlog = 0;
 	const char *dir = NULL, *server = NULL, *metrics_addr = NULL, *config_path = NULL;
-	int no_kernel = -1, user_unwind = -1;
+	int no_kernel = -1, user_unwind = -1, off_cpu = -1;
+	long off_every = 0;
 	bool check_only = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:F:i:d:o:s:h", longopts, NULL)) != -1) {
@@ -503,6 +516,13 @@ int cmd_agent(int argc, char **argv)
 		case 'M':
 			metrics_addr = optarg;
 			break;
+		case 'O':
+			off_cpu = 1;
+			break;
+		case 'E':
+			if (cli_parse_long(cmd, "--off-cpu-every", optarg, 1, 1000000, &off_every))
+				return CLI_EXIT_USAGE;
+			break;
 		case 'h':
 			fputs(agent_usage, stdout);
 			return CLI_EXIT_OK;
@@ -540,6 +560,9 @@ int cmd_agent(int argc, char **argv)
 			no_kernel = !cfg->kernel_stacks;
 		if (user_unwind < 0)
 			user_unwind = cfg->user_unwind;
+		if (off_cpu < 0)
+			off_cpu = cfg->off_cpu;
+		off_every = off_every ? off_every : cfg->off_cpu_every;
 	}
 	if (check_only)
 		return cli_usage_error(cmd, "--check-config needs --config FILE");
@@ -548,6 +571,8 @@ int cmd_agent(int argc, char **argv)
 	backlog = backlog ? backlog : 64L << 20;
 	no_kernel = no_kernel > 0;
 	user_unwind = user_unwind > 0;
+	off_cpu = off_cpu > 0;
+	off_every = off_every ? off_every : 1;
 	int ret = run_agent(cmd, &(struct agent_args){.freq = freq,
 						      .interval_ms = interval_ms,
 						      .duration_ms = duration_ms,
@@ -557,6 +582,8 @@ int cmd_agent(int argc, char **argv)
 						      .metrics_addr = metrics_addr,
 						      .no_kernel = no_kernel,
 						      .user_unwind = user_unwind,
+						      .off_cpu = off_cpu,
+						      .off_cpu_every = off_every,
 						      .relabel = cfg ? cfg->relabel : NULL});
 	agent_config_free(cfg);
 	return ret;

@@ -26,10 +26,11 @@
 #include "format/speedscope.h"
 #include "format/svg.h"
 #include "profile/flame.h"
+#include "profile/merge.h"
 
 static const char record_usage[] =
-	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] "
-	"[--kernel-unwind|--user-unwind]\n"
+	"usage: ember record [-F HZ] [-o FILE] [--format FMT] [--no-kernel] [--off-cpu]\n"
+	"                    [--kernel-unwind|--user-unwind]\n"
 	"                    -- CMD [ARGS]\n"
 	"       ember record -p PID [-d SECONDS] [-F HZ] [-o FILE] [--format FMT]\n"
 	"\n"
@@ -47,6 +48,9 @@ static const char record_usage[] =
 	"  -p, --pid PID           profile a running process and its descendants\n"
 	"  -d, --duration SECONDS  stop after this long (default: until CMD or PID exits)\n"
 	"      --no-kernel         do not record kernel stacks\n"
+	"      --off-cpu           also record where threads block and for how long: a third\n"
+	"                          sample type, off_cpu/nanoseconds, which the folded, svg,\n"
+	"                          speedscope and json formats then show\n"
 	"      --kernel-unwind     unwind user stacks in the kernel from tables loaded into\n"
 	"                          BPF maps (the default; a new process's first samples are\n"
 	"                          copied)\n"
@@ -80,6 +84,8 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 		agent_collector_add(r->coll, rec);
 		if (r->kun)
 			agent_kunwind_sync(r->kun, rec);
+	} else if (kind == EMBER_REC_WAKE && len >= sizeof(struct ember_wake)) {
+		agent_collector_wake(r->coll, rec);
 	} else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
 		int pid = (int)((const struct ember_proc_event *)rec)->pid;
 		agent_procs_forget(r->procs, pid);
@@ -103,7 +109,7 @@ static double mono_s(void)
 }
 
 static int render(const char *cmd, enum cli_out_format fmt, const char *name, struct prof *p,
-		  struct buf *out)
+		  const char *unit, struct buf *out)
 {
 	switch (fmt) {
 	case CLI_OUT_PPROF:
@@ -118,7 +124,7 @@ static int render(const char *cmd, enum cli_out_format fmt, const char *name, st
 		struct flame *f = flame_new(p, 0, 8192);
 		int rc;
 		if (fmt == CLI_OUT_SVG) {
-			struct svg_opts so = {.title = name, .unit = "samples"};
+			struct svg_opts so = {.title = name, .unit = unit};
 			rc = svg_write(f, &so, out);
 		} else {
 			struct flamebearer_meta m = {.name = name};
@@ -148,6 +154,10 @@ static void print_summary(const char *cmd, const struct agent_collect_stats *st,
 		if (st->stop[i])
 			fprintf(stderr, ", %s %llu", unwind_stop_name((enum unwind_stop)i),
 				(unsigned long long)st->stop[i]);
+	if (st->off_cpu)
+		fprintf(stderr, "; %llu off-CPU stacks, %.3f s blocked (%llu skipped: ring busy)",
+			(unsigned long long)st->off_cpu, (double)st->off_cpu_ns / 1e9,
+			(unsigned long long)bpf[EMBER_STAT_OFFCPU_BUSY]);
 	fprintf(stderr, "; wrote %s\n", out);
 }
 
@@ -161,6 +171,7 @@ int cmd_record(int argc, char **argv)
 		{"pid", required_argument, NULL, 'p'},
 		{"duration", required_argument, NULL, 'd'},
 		{"no-kernel", no_argument, NULL, 'K'},
+		{"off-cpu", no_argument, NULL, 'O'},
 		{"user-unwind", no_argument, NULL, 'U'},
 		{"kernel-unwind", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
@@ -168,7 +179,7 @@ int cmd_record(int argc, char **argv)
 	};
 	long freq = 99, pid = 0, duration = 0;
 	const char *out_path = "ember.pb.gz", *fmt_name = NULL;
-	bool no_kernel = false, user_unwind = false;
+	bool no_kernel = false, user_unwind = false, off_cpu = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+F:o:f:p:d:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -192,6 +203,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'K':
 			no_kernel = true;
+			break;
+		case 'O':
+			off_cpu = true;
 			break;
 		case 'U':
 			user_unwind = true;
@@ -226,7 +240,8 @@ int cmd_record(int argc, char **argv)
 	struct agent_sampler_opts so = {.freq_hz = (int)freq,
 					.filter_pids = true,
 					.no_kernel = no_kernel,
-					.user_unwind = user_unwind};
+					.user_unwind = user_unwind,
+					.off_cpu = off_cpu};
 	struct agent_sampler *s = NULL;
 	int rc = agent_sampler_open(&so, &s);
 	if (rc != 0) {
@@ -284,6 +299,7 @@ int cmd_record(int argc, char **argv)
 	struct record_run run;
 	run.procs = agent_procs_new(&(struct agent_procs_opts){.no_kernel = no_kernel});
 	run.coll = agent_collector_new(run.procs, (int)freq);
+	agent_collector_set_off_cpu(run.coll, off_cpu);
 	run.kun = user_unwind ? NULL : agent_kunwind_new(s, run.procs);
 
 	struct sigaction sa;
@@ -352,7 +368,13 @@ int cmd_record(int argc, char **argv)
 	struct buf out;
 	buf_init(&out, MEM_CLI, SIZE_MAX);
 	const char *name = n_child > 0 ? cli_basename(child_argv[0]) : "pid";
-	rc = render(cmd, fmt, name, p, &out);
+	if (off_cpu && fmt != CLI_OUT_PPROF) {
+		/* The text formats show one sample type: the off-CPU time that was asked for. */
+		struct prof *q = prof_select_type(p, 2);
+		prof_free(p);
+		p = q;
+	}
+	rc = render(cmd, fmt, name, p, off_cpu ? "nanoseconds" : "samples", &out);
 	int ret = CLI_EXIT_OK;
 	if (rc != 0) {
 		cli_error(cmd, "cannot encode the profile: %s", ember_strerror(rc));
