@@ -1,7 +1,8 @@
 /*
- * bench_store.c — the storage engine benchmark: a generator of agent-like data (200 processes
- * in 20 services, 19 Hz x 16 CPUs, 10 s profiles, Zipf-distributed stacks over 50k distinct
- * stacks of depth 2..40 sharing prefixes) fed through store_append, then:
+ * bench_store.c — the storage engine benchmark: agent-like data (bench/agent_gen.h: 200
+ * processes in 20 services, 19 Hz x 16 CPUs, 10 s profiles, Zipf-distributed stacks over 50k
+ * distinct stacks of depth 2..40 sharing prefixes; the same data as bench_ch) fed through
+ * store_append, then:
  *   ingest:  samples/s per core (thread CPU time of the append calls; WAL fsync stubbed by the
  *            I/O shim so the figure is the CPU cost, not the disk's latency);
  *   memory:  head bytes per sample (runs over 2 h cut and compact hourly, as the server does);
@@ -31,24 +32,7 @@
 #include "profile/profile.h"
 #include "store/store.h"
 
-#define N_FUNCS	   4000
-#define N_STACKS   50000
-#define MAX_DEPTH  40
-#define N_PROCS	   200
-#define N_SERVICES 20
-#define WINDOW_S   10
-#define HOST_TICKS (19 * 16 * WINDOW_S)
-#define PERIOD_NS  52631578
-
-static uint64_t rng = 88172645463325252ULL;
-
-static uint64_t xr(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+#include "agent_gen.h"
 
 static double now_s(clockid_t c)
 {
@@ -56,102 +40,6 @@ static double now_s(clockid_t c)
 
 	clock_gettime(c, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-struct gen {
-	uint16_t stacks[N_STACKS][MAX_DEPTH]; /* function index, root first */
-	uint8_t depth[N_STACKS];
-	double cdf[N_STACKS];
-	int ticks[N_PROCS];
-};
-
-static void gen_init(struct gen *g)
-{
-	double sum = 0, w[N_PROCS], wsum = 0;
-
-	for (int i = 0; i < N_STACKS; i++) {
-		int d;
-
-		if (i < 200) {
-			d = 5 + (int)(xr() % 11);
-			for (int k = 0; k < d; k++)
-				g->stacks[i][k] = (uint16_t)(xr() % N_FUNCS);
-		} else {
-			int from = (int)(xr() % (uint64_t)i),
-			    keep = 2 + (int)(xr() % g->depth[from]);
-			int add = 1 + (int)(xr() % 6);
-
-			if (keep > g->depth[from])
-				keep = g->depth[from];
-			memcpy(g->stacks[i], g->stacks[from], (size_t)keep * 2);
-			d = keep + add > MAX_DEPTH ? MAX_DEPTH : keep + add;
-			for (int k = keep; k < d; k++)
-				g->stacks[i][k] = (uint16_t)(xr() % N_FUNCS);
-		}
-		g->depth[i] = (uint8_t)d;
-	}
-	for (int i = 0; i < N_STACKS; i++) {
-		sum += 1.0 / pow(i + 1, 1.05);
-		g->cdf[i] = sum;
-	}
-	for (int i = 0; i < N_STACKS; i++)
-		g->cdf[i] /= sum;
-	for (int p = 0; p < N_PROCS; p++)
-		wsum += w[p] = 1.0 / pow(p + 1, 0.8);
-	for (int p = 0; p < N_PROCS; p++)
-		g->ticks[p] = 1 + (int)(HOST_TICKS * w[p] / wsum);
-}
-
-static int zipf(const struct gen *g)
-{
-	double u = (double)(xr() >> 11) / 9007199254740992.0;
-	int lo = 0, hi = N_STACKS - 1;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (g->cdf[mid] < u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* One process's 10-s profile. */
-static struct prof *gen_profile(const struct gen *g, int proc, int64_t t)
-{
-	struct prof *p = prof_new();
-	uint32_t locs[MAX_DEPTH];
-	char name[64];
-
-	prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "nanoseconds"));
-	prof_meta(p)->period_type.type = prof_intern_cstr(p, "cpu");
-	prof_meta(p)->period_type.unit = prof_intern_cstr(p, "nanoseconds");
-	prof_meta(p)->period = PERIOD_NS;
-	prof_meta(p)->time_ns = t;
-	prof_meta(p)->duration_ns = WINDOW_S * 1000000000LL;
-	for (int k = 0; k < g->ticks[proc]; k++) {
-		int s = (zipf(g) + (proc % N_SERVICES) * 2500) % N_STACKS;
-		int64_t v = PERIOD_NS;
-		uint32_t n = g->depth[s];
-
-		for (uint32_t i = 0; i < n; i++) {
-			int f = g->stacks[s][n - 1 - i];
-			struct prof_function fn;
-			struct prof_line line = {0};
-
-			snprintf(name, sizeof(name), "github.com/acme/pkg%d.Func%d", f % 97, f);
-			fn = (struct prof_function){.name = prof_intern_cstr(p, name),
-						    .filename = prof_intern_cstr(p, "main.go")};
-			line.function = prof_add_function(p, &fn);
-			line.line = f % 300;
-			locs[i] = prof_add_location(p, 0, 0x400000 + (uint64_t)f * 64, &line, 1,
-						    false);
-		}
-		prof_add_sample(p, prof_add_stack(p, locs, n), 0, &v);
-	}
-	return p;
 }
 
 static int nop_fsync(void *ctx, int fd)
@@ -284,7 +172,10 @@ int main(int argc, char **argv)
 		for (int p = 0; p < N_PROCS; p++) {
 			char pid[16], svc[16];
 			struct store_label l[2] = {{STORE_LABEL_SERVICE, svc}, {"pid", pid}};
-			struct prof *pr = gen_profile(g, p, t);
+			struct prof *pr;
+
+			gen_seed(p, w);
+			pr = gen_profile(g, p, t);
 			struct store_append a = {.labels = l,
 						 .n_labels = 2,
 						 .name = "process_cpu",
