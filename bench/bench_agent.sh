@@ -9,8 +9,9 @@
 # it includes the sampling work done in the workload's context) against the mean of the two
 # bare runs; the profiler's CPU time during the workload as % of one core (utime + stime of
 # /proc/PID/stat, sampled just before and after the workload, so start-up is excluded and
-# reported apart); its peak RSS (VmHWM); the agent's share of complete stacks (from its log
-# line). perf record only stores raw 8 KiB stack copies: its stacks cost `perf report` later,
+# reported apart); its peak RSS (VmHWM); the share of complete stacks (the agent's from its log
+# line, perf's from `perf script`: the workload's samples whose outermost frame is _start or
+# clone3). perf record only stores raw 8 KiB stack copies: its stacks cost `perf report` later,
 # so perf's CPU is given as record + report, and that total is compared with the agent's at
 # the same frequency. Needs root (prints SKIP otherwise). Env: BUILD, BENCH_AGENT_SECONDS (bare
 # workload length, default 15).
@@ -159,7 +160,16 @@ if command -v perf >/dev/null 2>&1; then
 			--no-children --sort sym >/dev/null 2>&1; } 2>&1 | tail -n 1)
 		CPU[perf$hz]=$(awk -v r="$cpu_pct" -v t="$rep" -v s="$secs" 'BEGIN {
 			split(t, x, " "); printf "%.3f", r + 100 * (x[1] + x[2]) / s }')
-		COMPL[perf$hz]="record $cpu_pct% + report $(awk -v t="$rep" 'BEGIN { split(t, x, " "); printf "%.2f", x[1] + x[2] }') s CPU; $(du -m "$T/perf$hz.data" | cut -f1) MB of perf.data"
+		# Complete stacks, by the agent's measure: the workload's samples whose outermost
+		# frame is where a stack starts (_start for the main thread, clone3/clone for the
+		# others). A sample is a header line, its frames, then a blank line.
+		pc=$(perf script -i "$T/perf$hz.data" --comm work -F comm,ip,sym 2>/dev/null | awk '
+			function end_sample() { if (n_fr > 0) { n++; if (last ~ /^(_start|clone3?|__clone3?|__GI___clone3?)$/) c++ } n_fr = 0 }
+			/^[[:space:]]*$/ { end_sample(); next }
+			/^[[:space:]]+[0-9a-f]+ / { n_fr++; last = $2; next }
+			{ end_sample() }
+			END { end_sample(); if (n > 0) printf "%.2f%% complete (%d samples)", 100 * c / n, n }')
+		COMPL[perf$hz]="record $cpu_pct% + report $(awk -v t="$rep" 'BEGIN { split(t, x, " "); printf "%.2f", x[1] + x[2] }') s CPU; $(du -m "$T/perf$hz.data" | cut -f1) MB of perf.data; ${pc:-no samples of the workload}"
 		rm -f "$T/perf$hz.data"
 	done
 fi
