@@ -3,8 +3,9 @@
  * /proc/PID/maps, re-read when a PC falls outside them: dlopen, or after exec), per file the
  * ELF symbols (struct symb_elf, keyed by device, inode and path) and per build id the unwind
  * table. Files are opened through /proc/PID/root so processes in other mount namespaces work.
- * Both caches are bounded in bytes; past the bound a cache is emptied and refilled on demand,
- * which is why processes refer to files by key, never by pointer. Tables the in-kernel unwinder
+ * Both caches are bounded in bytes. Past its bound the file cache lets go of the least recently
+ * used files' ELF data (reopened on demand: the entries stay); the table cache is emptied and
+ * refilled on demand; which is why processes refer to files by key, never by pointer. Tables the in-kernel unwinder
  * already holds come from its row array instead (the row source, src/agent/kunwind.c), and the
  * cached copy is then released. Also kernel symbols and JIT perf maps. Never logs; failures
  * leave frames unnamed, never dropped.
@@ -34,8 +35,10 @@
 #define REFRESH_MIN_NS (50 * 1000000ull)
 
 struct file_entry {
-	struct symb_elf *elf; /* NULL when the file could not be read */
+	struct symb_elf *elf; /* NULL when the file could not be read, or evicted */
 	uint64_t retry_ns;    /* elf NULL: when to try again (0 = never: not an ELF file) */
+	uint64_t used;	      /* ps->use_clock at the last use (least recently used goes first) */
+	bool evicted;	      /* elf freed to stay within the bound: opened again on use */
 	uint64_t build_key;   /* hash of the build id (or of the file key when none) */
 	char build_id[2 * SYMB_BUILD_ID_MAX + 1];
 };
@@ -68,6 +71,8 @@ struct agent_procs {
 	struct hmap files;  /* file key -> struct file_entry * */
 	struct hmap tables; /* build key -> struct table_entry * */
 	size_t file_bytes, table_bytes;
+	size_t n_files;	    /* entries in files (evicted ones included) */
+	uint64_t use_clock; /* ticks at every get_file */
 	struct symb_kallsyms *ksyms;
 	bool ksyms_tried;
 	agent_row_source_fn row_source; /* tables the kernel holds, asked first */
@@ -123,6 +128,45 @@ static void clear_files(struct agent_procs *ps)
 	}
 	hmap_clear(&ps->files);
 	ps->file_bytes = 0;
+	ps->n_files = 0;
+}
+
+/* Entries kept (evicted ones too) before the file map is emptied outright. */
+#define MAX_FILE_ENTRIES 65536
+
+static int cmp_used(const void *a, const void *b)
+{
+	const struct file_entry *x = *(struct file_entry *const *)a;
+	const struct file_entry *y = *(struct file_entry *const *)b;
+	return x->used < y->used ? -1 : x->used > y->used;
+}
+
+/* Frees the least recently used files' ELF data until the cache holds at most 3/4 of its
+ * bound, so that hot files (libc and its debug info: tens of ms to read again) stay; their
+ * entries remain, marked evicted. keep is not evicted. */
+static void evict_files(struct agent_procs *ps, const struct file_entry *keep)
+{
+	if (ps->n_files > MAX_FILE_ENTRIES) {
+		clear_files(ps);
+		return;
+	}
+	struct file_entry **open = mem_alloc(MEM_AGENT, (ps->n_files + 1) * sizeof(*open));
+	size_t n = 0, it = 0;
+	uint64_t k, v;
+	while (hmap_next(&ps->files, &it, &k, &v)) {
+		struct file_entry *f = (struct file_entry *)(uintptr_t)v;
+		if (f->elf && f != keep && n < ps->n_files)
+			open[n++] = f;
+	}
+	qsort(open, n, sizeof(*open), cmp_used);
+	for (size_t i = 0; i < n && ps->file_bytes > ps->o.max_file_bytes / 4 * 3; i++) {
+		size_t b = symb_elf_bytes(open[i]->elf);
+		ps->file_bytes -= EMBER_MIN(b, ps->file_bytes);
+		symb_elf_free(open[i]->elf);
+		open[i]->elf = NULL;
+		open[i]->evicted = true;
+	}
+	mem_free(open);
 }
 
 static void clear_tables(struct agent_procs *ps)
@@ -354,16 +398,23 @@ static struct file_entry *get_file(struct agent_procs *ps, struct proc_entry *p,
 		return NULL;
 	if (hmap_get(&ps->files, key, &v)) {
 		struct file_entry *f = (struct file_entry *)(uintptr_t)v;
-		if (!f->elf && f->retry_ns && now_ns() >= f->retry_ns)
+		f->used = ++ps->use_clock;
+		if (!f->elf && (f->evicted || (f->retry_ns && now_ns() >= f->retry_ns))) {
+			if (ps->file_bytes > ps->o.max_file_bytes)
+				evict_files(ps, f);
+			f->evicted = false;
 			open_file(ps, p, idx, f);
+		}
 		return f;
 	}
 	if (ps->file_bytes > ps->o.max_file_bytes)
-		clear_files(ps);
+		evict_files(ps, NULL);
 	struct file_entry *f = mem_calloc(MEM_AGENT, 1, sizeof(*f));
 	f->build_key = key;
+	f->used = ++ps->use_clock;
 	open_file(ps, p, idx, f);
 	hmap_put(&ps->files, key, (uint64_t)(uintptr_t)f);
+	ps->n_files++;
 	return f;
 }
 
@@ -465,10 +516,10 @@ void agent_procs_symbolize(struct agent_procs *ps, int pid, uint64_t pc, struct 
 	out->map_start = m->start;
 	out->map_end = m->end;
 	out->map_offset = m->offset;
-	/* DWARF readers grow the file cache as they read (below): past its bound it is emptied
-	 * here as when a new file is opened, and refilled on demand. */
+	/* DWARF readers grow the file cache as they read (below): past its bound the least
+	 * recently used files are let go here, as when a new file is opened. */
 	if (ps->file_bytes > ps->o.max_file_bytes)
-		clear_files(ps);
+		evict_files(ps, NULL);
 	struct file_entry *f = get_file(ps, p, idx);
 	uint64_t vaddr;
 	if (f) {
@@ -576,14 +627,19 @@ size_t agent_procs_kmappings(struct agent_procs *ps, int pid, struct agent_kmapp
 	return n;
 }
 
-const char *agent_procs_ksym(struct agent_procs *ps, uint64_t addr, const char **module)
+void agent_procs_load_kernel_symbols(struct agent_procs *ps)
 {
-	*module = NULL;
 	if (!ps->ksyms_tried && !ps->o.no_kernel) {
 		ps->ksyms_tried = true;
 		if (symb_kallsyms_load(NULL, &ps->ksyms) != 0)
 			ps->ksyms = NULL;
 	}
+}
+
+const char *agent_procs_ksym(struct agent_procs *ps, uint64_t addr, const char **module)
+{
+	*module = NULL;
+	agent_procs_load_kernel_symbols(ps);
 	return ps->ksyms ? symb_kallsyms_lookup(ps->ksyms, addr, module, NULL) : NULL;
 }
 

@@ -348,6 +348,8 @@ static int run_agent(const char *cmd, const struct agent_args *a)
 	 * space cache only holds those not loaded yet, or too large for it. */
 	run.procs = agent_procs_new(&(struct agent_procs_opts){
 		.no_kernel = no_kernel, .max_table_bytes = user_unwind ? 0 : (size_t)16 << 20});
+	/* A start-up cost: not in the middle of the first flush. */
+	agent_procs_load_kernel_symbols(run.procs);
 	run.coll = agent_collector_new(run.procs, (int)freq);
 	agent_collector_set_off_cpu(run.coll, a->off_cpu);
 	run.kun = user_unwind ? NULL : agent_kunwind_new(s, run.procs);
