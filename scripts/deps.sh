@@ -8,7 +8,7 @@ debs=(
 	gcc make clang llvm libclang-rt-14-dev clang-format pkg-config
 	zlib1g-dev libdeflate-dev libpcre2-dev libzstd-dev libyaml-dev libjansson-dev
 	libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev libdebuginfod-dev liblzma-dev
-	libcurl4-openssl-dev libmicrohttpd-dev clickhouse-server
+	libcurl4-openssl-dev libmicrohttpd-dev clickhouse-server debuginfod
 	golang-go linux-perf libxml2-utils python3 locales openssl
 	nodejs chromium wrk
 )

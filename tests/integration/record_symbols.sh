@@ -7,8 +7,13 @@
 # 2. MiniDebugInfo: the same workload without -g, stripped, with a .gnu_debugdata section made
 #    the way Fedora does it (objcopy, xz): its static (local) function is named, and it is not
 #    when the section is absent (the control).
-# Needs root and a loadable BPF program, and cc/objcopy/xz/nm/strip for part 2; prints SKIP
-# otherwise.
+# 3. debuginfod: the same workload stripped of every symbol table, its debug file only on a
+#    real debuginfod server (Debian's, started here on loopback, indexing a directory):
+#    with DEBUGINFOD_URLS the static function is named, without it it is not.
+# 4. Another mount namespace: the workload run from a tmpfs mounted only in its own namespace
+#    (unshare -m), so its path means nothing outside; it is read through /proc/PID/root.
+# Needs root and a loadable BPF program, and cc/objcopy/xz/nm/strip for part 2, debuginfod for
+# part 3, unshare for part 4; prints SKIP otherwise.
 source "$(dirname "$0")/lib/common.bash"
 
 EMBER_REC=${EMBER_RECORD_BIN:-$EMBER}
@@ -137,4 +142,58 @@ else
 	fail record_symbols/minidebuginfo "hot_outer in $sm% of samples with .gnu_debugdata, $ss% without: $(sort -k2 -nr "$T/mini.folded" | head -2 | tr '\n' '|')"
 fi
 echo "    hot_outer: $sm% of samples with .gnu_debugdata, $ss% without"
+
+# --- 3. debuginfod ----------------------------------------------------------------------------
+if ! command -v debuginfod >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+	skip record_symbols/debuginfod "debuginfod or curl is not installed (scripts/deps.sh)"
+else
+	mkdir -p "$T/dbg"
+	objcopy --only-keep-debug "$T/wl_g" "$T/dbg/wl.debug" && strip --strip-all -o "$T/wl.bare" "$T/wl_g"
+	bid=$(readelf -n "$T/wl.bare" 2>/dev/null | awk '/Build ID/ { print $3 }')
+	dport=$((20000 + ($$ * 11 + RANDOM) % 20000))
+	debuginfod -p "$dport" -F -d "$T/dbg.sqlite" -t 0 "$T/dbg" >"$T/dbgd.log" 2>&1 &
+	dpid=$!
+	code=
+	for i in $(seq 1 100); do
+		code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$dport/buildid/$bid/debuginfo")
+		[ "$code" = 200 ] && break
+		sleep 0.2
+	done
+	if [ "$code" != 200 ]; then
+		fail record_symbols/debuginfod_server "the server did not serve $bid (HTTP $code): $(tail -c 300 "$T/dbgd.log")"
+	else
+		DEBUGINFOD_URLS="http://127.0.0.1:$dport" DEBUGINFOD_CACHE_PATH="$T/dcache" \
+			"$EMBER_REC" record -F 499 -o "$T/di.folded" -- "$T/wl.bare" 1 >/dev/null 2>"$T/di.err"
+		env -u DEBUGINFOD_URLS DEBUGINFOD_CACHE_PATH="$T/dcache2" \
+			"$EMBER_REC" record -F 499 -o "$T/nodi.folded" -- "$T/wl.bare" 1 >/dev/null 2>&1
+		sd=$(share "$T/di.folded" "hot_outer")
+		sn=$(share "$T/nodi.folded" "hot_outer")
+		echo "    hot_outer: $sd% of samples with DEBUGINFOD_URLS, $sn% without"
+		if [ "${sd:-0}" -ge 50 ] && [ "${sn:-0}" -eq 0 ]; then
+			pass record_symbols/debuginfod
+		else
+			fail record_symbols/debuginfod "hot_outer in $sd% with, $sn% without: $(sort -k2 -nr "$T/di.folded" | head -2 | tr '\n' '|') $(head -c 200 "$T/di.err")"
+		fi
+	fi
+	kill "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+fi
+
+# --- 4. a process in another mount namespace --------------------------------------------------
+if ! command -v unshare >/dev/null 2>&1; then
+	skip record_symbols/mount_namespace "unshare is not installed (util-linux)"
+else
+	mkdir -p "$T/ns"
+	"$EMBER_REC" record -F 499 -o "$T/ns.folded" -- unshare --mount --propagation private \
+		sh -c "mount -t tmpfs tmpfs '$T/ns' && cp '$T/wl_g' '$T/ns/wl_ns' && exec '$T/ns/wl_ns' 1" \
+		>/dev/null 2>"$T/ns.err"
+	rc=$?
+	sns=$(share "$T/ns.folded" "hot_outer")
+	echo "    mount namespace: hot_outer in $sns% of samples; $T/ns/wl_ns outside it: $([ -e "$T/ns/wl_ns" ] && echo exists || echo absent)"
+	if [ $rc -eq 0 ] && [ ! -e "$T/ns/wl_ns" ] && [ "${sns:-0}" -ge 50 ]; then
+		pass record_symbols/mount_namespace
+	else
+		fail record_symbols/mount_namespace "exit $rc, hot_outer in $sns%: $(sort -k2 -nr "$T/ns.folded" | head -2 | tr '\n' '|') $(head -c 200 "$T/ns.err")"
+	fi
+fi
 finish
