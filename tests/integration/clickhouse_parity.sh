@@ -22,7 +22,7 @@ if ! make -s CI="${CI:-}" "${objs[@]}" >"$T/make.out" 2>&1; then
 fi
 if ! ${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -g ${SAN:-} -Isrc -o "$T/ch_parity" \
 	"$INTEG_DIR/clickhouse/ch_parity.c" "${objs[@]}" \
-	-lzstd -ldeflate -lz -lpcre2-8 -lcurl -lm -lpthread >"$T/cc.out" 2>&1; then
+	-lzstd -ldeflate -lz -lpcre2-8 -lcurl -lyaml -lm -lpthread >"$T/cc.out" 2>&1; then
 	fail clickhouse_parity/build "ch_parity does not link: $(head -5 "$T/cc.out")"
 	exit 1
 fi

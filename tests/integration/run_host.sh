@@ -41,9 +41,10 @@ pass run_host/prints_url
 timeout 90 node "$ROOT/tests/ui/run_host.test.mjs" "$url" "$start_ms" "$BUILD_ABS/screenshots" leaf_a ||
 	fail run_host/browser "$(tail -c 400 "$T/run.err")"
 [ -d "$T/cwd/data" ] && pass run_host/data_dir || fail run_host/data_dir "no ./data"
-# Ctrl-C stops both.
+# Ctrl-C stops both (up to 30 s: the agent sends what is queued, the server finishes its
+# requests and closes the WAL; slower under ASan).
 kill -INT "$rpid"
-for i in $(seq 1 100); do
+for i in $(seq 1 300); do
 	kill -0 "$rpid" 2>/dev/null || break
 	sleep 0.1
 done
