@@ -511,6 +511,15 @@ TEST(symb_agent_inline_location)
 		struct agent_procs_opts o = {.no_kernel = true, .max_file_bytes = bound ? 1 : 0};
 		struct agent_procs *ps = agent_procs_new(&o);
 		struct agent_frame fr;
+		/* Two files in turn (this binary and libc): with a 1-byte bound every switch lets
+		 * the other one go and opens it again (an evicted entry is reopened on use). */
+		for (int round = 0; round < 3; round++) {
+			agent_procs_symbolize(ps, getpid(), (uint64_t)(uintptr_t)&qsort, &fr);
+			CHECK(fr.name != NULL && strstr(fr.name, "qsort") != NULL);
+			CHECK(fr.path != NULL && strstr(fr.path, "libc") != NULL);
+			agent_procs_symbolize(ps, getpid(), pc, &fr);
+			CHECK(fr.name != NULL && strcmp(fr.name, "symb_inl_outer") == 0);
+		}
 		for (int twice = 0; twice < 2; twice++) {
 			agent_procs_symbolize(ps, getpid(), pc, &fr);
 			CHECK(fr.name != NULL);
