@@ -4,13 +4,14 @@
 # wait_long and 10 ms under wait_short in turn (75% / 25% of its blocked time). With `ember
 # record --off-cpu` and `ember agent --off-cpu --output DIR`: the off_cpu sample type is
 # there, the shares are within 2 points of the truth, the total is the time the program ran,
-# the stacks reach _start through libc's nanosleep and show the kernel's schedule path.
+# the stacks reach _start through libc's nanosleep and show the kernel's schedule path; pushed
+# to `ember server`, the off-CPU time is a profile type of its own in the query API.
 # Needs root and a loadable BPF program; prints SKIP otherwise.
 source "$(dirname "$0")/lib/common.bash"
+source "$INTEG_DIR/lib/server.bash"
 
 EMBER_AG=${EMBER_RECORD_BIN:-$EMBER}
 WL=$(cd "$INTEG_DIR/../workloads" && pwd)
-trap 'rm -rf "$T"' EXIT
 
 if [ "$(id -u)" -ne 0 ]; then
 	skip record_offcpu "not root (the eBPF sampler needs root)"
@@ -99,6 +100,34 @@ if "$EMBER" top -t off_cpu "$T/rec.pb.gz" >/dev/null 2>&1 && "$EMBER_AG" record 
 	pass record_offcpu/only_when_asked
 else
 	fail record_offcpu/only_when_asked "off_cpu present without --off-cpu"
+fi
+# 3. Pushed to a server: a profile type of its own, queryable like any other.
+if start_server_with; then
+	"$EMBER_AG" agent --off-cpu --interval 2s --server "$BASE" 2>"$T/agent2.err" &
+	apid=$!
+	sleep 1
+	"$T/sleeper" 3 >/dev/null
+	sleep 2.5
+	kill -TERM $apid
+	wait $apid
+	types=$(curl -s -m 5 -X POST -H 'Content-Type: application/json' -d '{}' \
+		"$BASE/querier.v1.QuerierService/ProfileTypes")
+	curl -s -m 5 -G "$BASE/pyroscope/render" \
+		--data-urlencode 'query=process_cpu:off_cpu:nanoseconds:cpu:nanoseconds{service_name="sleeper"}' \
+		--data-urlencode from=now-1h --data-urlencode until=now >"$T/render.json"
+	if grep -q '"process_cpu:off_cpu:nanoseconds:cpu:nanoseconds"' <<<"$types" &&
+		python3 - "$T/render.json" <<'PY'; then
+import json, sys
+fb = json.load(open(sys.argv[1]))["flamebearer"]
+sys.exit(0 if {"wait_long", "wait_short"} <= set(fb["names"]) and fb["numTicks"] > 2e9 else 1)
+PY
+		pass record_offcpu/server
+	else
+		fail record_offcpu/server "types: $(head -c 300 <<<"$types"); render: $(head -c 200 "$T/render.json")"
+	fi
+	cleanup_server
+else
+	fail record_offcpu/server_start "$(head -c 300 "$T/server.err")"
 fi
 echo "record_offcpu: $n_fail failed"
 finish
