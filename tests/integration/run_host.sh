@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 WL=$(cd "$INTEG_DIR/../workloads" && pwd)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+trap 'for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null; kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 cc -O2 -fomit-frame-pointer -pthread -o "$T/hostburn" "$WL/burn.c" || {
 	fail run_host/build "cannot build burn.c"
 	exit 1
@@ -24,8 +24,12 @@ PIDS+=("$!")
 port=$((20000 + ($$ * 7 + RANDOM) % 20000))
 mkdir -p "$T/cwd"
 start_ms=$(date +%s%3N)
+# In its own process group, with SIGINT not ignored (job control on), as in a terminal where
+# Ctrl-C reaches make, the script, the server and the agent at once.
+set -m
 (cd "$T/cwd" && EMBER_PORT=$port exec bash "$ROOT/scripts/run.sh" "$EMBER") >"$T/run.out" 2>"$T/run.err" &
 rpid=$!
+set +m
 PIDS+=("$rpid")
 url=
 for i in $(seq 1 100); do
@@ -43,7 +47,7 @@ timeout 90 node "$ROOT/tests/ui/run_host.test.mjs" "$url" "$start_ms" "$BUILD_AB
 [ -d "$T/cwd/data" ] && pass run_host/data_dir || fail run_host/data_dir "no ./data"
 # Ctrl-C stops both (up to 30 s: the agent sends what is queued, the server finishes its
 # requests and closes the WAL; slower under ASan).
-kill -INT "$rpid"
+kill -INT -- "-$rpid"
 for i in $(seq 1 300); do
 	kill -0 "$rpid" 2>/dev/null || break
 	sleep 0.1
