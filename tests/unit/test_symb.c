@@ -516,7 +516,8 @@ TEST(symb_agent_inline_location)
 		for (int round = 0; round < 3; round++) {
 			agent_procs_symbolize(ps, getpid(), (uint64_t)(uintptr_t)&qsort, &fr);
 			CHECK(fr.name != NULL && strstr(fr.name, "qsort") != NULL);
-			CHECK(fr.path != NULL && strstr(fr.path, ".so") != NULL); /* libc (libasan under ASan) */
+			CHECK(fr.path != NULL &&
+			      strstr(fr.path, ".so") != NULL); /* libc (libasan under ASan) */
 			agent_procs_symbolize(ps, getpid(), pc, &fr);
 			CHECK(fr.name != NULL && strcmp(fr.name, "symb_inl_outer") == 0);
 		}
