@@ -3,11 +3,11 @@
  * /proc/PID/maps, re-read when a PC falls outside them: dlopen, or after exec), per file the
  * ELF symbols (struct symb_elf, keyed by device, inode and path) and per build id the unwind
  * table. Files are opened through /proc/PID/root so processes in other mount namespaces work.
- * Both caches are bounded in bytes. Past its bound the file cache lets go of the least recently
- * used files' ELF data (reopened on demand: the entries stay); the table cache is emptied and
- * refilled on demand; which is why processes refer to files by key, never by pointer. Tables the in-kernel unwinder
- * already holds come from its row array instead (the row source, src/agent/kunwind.c), and the
- * cached copy is then released. Also kernel symbols and JIT perf maps. Never logs; failures
+ * Both caches are bounded in bytes. Past its bound the file cache lets go of the least
+ * recently used files' ELF data (reopened on demand: the entries stay); the table cache is
+ * emptied and refilled on demand; which is why processes refer to files by key, never by
+ * pointer. Tables the in-kernel unwinder already holds come from its row array instead (the
+ * row source, src/agent/kunwind.c), and the cached copy is then released. Also kernel symbols and JIT perf maps. Never logs; failures
  * leave frames unnamed, never dropped.
  */
 #include <dirent.h>
@@ -143,10 +143,11 @@ static int cmp_used(const void *a, const void *b)
 
 /* Frees the least recently used files' ELF data until the cache holds at most 3/4 of its
  * bound, so that hot files (libc and its debug info: tens of ms to read again) stay; their
- * entries remain, marked evicted. keep is not evicted. */
+ * entries remain, marked evicted. keep (an entry the caller still uses) is not evicted; past
+ * MAX_FILE_ENTRIES the whole map is emptied instead, but only when there is no such entry. */
 static void evict_files(struct agent_procs *ps, const struct file_entry *keep)
 {
-	if (ps->n_files > MAX_FILE_ENTRIES) {
+	if (!keep && ps->n_files > MAX_FILE_ENTRIES) {
 		clear_files(ps);
 		return;
 	}
