@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,31 +533,17 @@ void server_config_free(struct server_config *c)
 	mem_free(c);
 }
 
-static int parse_doc(struct cfg_ctx *x, const char *text, size_t len)
+/* Reads the loaded document y (freed here) into *out; origin names it in messages. */
+static int from_doc(struct ycfg *y, const char *origin, struct server_config **out,
+		    struct ember_diag *d)
 {
-	int err = ycfg_load(text, len, x->origin, &x->y, x->d);
-
-	if (err)
-		return err;
-	ycfg_set_user(x->y, x);
-	err = ycfg_each_pair(x->y, ycfg_root(x->y), "", top_pair, NULL);
-	ycfg_free(x->y);
-	x->y = NULL;
-	return err;
-}
-
-int server_config_parse(const char *text, size_t len, const char *origin,
-			struct server_config **out, struct ember_diag *d)
-{
-	struct cfg_ctx x = {.origin = origin ? origin : "config", .d = d};
+	struct cfg_ctx x = {.y = y, .origin = origin, .d = d};
 	int err;
 
-	*out = NULL;
-	if (len > SERVER_CONFIG_MAX_BYTES)
-		return ember_diag_set(d, -EMBER_ELIMIT, "%s: larger than %zu bytes", x.origin,
-				      SERVER_CONFIG_MAX_BYTES);
 	x.c = server_config_new();
-	err = parse_doc(&x, text, len);
+	ycfg_set_user(y, &x);
+	err = ycfg_each_pair(y, ycfg_root(y), "", top_pair, NULL);
+	ycfg_free(y);
 	if (!err && !x.c->opts.tls_cert != !x.c->opts.tls_key)
 		err = ember_diag_set(d, -EMBER_EUSAGE,
 				     "%s: server.tls needs both cert and key (only %s is set)",
@@ -588,22 +573,27 @@ int server_config_parse(const char *text, size_t len, const char *origin,
 	return 0;
 }
 
-int server_config_load(const char *path, struct server_config **out, struct ember_diag *d)
+int server_config_parse(const char *text, size_t len, const char *origin,
+			struct server_config **out, struct ember_diag *d)
 {
-	struct buf b;
+	struct ycfg *y = NULL;
 	int err;
 
 	*out = NULL;
-	buf_init(&b, MEM_SERVER, SERVER_CONFIG_MAX_BYTES);
-	err = buf_read_file(&b, path);
-	if (err) {
-		buf_fini(&b);
-		return ember_diag_set(d, err, "%s: %s", path,
-				      err == -EMBER_ELIMIT ? "larger than 1 MiB"
-							   : ember_strerror(err));
-	}
-	err = server_config_parse(b.len ? (const char *)b.data : "", b.len, path, out, d);
-	buf_fini(&b);
+	origin = origin ? origin : "config";
+	err = ycfg_load(text, len, origin, &y, d);
+	return err ? err : from_doc(y, origin, out, d);
+}
+
+int server_config_load(const char *path, struct server_config **out, struct ember_diag *d)
+{
+	struct ycfg *y = NULL;
+	int err;
+
+	*out = NULL;
+	err = ycfg_load_file(path, &y, d);
+	if (!err)
+		err = from_doc(y, path, out, d);
 	if (!err)
 		(*out)->opts.config_path = arena_strndup((*out)->arena, path, strlen(path));
 	return err;

@@ -18,7 +18,6 @@
 #include "server/server.h"
 #include "store/store.h"
 
-#define SERVER_CONFIG_MAX_BYTES	  ((size_t)1 << 20)
 #define SERVER_CONFIG_MAX_TOKENS  1024
 #define SERVER_CONFIG_MAX_TENANTS 1024
 #define SERVER_TOKEN_MIN_LEN	  8
@@ -42,7 +41,7 @@ struct server_config *server_config_new(void);
  * A relative token_file is read from the directory of origin (when origin has a '/'). */
 int server_config_parse(const char *text, size_t len, const char *origin,
 			struct server_config **out, struct ember_diag *d);
-/* Reads path (at most SERVER_CONFIG_MAX_BYTES) and parses it; config_path is set to path. */
+/* Reads path (at most YCFG_MAX_TEXT, 1 MiB) and parses it; config_path is set to path. */
 int server_config_load(const char *path, struct server_config **out, struct ember_diag *d);
 void server_config_free(struct server_config *c);
 

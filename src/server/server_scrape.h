@@ -17,7 +17,6 @@
 #include "store/store.h"
 
 /* Bounds of a scrape configuration. */
-#define SCRAPE_MAX_CONFIG_BYTES	 ((size_t)1 << 20)
 #define SCRAPE_MAX_JOBS		 256
 #define SCRAPE_MAX_TARGETS	 4096 /* over all jobs */
 #define SCRAPE_MAX_LABELS	 24   /* static labels of one target group */
@@ -92,7 +91,7 @@ struct scrape_config {
  * -EMBER_ELIMIT) with a message naming the key and line on any error; nothing is returned then. */
 int server_scrape_config_parse(const char *text, size_t len, const char *origin,
 			       struct scrape_config **out, struct ember_diag *d);
-/* Reads path (at most SCRAPE_MAX_CONFIG_BYTES) and parses it. */
+/* Reads path (at most YCFG_MAX_TEXT, 1 MiB) and parses it. */
 int server_scrape_config_load(const char *path, struct scrape_config **out, struct ember_diag *d);
 void server_scrape_config_free(struct scrape_config *c);
 /* The CPU profile length in seconds for a job: prof[SCRAPE_CPU].seconds, else

@@ -23,14 +23,12 @@
  * bounded.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "base/arena.h"
-#include "base/buf.h"
 #include "base/mem.h"
 #include "format/ycfg.h"
 #include "server/server_config.h"
@@ -642,25 +640,17 @@ static int parse_doc(struct cfg_ctx *c, struct scrape_config *cfg)
 	return 0;
 }
 
-int server_scrape_config_parse(const char *text, size_t len, const char *origin,
-			       struct scrape_config **out, struct ember_diag *d)
+/* Reads the loaded document y (freed here) into *out. */
+static int from_doc(struct ycfg *y, struct scrape_config **out)
 {
-	struct scrape_config *cfg;
-	struct cfg_ctx c = {0};
+	struct scrape_config *cfg = mem_calloc(MEM_SERVER, 1, sizeof(*cfg));
+	struct cfg_ctx c = {.y = y};
 	int err;
 
-	*out = NULL;
-	if (len > SCRAPE_MAX_CONFIG_BYTES)
-		return ember_diag_set(d, -EMBER_ELIMIT, "%s: larger than %zu bytes",
-				      origin ? origin : "config", SCRAPE_MAX_CONFIG_BYTES);
-	err = ycfg_load(text, len, origin, &c.y, d);
-	if (err)
-		return err;
-	cfg = mem_calloc(MEM_SERVER, 1, sizeof(*cfg));
 	cfg->arena = arena_new(MEM_SERVER, 16384);
 	c.a = cfg->arena;
 	err = parse_doc(&c, cfg);
-	ycfg_free(c.y);
+	ycfg_free(y);
 	if (err) {
 		server_scrape_config_free(cfg);
 		return err;
@@ -669,24 +659,25 @@ int server_scrape_config_parse(const char *text, size_t len, const char *origin,
 	return 0;
 }
 
-int server_scrape_config_load(const char *path, struct scrape_config **out, struct ember_diag *d)
+int server_scrape_config_parse(const char *text, size_t len, const char *origin,
+			       struct scrape_config **out, struct ember_diag *d)
 {
-	struct buf b;
+	struct ycfg *y = NULL;
 	int err;
 
 	*out = NULL;
-	buf_init(&b, MEM_SERVER, SCRAPE_MAX_CONFIG_BYTES);
-	err = buf_read_file(&b, path);
-	if (err) {
-		buf_fini(&b);
-		if (err == -EMBER_ELIMIT)
-			return ember_diag_set(d, err, "%s: larger than %zu bytes", path,
-					      SCRAPE_MAX_CONFIG_BYTES);
-		return ember_diag_set(d, err, "cannot read %s: %s", path, ember_strerror(err));
-	}
-	err = server_scrape_config_parse(b.len ? (const char *)b.data : "", b.len, path, out, d);
-	buf_fini(&b);
-	return err;
+	err = ycfg_load(text, len, origin, &y, d);
+	return err ? err : from_doc(y, out);
+}
+
+int server_scrape_config_load(const char *path, struct scrape_config **out, struct ember_diag *d)
+{
+	struct ycfg *y = NULL;
+	int err;
+
+	*out = NULL;
+	err = ycfg_load_file(path, &y, d);
+	return err ? err : from_doc(y, out);
 }
 
 void server_scrape_config_free(struct scrape_config *c)
