@@ -185,6 +185,12 @@ void agent_collector_exec(struct agent_collector *c, int pid);
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s);
 /* Names and counts one stack unwound in the kernel (len: the record's bytes). */
 void agent_collector_add_trace(struct agent_collector *c, const struct ember_trace *t, size_t len);
+/* Hands one ring-buffer record to the collector (stacks, wakes), the process cache and the
+ * in-kernel tables (k may be NULL) — what `ember agent` and `ember record` both do with it.
+ * Returns the record's kind (EMBER_REC_*; 0 when shorter than its kind). An exit is left to the
+ * caller: the process's maps are still needed until its samples are flushed. */
+uint32_t agent_take_record(struct agent_procs *ps, struct agent_collector *c,
+			   struct agent_kunwind *k, const void *rec, size_t len);
 /* An off-CPU thread runs again: its pending stack (from when it blocked) gets the time. */
 void agent_collector_wake(struct agent_collector *c, const struct ember_wake *w);
 /* Builds a profile of the stacks counted so far: all of them (pid < 0) or one process's.

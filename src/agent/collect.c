@@ -215,6 +215,18 @@ void agent_collector_set_off_cpu(struct agent_collector *c, bool on)
 	c->off_cpu = on;
 }
 
+/* Names the nu user frames at pcs (leaf first) of pid now, while its maps are there;
+ * returns pid's exec generation. */
+static uint32_t name_user_frames(struct agent_collector *c, uint32_t pid, const uint64_t *pcs,
+				 size_t nu)
+{
+	uint64_t gen = 0;
+	hmap_get(&c->gens, pid, &gen);
+	for (size_t i = 0; i < nu; i++)
+		memo_frame(c, pid, (uint32_t)gen, pcs[i], i == 0);
+	return (uint32_t)gen;
+}
+
 /* Counts one stack (add: 1 sample, or the nanoseconds an off-CPU stack was blocked): key =
  * header, then nu user PCs (leaf first, already in place after the header), then nk kernel
  * PCs. */
@@ -229,14 +241,9 @@ static void count_stack(struct agent_collector *c, uint64_t *key, uint32_t pid, 
 	h.comm[EMBER_COMM_LEN - 1] = 0;
 	if (h.comm[0] == 0)
 		h.comm[0] = '?';
-	const uint64_t *pcs = key + sizeof(h) / 8;
 	h.n_user = (uint16_t)nu;
 	h.n_kernel = (uint16_t)nk;
-	uint64_t gen = 0;
-	hmap_get(&c->gens, pid, &gen);
-	h.gen = (uint32_t)gen;
-	for (size_t i = 0; i < nu; i++)
-		memo_frame(c, h.pid, h.gen, pcs[i], i == 0);
+	h.gen = name_user_frames(c, pid, key + sizeof(h) / 8, nu);
 	uint64_t pg = (uint64_t)h.pid << 32 | h.gen;
 	if (!hmap_get(&c->procinfo, pg, NULL)) {
 		uint64_t exe = memo_str(c, agent_procs_exe(c->ps, (int)h.pid));
@@ -282,7 +289,7 @@ static void pending_drop(struct agent_collector *c, size_t i)
 static void pending_add(struct agent_collector *c, uint32_t pid, uint32_t tid, const char *comm,
 			uint64_t time_ns, const uint64_t *pcs, size_t nu, size_t nk)
 {
-	uint64_t at, gen = 0;
+	uint64_t at;
 
 	if (hmap_get(&c->pending_by_tid, tid, &at) && at < c->n_pending)
 		pending_drop(c, (size_t)at); /* its wake was lost */
@@ -300,9 +307,7 @@ static void pending_add(struct agent_collector *c, uint32_t pid, uint32_t tid, c
 			break;
 		skip++;
 	}
-	hmap_get(&c->gens, pid, &gen);
-	for (size_t i = 0; i < nu; i++)
-		memo_frame(c, pid, (uint32_t)gen, pcs[i], i == 0);
+	name_user_frames(c, pid, pcs, nu);
 	mem_grow(MEM_AGENT, (void **)&c->pending, &c->cap_pending, c->n_pending + 1,
 		 sizeof(*c->pending));
 	struct pending *pe = &c->pending[c->n_pending];
@@ -351,17 +356,36 @@ static void pending_expire(struct agent_collector *c)
 		hmap_put(&c->pending_by_tid, c->pending[i].tid, i);
 }
 
+/* Where a stack's figures go: a CPU sample counts in the collector's stats; an off-CPU stack
+ * counts as one and its unwinding figures (which are of CPU samples) go to *scratch. */
+static struct agent_collect_stats *stats_for(struct agent_collector *c, bool off,
+					     struct agent_collect_stats *scratch)
+{
+	if (!off) {
+		c->st.samples++;
+		return &c->st;
+	}
+	c->st.off_cpu++;
+	memset(scratch, 0, sizeof(*scratch));
+	return scratch;
+}
+
+/* Counts a CPU sample's stack, or keeps an off-CPU one until its thread's wake. */
+static void take_stack(struct agent_collector *c, uint64_t *key, bool off, uint32_t pid,
+		       uint32_t tid, const char *comm, uint64_t time_ns, size_t nu, size_t nk)
+{
+	if (!off)
+		count_stack(c, key, pid, comm, nu, nk, STACK_CPU, 1);
+	else if (c->off_cpu)
+		pending_add(c, pid, tid, comm, time_ns, key + sizeof(struct stack_hdr) / 8, nu, nk);
+}
+
 void agent_collector_add(struct agent_collector *c, const struct ember_sample *s)
 {
 	uint64_t key[KEY_WORDS];
 	uint64_t *pcs = key + sizeof(struct stack_hdr) / 8;
 	bool off = (s->flags & EMBER_SAMPLE_OFFCPU) != 0;
-	/* The unwinding figures are of CPU samples: an off-CPU stack's go to a scratch copy. */
-	struct agent_collect_stats scratch = {0}, *st = off ? &scratch : &c->st;
-	if (off)
-		c->st.off_cpu++;
-	else
-		c->st.samples++;
+	struct agent_collect_stats scratch, *st = stats_for(c, off, &scratch);
 	size_t nk = EMBER_MIN((size_t)s->kstack_bytes / 8, (size_t)EMBER_KSTACK_MAX_DEPTH);
 	size_t nu = 0;
 	if (s->flags & EMBER_SAMPLE_KTHREAD) {
@@ -376,10 +400,7 @@ void agent_collector_add(struct agent_collector *c, const struct ember_sample *s
 		st->user_frames += nu;
 	}
 	memcpy(pcs + nu, s->kstack, nk * 8);
-	if (off && c->off_cpu)
-		pending_add(c, s->pid, s->tid, s->comm, s->time_ns, pcs, nu, nk);
-	else if (!off)
-		count_stack(c, key, s->pid, s->comm, nu, nk, STACK_CPU, 1);
+	take_stack(c, key, off, s->pid, s->tid, s->comm, s->time_ns, nu, nk);
 }
 
 void agent_collector_add_trace(struct agent_collector *c, const struct ember_trace *t, size_t len)
@@ -391,11 +412,7 @@ void agent_collector_add_trace(struct agent_collector *c, const struct ember_tra
 	if (len < EMBER_TRACE_HDR_BYTES || (len - EMBER_TRACE_HDR_BYTES) / 8 < nk + nu)
 		return; /* a short record: not ours */
 	bool off = (t->flags & EMBER_SAMPLE_OFFCPU) != 0;
-	struct agent_collect_stats scratch = {0}, *st = off ? &scratch : &c->st;
-	if (off)
-		c->st.off_cpu++;
-	else
-		c->st.samples++;
+	struct agent_collect_stats scratch, *st = stats_for(c, off, &scratch);
 	if (!(t->flags & EMBER_SAMPLE_USER_REGS)) {
 		st->no_user_regs++;
 		nu = 0;
@@ -407,10 +424,7 @@ void agent_collector_add_trace(struct agent_collector *c, const struct ember_tra
 	/* The record holds kernel frames then user frames; the key user then kernel. */
 	memcpy(pcs, t->pcs + nk, nu * 8);
 	memcpy(pcs + nu, t->pcs, nk * 8);
-	if (off && c->off_cpu)
-		pending_add(c, t->pid, t->tid, t->comm, t->time_ns, pcs, nu, nk);
-	else if (!off)
-		count_stack(c, key, t->pid, t->comm, nu, nk, STACK_CPU, 1);
+	take_stack(c, key, off, t->pid, t->tid, t->comm, t->time_ns, nu, nk);
 }
 
 static uint32_t kernel_location(struct prof *p, uint32_t kmap, struct agent_procs *ps,
@@ -558,4 +572,32 @@ int agent_collector_build(struct agent_collector *c, int pid, struct prof **out)
 	}
 	*out = p;
 	return 0;
+}
+
+uint32_t agent_take_record(struct agent_procs *ps, struct agent_collector *c,
+			   struct agent_kunwind *k, const void *rec, size_t len)
+{
+	uint32_t kind;
+
+	if (len < sizeof(kind))
+		return 0;
+	memcpy(&kind, rec, sizeof(kind));
+	if (kind == EMBER_REC_TRACE && len >= EMBER_TRACE_HDR_BYTES) {
+		agent_collector_add_trace(c, rec, len);
+	} else if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample)) {
+		agent_collector_add(c, rec);
+		if (k)
+			agent_kunwind_sync(k, rec);
+	} else if (kind == EMBER_REC_WAKE && len >= sizeof(struct ember_wake)) {
+		agent_collector_wake(c, rec);
+	} else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
+		int pid = (int)((const struct ember_proc_event *)rec)->pid;
+		agent_procs_forget(ps, pid);
+		agent_collector_exec(c, pid);
+		if (k)
+			agent_kunwind_forget(k, pid);
+	} else if (kind != EMBER_REC_EXIT || len < sizeof(struct ember_proc_event)) {
+		return 0;
+	}
+	return kind;
 }

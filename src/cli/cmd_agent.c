@@ -110,23 +110,7 @@ struct agent_run {
 static void on_rec(void *ctx, const void *rec, size_t len)
 {
 	struct agent_run *r = ctx;
-	uint32_t kind;
-	memcpy(&kind, rec, sizeof(kind));
-	if (kind == EMBER_REC_TRACE && len >= EMBER_TRACE_HDR_BYTES) {
-		agent_collector_add_trace(r->coll, rec, len);
-	} else if (kind == EMBER_REC_SAMPLE && len >= sizeof(struct ember_sample)) {
-		agent_collector_add(r->coll, rec);
-		if (r->kun)
-			agent_kunwind_sync(r->kun, rec);
-	} else if (kind == EMBER_REC_WAKE && len >= sizeof(struct ember_wake)) {
-		agent_collector_wake(r->coll, rec);
-	} else if (kind == EMBER_REC_EXEC && len >= sizeof(struct ember_proc_event)) {
-		int pid = (int)((const struct ember_proc_event *)rec)->pid;
-		agent_procs_forget(r->procs, pid);
-		agent_collector_exec(r->coll, pid);
-		if (r->kun)
-			agent_kunwind_forget(r->kun, pid);
-	} else if (kind == EMBER_REC_EXIT && len >= sizeof(struct ember_proc_event)) {
+	if (agent_take_record(r->procs, r->coll, r->kun, rec, len) == EMBER_REC_EXIT) {
 		int pid = (int)((const struct ember_proc_event *)rec)->pid;
 		/* Its samples may still wait for the flush, which needs its maps. */
 		hmap_put(&r->exited, (uint64_t)pid, 1);
