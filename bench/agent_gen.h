@@ -107,12 +107,9 @@ static inline int zipf(const struct gen *g)
 	return lo;
 }
 
-/* One process's 10-s profile starting at t. */
-static inline struct prof *gen_profile(const struct gen *g, int proc, int64_t t)
+static inline struct prof *gen_new(int64_t t)
 {
 	struct prof *p = prof_new();
-	uint32_t locs[MAX_DEPTH];
-	char name[64];
 
 	prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "nanoseconds"));
 	prof_meta(p)->period_type.type = prof_intern_cstr(p, "cpu");
@@ -120,6 +117,15 @@ static inline struct prof *gen_profile(const struct gen *g, int proc, int64_t t)
 	prof_meta(p)->period = PERIOD_NS;
 	prof_meta(p)->time_ns = t;
 	prof_meta(p)->duration_ns = WINDOW_S * 1000000000LL;
+	return p;
+}
+
+/* Adds process proc's ticks of one window to p, its samples in label set ls. */
+static inline void gen_add(const struct gen *g, struct prof *p, int proc, uint32_t ls)
+{
+	uint32_t locs[MAX_DEPTH];
+	char name[64];
+
 	for (int k = 0; k < g->ticks[proc]; k++) {
 		int s = (zipf(g) + (proc % N_SERVICES) * 2500) % N_STACKS;
 		int64_t v = PERIOD_NS;
@@ -138,7 +144,45 @@ static inline struct prof *gen_profile(const struct gen *g, int proc, int64_t t)
 			locs[i] = prof_add_location(p, 0, 0x400000 + (uint64_t)f * 64, &line, 1,
 						    false);
 		}
-		prof_add_sample(p, prof_add_stack(p, locs, n), 0, &v);
+		prof_add_sample(p, prof_add_stack(p, locs, n), ls, &v);
+	}
+}
+
+/* The series labels of process proc. */
+static inline void gen_labels(int proc, char svc[16], char pid[16])
+{
+	snprintf(pid, 16, "%d", 1000 + proc);
+	snprintf(svc, 16, "svc-%02d", proc % N_SERVICES);
+}
+
+/* One process's 10-s profile of window w starting at t. */
+static inline struct prof *gen_profile(const struct gen *g, int proc, int64_t w, int64_t t)
+{
+	struct prof *p = gen_new(t);
+
+	gen_seed(proc, w);
+	gen_add(g, p, proc, 0);
+	return p;
+}
+
+/* The whole host's 10-s profile of window w, as an agent that ships one profile per host
+ * sends it: every process's samples (the same draws as gen_profile) under sample labels
+ * service_name and pid, which the store lifts into series labels. */
+static inline struct prof *gen_host_profile(const struct gen *g, int64_t w, int64_t t)
+{
+	struct prof *p = gen_new(t);
+
+	for (int proc = 0; proc < N_PROCS; proc++) {
+		char svc[16], pid[16];
+		struct prof_label l[2];
+
+		gen_labels(proc, svc, pid);
+		l[0] = (struct prof_label){.key = prof_intern_cstr(p, "service_name"),
+					   .str = prof_intern_cstr(p, svc)};
+		l[1] = (struct prof_label){.key = prof_intern_cstr(p, "pid"),
+					   .str = prof_intern_cstr(p, pid)};
+		gen_seed(proc, w);
+		gen_add(g, p, proc, prof_add_labelset(p, l, 2));
 	}
 	return p;
 }

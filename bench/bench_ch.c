@@ -80,10 +80,8 @@ static int append_one(struct store *s, long k, struct ember_diag *d)
 	struct prof *pr;
 	int rc;
 
-	gen_seed(p, w);
-	pr = gen_profile(G, p, t);
-	snprintf(pid, sizeof(pid), "%d", 1000 + p);
-	snprintf(svc, sizeof(svc), "svc-%02d", p % N_SERVICES);
+	pr = gen_profile(G, p, w, t);
+	gen_labels(p, svc, pid);
 	struct store_append a = {
 		.labels = l, .n_labels = 2, .name = "process_cpu", .time_ns = t, .prof = pr};
 	rc = store_append(s, &a, d);

@@ -11,8 +11,12 @@
  *   queries: best of 3 — flame graph (merge) of one service over the whole range, series of
  *            all services with a 1-min step, diff of two 1-h windows; on the head (its last
  *            hour when cutting hourly) and on the blocks after a reopen.
- * A "sample" is one 19 Hz tick. Env: BENCH_STORE_HOURS (default 6), BENCH_STORE_DIR,
- * BENCH_STORE_KEEP (keep the data directory).
+ * A "sample" is one 19 Hz tick. The data reaches the store as an agent ships it: by default
+ * one profile per host and window whose samples carry service_name and pid labels (lifted into
+ * series labels, one series per process, as Ember's and Parca's agents batch a host's
+ * processes); BENCH_STORE_SHAPE=process appends one profile per process and window instead.
+ * Env: BENCH_STORE_HOURS (default 6), BENCH_STORE_DIR, BENCH_STORE_KEEP (keep the data
+ * directory).
  * Usage: bench_store [HOURS]
  */
 #include <inttypes.h>
@@ -136,6 +140,9 @@ int main(int argc, char **argv)
 	uint64_t ticks = 0, pprof_ticks = 0;
 	int64_t t0 = 1700000000LL * 1000000000LL, t1;
 	bool hourly = hours > 2;
+	const char *shape = getenv("BENCH_STORE_SHAPE");
+	bool host = !shape || strcmp(shape, "process");
+	int host_ticks = 0;
 	double head_bps = 0, head_mib = 0, cut_s = 0;
 	uint64_t ticks_cut = 0;
 	int n_cuts = 0;
@@ -149,8 +156,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_store: %s\n", d.msg);
 		return 1;
 	}
-	printf("bench_store: %.1f h of data: %d processes, %d services, %d stacks, 10-s profiles\n",
-	       hours, N_PROCS, N_SERVICES, N_STACKS);
+	for (int p = 0; p < N_PROCS; p++)
+		host_ticks += g->ticks[p];
+	printf("bench_store: %.1f h of data: %d processes, %d services, %d stacks, 10-s profiles, "
+	       "appended as %s\n",
+	       hours, N_PROCS, N_SERVICES, N_STACKS,
+	       host ? "one profile per host and window (sample labels service_name, pid)"
+		    : "one profile per process and window");
 	for (int w = 0; w < windows; w++) {
 		int64_t t = t0 + (int64_t)w * WINDOW_S * 1000000000LL;
 
@@ -169,29 +181,45 @@ int main(int argc, char **argv)
 			n_cuts++;
 		}
 
-		for (int p = 0; p < N_PROCS; p++) {
-			char pid[16], svc[16];
-			struct store_label l[2] = {{STORE_LABEL_SERVICE, svc}, {"pid", pid}};
-			struct prof *pr;
-
-			gen_seed(p, w);
-			pr = gen_profile(g, p, t);
-			struct store_append a = {.labels = l,
-						 .n_labels = 2,
-						 .name = "process_cpu",
-						 .time_ns = t,
-						 .prof = pr};
+		if (host) { /* one append per window: the host's profile, split by sample labels */
+			struct prof *pr = gen_host_profile(g, w, t);
+			struct store_append a = {.name = "process_cpu", .time_ns = t, .prof = pr};
 			double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 
-			snprintf(pid, sizeof(pid), "%d", 1000 + p);
-			snprintf(svc, sizeof(svc), "svc-%02d", p % N_SERVICES);
 			if (store_append(s, &a, &d)) {
 				fprintf(stderr, "bench_store: append: %s\n", d.msg);
 				return 1;
 			}
 			cpu += now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
-			ticks += (uint64_t)g->ticks[p];
-			if (w < 360 / WINDOW_S * 10 && w % 10 == 0) { /* sample of the first hour */
+			prof_free(pr);
+			ticks += (uint64_t)host_ticks;
+		}
+		for (int p = 0; p < N_PROCS; p++) {
+			char pid[16], svc[16];
+			struct store_label l[2] = {{STORE_LABEL_SERVICE, svc}, {"pid", pid}};
+			struct prof *pr;
+			bool sample = w < 360 / WINDOW_S * 10 && w % 10 == 0; /* of the first hour */
+
+			if (host && !sample)
+				continue;
+			pr = gen_profile(g, p, w, t);
+			gen_labels(p, svc, pid);
+			if (!host) {
+				struct store_append a = {.labels = l,
+							 .n_labels = 2,
+							 .name = "process_cpu",
+							 .time_ns = t,
+							 .prof = pr};
+				double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+
+				if (store_append(s, &a, &d)) {
+					fprintf(stderr, "bench_store: append: %s\n", d.msg);
+					return 1;
+				}
+				cpu += now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+				ticks += (uint64_t)g->ticks[p];
+			}
+			if (sample) {
 				struct buf b;
 
 				buf_init(&b, MEM_TEST, SIZE_MAX);

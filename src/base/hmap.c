@@ -1,6 +1,6 @@
 /*
  * hmap.c — open-addressing uint64 -> uint64 map with linear probing. Invariant: len <= cap / 2,
- * cap a power of two, empty slots hold HMAP_EMPTY. There is no delete (clear only).
+ * cap a power of two, empty slots hold HMAP_EMPTY as key. There is no delete (clear only).
  */
 #include "base/hmap.h"
 
@@ -18,40 +18,36 @@ void hmap_init(struct hmap *m, enum mem_sub sub)
 
 void hmap_fini(struct hmap *m)
 {
-	mem_free(m->keys);
-	mem_free(m->vals);
-	m->keys = m->vals = NULL;
+	mem_free(m->slots);
+	m->slots = NULL;
 	m->cap = m->len = 0;
 }
 
 void hmap_clear(struct hmap *m)
 {
-	if (m->keys)
-		memset(m->keys, 0xff, m->cap * sizeof(uint64_t));
+	if (m->slots)
+		memset(m->slots, 0xff, m->cap * sizeof(*m->slots));
 	m->len = 0;
 }
 
 static void rehash(struct hmap *m, size_t cap)
 {
-	uint64_t *ok = m->keys, *ov = m->vals;
+	struct hmap_slot *old = m->slots;
 	size_t ocap = m->cap;
 
-	m->keys = mem_alloc(m->sub, cap * sizeof(uint64_t));
-	m->vals = mem_alloc(m->sub, cap * sizeof(uint64_t));
-	memset(m->keys, 0xff, cap * sizeof(uint64_t));
+	m->slots = mem_alloc(m->sub, cap * sizeof(*m->slots));
+	memset(m->slots, 0xff, cap * sizeof(*m->slots));
 	m->cap = cap;
 	for (size_t i = 0; i < ocap; i++) {
-		if (ok[i] == HMAP_EMPTY)
+		if (old[i].key == HMAP_EMPTY)
 			continue;
-		size_t j = hash_u64(ok[i]) & (cap - 1);
+		size_t j = hash_u64(old[i].key) & (cap - 1);
 
-		while (m->keys[j] != HMAP_EMPTY)
+		while (m->slots[j].key != HMAP_EMPTY)
 			j = (j + 1) & (cap - 1);
-		m->keys[j] = ok[i];
-		m->vals[j] = ov[i];
+		m->slots[j] = old[i];
 	}
-	mem_free(ok);
-	mem_free(ov);
+	mem_free(old);
 }
 
 void hmap_reserve(struct hmap *m, size_t n)
@@ -72,14 +68,14 @@ bool hmap_get(const struct hmap *m, uint64_t key, uint64_t *val)
 		return false;
 	j = hash_u64(key) & (m->cap - 1);
 	for (;;) {
-		uint64_t k = m->keys[j];
+		const struct hmap_slot *s = &m->slots[j];
 
-		if (k == key) {
+		if (s->key == key) {
 			if (val)
-				*val = m->vals[j];
+				*val = s->val;
 			return true;
 		}
-		if (k == HMAP_EMPTY)
+		if (s->key == HMAP_EMPTY)
 			return false;
 		j = (j + 1) & (m->cap - 1);
 	}
@@ -97,20 +93,20 @@ uint64_t *hmap_upsert(struct hmap *m, uint64_t key, uint64_t dflt, bool *found)
 		hmap_reserve(m, m->len + 1);
 	j = hash_u64(key) & (m->cap - 1);
 	for (;;) {
-		uint64_t k = m->keys[j];
+		struct hmap_slot *s = &m->slots[j];
 
-		if (k == key) {
+		if (s->key == key) {
 			if (found)
 				*found = true;
-			return &m->vals[j];
+			return &s->val;
 		}
-		if (k == HMAP_EMPTY) {
-			m->keys[j] = key;
-			m->vals[j] = dflt;
+		if (s->key == HMAP_EMPTY) {
+			s->key = key;
+			s->val = dflt;
 			m->len++;
 			if (found)
 				*found = false;
-			return &m->vals[j];
+			return &s->val;
 		}
 		j = (j + 1) & (m->cap - 1);
 	}
@@ -126,11 +122,11 @@ bool hmap_next(const struct hmap *m, size_t *it, uint64_t *key, uint64_t *val)
 	while (*it < m->cap) {
 		size_t i = (*it)++;
 
-		if (m->keys[i] != HMAP_EMPTY) {
+		if (m->slots[i].key != HMAP_EMPTY) {
 			if (key)
-				*key = m->keys[i];
+				*key = m->slots[i].key;
 			if (val)
-				*val = m->vals[i];
+				*val = m->slots[i].val;
 			return true;
 		}
 	}

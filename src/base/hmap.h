@@ -14,10 +14,16 @@
 
 #define HMAP_EMPTY UINT64_MAX
 
+/* A key and its value side by side: a probe that finds its key has the value in the same
+ * cache line. */
+struct hmap_slot {
+	uint64_t key; /* HMAP_EMPTY where free */
+	uint64_t val;
+};
+
 struct hmap {
-	uint64_t *keys; /* owned; HMAP_EMPTY where free */
-	uint64_t *vals; /* owned */
-	size_t cap;	/* 0 or a power of two */
+	struct hmap_slot *slots; /* owned */
+	size_t cap;		 /* 0 or a power of two */
 	size_t len;
 	enum mem_sub sub;
 };

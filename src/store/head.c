@@ -95,19 +95,19 @@ static int cmp_pair_src(const void *a, const void *b)
 	return strcmp(((const struct pair_src *)a)->name, ((const struct pair_src *)b)->name);
 }
 
-static size_t pair_sources(const struct store_rec *r, size_t vi, char *pt, size_t pt_cap,
-			   struct pair_src *ps)
+/* pt: the profile type id of the sample type (profile_type). */
+static size_t pair_sources(const struct store_rec *r, const struct store_labelset *ls,
+			   const char *pt, struct pair_src *ps)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < r->n_labels; i++) {
-		if (!strcmp(r->labels[i].name, STORE_LABEL_PROFILE_TYPE) ||
-		    !strcmp(r->labels[i].name, STORE_LABEL_NAME) || !r->labels[i].value[0])
+	for (size_t i = 0; i < ls->n; i++) {
+		if (!strcmp(ls->labels[i].name, STORE_LABEL_PROFILE_TYPE) ||
+		    !strcmp(ls->labels[i].name, STORE_LABEL_NAME) || !ls->labels[i].value[0])
 			continue; /* computed here; an empty value is no label */
-		ps[n].name = r->labels[i].name;
-		ps[n++].value = r->labels[i].value;
+		ps[n].name = ls->labels[i].name;
+		ps[n++].value = ls->labels[i].value;
 	}
-	profile_type(r, vi, pt, pt_cap);
 	ps[n].name = STORE_LABEL_NAME;
 	ps[n++].value = r->name;
 	ps[n].name = STORE_LABEL_PROFILE_TYPE;
@@ -124,6 +124,9 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	size_t nt = prof_n_sample_types(p), new_series = 0;
 	uint32_t nn = prof_n_nodes(p), *depth, *pairs;
 	struct pair_src *ps;
+	struct store_split sp;
+	size_t max_n;
+	int rc;
 	char pt[4 * 2048 + 256];
 
 	if (!sd && h->n_tenants >= lim->max_tenants)
@@ -180,22 +183,34 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 		}
 	}
 	mem_free(depth);
-	/* series per tenant */
-	ps = mem_alloc(MEM_STORE, (r->n_labels + 2) * sizeof(*ps));
-	pairs = mem_alloc(MEM_STORE, (r->n_labels + 2) * 2 * sizeof(*pairs));
+	/* sample labels, then series per tenant: one per group and sample type */
+	if (r->split)
+		sp = *r->split;
+	else if ((rc = store_split_build(p, r->labels, r->n_labels, lim, &sp, d)))
+		return rc;
+	max_n = 0;
+	for (uint32_t g = 0; g < sp.n_groups; g++)
+		max_n = EMBER_MAX(max_n, sp.sets[g].n);
+	ps = mem_alloc(MEM_STORE, (max_n + 2) * sizeof(*ps));
+	pairs = mem_alloc(MEM_STORE, (max_n + 2) * 2 * sizeof(*pairs));
 	for (size_t vi = 0; vi < nt; vi++) {
-		uint32_t sid;
-		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps);
-		bool known = sd != NULL;
+		profile_type(r, vi, pt, sizeof(pt));
+		for (uint32_t g = 0; g < sp.n_groups; g++) {
+			uint32_t sid;
+			size_t n = pair_sources(r, &sp.sets[g], pt, ps);
+			bool known = sd != NULL;
 
-		for (size_t i = 0; i < n && known; i++)
-			known = prof_find_string(sd->dict, ps[i].name, &pairs[2 * i]) &&
-				prof_find_string(sd->dict, ps[i].value, &pairs[2 * i + 1]);
-		if (!known || !store_sdata_find_series(sd, pairs, (uint32_t)n, &sid))
-			new_series++;
+			for (size_t i = 0; i < n && known; i++)
+				known = prof_find_string(sd->dict, ps[i].name, &pairs[2 * i]) &&
+					prof_find_string(sd->dict, ps[i].value, &pairs[2 * i + 1]);
+			if (!known || !store_sdata_find_series(sd, pairs, (uint32_t)n, &sid))
+				new_series++;
+		}
 	}
 	mem_free(ps);
 	mem_free(pairs);
+	if (!r->split)
+		store_split_fini(&sp);
 	if (new_series && (sd ? sd->n_series : 0) + new_series > lim->max_series_per_tenant)
 		return ember_diag_set(d, -EMBER_ELIMIT,
 				      "tenant %s: too many series (limit %u per tenant)", r->tenant,
@@ -211,8 +226,7 @@ struct remap {
 
 static void remap_build(struct store_sdata *sd, const struct prof *p, struct remap *m)
 {
-	uint32_t ns = prof_n_strings(p), span_key = 0;
-	bool has_span_key = prof_find_string(p, STORE_SAMPLE_LABEL_SPAN, &span_key);
+	uint32_t ns = prof_n_strings(p);
 	struct prof *dict = sd->dict;
 
 	m->str = mem_alloc(MEM_STORE, (size_t)ns * 4);
@@ -261,12 +275,12 @@ static void remap_build(struct store_sdata *sd, const struct prof *p, struct rem
 		m->node[i] = prof_node_child(dict, m->node[prof_node_parent(p, i)],
 					     m->loc[prof_node_location(p, i)]);
 	m->ls_span = mem_calloc(MEM_STORE, prof_n_labelsets(p), 8);
-	for (uint32_t i = 1; has_span_key && i < prof_n_labelsets(p); i++) {
+	for (uint32_t i = 1; i < prof_n_labelsets(p); i++) {
 		size_t n;
 		const struct prof_label *l = prof_labelset_get(p, i, &n);
 
-		for (size_t k = 0; k < n; k++)
-			if (l[k].key == span_key && l[k].str)
+		for (size_t k = 0; k < n && !m->ls_span[i]; k++)
+			if (l[k].str && store_split_key_is_span(prof_string(p, l[k].key)))
 				m->ls_span[i] = store_span_id_parse(prof_string(p, l[k].str),
 								    prof_string_len(p, l[k].str));
 	}
@@ -286,60 +300,98 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 {
 	const struct prof *p = r->prof;
 	struct store_sdata *sd = tenant_get(h, r->tenant);
-	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p);
-	size_t before = prof_bytes(sd->dict), added = 0;
+	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p), max_n = 0;
+	size_t before = prof_bytes(sd->dict), added = 0, *start;
 	struct remap m;
+	struct store_split own;
+	const struct store_split *sp = r->split;
 	struct store_smp *s = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*s));
 	struct store_smp *order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
-	struct pair_src *ps = mem_alloc(MEM_STORE, (r->n_labels + 2) * sizeof(*ps));
-	uint32_t *pairs = mem_alloc(MEM_STORE, (r->n_labels + 2) * 2 * sizeof(*pairs));
+	struct pair_src *ps;
+	uint32_t *pairs;
 	char pt[4 * 2048 + 256];
 
+	if (!sp) { /* replay: the record passed store_head_check when it was appended */
+		struct store_limits any = {.max_labels_per_series = UINT32_MAX,
+					   .max_label_name_len = UINT32_MAX,
+					   .max_label_value_len = UINT32_MAX};
+
+		if (store_split_build(p, r->labels, r->n_labels, &any, &own, NULL))
+			store_split_single(p, r->labels, r->n_labels, &own);
+		sp = &own;
+	}
+	for (uint32_t g = 0; g < sp->n_groups; g++)
+		max_n = EMBER_MAX(max_n, sp->sets[g].n);
+	ps = mem_alloc(MEM_STORE, (max_n + 2) * sizeof(*ps));
+	pairs = mem_alloc(MEM_STORE, (max_n + 2) * 2 * sizeof(*pairs));
 	remap_build(sd, p, &m);
-	/* The samples in (node, span) order once for every sample type: value = sample index. */
+	/* The samples bucketed by group, each bucket in (node, span) order, once for every
+	 * sample type: value = sample index. */
+	start = mem_calloc(MEM_STORE, (size_t)sp->n_groups + 1, sizeof(*start));
 	for (size_t i = 0; i < ns; i++) {
 		struct prof_sample x;
 
 		prof_sample_get(p, i, &x);
-		order[i] = (struct store_smp){m.node[x.node], m.ls_span[x.labelset], (int64_t)i};
+		start[sp->group_of[x.labelset] + 1]++;
 	}
-	store_smp_sort(order, ns);
+	for (uint32_t g = 0; g < sp->n_groups; g++)
+		start[g + 1] += start[g];
+	for (size_t i = 0; i < ns; i++) {
+		struct prof_sample x;
+
+		prof_sample_get(p, i, &x);
+		order[start[sp->group_of[x.labelset]]++] =
+			(struct store_smp){m.node[x.node], m.ls_span[x.labelset], (int64_t)i};
+	}
+	for (uint32_t g = sp->n_groups; g > 0; g--) /* back to bucket starts */
+		start[g] = start[g - 1];
+	start[0] = 0;
+	for (uint32_t g = 0; g < sp->n_groups; g++)
+		store_smp_sort(order + start[g], start[g + 1] - start[g]);
 	for (size_t vi = 0; vi < nt; vi++) {
-		uint32_t sid;
-		size_t n = pair_sources(r, vi, pt, sizeof(pt), ps), k = 0, enc_before;
-		struct store_series_rec *sr;
+		profile_type(r, vi, pt, sizeof(pt));
+		for (uint32_t g = 0; g < sp->n_groups; g++) {
+			struct store_smp *o = order + start[g];
+			size_t no = start[g + 1] - start[g];
+			uint32_t sid;
+			size_t n = pair_sources(r, &sp->sets[g], pt, ps), k = 0;
+			size_t enc_before;
+			struct store_series_rec *sr;
 
-		for (size_t i = 0; i < n; i++) {
-			pairs[2 * i] = prof_intern_cstr(sd->dict, ps[i].name);
-			pairs[2 * i + 1] = prof_intern_cstr(sd->dict, ps[i].value);
-		}
-		sid = store_sdata_series(sd, pairs, (uint32_t)n);
-		sr = &sd->series[sid];
-		for (size_t i = 0; i < ns; i++) { /* zero values dropped, duplicates summed */
-			struct prof_sample x;
-
-			prof_sample_get(p, (size_t)order[i].value, &x);
-			if (!x.values[vi])
-				continue;
-			if (k && s[k - 1].node == order[i].node && s[k - 1].span == order[i].span) {
-				s[k - 1].value += x.values[vi];
-				continue;
+			if (!no && sp->n_groups > 1)
+				continue; /* a label set no sample uses */
+			for (size_t i = 0; i < n; i++) {
+				pairs[2 * i] = prof_intern_cstr(sd->dict, ps[i].name);
+				pairs[2 * i + 1] = prof_intern_cstr(sd->dict, ps[i].value);
 			}
-			s[k].node = order[i].node;
-			s[k].span = order[i].span;
-			s[k].value = x.values[vi];
-			k++;
+			sid = store_sdata_series(sd, pairs, (uint32_t)n);
+			sr = &sd->series[sid];
+			for (size_t i = 0; i < no; i++) { /* zero values dropped, duplicates summed */
+				struct prof_sample x;
+
+				prof_sample_get(p, (size_t)o[i].value, &x);
+				if (!x.values[vi])
+					continue;
+				if (k && s[k - 1].node == o[i].node && s[k - 1].span == o[i].span) {
+					s[k - 1].value += x.values[vi];
+					continue;
+				}
+				s[k].node = o[i].node;
+				s[k].span = o[i].span;
+				s[k].value = x.values[vi];
+				k++;
+			}
+			enc_before = sr->cols.enc_cap + sr->cols.cap_prof * 36; /* memory */
+			store_cols_add(&sr->cols, r->time_ns, prof_meta_get(p)->duration_ns,
+				       prof_meta_get(p)->period, s, k);
+			sr->min_t = EMBER_MIN(sr->min_t, r->time_ns);
+			sr->max_t = EMBER_MAX(sr->max_t, r->time_ns);
+			sd->n_prof++;
+			sd->n_smp += k;
+			added += sr->cols.enc_cap + sr->cols.cap_prof * 36 - enc_before;
+			h->n_prof++;
+			h->n_smp += k;
 		}
-		enc_before = sr->cols.enc_cap + sr->cols.cap_prof * 36; /* memory, not length */
-		store_cols_add(&sr->cols, r->time_ns, prof_meta_get(p)->duration_ns,
-			       prof_meta_get(p)->period, s, k);
-		sr->min_t = EMBER_MIN(sr->min_t, r->time_ns);
-		sr->max_t = EMBER_MAX(sr->max_t, r->time_ns);
-		sd->n_prof++;
-		sd->n_smp += k;
-		added += sr->cols.enc_cap + sr->cols.cap_prof * 36 - enc_before;
-		h->n_prof++;
-		h->n_smp += k;
 	}
 	sd->min_t = EMBER_MIN(sd->min_t, r->time_ns);
 	sd->max_t = EMBER_MAX(sd->max_t, r->time_ns);
@@ -347,6 +399,9 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 	h->max_t = EMBER_MAX(h->max_t, r->time_ns);
 	h->bytes += prof_bytes(sd->dict) - before + added;
 	remap_fini(&m);
+	if (sp == &own)
+		store_split_fini(&own);
+	mem_free(start);
 	mem_free(order);
 	mem_free(s);
 	mem_free(ps);

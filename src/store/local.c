@@ -536,6 +536,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 {
 	struct store_local *s = (struct store_local *)base;
 	struct store_rec r = {0};
+	struct store_split split;
 	struct buf b;
 	struct store_wr w = {&b, 0};
 	int rc;
@@ -565,11 +566,17 @@ static int local_append(struct store *base, const struct store_append *a, struct
 		r.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	}
 	r.prof = a->prof;
+	rc = store_split_build(r.prof, r.labels, r.n_labels, &s->lim, &split, d);
+	if (rc)
+		return rc;
+	r.split = &split;
 	pthread_rwlock_rdlock(&s->head_lock);
 	rc = store_head_check(s->head, &r, &s->lim, d);
 	pthread_rwlock_unlock(&s->head_lock);
-	if (rc)
+	if (rc) {
+		store_split_fini(&split);
 		return rc;
+	}
 	buf_init(&b, MEM_STORE, (size_t)s->lim.max_profile_bytes + 8);
 	/* most records are tens of KB: start there rather than through a chain of reallocs */
 	w.err = buf_reserve(&b, EMBER_MIN((size_t)REC_START_BYTES, b.max));
@@ -577,6 +584,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	store_rec_encode(&w, &r);
 	if (w.err) {
 		buf_fini(&b);
+		store_split_fini(&split);
 		if (w.err == -EMBER_ELIMIT)
 			return ember_diag_set(d, w.err,
 					      "store: profile larger than %" PRIu64 " bytes",
@@ -585,6 +593,8 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	}
 	rc = store_wal_append(s->wal, b.data, b.len); /* (I1) */
 	buf_fini(&b);
+	if (rc)
+		store_split_fini(&split);
 	if (rc == -EMBER_ELIMIT)
 		return ember_diag_set(d, rc, "store: profile too large for one WAL record");
 	if (rc == -EROFS)
@@ -599,6 +609,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	pthread_rwlock_wrlock(&s->head_lock);
 	store_head_apply(s->head, &r);
 	pthread_rwlock_unlock(&s->head_lock);
+	store_split_fini(&split);
 	store_wal_done(s->wal);
 	atomic_fetch_add(&s->appends, 1);
 	return 0;

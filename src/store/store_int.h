@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/hmap.h"
 #include "base/strtab.h"
+#include "store/split.h"
 #include "store/store.h"
 
 #define STORE_TENANT_MAX     64
@@ -235,6 +236,7 @@ struct store_rec {
 	const char *name;
 	int64_t time_ns;
 	const struct prof *prof;
+	const struct store_split *split; /* prof's series groups when known; NULL = built */
 };
 
 struct store_head *store_head_new(void);

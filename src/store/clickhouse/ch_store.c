@@ -14,6 +14,7 @@
 
 #include "base/mem.h"
 #include "store/clickhouse/ch.h"
+#include "store/split.h"
 
 #define CH_BATCH_MAX  ((size_t)256 << 20) /* bytes of one table's rows in one append */
 #define CH_READ_CONNS 4			  /* reads running at once */
@@ -161,20 +162,21 @@ static uint64_t ch_sample_span(const struct prof *p, uint32_t labelset)
 	const struct prof_label *l = prof_labelset_get(p, labelset, &n);
 
 	for (i = 0; l && i < n; i++)
-		if (l[i].str && !strcmp(prof_string(p, l[i].key), STORE_SAMPLE_LABEL_SPAN))
+		if (l[i].str && store_split_key_is_span(prof_string(p, l[i].key)))
 			return store_span_id_parse(prof_string(p, l[i].str),
 						   prof_string_len(p, l[i].str));
 	return 0;
 }
 
-/* Rows for the series of sample type `vi`. */
-static int ch_series_rows(struct ch_store *s, struct ch_fmt *b, const struct store_append *a,
-			  const char *name, int64_t t, size_t vi, struct ember_diag *d)
+/* Rows for the series of sample type `vi` and series group g of the split. */
+static int ch_series_rows(struct ch_store *s, struct ch_fmt *b, const struct store_split *sp,
+			  uint32_t g, const char *name, int64_t t, size_t vi, struct ember_diag *d)
 {
 	const struct prof *p = b->p;
 	const struct prof_meta *m = prof_meta_get(p);
 	const struct prof_value_type *vt = &prof_sample_types(p)[vi];
-	size_t n = a->n_labels + 2, i, j, ns = prof_n_samples(p), nst = prof_n_sample_types(p);
+	const struct store_labelset *gl = &sp->sets[g];
+	size_t n = gl->n + 2, i, j, ns = prof_n_samples(p), nst = prof_n_sample_types(p);
 	struct store_label *ls;
 	char ptype[1024];
 	uint64_t fp = CH_FNV_INIT;
@@ -186,10 +188,10 @@ static int ch_series_rows(struct ch_store *s, struct ch_fmt *b, const struct sto
 		 prof_string(p, vt->unit), prof_string(p, m->period_type.type),
 		 prof_string(p, m->period_type.unit));
 	ls = mem_calloc(MEM_STORE, n, sizeof(*ls));
-	for (i = j = 0; i < a->n_labels; i++)
-		if (strcmp(a->labels[i].name, STORE_LABEL_NAME) &&
-		    strcmp(a->labels[i].name, STORE_LABEL_PROFILE_TYPE))
-			ls[j++] = a->labels[i];
+	for (i = j = 0; i < gl->n; i++)
+		if (strcmp(gl->labels[i].name, STORE_LABEL_NAME) &&
+		    strcmp(gl->labels[i].name, STORE_LABEL_PROFILE_TYPE))
+			ls[j++] = gl->labels[i];
 	ls[j++] = (struct store_label){STORE_LABEL_NAME, name};
 	ls[j++] = (struct store_label){STORE_LABEL_PROFILE_TYPE, ptype};
 	n = j;
@@ -222,7 +224,7 @@ static int ch_series_rows(struct ch_store *s, struct ch_fmt *b, const struct sto
 		uint64_t sid = 0;
 
 		prof_sample_get(p, i, &smp);
-		if (vi >= nst || !smp.values[vi])
+		if (vi >= nst || !smp.values[vi] || sp->group_of[smp.labelset] != g)
 			continue;
 		rc = ch_stack(b, smp.node, s->limits.max_stack_depth, &sid, d);
 		if (rc)
@@ -254,6 +256,7 @@ static int ch_append(struct store *st, const struct store_append *a, struct embe
 	struct ch_store *s = (struct ch_store *)st;
 	const struct prof *p = a->prof;
 	struct ch_fmt b = {0};
+	struct store_split sp;
 	const char *name = a->name;
 	int64_t t = a->time_ns;
 	size_t i, nst;
@@ -288,14 +291,19 @@ static int ch_append(struct store *st, const struct store_append *a, struct embe
 		name = "unknown";
 	if (!t)
 		t = prof_meta_get(p)->time_ns;
+	rc = store_split_build(p, a->labels, a->n_labels, &s->limits, &sp, d);
+	if (rc)
+		return rc;
 	b.p = p;
 	b.r.t_min = b.r.t_max = t;
 	for (i = 0; i < CH_T_N; i++)
 		buf_init(&b.r.t[i], MEM_STORE, CH_BATCH_MAX);
 	b.node_stack = mem_calloc(MEM_STORE, prof_n_nodes(p) + 1, sizeof(*b.node_stack));
 	b.loc_done = mem_calloc(MEM_STORE, prof_n_locations(p) + 1, 1);
-	for (i = 0; !rc && i < nst; i++)
-		rc = ch_series_rows(s, &b, a, name, t, i, d);
+	for (uint32_t g = 0; !rc && g < sp.n_groups; g++)
+		for (i = 0; !rc && i < nst; i++)
+			rc = ch_series_rows(s, &b, &sp, g, name, t, i, d);
+	store_split_fini(&sp);
 	/* The writer inserts dictionaries first, samples last: a reader never sees a sample
 	 * whose stack is missing; a failure leaves at most unreferenced dictionary rows. */
 	rc = rc ?: ch_writer_append(s->writer, &b.r, d);
