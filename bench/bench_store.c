@@ -198,7 +198,8 @@ int main(int argc, char **argv)
 			char pid[16], svc[16];
 			struct store_label l[2] = {{STORE_LABEL_SERVICE, svc}, {"pid", pid}};
 			struct prof *pr;
-			bool sample = w < 360 / WINDOW_S * 10 && w % 10 == 0; /* of the first hour */
+			bool sample =
+				w < 360 / WINDOW_S * 10 && w % 10 == 0; /* of the first hour */
 
 			if (host && !sample)
 				continue;

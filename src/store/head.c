@@ -72,6 +72,19 @@ static void profile_type(const struct store_rec *r, size_t vi, char *out, size_t
 		 prof_string(p, m->period_type.unit));
 }
 
+bool store_tenant_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > STORE_TENANT_MAX || t[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' || t[i] == '-' || t[i] == '.'))
+			return false;
+	return true;
+}
+
 bool store_label_name_ok(const char *s, size_t n)
 {
 	if (n == 0 ||
@@ -296,19 +309,19 @@ static void remap_fini(struct remap *m)
 	mem_free(m->ls_span);
 }
 
-void store_head_apply(struct store_head *h, const struct store_rec *r)
+void store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,
+			struct store_pending *pd)
 {
 	const struct prof *p = r->prof;
 	struct store_sdata *sd = tenant_get(h, r->tenant);
-	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p), max_n = 0;
-	size_t before = prof_bytes(sd->dict), added = 0, *start;
+	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p), max_n = 0, *start;
+	size_t before = prof_bytes(sd->dict), n_smp = 0, n_pairs = 0;
 	struct remap m;
 	struct store_split own;
+	struct store_dict_mark mark;
 	const struct store_split *sp = r->split;
-	struct store_smp *s = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*s));
 	struct store_smp *order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
 	struct pair_src *ps;
-	uint32_t *pairs;
 	char pt[4 * 2048 + 256];
 
 	if (!sp) { /* replay: the record passed store_head_check when it was appended */
@@ -323,7 +336,13 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 	for (uint32_t g = 0; g < sp->n_groups; g++)
 		max_n = EMBER_MAX(max_n, sp->sets[g].n);
 	ps = mem_alloc(MEM_STORE, (max_n + 2) * sizeof(*ps));
-	pairs = mem_alloc(MEM_STORE, (max_n + 2) * 2 * sizeof(*pairs));
+	memset(pd, 0, sizeof(*pd));
+	pd->sd = sd;
+	pd->time_ns = r->time_ns;
+	pd->series = mem_calloc(MEM_STORE, nt * sp->n_groups, sizeof(*pd->series));
+	pd->pairs_mem = mem_alloc(MEM_STORE, nt * sp->n_groups * (max_n + 2) * 8);
+	pd->smp_mem = mem_alloc(MEM_STORE, (nt * ns + 1) * sizeof(*pd->smp_mem));
+	store_dict_mark(sd->dict, &mark);
 	remap_build(sd, p, &m);
 	/* The samples bucketed by group, each bucket in (node, span) order, once for every
 	 * sample type: value = sample index. */
@@ -351,59 +370,143 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 	for (size_t vi = 0; vi < nt; vi++) {
 		profile_type(r, vi, pt, sizeof(pt));
 		for (uint32_t g = 0; g < sp->n_groups; g++) {
-			struct store_smp *o = order + start[g];
-			size_t no = start[g + 1] - start[g];
-			uint32_t sid;
-			size_t n = pair_sources(r, &sp->sets[g], pt, ps), k = 0;
-			size_t enc_before;
-			struct store_series_rec *sr;
+			struct store_smp *o = order + start[g], *s = pd->smp_mem + n_smp;
+			struct store_dseries *x = &pd->series[pd->n_series];
+			size_t no = start[g + 1] - start[g], n, k = 0;
 
 			if (!no && sp->n_groups > 1)
 				continue; /* a label set no sample uses */
+			n = pair_sources(r, &sp->sets[g], pt, ps);
+			x->pairs = pd->pairs_mem + n_pairs;
+			x->n_pairs = (uint32_t)n;
+			n_pairs += 2 * n;
 			for (size_t i = 0; i < n; i++) {
-				pairs[2 * i] = prof_intern_cstr(sd->dict, ps[i].name);
-				pairs[2 * i + 1] = prof_intern_cstr(sd->dict, ps[i].value);
+				x->pairs[2 * i] = prof_intern_cstr(sd->dict, ps[i].name);
+				x->pairs[2 * i + 1] = prof_intern_cstr(sd->dict, ps[i].value);
 			}
-			sid = store_sdata_series(sd, pairs, (uint32_t)n);
-			sr = &sd->series[sid];
-			for (size_t i = 0; i < no; i++) { /* zero values dropped, duplicates summed */
-				struct prof_sample x;
+			for (size_t i = 0; i < no;
+			     i++) { /* zero values dropped, duplicates summed */
+				struct prof_sample y;
 
-				prof_sample_get(p, (size_t)o[i].value, &x);
-				if (!x.values[vi])
+				prof_sample_get(p, (size_t)o[i].value, &y);
+				if (!y.values[vi])
 					continue;
 				if (k && s[k - 1].node == o[i].node && s[k - 1].span == o[i].span) {
-					s[k - 1].value += x.values[vi];
+					s[k - 1].value += y.values[vi];
 					continue;
 				}
 				s[k].node = o[i].node;
 				s[k].span = o[i].span;
-				s[k].value = x.values[vi];
+				s[k].value = y.values[vi];
 				k++;
 			}
-			enc_before = sr->cols.enc_cap + sr->cols.cap_prof * 36; /* memory */
-			store_cols_add(&sr->cols, r->time_ns, prof_meta_get(p)->duration_ns,
-				       prof_meta_get(p)->period, s, k);
-			sr->min_t = EMBER_MIN(sr->min_t, r->time_ns);
-			sr->max_t = EMBER_MAX(sr->max_t, r->time_ns);
-			sd->n_prof++;
-			sd->n_smp += k;
-			added += sr->cols.enc_cap + sr->cols.cap_prof * 36 - enc_before;
-			h->n_prof++;
-			h->n_smp += k;
+			x->smp = s;
+			x->n_smp = k;
+			x->dur = prof_meta_get(p)->duration_ns;
+			x->period = prof_meta_get(p)->period;
+			n_smp += k;
+			pd->n_series++;
 		}
 	}
-	sd->min_t = EMBER_MIN(sd->min_t, r->time_ns);
-	sd->max_t = EMBER_MAX(sd->max_t, r->time_ns);
-	h->min_t = EMBER_MIN(h->min_t, r->time_ns);
-	h->max_t = EMBER_MAX(h->max_t, r->time_ns);
-	h->bytes += prof_bytes(sd->dict) - before + added;
+	if (w) { /* the WAL record: what the dictionary gained, then the series' samples */
+		store_drec_encode_head(w, r->tenant, r->time_ns);
+		store_dict_encode_since(w, sd->dict, &mark);
+		pd->rec_dict_end = w->b->len;
+		store_drec_encode_series(w, pd->series, pd->n_series);
+	}
+	h->bytes += prof_bytes(sd->dict) - before;
 	remap_fini(&m);
 	if (sp == &own)
 		store_split_fini(&own);
 	mem_free(start);
 	mem_free(order);
-	mem_free(s);
 	mem_free(ps);
-	mem_free(pairs);
+}
+
+/* Adds one series' profile to sd; returns the head memory it took. */
+static size_t commit_series(struct store_head *h, struct store_sdata *sd, int64_t t,
+			    const struct store_dseries *x)
+{
+	uint32_t sid = store_sdata_series(sd, x->pairs, x->n_pairs);
+	struct store_series_rec *sr = &sd->series[sid];
+	size_t before = sr->cols.enc_cap + sr->cols.cap_prof * 36; /* memory, not length */
+
+	store_cols_add(&sr->cols, t, x->dur, x->period, x->smp, x->n_smp);
+	sr->min_t = EMBER_MIN(sr->min_t, t);
+	sr->max_t = EMBER_MAX(sr->max_t, t);
+	sd->n_prof++;
+	sd->n_smp += x->n_smp;
+	h->n_prof++;
+	h->n_smp += x->n_smp;
+	return sr->cols.enc_cap + sr->cols.cap_prof * 36 - before;
+}
+
+static void commit_times(struct store_head *h, struct store_sdata *sd, int64_t t)
+{
+	sd->min_t = EMBER_MIN(sd->min_t, t);
+	sd->max_t = EMBER_MAX(sd->max_t, t);
+	h->min_t = EMBER_MIN(h->min_t, t);
+	h->max_t = EMBER_MAX(h->max_t, t);
+}
+
+void store_head_commit(struct store_head *h, const struct store_pending *pd)
+{
+	for (size_t i = 0; i < pd->n_series; i++)
+		h->bytes += commit_series(h, pd->sd, pd->time_ns, &pd->series[i]);
+	commit_times(h, pd->sd, pd->time_ns);
+}
+
+void store_pending_fini(struct store_pending *pd)
+{
+	mem_free(pd->series);
+	mem_free(pd->pairs_mem);
+	mem_free(pd->smp_mem);
+	memset(pd, 0, sizeof(*pd));
+}
+
+void store_head_apply(struct store_head *h, const struct store_rec *r)
+{
+	struct store_pending pd;
+
+	store_head_prepare(h, r, NULL, &pd);
+	store_head_commit(h, &pd);
+	store_pending_fini(&pd);
+}
+
+struct prof *store_head_dict(struct store_head *h, const char *tenant)
+{
+	return tenant_get(h, tenant)->dict;
+}
+
+void store_head_replay(struct store_head *h, const struct store_drec *dr, struct store_xlat *x)
+{
+	struct store_sdata *sd = tenant_get(h, dr->tenant);
+
+	if (!x) { /* the record's ids are the head's own */
+		for (size_t i = 0; i < dr->n_series; i++)
+			h->bytes += commit_series(h, sd, dr->time_ns, &dr->series[i]);
+		commit_times(h, sd, dr->time_ns);
+		return;
+	}
+	store_xlat_extend(x);
+	for (size_t i = 0; i < dr->n_series; i++) {
+		struct store_dseries t = dr->series[i];
+		struct store_smp *smp =
+			mem_alloc(MEM_STORE, (t.n_smp ? t.n_smp : 1) * sizeof(*smp));
+		uint32_t *pairs = mem_alloc(MEM_STORE, (size_t)t.n_pairs * 8);
+
+		for (uint32_t k = 0; k < 2 * t.n_pairs; k++) /* names keep their order */
+			pairs[k] = store_xlat_str(x, t.pairs[k]);
+		for (size_t k = 0; k < t.n_smp; k++) {
+			smp[k] = t.smp[k];
+			smp[k].node = store_xlat_node(x, t.smp[k].node);
+		}
+		t.pairs = pairs;
+		t.smp = smp;
+		t.n_smp = store_smp_merge(smp, t.n_smp);
+		h->bytes += commit_series(h, sd, dr->time_ns, &t);
+		mem_free(smp);
+		mem_free(pairs);
+	}
+	commit_times(h, sd, dr->time_ns);
 }

@@ -72,19 +72,6 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static bool tenant_ok(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n == 0 || n > STORE_TENANT_MAX || t[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
-		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' || t[i] == '-' || t[i] == '.'))
-			return false;
-	return true;
-}
-
 static bool parse_hex16(const char *s, size_t n, uint64_t *v)
 {
 	uint64_t x = 0;
@@ -252,7 +239,7 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 				continue;
 			memcpy(tenant, f->d_name, len - 4);
 			tenant[len - 4] = 0;
-			if (!tenant_ok(tenant))
+			if (!store_tenant_ok(tenant))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", cdir, f->d_name);
 			rc = store_block_open(path, &b, &off);
@@ -282,31 +269,22 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 
 struct replay_ctx {
 	struct store_local *s;
-	struct arena *arena;
+	struct store_replay *rp;
 	const char *path;
 };
 
 static int replay_one(void *ctx, const uint8_t *p, size_t n)
 {
 	struct replay_ctx *rc = ctx;
-	struct store_rec r;
-	struct prof *prof;
-	int err;
+	int err = store_replay_record(rc->rp, p, n);
 
-	arena_reset(rc->arena);
-	err = store_rec_decode(p, n, rc->arena, &r, &prof);
-	if (!err && (!tenant_ok(r.tenant) || prof_n_sample_types(prof) == 0))
-		err = -EMBER_ECORRUPT;
 	if (err) {
 		/* its checksum holds, so the records after it are sound: skip only this one */
 		LOG_WARN("store: WAL %s: a record of %zu bytes cannot be decoded (%s); skipped",
 			 rc->path, n, ember_strerror(err));
-		prof_free(prof);
 		atomic_fetch_add(&rc->s->skipped, 1);
 		return 0;
 	}
-	store_head_apply(rc->s->head, &r);
-	prof_free(prof);
 	atomic_fetch_add(&rc->s->replayed, 1);
 	return 0;
 }
@@ -350,7 +328,7 @@ static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq
 {
 	uint64_t *segs;
 	size_t n = list_segments(s, &segs);
-	struct replay_ctx rc = {s, arena_new(MEM_STORE, 64 << 10), NULL};
+	struct replay_ctx rc = {.s = s, .rp = store_replay_new(s->head)};
 	int err = 0;
 
 	*max_seq = 0;
@@ -374,6 +352,7 @@ static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq
 			break;
 		}
 		prc = store_wal_parse(b.data, b.len, replay_one, &rc, &valid);
+		store_replay_segment_end(rc.rp);
 		if (prc == -EMBER_ECORRUPT && valid == 0) {
 			snprintf(qname, sizeof(qname), "%016" PRIx64 ".wal", segs[i]);
 			quarantine(s, path, qname, prc, 0);
@@ -393,7 +372,7 @@ static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq
 		}
 		buf_fini(&b);
 	}
-	arena_free(rc.arena);
+	store_replay_free(rc.rp);
 	mem_free(segs);
 	return err;
 }
@@ -418,6 +397,8 @@ static void local_close(struct store *base)
 	pthread_rwlock_destroy(&s->head_lock);
 	pthread_mutex_destroy(&s->set_lock);
 	pthread_mutex_destroy(&s->cut_lock);
+	pthread_mutex_destroy(&s->gate_mu);
+	pthread_cond_destroy(&s->gate_cv);
 	pthread_mutex_destroy(&s->bg_mu);
 	pthread_cond_destroy(&s->bg_cv);
 	mem_free(s);
@@ -463,6 +444,8 @@ int store_local_open(const struct store_opts *o, struct store **out, struct embe
 	pthread_rwlock_init(&s->head_lock, NULL);
 	pthread_mutex_init(&s->set_lock, NULL);
 	pthread_mutex_init(&s->cut_lock, NULL);
+	pthread_mutex_init(&s->gate_mu, NULL);
+	pthread_cond_init(&s->gate_cv, NULL);
 	pthread_mutex_init(&s->bg_mu, NULL);
 	pthread_cond_init(&s->bg_cv, NULL);
 	s->head = store_head_new();
@@ -532,21 +515,88 @@ int store_local_read_only(struct store_local *s, struct ember_diag *d)
 /* Initial size of a WAL record's buffer. */
 #define REC_START_BYTES (32u << 10)
 
+static void gate_enter(struct store_local *s)
+{
+	pthread_mutex_lock(&s->gate_mu);
+	while (s->gate_closed)
+		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
+	s->in_flight++;
+	pthread_mutex_unlock(&s->gate_mu);
+}
+
+static void gate_leave(struct store_local *s)
+{
+	pthread_mutex_lock(&s->gate_mu);
+	if (--s->in_flight == 0)
+		pthread_cond_broadcast(&s->gate_cv);
+	pthread_mutex_unlock(&s->gate_mu);
+}
+
+/* Closes the gate and waits until no append is in flight. */
+static void gate_close(struct store_local *s)
+{
+	pthread_mutex_lock(&s->gate_mu);
+	while (s->gate_closed) /* one cut at a time holds cut_lock anyway */
+		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
+	s->gate_closed = true;
+	while (s->in_flight)
+		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
+	pthread_mutex_unlock(&s->gate_mu);
+}
+
+static void gate_open(struct store_local *s)
+{
+	pthread_mutex_lock(&s->gate_mu);
+	s->gate_closed = false;
+	pthread_cond_broadcast(&s->gate_cv);
+	pthread_mutex_unlock(&s->gate_mu);
+}
+
+/* Interns r into the head and queues its delta record, under the head lock so that records
+ * reach the WAL in the order their dictionary entries were made (I6). An encoding over the
+ * profile size limit still queues the dictionary delta alone (the entries exist in memory now
+ * and later records may use them) and returns -EMBER_ELIMIT. */
+static int prepare_and_queue(struct store_local *s, const struct store_rec *r,
+			     struct store_pending *pd, uint64_t *ticket)
+{
+	struct buf b;
+	struct store_wr w = {&b, 0};
+	int rc, over = 0;
+
+	buf_init(&b, MEM_STORE, (size_t)STORE_WAL_MAX_REC + 8);
+	/* most records are tens of KB: start there rather than through a chain of reallocs */
+	w.err = buf_reserve(&b, REC_START_BYTES);
+	store_wr_bytes(&w, "\0\0\0\0\0\0\0\0", 8); /* frame header, filled by the WAL */
+	pthread_rwlock_wrlock(&s->head_lock);
+	store_head_prepare(s->head, r, &w, pd);
+	if (!w.err && b.len - 8 > s->lim.max_profile_bytes) {
+		b.len = pd->rec_dict_end; /* drop the series, keep the dictionary delta */
+		store_wr_uv(&w, 0);
+		over = -EMBER_ELIMIT;
+	}
+	rc = w.err ? w.err : store_wal_enqueue(s->wal, b.data, b.len, ticket); /* (I1) */
+	pthread_rwlock_unlock(&s->head_lock);
+	buf_fini(&b);
+	if (rc == -EMBER_ELIMIT) /* the dictionary delta alone passed the WAL's record bound */
+		rc = -ENOSPC;
+	return rc ? rc : over;
+}
+
 static int local_append(struct store *base, const struct store_append *a, struct ember_diag *d)
 {
 	struct store_local *s = (struct store_local *)base;
 	struct store_rec r = {0};
 	struct store_split split;
-	struct buf b;
-	struct store_wr w = {&b, 0};
-	int rc;
+	struct store_pending pd;
+	uint64_t ticket = 0;
+	int rc, over;
 
 	if (atomic_load(&s->error))
 		return store_local_read_only(s, d);
 	if (!a->prof)
 		return ember_diag_set(d, -EMBER_EUSAGE, "store: no profile");
 	r.tenant = a->tenant && a->tenant[0] ? a->tenant : STORE_DEFAULT_TENANT;
-	if (!tenant_ok(r.tenant))
+	if (!store_tenant_ok(r.tenant))
 		return ember_diag_set(d, -EMBER_EUSAGE,
 				      "store: bad tenant id \"%.70s\" (want [A-Za-z0-9_.-]{1,64})",
 				      r.tenant);
@@ -577,26 +627,28 @@ static int local_append(struct store *base, const struct store_append *a, struct
 		store_split_fini(&split);
 		return rc;
 	}
-	buf_init(&b, MEM_STORE, (size_t)s->lim.max_profile_bytes + 8);
-	/* most records are tens of KB: start there rather than through a chain of reallocs */
-	w.err = buf_reserve(&b, EMBER_MIN((size_t)REC_START_BYTES, b.max));
-	store_wr_bytes(&w, "\0\0\0\0\0\0\0\0", 8); /* frame header, filled by the WAL */
-	store_rec_encode(&w, &r);
-	if (w.err) {
-		buf_fini(&b);
-		store_split_fini(&split);
-		if (w.err == -EMBER_ELIMIT)
-			return ember_diag_set(d, w.err,
-					      "store: profile larger than %" PRIu64 " bytes",
-					      s->lim.max_profile_bytes);
-		return ember_diag_set(d, w.err, "store: cannot encode the profile");
-	}
-	rc = store_wal_append(s->wal, b.data, b.len); /* (I1) */
-	buf_fini(&b);
-	if (rc)
-		store_split_fini(&split);
+	gate_enter(s);
+	rc = over = prepare_and_queue(s, &r, &pd, &ticket);
 	if (rc == -EMBER_ELIMIT)
-		return ember_diag_set(d, rc, "store: profile too large for one WAL record");
+		rc = 0; /* the dictionary delta is queued: wait for it like any record */
+	if (!rc)
+		rc = store_wal_wait(s->wal, ticket);
+	if (!rc && !over) {
+		pthread_rwlock_wrlock(&s->head_lock);
+		store_head_commit(s->head, &pd);
+		pthread_rwlock_unlock(&s->head_lock);
+	}
+	if (!rc) {
+		store_wal_done(s->wal);
+		if (!over)
+			atomic_fetch_add(&s->appends, 1);
+	}
+	store_pending_fini(&pd);
+	gate_leave(s);
+	store_split_fini(&split);
+	if (!rc && over)
+		return ember_diag_set(d, over, "store: profile larger than %" PRIu64 " bytes",
+				      s->lim.max_profile_bytes);
 	if (rc == -EROFS)
 		return store_local_read_only(s, d);
 	if (rc) {
@@ -606,12 +658,6 @@ static int local_append(struct store *base, const struct store_append *a, struct
 				      "the store is read-only until reopened",
 				      ember_strerror(rc));
 	}
-	pthread_rwlock_wrlock(&s->head_lock);
-	store_head_apply(s->head, &r);
-	pthread_rwlock_unlock(&s->head_lock);
-	store_split_fini(&split);
-	store_wal_done(s->wal);
-	atomic_fetch_add(&s->appends, 1);
 	return 0;
 }
 
@@ -701,8 +747,10 @@ static int local_cut(struct store *base, struct ember_diag *d)
 		return store_local_read_only(s, d);
 	}
 	seq = s->wal_seq + 1;
+	gate_close(s); /* (I6) the new segment starts with the new, empty head */
 	rc = store_wal_rotate(s->wal, seq);
 	if (rc) {
+		gate_open(s);
 		store_local_enter_error(s, rc);
 		pthread_mutex_unlock(&s->cut_lock);
 		return ember_diag_set(d, rc, "store: WAL rotation failed: %s", ember_strerror(rc));
@@ -713,6 +761,7 @@ static int local_cut(struct store *base, struct ember_diag *d)
 	s->frozen = s->head;
 	s->head = store_head_new();
 	pthread_rwlock_unlock(&s->head_lock);
+	gate_open(s);
 
 	rc = write_cut(s, s->frozen, seq, &added, d);
 	if (rc) {
@@ -796,7 +845,7 @@ static int run_query(struct store_local *s, const struct store_qargs *a, struct 
 		*prof = NULL;
 	if (res)
 		*res = NULL;
-	if (!tenant_ok(tenant))
+	if (!store_tenant_ok(tenant))
 		return ember_diag_set(d, -EMBER_EUSAGE, "store: bad tenant id");
 	rc = store_qctx_new(a, &c, d);
 	if (rc)

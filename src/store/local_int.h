@@ -41,6 +41,13 @@ struct store_local {
 	struct blockset *blocks; /* guarded by set_lock */
 	pthread_mutex_t cut_lock;
 	uint64_t wal_seq; /* current segment; guarded by cut_lock */
+	/* The append gate: an append is "in flight" from before it interns into the head until
+	 * its commit; a cut closes the gate, waits for none in flight, then rotates the WAL and
+	 * swaps the head, so a segment's delta records all refer to one head's dictionaries. */
+	pthread_mutex_t gate_mu;
+	pthread_cond_t gate_cv;
+	bool gate_closed;   /* guarded by gate_mu */
+	unsigned in_flight; /* guarded by gate_mu */
 	struct store_wal *wal;
 
 	atomic_int error;

@@ -19,7 +19,7 @@
  * group with the request's labels when no sample carries a liftable label. */
 struct store_split {
 	uint32_t n_groups;
-	uint32_t *group_of; /* per label set of the profile */
+	uint32_t *group_of;	     /* per label set of the profile */
 	struct store_labelset *sets; /* per group */
 	struct store_label *owned;   /* storage behind sets[].labels */
 };

@@ -88,10 +88,28 @@ static inline uint64_t store_get_u64le(const uint8_t *p)
 void store_put_u32le(uint8_t *p, uint32_t v);
 void store_put_u64le(uint8_t *p, uint64_t v);
 
-/* A whole profile (with_samples) or only its symbol tables, in the "prof codec" format. */
+/* --- pcodec.c: the profile encoding -------------------------------------------------------- */
+
+/* A whole profile (with_samples) or only its symbol tables. */
 void store_prof_encode(struct store_wr *w, const struct prof *p, bool with_samples);
-/* Decodes and validates every id; NULL and -EMBER_ECORRUPT (offset in *bad_off) on bad input. */
+/* Decodes and validates every id; -EMBER_ECORRUPT on bad input. */
 int store_prof_decode(struct store_rd *r, struct prof **out);
+
+/* How far a dictionary's tables reached: the entries after a mark are its delta. */
+struct store_dict_mark {
+	uint32_t strings, mappings, functions, locations, nodes; /* prof_n_*() */
+};
+
+void store_dict_mark(const struct prof *p, struct store_dict_mark *m);
+/* The entries p gained since `from` (which is written too, to be checked on decode). */
+void store_dict_encode_since(struct store_wr *w, const struct prof *p,
+			     const struct store_dict_mark *from);
+/* A delta starts with its mark; then store_dict_decode_entries appends the entries to p:
+ * -EMBER_ECORRUPT when p is not at mark `at`, an id is out of range or an entry is not new
+ * (p keeps what was added before the error). */
+void store_dict_read_mark(struct store_rd *r, struct store_dict_mark *m);
+bool store_dict_mark_eq(const struct store_dict_mark *a, const struct store_dict_mark *b);
+int store_dict_decode_entries(struct store_rd *r, struct prof *p, const struct store_dict_mark *at);
 
 /* zstd helpers: compress into w; decompress a frame of at most max_raw bytes and at most
  * STORE_ZSTD_MAX_RATIO times its compressed size (+64 KiB): a larger declared size is corrupt. */
@@ -180,10 +198,13 @@ struct store_xlat {
 	struct prof *dst;
 	uint32_t *str, *map, *fn, *loc, *node;
 	size_t cap[5]; /* allocated entries of the five maps, reused across store_xlat_init */
+	size_t n[5];   /* entries in use (store_xlat_extend keeps them) */
 };
 
 /* x must be zeroed or previously initialised (its maps are reused); store_xlat_fini frees. */
 void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *dst);
+/* After src grew: its new entries unmapped, the mapped ones kept. */
+void store_xlat_extend(struct store_xlat *x);
 void store_xlat_fini(struct store_xlat *x);
 /* The destination node of src node id (its stack and symbols copied as needed). */
 uint32_t store_xlat_node(struct store_xlat *x, uint32_t id);
@@ -194,6 +215,23 @@ struct store_smp {
 	uint32_t node;
 	uint64_t span;
 	int64_t value;
+};
+
+/* One series' profile in a delta record: labels and samples in dictionary ids. */
+struct store_dseries {
+	uint32_t *pairs; /* n_pairs (name, value) string ids, names ascending */
+	uint32_t n_pairs;
+	int64_t dur, period;
+	struct store_smp *smp; /* strictly ascending by (node, span) */
+	size_t n_smp;
+};
+
+/* A decoded delta record (type 2): its dictionary delta is already in the tenant's dict. */
+struct store_drec {
+	const char *tenant;
+	int64_t time_ns;
+	struct store_dseries *series;
+	size_t n_series;
 };
 
 /* Sorts by (node, span) and sums duplicates; returns the new count. */
@@ -239,6 +277,8 @@ struct store_rec {
 	const struct store_split *split; /* prof's series groups when known; NULL = built */
 };
 
+/* A tenant id usable as a file name: [A-Za-z0-9_.-]{1,64}, not starting with '.'. */
+bool store_tenant_ok(const char *t);
 struct store_head *store_head_new(void);
 void store_head_free(struct store_head *h);
 struct store_sdata *store_head_tenant(const struct store_head *h, const char *tenant);
@@ -246,10 +286,60 @@ struct store_sdata *store_head_tenant(const struct store_head *h, const char *te
 int store_head_check(const struct store_head *h, const struct store_rec *r,
 		     const struct store_limits *lim, struct ember_diag *d);
 /* Adds r; never fails once store_head_check passed (may overshoot the series limit slightly
- * under concurrency). */
+ * under concurrency). prepare + commit in one. */
 void store_head_apply(struct store_head *h, const struct store_rec *r);
 
+/* An append in two steps around its WAL write: store_head_prepare interns r's symbols and
+ * label strings into the tenant dictionary and, when w is given, encodes the delta record
+ * (dictionary entries added, then the series' samples in dictionary ids); store_head_commit,
+ * once the record is durable, adds the samples to the series. Nothing but the dictionary
+ * changes in between, so the records' order in the WAL must be their prepare order. */
+struct store_pending {
+	struct store_sdata *sd;
+	int64_t time_ns;
+	struct store_dseries *series; /* owned, n_series */
+	size_t n_series;
+	size_t rec_dict_end; /* record length after the dictionary delta (w given) */
+	uint32_t *pairs_mem;
+	struct store_smp *smp_mem;
+};
+
+void store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,
+			struct store_pending *pd);
+void store_head_commit(struct store_head *h, const struct store_pending *pd);
+void store_pending_fini(struct store_pending *pd);
+/* The tenant's dictionary (the tenant is created when new). */
+struct prof *store_head_dict(struct store_head *h, const char *tenant);
+/* Commits a replayed delta record. x == NULL: its ids are the head's dictionary's own; else
+ * x translates from the WAL segment's dictionary (x->src) into the head's (x->dst). */
+void store_head_replay(struct store_head *h, const struct store_drec *dr, struct store_xlat *x);
+
+/* --- replay.c: WAL records into a head on open --------------------------------------------- */
+
+struct store_replay;
+
+struct store_replay *store_replay_new(struct store_head *h);
+/* Applies one record's payload; -EMBER_ECORRUPT (nothing or part of it applied, never a
+ * crash) when it cannot be decoded. */
+int store_replay_record(struct store_replay *rp, const uint8_t *p, size_t n);
+/* Between WAL segments: delta records refer to their own segment's dictionaries. */
+void store_replay_segment_end(struct store_replay *rp);
+void store_replay_free(struct store_replay *rp);
+
 /* --- wal.c -------------------------------------------------------------------------------- */
+
+/* A delta record is the head, then store_dict_encode_since, then the series. */
+void store_drec_encode_head(struct store_wr *w, const char *tenant, int64_t time_ns);
+void store_drec_encode_series(struct store_wr *w, const struct store_dseries *ds, size_t n);
+/* Decodes a delta record: its dictionary delta goes into dict_for(ctx, tenant, its starting
+ * mark) (NULL: corrupt), against which every id is then checked; arrays live in arena a. -EMBER_ECORRUPT on bad input (the
+ * dictionary may keep part of the delta). */
+int store_drec_decode(const uint8_t *p, size_t n, struct arena *a,
+		      struct prof *(*dict_for)(void *ctx, const char *tenant,
+					       const struct store_dict_mark *at),
+		      void *ctx, struct store_drec *out);
+/* 1 (whole profile, store_rec_*), 2 (delta, store_drec_*) or 0 (unknown). */
+int store_rec_type(const uint8_t *p, size_t n);
 
 struct store_wal;
 
@@ -267,10 +357,12 @@ int store_rec_decode(const uint8_t *p, size_t n, struct arena *a, struct store_r
 int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uint32_t delay_us,
 		   struct store_wal **out);
 void store_wal_close(struct store_wal *w);
-/* Writes one record (frame: n bytes, the first 8 reserved for the WAL's length and checksum)
- * and waits until it is durable (group commit). On success the caller holds
- * an "in flight" mark until store_wal_done, which rotation waits for. */
-int store_wal_append(struct store_wal *w, void *frame, size_t n);
+/* Queues one record (frame: n bytes, the first 8 reserved for the WAL's length and checksum;
+ * records reach the file in queue order), then store_wal_wait(ticket) waits until it is
+ * durable (group commit). From a successful enqueue the caller holds an "in flight" mark,
+ * which rotation waits for, until store_wal_done (or a failed wait, which drops it). */
+int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, uint64_t *ticket);
+int store_wal_wait(struct store_wal *w, uint64_t ticket);
 void store_wal_done(struct store_wal *w);
 /* Starts segment `seq` once no append is in flight; appends wait meanwhile. */
 int store_wal_rotate(struct store_wal *w, uint64_t seq);

@@ -155,6 +155,133 @@ int store_rec_decode(const uint8_t *p, size_t n, struct arena *a, struct store_r
 	return 0;
 }
 
+/* Delta records (type 2): the tenant dictionary's new entries, then per series its labels and
+ * samples in dictionary ids. */
+
+void store_drec_encode_head(struct store_wr *w, const char *tenant, int64_t time_ns)
+{
+	store_wr_uv(w, 2); /* record type: delta append */
+	wr_str(w, tenant);
+	store_wr_sv(w, time_ns);
+}
+
+void store_drec_encode_series(struct store_wr *w, const struct store_dseries *ds, size_t n)
+{
+	store_wr_uv(w, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct store_dseries *x = &ds[i];
+		bool spans = false;
+		uint32_t prev = 0;
+
+		store_wr_uv(w, x->n_pairs);
+		for (uint32_t k = 0; k < 2 * x->n_pairs; k++)
+			store_wr_uv(w, x->pairs[k]);
+		store_wr_sv(w, x->dur);
+		store_wr_sv(w, x->period);
+		for (size_t k = 0; k < x->n_smp && !spans; k++)
+			spans = x->smp[k].span != 0;
+		store_wr_uv(w, x->n_smp);
+		store_wr_uv(w, spans);
+		for (size_t k = 0; k < x->n_smp; k++) {
+			store_wr_uv(w, x->smp[k].node - prev);
+			prev = x->smp[k].node;
+			store_wr_sv(w, x->smp[k].value);
+			if (spans)
+				store_wr_uv(w, x->smp[k].span);
+		}
+	}
+}
+
+/* One series of a delta record, every id checked against dict. */
+static void rd_dseries(struct store_rd *r, struct arena *a, const struct prof *dict,
+		       struct store_dseries *x)
+{
+	uint32_t ns = prof_n_strings(dict), nn = prof_n_nodes(dict), node = 0;
+	uint64_t spans;
+
+	x->n_pairs = (uint32_t)store_rd_count(r, 2, 1024);
+	x->pairs = arena_alloc(a, (size_t)(x->n_pairs ? x->n_pairs : 1) * 8);
+	for (uint32_t k = 0; k < 2 * x->n_pairs && !r->err; k++) {
+		uint64_t v = store_rd_uv(r);
+
+		if (v >= ns)
+			r->err = -EMBER_ECORRUPT;
+		x->pairs[k] = (uint32_t)v;
+	}
+	for (uint32_t k = 1; k < x->n_pairs && !r->err; k++) /* names strictly ascending */
+		if (strcmp(prof_string(dict, x->pairs[2 * k - 2]),
+			   prof_string(dict, x->pairs[2 * k])) >= 0)
+			r->err = -EMBER_ECORRUPT;
+	if (!r->err && x->n_pairs == 0)
+		r->err = -EMBER_ECORRUPT;
+	x->dur = store_rd_sv(r);
+	x->period = store_rd_sv(r);
+	x->n_smp = store_rd_count(r, 2, UINT32_MAX);
+	spans = store_rd_uv(r);
+	if (r->err || spans > 1) {
+		r->err = -EMBER_ECORRUPT;
+		x->n_smp = 0;
+		return;
+	}
+	x->smp = arena_alloc(a, (x->n_smp ? x->n_smp : 1) * sizeof(*x->smp));
+	for (size_t k = 0; k < x->n_smp && !r->err; k++) {
+		uint64_t d = store_rd_uv(r);
+		struct store_smp *m = &x->smp[k];
+
+		if (d >= nn - node) {
+			r->err = -EMBER_ECORRUPT;
+			break;
+		}
+		node += (uint32_t)d;
+		m->node = node;
+		m->value = store_rd_sv(r);
+		m->span = spans ? store_rd_uv(r) : 0;
+		/* strictly ascending by (node, span) */
+		if (k && d == 0 && m->span <= x->smp[k - 1].span)
+			r->err = -EMBER_ECORRUPT;
+	}
+}
+
+int store_drec_decode(const uint8_t *p, size_t n, struct arena *a,
+		      struct prof *(*dict_for)(void *ctx, const char *tenant,
+					       const struct store_dict_mark *at),
+		      void *ctx, struct store_drec *out)
+{
+	struct store_rd r;
+	struct store_dict_mark at;
+	struct prof *dict;
+
+	memset(out, 0, sizeof(*out));
+	store_rd_init(&r, p, n);
+	if (store_rd_uv(&r) != 2)
+		return -EMBER_ECORRUPT;
+	out->tenant = rd_str(&r, a);
+	out->time_ns = store_rd_sv(&r);
+	if (r.err || !out->tenant[0])
+		return -EMBER_ECORRUPT;
+	store_dict_read_mark(&r, &at);
+	dict = r.err ? NULL : dict_for(ctx, out->tenant, &at);
+	if (!dict || store_dict_decode_entries(&r, dict, &at))
+		return -EMBER_ECORRUPT;
+	out->n_series = store_rd_count(&r, 6, 1u << 20);
+	out->series = arena_calloc(a, out->n_series ? out->n_series : 1, sizeof(*out->series));
+	for (size_t i = 0; i < out->n_series && !r.err; i++)
+		rd_dseries(&r, a, dict, &out->series[i]);
+	if (r.err || r.p != r.end)
+		return -EMBER_ECORRUPT;
+	return 0;
+}
+
+int store_rec_type(const uint8_t *p, size_t n)
+{
+	struct store_rd r;
+	uint64_t t;
+
+	store_rd_init(&r, p, n);
+	t = store_rd_uv(&r);
+	return r.err || t < 1 || t > 2 ? 0 : (int)t;
+}
+
 /* The writer. */
 
 struct store_wal {
@@ -282,13 +409,13 @@ static void wal_lead(struct store_wal *w)
 }
 
 /* frame: n bytes, the first 8 reserved for the length and checksum. The record is queued in
- * memory under the mutex (a copy); whoever finds no leader running becomes the leader and
- * writes and fsyncs every queued record at once, so concurrent appends share one write and
- * one fsync (group commit). */
-int store_wal_append(struct store_wal *w, void *frame, size_t n)
+ * memory under the mutex (a copy); store_wal_wait then waits until it is durable: whoever
+ * finds no leader running becomes the leader and writes and fsyncs every queued record at
+ * once, so concurrent appends share one write and one fsync (group commit). Records reach the
+ * file in enqueue order. */
+int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, uint64_t *ticket)
 {
 	uint8_t *f = frame;
-	uint64_t mine;
 	int rc;
 
 	if (n <= 8 || n - 8 > STORE_WAL_MAX_REC)
@@ -308,15 +435,24 @@ int store_wal_append(struct store_wal *w, void *frame, size_t n)
 		return rc;
 	}
 	w->written += n;
-	mine = w->written;
+	*ticket = w->written;
 	w->inflight++;
-	while (w->synced < mine && !w->err) {
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+int store_wal_wait(struct store_wal *w, uint64_t ticket)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->synced < ticket && !w->err) {
 		if (!w->syncing)
 			wal_lead(w);
 		else
 			pthread_cond_wait(&w->cv, &w->mu);
 	}
-	if (w->synced < mine) {
+	if (w->synced < ticket) {
 		rc = w->err;
 		w->inflight--;
 		pthread_cond_broadcast(&w->cv);

@@ -21,6 +21,18 @@ static void map_reset(uint32_t **arr, size_t *cap, size_t n)
 	(*arr)[0] = 0;
 }
 
+/* How far the maps reach (what store_xlat_extend keeps). */
+static void remember(struct store_xlat *x)
+{
+	const struct prof *s = x->src;
+
+	x->n[0] = (size_t)prof_n_strings(s) + 1;
+	x->n[1] = (size_t)prof_n_mappings(s) + 1;
+	x->n[2] = (size_t)prof_n_functions(s) + 1;
+	x->n[3] = (size_t)prof_n_locations(s) + 1;
+	x->n[4] = (size_t)prof_n_nodes(s) + 1;
+}
+
 void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *dst)
 {
 	x->src = src;
@@ -30,6 +42,33 @@ void store_xlat_init(struct store_xlat *x, const struct prof *src, struct prof *
 	map_reset(&x->fn, &x->cap[2], (size_t)prof_n_functions(src) + 1);
 	map_reset(&x->loc, &x->cap[3], (size_t)prof_n_locations(src) + 1);
 	map_reset(&x->node, &x->cap[4], (size_t)prof_n_nodes(src) + 1);
+	remember(x);
+}
+
+/* Grows *arr from its n_old mapped entries to n, the new ones unmapped. */
+static void map_extend(uint32_t **arr, size_t *cap, size_t n_old, size_t n)
+{
+	if (n <= n_old)
+		return;
+	if (n > *cap) {
+		size_t c = EMBER_MAX(n, *cap + *cap / 2);
+
+		*arr = mem_realloc(MEM_STORE, *arr, c * 4);
+		*cap = c;
+	}
+	memset(*arr + n_old, 0xff, (n - n_old) * 4);
+}
+
+void store_xlat_extend(struct store_xlat *x)
+{
+	const struct prof *s = x->src;
+
+	map_extend(&x->str, &x->cap[0], x->n[0], (size_t)prof_n_strings(s) + 1);
+	map_extend(&x->map, &x->cap[1], x->n[1], (size_t)prof_n_mappings(s) + 1);
+	map_extend(&x->fn, &x->cap[2], x->n[2], (size_t)prof_n_functions(s) + 1);
+	map_extend(&x->loc, &x->cap[3], x->n[3], (size_t)prof_n_locations(s) + 1);
+	map_extend(&x->node, &x->cap[4], x->n[4], (size_t)prof_n_nodes(s) + 1);
+	remember(x);
 }
 
 void store_xlat_fini(struct store_xlat *x)

@@ -89,15 +89,14 @@ TEST(store_split_sample_labels_into_series)
 	struct store *s;
 	struct prof *p = fx_prof_new();
 	struct store_label req[] = {{STORE_LABEL_SERVICE, "api"}, {"env", "prod"}};
-	struct store_append a = {.labels = req,
-				 .n_labels = 2,
-				 .name = "process_cpu",
-				 .time_ns = 5 * SEC,
-				 .prof = p};
+	struct store_append a = {
+		.labels = req, .n_labels = 2, .name = "process_cpu", .time_ns = 5 * SEC, .prof = p};
 	const char *const a1[] = {"endpoint", "/a", NULL};
 	const char *const a2[] = {"endpoint", "/a", "span_id", "1122334455667788", NULL};
-	const char *const a3[] = {"profile_id", "1122334455667788", "endpoint", "/a",
-				  "trace_id", "0123456789abcdef0123456789abcdef", NULL};
+	const char *const a3[] = {"profile_id", "1122334455667788",
+				  "endpoint",	"/a",
+				  "trace_id",	"0123456789abcdef0123456789abcdef",
+				  NULL};
 	const char *const b1[] = {"endpoint", "/b", "env", "dev", NULL};
 	const char *const none[] = {"__hidden", "x", "endpoint", "", NULL};
 	const char *const eu[] = {"region", "eu", NULL};
@@ -145,7 +144,7 @@ TEST(store_split_refuses_bad_sample_labels)
 		a.prof = p;
 		a.time_ns = (k + 1) * SEC;
 		CHECK(store_append(s, &a, &d) < 0);
-		CHECK(strstr(d.msg, k == 0 ? "bad sample label name"
+		CHECK(strstr(d.msg, k == 0   ? "bad sample label name"
 				    : k == 1 ? "longer than"
 					     : "labels per series") != NULL);
 		prof_free(p);

@@ -76,13 +76,23 @@ static struct prof *gen(int svc, int w)
 			locs[i] =
 				prof_add_location(p, 0, 0x1000 + (uint64_t)f * 16, &line, 1, false);
 		}
-		if (k % 4 == 0) {
+		{ /* span ids stay per sample; other sample labels become series labels */
 			char span[17];
-			struct prof_label l = {.key = k_span};
+			struct prof_label l[2];
+			size_t nl = 0;
 
-			snprintf(span, sizeof(span), "%016llx", (unsigned long long)(k / 4 + 1));
-			l.str = prof_intern_cstr(p, span);
-			ls = prof_add_labelset(p, &l, 1);
+			if (k % 4 == 0) {
+				snprintf(span, sizeof(span), "%016llx",
+					 (unsigned long long)(k / 4 + 1));
+				l[nl++] = (struct prof_label){.key = k_span,
+							      .str = prof_intern_cstr(p, span)};
+			}
+			if (k % 3 == 1)
+				l[nl++] = (struct prof_label){
+					.key = prof_intern_cstr(p, "endpoint"),
+					.str = prof_intern_cstr(p, k % 2 ? "/a" : "/b")};
+			if (nl)
+				ls = prof_add_labelset(p, l, nl);
 		}
 		prof_add_sample(p, prof_add_stack(p, locs, (size_t)depth), ls, &v);
 	}
@@ -288,6 +298,12 @@ int main(int argc, char **argv)
 		     !store_label_values(ch, &q, "version", &y, &d);
 		verdict(name, ok && same_strings(x, y, why, sizeof(why)), ok ? why : d.msg);
 		store_result_free(x), store_result_free(y), x = y = NULL;
+		snprintf(name, sizeof(name), "sample_label_values%s", win ? "_window" : "");
+		ok = !store_label_values(lc, &q, "endpoint", &x, &d) &&
+		     !store_label_values(ch, &q, "endpoint", &y, &d);
+		verdict(name, ok && x->n_strings == 2 && same_strings(x, y, why, sizeof(why)),
+			ok ? (x->n_strings == 2 ? why : "endpoint not lifted") : d.msg);
+		store_result_free(x), store_result_free(y), x = y = NULL;
 		q.matchers = &m;
 		q.n_matchers = 1;
 		snprintf(name, sizeof(name), "series%s", win ? "_window" : "");
@@ -303,10 +319,13 @@ int main(int argc, char **argv)
 		{{"service_name", "a.*|w.b", STORE_MATCH_RE},
 		 {"version", "1\\.3", STORE_MATCH_NRE}},
 		{{"instance", "i[0-4]", STORE_MATCH_RE}, {"missing", "x", STORE_MATCH_NEQ}},
+		{{"endpoint", "/a", STORE_MATCH_EQ}, {"service_name", "db", STORE_MATCH_NEQ}},
+		{{"endpoint", "", STORE_MATCH_EQ}, {"region", "eu", STORE_MATCH_EQ}},
 	};
-	static const char *const mnames[] = {"merge_eq", "merge_neq_missing", "merge_re_nre",
-					     "merge_re_neq_missing"};
-	for (size_t i = 0; i < 4; i++) {
+	static const char *const mnames[] = {"merge_eq",	   "merge_neq_missing",
+					     "merge_re_nre",	   "merge_re_neq_missing",
+					     "merge_sample_label", "merge_without_sample_label"};
+	for (size_t i = 0; i < 6; i++) {
 		struct store_query q = query(ms[i], 2, T0 + STEP, end - STEP);
 		struct prof *a = NULL, *b = NULL;
 		int ok = !store_select_merge(lc, &q, &a, &d) && !store_select_merge(ch, &q, &b, &d);

@@ -1,0 +1,165 @@
+/*
+ * test_store_wal.c — the WAL's delta records: an append repeats none of the symbols the
+ * head's dictionary already has (the log grows by samples, not by symbol tables), a reopen
+ * replays them into the same data, and a segment written against a fresh, empty head (as
+ * after a cut whose blocks were never written) is replayed through its own dictionary and
+ * translated into the head's.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/store.h"
+#include "test.h"
+#include "test_store_fixture.h"
+
+#define SEC 1000000000LL
+
+/* A profile of 200 distinct stacks of depth 12 drawn from 50 functions. */
+static struct prof *wide_prof(int salt)
+{
+	struct prof *p = fx_prof_new();
+
+	for (int i = 0; i < 200; i++) {
+		char stack[512];
+		size_t len = 0;
+
+		for (int d = 0; d < 12; d++)
+			len += (size_t)snprintf(stack + len, sizeof(stack) - len, "%sfn_%d",
+						d ? ";" : "", (i * 7 + d * 13 + salt) % 50);
+		fx_add(p, stack, 1 + i % 5, 0);
+	}
+	return p;
+}
+
+/* Bytes in the store's WAL directory. */
+static long wal_bytes(const char *dir)
+{
+	char path[600];
+	DIR *d;
+	struct dirent *e;
+	long sum = 0;
+
+	snprintf(path, sizeof(path), "%s/wal", dir);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char f[900];
+		struct stat st;
+
+		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+		if (e->d_name[0] != '.' && !stat(f, &st))
+			sum += (long)st.st_size;
+	}
+	closedir(d);
+	return sum;
+}
+
+static int64_t total(struct store *s, const char *svc)
+{
+	struct store_matcher m = {STORE_LABEL_SERVICE, svc, STORE_MATCH_EQ};
+	struct store_query q = {.profile_type = T_PTYPE, .matchers = &m, .n_matchers = 1};
+	struct prof *out;
+	int64_t t;
+
+	if (store_select_merge(s, &q, &out, NULL))
+		return -1;
+	t = prof_total(out, 0);
+	prof_free(out);
+	return t;
+}
+
+TEST(store_wal_records_carry_only_new_symbols)
+{
+	char dir[600];
+	struct store *s;
+	struct prof *p = wide_prof(0);
+	long one, ten;
+	int64_t want = prof_total(p, 0);
+
+	snprintf(dir, sizeof(dir), "%s/a", test_tmpdir());
+	CHECK_OK(fx_open(dir, NULL, &s));
+	CHECK_OK(fx_append(s, NULL, "api", 1 * SEC, p, NULL));
+	one = wal_bytes(dir);
+	for (int i = 2; i <= 10; i++)
+		CHECK_OK(fx_append(s, NULL, "api", i * SEC, p, NULL));
+	ten = wal_bytes(dir);
+	/* the nine repeats carry 200 samples each and no symbols */
+	CHECK(ten - one < 9 * 200 * 8);
+	CHECK(ten - one < one);
+	store_close(s);
+	CHECK_OK(fx_open(dir, NULL, &s));
+	CHECK_EQ_INT(total(s, "api"), 10 * want);
+	store_close(s);
+	prof_free(p);
+}
+
+/* Copies the only WAL segment of store directory `from` into `to` as segment `seq`. */
+static int copy_segment(const char *from, const char *to, unsigned seq)
+{
+	char cmd[2000];
+
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; f=$(ls '%s'/wal/*.wal); [ $(echo \"$f\" | wc -l) = 1 ]; "
+		 "cp \"$f\" '%s'/wal/%016x.wal",
+		 from, to, seq);
+	return system(cmd);
+}
+
+TEST(store_wal_segment_with_its_own_dictionary)
+{
+	char a[600], b[600];
+	struct store *s;
+	struct prof *x = wide_prof(1), *y = wide_prof(2), *z = fx_prof_new(), *out;
+	struct store_query q = {.profile_type = T_PTYPE};
+
+	snprintf(a, sizeof(a), "%s/a", test_tmpdir());
+	snprintf(b, sizeof(b), "%s/b", test_tmpdir());
+	fx_add(z, "main;only_in_b", 7, 0x77);
+	/* a: two appends against its head's dictionary */
+	CHECK_OK(fx_open(a, NULL, &s));
+	CHECK_OK(fx_append(s, NULL, "x", 1 * SEC, x, NULL));
+	CHECK_OK(fx_append(s, NULL, "y", 2 * SEC, y, NULL));
+	store_close(s);
+	/* b: a segment that starts from an empty dictionary, with other ids for the same
+	 * symbols and one symbol a does not have */
+	CHECK_OK(fx_open(b, NULL, &s));
+	CHECK_OK(fx_append(s, NULL, "z", 3 * SEC, z, NULL));
+	CHECK_OK(fx_append(s, NULL, "y", 4 * SEC, y, NULL));
+	store_close(s);
+	CHECK_EQ_INT(copy_segment(b, a, 0x50), 0);
+	CHECK_OK(fx_open(a, NULL, &s));
+	CHECK_EQ_INT(total(s, "x"), prof_total(x, 0));
+	CHECK_EQ_INT(total(s, "y"), 2 * prof_total(y, 0));
+	CHECK_EQ_INT(total(s, "z"), 7);
+	CHECK_OK(store_select_merge(s, &q, &out, NULL));
+	CHECK_EQ_INT(fx_value(out, "main;only_in_b"), 7);
+	{
+		const char *st = "fn_2;fn_15;fn_28;fn_41;fn_4;fn_17;fn_30;fn_43;fn_6;fn_19;fn_32;"
+				 "fn_45";
+
+		CHECK(fx_value(y, st) > 0);
+		CHECK_EQ_INT(fx_value(out, st), fx_value(x, st) + 2 * fx_value(y, st));
+	}
+	prof_free(out);
+	{
+		uint64_t span = 0x77;
+
+		CHECK_OK(store_select_spans(s, &q, &span, 1, &out, NULL));
+		CHECK_EQ_INT(prof_total(out, 0), 7);
+		prof_free(out);
+	}
+	/* appends after the reopen continue the head's dictionary, and survive another */
+	CHECK_OK(fx_append(s, NULL, "z", 5 * SEC, z, NULL));
+	store_close(s);
+	CHECK_OK(fx_open(a, NULL, &s));
+	CHECK_EQ_INT(total(s, "z"), 14);
+	CHECK_EQ_INT(total(s, "y"), 2 * prof_total(y, 0));
+	store_close(s);
+	prof_free(x);
+	prof_free(y);
+	prof_free(z);
+}
