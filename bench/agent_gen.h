@@ -52,7 +52,14 @@ struct gen {
 	uint8_t depth[N_STACKS];
 	double cdf[N_STACKS];
 	int ticks[N_PROCS];
+	char names[N_FUNCS][48]; /* "github.com/acme/pkg<f % 97>.Func<f>" */
+	uint8_t name_len[N_FUNCS];
 };
+
+/* The calling thread's location id of each function in the profile being generated, valid
+ * where loc_serial matches gen_serial (bumped by gen_new): the generator builds each frame's
+ * location once per profile, as the same profile built frame by frame would dedupe them. */
+static _Thread_local uint32_t gen_serial, gen_loc_serial[N_FUNCS], gen_loc[N_FUNCS];
 
 static inline void gen_init(struct gen *g)
 {
@@ -79,6 +86,9 @@ static inline void gen_init(struct gen *g)
 		}
 		g->depth[i] = (uint8_t)d;
 	}
+	for (int f = 0; f < N_FUNCS; f++)
+		g->name_len[f] = (uint8_t)snprintf(g->names[f], sizeof(g->names[f]),
+						   "github.com/acme/pkg%d.Func%d", f % 97, f);
 	for (int i = 0; i < N_STACKS; i++) {
 		sum += 1.0 / pow(i + 1, 1.05);
 		g->cdf[i] = sum;
@@ -117,14 +127,14 @@ static inline struct prof *gen_new(int64_t t)
 	prof_meta(p)->period = PERIOD_NS;
 	prof_meta(p)->time_ns = t;
 	prof_meta(p)->duration_ns = WINDOW_S * 1000000000LL;
+	gen_serial++;
 	return p;
 }
 
 /* Adds process proc's ticks of one window to p, its samples in label set ls. */
 static inline void gen_add(const struct gen *g, struct prof *p, int proc, uint32_t ls)
 {
-	uint32_t locs[MAX_DEPTH];
-	char name[64];
+	uint32_t locs[MAX_DEPTH], file = prof_intern_cstr(p, "main.go");
 
 	for (int k = 0; k < g->ticks[proc]; k++) {
 		int s = (zipf(g) + (proc % N_SERVICES) * 2500) % N_STACKS;
@@ -136,13 +146,18 @@ static inline void gen_add(const struct gen *g, struct prof *p, int proc, uint32
 			struct prof_function fn;
 			struct prof_line line = {0};
 
-			snprintf(name, sizeof(name), "github.com/acme/pkg%d.Func%d", f % 97, f);
-			fn = (struct prof_function){.name = prof_intern_cstr(p, name),
-						    .filename = prof_intern_cstr(p, "main.go")};
+			if (gen_loc_serial[f] == gen_serial) {
+				locs[i] = gen_loc[f];
+				continue;
+			}
+			fn = (struct prof_function){
+				.name = prof_intern(p, g->names[f], g->name_len[f]),
+				.filename = file};
 			line.function = prof_add_function(p, &fn);
 			line.line = f % 300;
-			locs[i] = prof_add_location(p, 0, 0x400000 + (uint64_t)f * 64, &line, 1,
-						    false);
+			locs[i] = gen_loc[f] = prof_add_location(p, 0, 0x400000 + (uint64_t)f * 64,
+								 &line, 1, false);
+			gen_loc_serial[f] = gen_serial;
 		}
 		prof_add_sample(p, prof_add_stack(p, locs, n), ls, &v);
 	}
