@@ -85,6 +85,7 @@ struct pmc_fent {
 	int64_t start_line;
 	uint32_t off, len[3];
 	uint32_t id;
+	bool sys_is_name; /* system_name has the same bytes as name (Go's functions) */
 };
 
 /* A merge session (pprof.h): the target and its location and function caches, plus per-input

@@ -218,7 +218,10 @@ static bool fkey_eq(const struct pprof_merger *m, const struct pmc_fent *e,
 	    e->len[2] != k->len[2])
 		return false;
 	for (int i = 0; i < 3; i++) {
-		if (k->len[i] && memcmp(p, k->s[i], k->len[i]) != 0)
+		/* the same bytes as the name, which matched: no second compare */
+		bool same = i == 1 && e->sys_is_name && k->s[1] == k->s[0];
+
+		if (k->len[i] && !same && memcmp(p, k->s[i], k->len[i]) != 0)
 			return false;
 		p += k->len[i];
 	}
@@ -313,6 +316,8 @@ void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, u
 	e->start_line = k->start_line;
 	e->off = (uint32_t)m->arena_len;
 	e->id = id;
+	e->sys_is_name = k->len[1] == k->len[0] && (!k->len[0] || k->s[1] == k->s[0] ||
+						    memcmp(k->s[1], k->s[0], k->len[0]) == 0);
 	for (int i = 0; i < 3; i++) {
 		e->len[i] = k->len[i];
 		if (k->len[i])

@@ -674,6 +674,37 @@ static int parse_entry(struct pdec *c, const struct spans *s, size_t i, const st
 	return rc ? rc : add_id(c, ids, *(uint64_t *)in, i, kind, c->base + s->v[i].off);
 }
 
+/* The fields of a Function in the order writers put them (id, name, system_name, filename,
+ * start_line), as location_ordered: stops at the first field out of that order or not plain,
+ * leaving r at its key for the general loop. */
+static inline void function_ordered(struct wire_reader *r, uint32_t n_str, struct function_in *in)
+{
+	static const uint8_t key[5] = {PPROF_FN_ID << 3, PPROF_FN_NAME << 3,
+				       PPROF_FN_SYSTEM_NAME << 3, PPROF_FN_FILENAME << 3,
+				       PPROF_FN_START_LINE << 3};
+	uint64_t v[5];
+	const uint8_t *kp = r->p;
+	int k;
+
+	for (k = 0; k < 5; k++) {
+		if (kp >= r->end || *kp != key[k] || fast_varint(r, kp + 1, &v[k]) ||
+		    (k >= 1 && k <= 3 && v[k] >= n_str))
+			break;
+		kp = r->p;
+	}
+	r->p = kp;
+	if (k > 0)
+		in->id = v[0];
+	if (k > 1)
+		in->f.name = (uint32_t)v[1];
+	if (k > 2)
+		in->f.system_name = (uint32_t)v[2];
+	if (k > 3)
+		in->f.filename = (uint32_t)v[3];
+	if (k > 4)
+		in->f.start_line = (int64_t)v[4];
+}
+
 /* Function: the fast path of parse_entry for the Function message. */
 static int parse_function(struct pdec *c, size_t i, struct function_in *in)
 {
@@ -682,6 +713,7 @@ static int parse_function(struct pdec *c, size_t i, struct function_in *in)
 	int rc;
 
 	memset(in, 0, sizeof(*in));
+	function_ordered(&r, n_str, in);
 	while (r.p < r.end) {
 		const uint8_t *kp = r.p;
 		uint64_t v;
@@ -822,6 +854,69 @@ static int location_field(struct pdec *c, struct wire_reader *r, size_t i, struc
 	}
 }
 
+/* The fields of Location i in the order writers put them (id, mapping_id, address, then the
+ * lines: Go's and ours), read as straight-line code whose branches always go the same way; it
+ * stops at the first field that is not next in that order or not plain, leaving r at its key
+ * for the general loop of parse_location, which reads the rest (and reports any error). */
+static inline int location_ordered(struct pdec *c, size_t i, struct wire_reader *r, struct ploc *l,
+				   uint64_t *id)
+{
+	const uint8_t *kp = r->p;
+	uint64_t v;
+	int rc;
+
+	if (kp < r->end && *kp == PPROF_L_ID << 3) {
+		if (fast_varint(r, kp + 1, &v))
+			goto stop;
+		*id = v;
+		kp = r->p;
+	}
+	if (kp < r->end && *kp == PPROF_L_MAPPING_ID << 3) {
+		if (fast_varint(r, kp + 1, &v) || (v && !(l->mapping = idmap_get(&c->map_ids, v))))
+			goto stop;
+		kp = r->p;
+	}
+	if (kp < r->end && *kp == PPROF_L_ADDRESS << 3) {
+		if (fast_varint(r, kp + 1, &v))
+			goto stop;
+		l->address = v;
+		kp = r->p;
+	}
+	while (kp < r->end && *kp == (PPROF_L_LINE << 3 | WIRE_LEN)) {
+		const uint8_t *lp;
+		uint64_t fid, line;
+
+		if (fast_varint(r, kp + 1, &v) || v > (uint64_t)(r->end - r->p))
+			goto stop;
+		lp = r->p;
+		r->p += v;
+		kp = r->p;
+		/* The plain Line: function_id then line, nothing else. */
+		if (v && lp[0] == PPROF_LN_FUNCTION_ID << 3 && c->n_lines < c->cap_lines) {
+			struct wire_reader lr = {lp + 1, lp + v, c->base};
+			uint32_t f;
+
+			if (pprof_varint(&lr, &fid) == 0 && (f = idmap_get(&c->fn_ids, fid)) != 0 &&
+			    lr.p < lr.end && *lr.p == PPROF_LN_LINE << 3 &&
+			    fast_varint(&lr, lr.p + 1, &line) == 0 && lr.p == lr.end) {
+				struct prof_line *ln = &c->lines[c->n_lines++];
+
+				ln->function = f;
+				ln->line = (int64_t)line;
+				ln->column = 0;
+				continue;
+			}
+		}
+		rc = parse_line(c, i, lp, (size_t)v);
+		if (rc)
+			return rc;
+	}
+	return 0;
+stop:
+	r->p = kp;
+	return 0;
+}
+
 static int parse_location(struct pdec *c, size_t i)
 {
 	struct span sp = c->locations.v[i];
@@ -832,6 +927,9 @@ static int parse_location(struct pdec *c, size_t i)
 
 	memset(l, 0, sizeof(*l));
 	l->line0 = (uint32_t)c->n_lines;
+	rc = location_ordered(c, i, &r, l, &id);
+	if (rc)
+		return rc;
 	while (r.p < r.end) {
 		const uint8_t *kp = r.p;
 		uint64_t v;
