@@ -28,7 +28,7 @@ struct section {
 };
 
 static int parse_series(struct store_block *b, const struct section *sec,
-			const struct section *chunks, size_t *bad_off)
+			const struct section *chunks, uint32_t version, size_t *bad_off)
 {
 	struct store_sdata *sd = &b->sd;
 	uint8_t *raw;
@@ -76,6 +76,17 @@ static int parse_series(struct store_block *b, const struct section *sec,
 		}
 		s->chunk = chunks->p + off;
 		s->chunk_len = (size_t)len;
+		if (version >= 2 && (s->rollup_len = (size_t)store_rd_uv(&r))) {
+			s->rollup_raw = (size_t)store_rd_uv(&r);
+			s->rollup_crc = (uint32_t)store_rd_uv(&r);
+			s->rollup_period = store_rd_sv(&r);
+			if (r.err || s->rollup_len > chunks->n - off - len ||
+			    s->rollup_raw > MAX_SECTION_RAW) {
+				r.err = -EMBER_ECORRUPT;
+				break;
+			}
+			s->rollup = s->chunk + len;
+		}
 		sd->n_prof += s->n_prof;
 		sd->n_smp += s->n_smp;
 	}
@@ -141,7 +152,7 @@ int store_block_parse(const uint8_t *p, size_t n, struct store_block *b, size_t 
 {
 	const uint8_t *f;
 	struct section sec[5];
-	uint32_t n_series;
+	uint32_t n_series, version;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
@@ -151,7 +162,8 @@ int store_block_parse(const uint8_t *p, size_t n, struct store_block *b, size_t 
 	if (n < BLOCK_HDR_BYTES + BLOCK_FOOTER_BYTES || memcmp(p, "EMBERBLK", 8) ||
 	    store_get_u32le(p + 36) != store_crc32c(0, p, 36))
 		return -EMBER_ECORRUPT;
-	if (store_get_u32le(p + 8) != 1)
+	version = store_get_u32le(p + 8);
+	if (version < 1 || version > 2) /* 2 adds rollups */
 		return -EMBER_EVERSION;
 	n_series = store_get_u32le(p + 12);
 	b->sd.min_t = (int64_t)store_get_u64le(p + 16);
@@ -199,7 +211,7 @@ int store_block_parse(const uint8_t *p, size_t n, struct store_block *b, size_t 
 		prof_free(b->sd.dict);
 		b->sd.dict = dict;
 	}
-	rc = parse_series(b, &sec[2], &sec[4], bad_off);
+	rc = parse_series(b, &sec[2], &sec[4], version, bad_off);
 	if (rc)
 		return rc;
 	if (b->sd.n_series != n_series) {

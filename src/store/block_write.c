@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,13 +26,65 @@ static void section_end(struct buf *b, size_t start, uint8_t *toc, uint32_t id)
 	store_put_u64le(toc + 16, b->len - start);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The rollup of cols (docs/internals/storage.md "Rollup") into w, when it is small enough to be
+ * worth it: every profile's samples summed per node, nodes ascending, zero sums left out.
+ * acc (nn zeros), seen (nn zeros) and touched (nn entries) are scratch, left zeroed. Returns
+ * the raw length, 0 for none. */
+static size_t rollup_encode(struct store_wr *w, const struct store_cols *c, int64_t *acc,
+			    uint8_t *seen, uint32_t *touched, uint32_t nn)
+{
+	size_t n = 0, nz = 0, start = w->b->len;
+	uint32_t prev = 0;
+
+	for (size_t i = 0; i < c->n_smp_all; i++) {
+		uint32_t node = c->nodes[i];
+
+		if (node >= nn)
+			continue; /* cannot happen: the ids are the block dictionary's */
+		if (!seen[node]) {
+			seen[node] = 1;
+			touched[n++] = node;
+		}
+		acc[node] += c->values[i];
+	}
+	for (size_t k = 0; k < n; k++)
+		nz += acc[touched[k]] != 0;
+	if (nz && nz * STORE_ROLLUP_MIN_GAIN <= c->n_smp_all) {
+		qsort(touched, n, sizeof(*touched), cmp_u32);
+		store_wr_uv(w, nz);
+		for (size_t k = 0; k < n; k++) {
+			if (!acc[touched[k]])
+				continue;
+			store_wr_uv(w, touched[k] - prev);
+			prev = touched[k];
+			store_wr_sv(w, acc[touched[k]]);
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		acc[touched[k]] = 0;
+		seen[touched[k]] = 0;
+	}
+	return w->b->len - start;
+}
+
 int store_block_write(const struct store_io *io, const char *path, const struct store_sdata *sd)
 {
 	struct buf out, tmp, chunks;
 	struct store_wr w = {&out, 0}, t = {&tmp, 0}, c = {&chunks, 0};
 	uint8_t footer[BLOCK_FOOTER_BYTES] = {0}, *hdr;
 	uint64_t *chunk_off, *chunk_len, *chunk_a_len, *chunk_a_raw, *chunk_b_raw;
-	uint32_t *chunk_crc;
+	uint32_t *chunk_crc, *rollup_crc, nn = prof_n_nodes(sd->dict);
+	uint64_t *rollup_len, *rollup_raw;
+	int64_t *rollup_per, *acc = mem_calloc(MEM_STORE, (size_t)nn + 1, 8);
+	uint32_t *touched = mem_alloc(MEM_STORE, ((size_t)nn + 1) * 4);
+	uint8_t *seen = mem_calloc(MEM_STORE, (size_t)nn + 1, 1);
 	int fd, rc;
 
 	buf_init(&out, MEM_STORE, SIZE_MAX);
@@ -43,10 +96,14 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 	chunk_a_raw = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
 	chunk_b_raw = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
 	chunk_crc = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 4);
+	rollup_crc = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 4);
+	rollup_len = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
+	rollup_raw = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
+	rollup_per = mem_alloc(MEM_STORE, ((size_t)sd->n_series + 1) * 8);
 
 	/* header */
 	store_wr_bytes(&w, "EMBERBLK", 8);
-	store_wr_u32le(&w, 1);
+	store_wr_u32le(&w, 2);
 	store_wr_u32le(&w, sd->n_series);
 	store_wr_u64le(&w, (uint64_t)sd->min_t);
 	store_wr_u64le(&w, (uint64_t)sd->max_t);
@@ -66,19 +123,38 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 		buf_reset(&tmp);
 		store_cols_expand(&sd->series[i].cols, &cols);
 		store_chunk_encode(&t, &cols, &split);
-		store_cols_fini(&cols);
-		if (t.err)
+		if (t.err) {
+			store_cols_fini(&cols);
 			break;
+		}
 		chunk_a_raw[i] = split;
 		chunk_b_raw[i] = tmp.len - split;
 		store_zstd_put(&c, tmp.data, split);
 		chunk_a_len[i] = chunks.len - start;
 		store_zstd_put(&c, tmp.data + split, tmp.len - split);
-		if (c.err)
+		if (c.err) {
+			store_cols_fini(&cols);
 			break;
+		}
 		chunk_off[i] = start;
 		chunk_len[i] = chunks.len - start;
 		chunk_crc[i] = store_crc32c(0, chunks.data + start, chunks.len - start);
+		rollup_per[i] = 0;
+		for (size_t k = 0; k < cols.n_prof; k++)
+			rollup_per[i] = EMBER_MAX(rollup_per[i], cols.period[k]);
+		buf_reset(&tmp);
+		rollup_raw[i] = rollup_encode(&t, &cols, acc, seen, touched, nn);
+		rollup_len[i] = 0;
+		if (rollup_raw[i]) {
+			size_t r0 = chunks.len;
+
+			store_zstd_put(&c, tmp.data, tmp.len);
+			rollup_len[i] = chunks.len - r0;
+			rollup_crc[i] = store_crc32c(0, chunks.data + r0, chunks.len - r0);
+		}
+		store_cols_fini(&cols);
+		if (t.err || c.err)
+			break;
 	}
 	/* 1: symbols */
 	{
@@ -113,6 +189,12 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 			store_wr_uv(&t, chunk_a_raw[i]);
 			store_wr_uv(&t, chunk_b_raw[i]);
 			store_wr_uv(&t, chunk_crc[i]);
+			store_wr_uv(&t, rollup_len[i]);
+			if (rollup_len[i]) {
+				store_wr_uv(&t, rollup_raw[i]);
+				store_wr_uv(&t, rollup_crc[i]);
+				store_wr_sv(&t, rollup_per[i]);
+			}
 		}
 		if (!t.err)
 			store_zstd_put(&w, tmp.data, tmp.len);
@@ -177,5 +259,12 @@ int store_block_write(const struct store_io *io, const char *path, const struct 
 	mem_free(chunk_a_raw);
 	mem_free(chunk_b_raw);
 	mem_free(chunk_crc);
+	mem_free(rollup_crc);
+	mem_free(rollup_len);
+	mem_free(rollup_raw);
+	mem_free(rollup_per);
+	mem_free(acc);
+	mem_free(touched);
+	mem_free(seen);
 	return rc;
 }

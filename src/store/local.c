@@ -864,6 +864,7 @@ static int run_query(struct store_local *s, const struct store_qargs *a, struct 
 		store_qctx_free(c);
 		return rc;
 	}
+	atomic_fetch_add(&s->rollup_reads, store_qctx_rollups(c));
 	return store_qctx_finish(c, prof, res);
 }
 
@@ -938,6 +939,7 @@ static void local_stats(struct store *base, struct store_stats *st)
 	st->skipped_records = atomic_load(&s->skipped);
 	st->compactions = atomic_load(&s->compactions);
 	st->dropped_blocks = atomic_load(&s->dropped);
+	st->rollup_reads = atomic_load(&s->rollup_reads);
 	st->error = atomic_load(&s->error);
 	pthread_rwlock_rdlock(&s->head_lock);
 	for (size_t i = 0; i < s->head->n_tenants; i++)

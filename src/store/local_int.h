@@ -52,7 +52,7 @@ struct store_local {
 
 	atomic_int error;
 	atomic_uint_fast64_t appends, replayed, truncated, quarantined, compactions, dropped,
-		skipped;
+		skipped, rollup_reads;
 
 	bool bg; /* a background thread runs (set at open) */
 	pthread_t bg_thread;

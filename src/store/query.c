@@ -37,6 +37,7 @@ struct store_qctx {
 	size_t acc_cap;
 	int64_t period;
 	uint64_t *spans; /* sorted */
+	uint64_t rollups; /* block series read through their rollup */
 	/* NAMES, VALUES, SERIES */
 	struct strtab *strs;
 	/* SELECT_SERIES, FUNC_SERIES */
@@ -210,6 +211,13 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 		const struct store_cols *cl;
 		uint64_t off = 0;
 
+		if (s->rollup && !c->spans && s->min_t >= c->start && s->max_t < c->end) {
+			/* every profile is selected: their sum, precomputed at write time */
+			c->period = EMBER_MAX(c->period, s->rollup_period);
+			rc = store_rollup_add(s, acc, nn);
+			c->rollups++;
+			continue;
+		}
 		rc = series_cols(s, &tmp, &cl, true);
 		if (rc)
 			break;
@@ -562,6 +570,11 @@ static struct store_labelset split_key(struct arena *ar, const char *k, size_t l
 	ls.n = n;
 	ls.labels = l;
 	return ls;
+}
+
+uint64_t store_qctx_rollups(const struct store_qctx *c)
+{
+	return c->rollups;
 }
 
 int store_qctx_finish(struct store_qctx *c, struct prof **prof, struct store_result **res)

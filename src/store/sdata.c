@@ -387,6 +387,38 @@ void store_cols_order(const struct store_cols *c, uint32_t **idx, uint64_t **off
 	*off = of;
 }
 
+int store_rollup_add(const struct store_series_rec *s, int64_t *acc, uint32_t nn)
+{
+	uint8_t *raw = NULL;
+	size_t raw_len;
+	struct store_rd r;
+	uint64_t n, node = 0;
+	int rc;
+
+	if (store_crc32c(0, s->rollup, s->rollup_len) != s->rollup_crc)
+		return -EMBER_ECORRUPT;
+	rc = store_zstd_get(s->rollup, s->rollup_len, s->rollup_raw, &raw, &raw_len);
+	if (rc)
+		return rc;
+	store_rd_init(&r, raw, raw_len);
+	n = store_rd_count(&r, 2, nn);
+	for (uint64_t i = 0; i < n && !r.err; i++) {
+		uint64_t d = store_rd_uv(&r);
+		int64_t v = store_rd_sv(&r);
+
+		if (d >= nn - node || (i && d == 0)) {
+			r.err = -EMBER_ECORRUPT;
+			break;
+		}
+		node += d;
+		acc[node] += v;
+	}
+	if (!r.err && r.p != r.end)
+		r.err = -EMBER_ECORRUPT;
+	mem_free(raw);
+	return r.err;
+}
+
 /* Chunk encoding: docs/internals/storage.md "Sample chunk". */
 void store_chunk_encode(struct store_wr *w, const struct store_cols *c, size_t *split)
 {

@@ -179,6 +179,7 @@ struct store_stats {
 	uint64_t blocks;
 	uint64_t block_bytes;
 	uint64_t block_samples;
+	uint64_t rollup_reads; /* block series a merge read as its rollup, since open */
 	int error; /* 0, or the code that put the store in the ERROR state */
 };
 

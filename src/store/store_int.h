@@ -149,6 +149,12 @@ struct store_series_rec {
 	size_t chunk_a_len;		 /* the first frame */
 	size_t chunk_a_raw, chunk_b_raw; /* their decompressed sizes */
 	uint32_t chunk_crc;		 /* of both frames */
+	/* block only, may be absent: the rollup, every profile's samples summed per node (a
+	 * third zstd frame right after the chunk), for merges that cover the whole series */
+	const uint8_t *rollup;
+	size_t rollup_len, rollup_raw;
+	uint32_t rollup_crc;
+	int64_t rollup_period; /* the largest period of the series' profiles */
 	uint64_t n_prof, n_smp;
 };
 
@@ -238,6 +244,11 @@ struct store_drec {
 size_t store_smp_merge(struct store_smp *s, size_t n);
 /* Sorts by (node, span) only. */
 void store_smp_sort(struct store_smp *s, size_t n);
+/* A rollup is written when it has at most 1/STORE_ROLLUP_MIN_GAIN of the series' samples. */
+#define STORE_ROLLUP_MIN_GAIN 8
+/* Adds a block series' rollup into acc (nn entries, indexed by node); -EMBER_ECORRUPT on a bad
+ * checksum, frame or node id. */
+int store_rollup_add(const struct store_series_rec *s, int64_t *acc, uint32_t nn);
 /* Appends one profile (samples sorted by node) to c's stream. */
 void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
 		    const struct store_smp *s, size_t n);
@@ -439,6 +450,8 @@ int store_qctx_new(const struct store_qargs *a, struct store_qctx **out, struct 
 int store_qctx_feed(struct store_qctx *c, const struct store_sdata *sd, struct ember_diag *d);
 /* Produces the result (prof for MERGE, result otherwise) and frees the context. */
 int store_qctx_finish(struct store_qctx *c, struct prof **prof, struct store_result **res);
+/* How many block series a merge read through their rollup (before finish). */
+uint64_t store_qctx_rollups(const struct store_qctx *c);
 void store_qctx_free(struct store_qctx *c);
 /* Top functions of a merged profile. */
 int store_top_from_prof(const struct prof *p, size_t limit, struct store_result **out);
