@@ -180,7 +180,7 @@ struct store_stats {
 	uint64_t block_bytes;
 	uint64_t block_samples;
 	uint64_t rollup_reads; /* block series a merge read as its rollup, since open */
-	int error; /* 0, or the code that put the store in the ERROR state */
+	int error;	       /* 0, or the code that put the store in the ERROR state */
 };
 
 /* The backend interface. Every member is required except diff/top (generic fallbacks exist). */
