@@ -36,7 +36,7 @@ struct store_qctx {
 	int64_t *acc; /* all zero between sources */
 	size_t acc_cap;
 	int64_t period;
-	uint64_t *spans; /* sorted */
+	uint64_t *spans;  /* sorted */
 	uint64_t rollups; /* block series read through their rollup */
 	/* NAMES, VALUES, SERIES */
 	struct strtab *strs;
