@@ -599,6 +599,16 @@ uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location)
 	return (uint32_t)p->n_nodes++;
 }
 
+bool prof_node_find(const struct prof *p, uint32_t parent, uint32_t location, uint32_t *node)
+{
+	uint64_t v;
+
+	if (!hmap_get(&p->node_index, (uint64_t)parent << 32 | location, &v))
+		return false;
+	*node = (uint32_t)v;
+	return true;
+}
+
 /* Whole-stack cache: one hash of the location sequence finds the leaf node directly, verified
  * against a copy of the sequence kept in stack_pool (one sequential compare instead of a walk
  * through scattered nodes); a miss or a hash collision walks the tree from the root and caches

@@ -141,6 +141,8 @@ uint32_t prof_n_labelsets(const struct prof *p); /* including the empty set 0 */
 
 /* Stack tree. */
 uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location);
+/* The child of parent at location when it exists (no insertion). */
+bool prof_node_find(const struct prof *p, uint32_t parent, uint32_t location, uint32_t *node);
 /* The node for a stack given leaf first (pprof order). n == 0 gives the root. */
 uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n);
 uint32_t prof_n_nodes(const struct prof *p);

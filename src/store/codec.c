@@ -211,7 +211,9 @@ void store_zstd_put(struct store_wr *w, const void *p, size_t n)
 	w->err = buf_reserve(w->b, bound);
 	if (w->err)
 		return;
-	got = ZSTD_compress(w->b->data + w->b->len, bound, p, n, 3);
+	/* level 9: blocks are written in the background (cuts, compactions), and against level 3
+	 * it saves 3.6% of the bytes at rest for 1.7x the cut and compaction time (bench_store) */
+	got = ZSTD_compress(w->b->data + w->b->len, bound, p, n, 9);
 	if (ZSTD_isError(got)) {
 		w->err = -EIO;
 		return;

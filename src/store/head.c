@@ -237,10 +237,12 @@ struct remap {
 	uint64_t *ls_span; /* span id per label set */
 };
 
-/* The incoming stack tree into the dictionary's, level by level. In id order each lookup
- * waits for its parent's, one cache miss after another once the dictionary's node map
- * outgrows the cache (within the hour); within a level the lookups are independent, so the
- * CPU overlaps their misses (about 20% less append CPU in bench_store). */
+/* The incoming stack tree into the dictionary's: first the nodes it already has, looked up
+ * level by level (in id order each lookup waits for its parent's, one cache miss after another
+ * once the dictionary's node map outgrows the cache, within the hour; within a level the
+ * lookups are independent and the CPU overlaps their misses: about 20% less append CPU in
+ * bench_store), then the new ones in id order, so that a new stack's nodes get neighbouring
+ * ids (level-order ids cost about 3% more bytes at rest: longer node deltas). */
 static void remap_nodes(struct prof *dict, const struct prof *p, struct remap *m)
 {
 	uint32_t nn = prof_n_nodes(p), max_d = 0;
@@ -261,12 +263,17 @@ static void remap_nodes(struct prof *dict, const struct prof *p, struct remap *m
 		at[d + 1] += at[d];
 	for (uint32_t i = 1; i < nn; i++)
 		order[at[depth[i]]++] = i;
-	for (uint32_t k = 0; k + 1 < nn; k++) {
-		uint32_t i = order[k];
+	for (uint32_t k = 0; k + 1 < nn; k++) { /* the nodes the dictionary has */
+		uint32_t i = order[k], par = m->node[prof_node_parent(p, i)];
 
-		m->node[i] = prof_node_child(dict, m->node[prof_node_parent(p, i)],
-					     m->loc[prof_node_location(p, i)]);
+		if (par == UINT32_MAX ||
+		    !prof_node_find(dict, par, m->loc[prof_node_location(p, i)], &m->node[i]))
+			m->node[i] = UINT32_MAX;
 	}
+	for (uint32_t i = 1; i < nn; i++) /* the new ones in id order, a stack's nodes together */
+		if (m->node[i] == UINT32_MAX)
+			m->node[i] = prof_node_child(dict, m->node[prof_node_parent(p, i)],
+						     m->loc[prof_node_location(p, i)]);
 	mem_free(at);
 	mem_free(order);
 	mem_free(depth);
