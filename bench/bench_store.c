@@ -13,8 +13,8 @@
  *            hour when cutting hourly) and on the blocks after a reopen.
  * A "sample" is one 19 Hz tick. The data reaches the store as an agent ships it: by default
  * one profile per host and window whose samples carry service_name and pid labels (lifted into
- * series labels, one series per process, as Ember's and Parca's agents batch a host's
- * processes); BENCH_STORE_SHAPE=process appends one profile per process and window instead.
+ * series labels, one series per process, as `ember agent --push-batch` ships a host's processes
+ * in one profile); BENCH_STORE_SHAPE=process appends one profile per process and window instead.
  * Env: BENCH_STORE_HOURS (default 6), BENCH_STORE_DIR, BENCH_STORE_KEEP (keep the data
  * directory).
  * Usage: bench_store [HOURS]

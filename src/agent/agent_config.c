@@ -14,7 +14,7 @@
 #define CFG_MAX_SOURCES 16
 
 static const char top_keys[] =
-	"server, output, frequency, interval, duration, push_backlog, "
+	"server, output, frequency, interval, duration, push_backlog, push_batch, "
 	"kernel_stacks, unwind, off_cpu, off_cpu_every, metrics_addr, include, exclude, "
 	"relabel_configs";
 
@@ -200,6 +200,11 @@ static int top_pair(struct ycfg *y, const char *key, yaml_node_t *v, const char 
 		c->off_cpu = b;
 		return err;
 	}
+	if (!strcmp(key, "push_batch")) {
+		err = ycfg_bool(y, v, p, &b);
+		c->push_batch = b;
+		return err;
+	}
 	if (!strcmp(key, "off_cpu_every")) {
 		err = ycfg_u64(y, v, p, 1, 1000000, &u);
 		c->off_cpu_every = (long)u;
@@ -241,6 +246,7 @@ static int parse(struct ycfg *y, struct agent_config **out)
 	c->kernel_stacks = -1;
 	c->user_unwind = -1;
 	c->off_cpu = -1;
+	c->push_batch = -1;
 	c->relabel = agent_relabel_new();
 	x.c = c;
 	ycfg_set_user(y, &x);

@@ -22,6 +22,7 @@ struct agent_config {
 	int user_unwind;			    /* -1 = not set, else 0/1 */
 	int off_cpu;				    /* -1 = not set, else 0/1 */
 	long off_cpu_every;			    /* 0 = not set */
+	int push_batch;				    /* -1 = not set, else 0/1 */
 	struct agent_relabel *relabel; /* NULL when there are no selectors and no rules */
 };
 

@@ -174,6 +174,8 @@ static int ship(struct flush_run *r, struct group *g, time_t now)
 	int done = 0;
 	struct buf out;
 
+	if (!o->dir && o->batch)
+		return 0; /* pushed by ship_batch */
 	struct prof_meta *m = prof_meta(g->p);
 	m->time_ns = ((int64_t)now - o->interval_ms / 1000) * 1000000000LL;
 	m->duration_ns = (int64_t)o->interval_ms * 1000000LL;
@@ -189,7 +191,7 @@ static int ship(struct flush_run *r, struct group *g, time_t now)
 		if (write_profile(&out, path) == 0)
 			done = 1;
 	}
-	if (o->push) {
+	if (o->push && !o->batch) {
 		for (size_t at = 0; at < g->key_len && nt < AGENT_LABELS_MAX;) {
 			const char *k = g->key + at, *v = k + strlen(k) + 1;
 			at += strlen(k) + strlen(v) + 2;
@@ -206,6 +208,49 @@ static int ship(struct flush_run *r, struct group *g, time_t now)
 			done = 1;
 	}
 	buf_fini(&out);
+	return done;
+}
+
+/* --push-batch: every group's profile merged into one, each sample labelled with its group's
+ * labels, pushed once (the server lifts sample labels into series labels, so the series are
+ * those of the per-group pushes); 1 when queued. */
+static int ship_batch(struct flush_run *r, time_t now)
+{
+	const struct agent_flush_opts *o = r->o;
+	struct prof *host = prof_new();
+	struct prof_kv kv[AGENT_LABELS_MAX];
+	struct buf out;
+	size_t len;
+	uint8_t *body;
+	int done = 0;
+
+	for (size_t i = 0; i < r->n_groups; i++) {
+		const struct group *g = &r->groups[i];
+		size_t n = 0;
+
+		for (size_t at = 0; at < g->key_len && n < AGENT_LABELS_MAX;) {
+			const char *k = g->key + at, *v = k + strlen(k) + 1;
+
+			at += strlen(k) + strlen(v) + 2;
+			kv[n++] = (struct prof_kv){k, v};
+		}
+		if (prof_merge_labeled(host, g->p, kv, n, NULL) != 0)
+			log_msg(LOG_LEVEL_WARN,
+				"agent: pid %d: cannot add its profile to the batch", g->pid);
+	}
+	prof_meta(host)->time_ns = ((int64_t)now - o->interval_ms / 1000) * 1000000000LL;
+	prof_meta(host)->duration_ns = (int64_t)o->interval_ms * 1000000LL;
+	buf_init(&out, MEM_AGENT, SIZE_MAX);
+	if (prof_n_samples(host) && pprof_encode(host, true, &out) == 0) {
+		body = buf_steal(&out, &len);
+		/* the request's service is a fallback: every sample carries its own service_name */
+		if (agent_push_enqueue(o->push, "ember-agent", NULL, 0,
+				       (int64_t)now - o->interval_ms / 1000, (int64_t)now, body,
+				       len) == 0)
+			done = 1;
+	}
+	buf_fini(&out);
+	prof_free(host);
 	return done;
 }
 
@@ -256,8 +301,11 @@ int agent_flush(struct agent_procs *procs, struct agent_collector *coll,
 			snprintf(g->comm, sizeof(g->comm), "%s", comm);
 		}
 	}
-	for (size_t i = 0; i < r->n_groups; i++) {
+	for (size_t i = 0; i < r->n_groups; i++)
 		written += ship(r, &r->groups[i], now);
+	if (o->push && o->batch && r->n_groups)
+		written += ship_batch(r, now);
+	for (size_t i = 0; i < r->n_groups; i++) {
 		prof_free(r->groups[i].p);
 		mem_free(r->groups[i].key);
 	}

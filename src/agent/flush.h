@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "agent/agent.h"
 #include "agent/push.h"
 #include "agent/relabel.h"
@@ -21,6 +23,7 @@ struct agent_flush_opts {
 	const char *host;	       /* the hostname label */
 	long interval_ms;	       /* the profiles' duration, ending now */
 	struct agent_relabel *relabel; /* or NULL */
+	bool batch; /* push one profile for all groups, their labels as sample labels */
 };
 
 struct agent_flush_stats {

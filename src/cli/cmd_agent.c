@@ -53,6 +53,10 @@ static const char agent_usage[] =
 	"  -s, --server URL     push to this server, e.g. http://127.0.0.1:4040; retried with\n"
 	"                       backoff while it is down, from a bounded backlog\n"
 	"      --push-backlog BYTES  backlog bound, oldest dropped when full (default 64 MiB)\n"
+	"      --push-batch     push one profile per interval for the whole host, each\n"
+	"                       sample labelled with its process group's labels (the server\n"
+	"                       makes one series per label set, as Ember and Pyroscope do\n"
+	"                       with sample labels): one request instead of one per group\n"
 	"  -o, --output DIR     directory for the profiles (created if missing)\n"
 	"      --no-kernel      do not record kernel stacks\n"
 	"      --kernel-unwind  unwind user stacks in the kernel from tables loaded into BPF\n"
@@ -248,7 +252,7 @@ static void publish_metrics(struct agent_metrics *am, struct agent_sampler *s,
 struct agent_args {
 	long freq, interval_ms, duration_ms, backlog;
 	const char *dir, *server, *metrics_addr;
-	bool no_kernel, user_unwind, off_cpu;
+	bool no_kernel, user_unwind, off_cpu, push_batch;
 	long off_cpu_every;
 	struct agent_relabel *relabel;
 };
@@ -348,7 +352,8 @@ static int run_agent(const char *cmd, const struct agent_args *a)
 					    .push = push,
 					    .host = host,
 					    .interval_ms = interval_ms,
-					    .relabel = a->relabel};
+					    .relabel = a->relabel,
+					    .batch = a->push_batch};
 	double t0 = mono_s(), next = t0 + (double)interval_ms / 1000, next_metrics = t0;
 	int ret = CLI_EXIT_OK;
 	for (;;) {
@@ -443,6 +448,7 @@ int cmd_agent(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"server", required_argument, NULL, 's'},
 		{"push-backlog", required_argument, NULL, 'B'},
+		{"push-batch", no_argument, NULL, 'P'},
 		{"no-kernel", no_argument, NULL, 'K'},
 		{"user-unwind", no_argument, NULL, 'U'},
 		{"kernel-unwind", no_argument, NULL, 'N'},
@@ -455,7 +461,7 @@ int cmd_agent(int argc, char **argv)
 	/* 0, NULL or -1 = not given on the command line (then the file, then the default). */
 	long freq = 0, interval_ms = 0, duration_ms = 0, backlog = 0;
 	const char *dir = NULL, *server = NULL, *metrics_addr = NULL, *config_path = NULL;
-	int no_kernel = -1, user_unwind = -1, off_cpu = -1;
+	int no_kernel = -1, user_unwind = -1, off_cpu = -1, push_batch = -1;
 	long off_every = 0;
 	bool check_only = false;
 	int c;
@@ -492,6 +498,9 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'K':
 			no_kernel = 1;
+			break;
+		case 'P':
+			push_batch = 1;
 			break;
 		case 'U':
 			user_unwind = 1;
@@ -548,6 +557,8 @@ int cmd_agent(int argc, char **argv)
 			user_unwind = cfg->user_unwind;
 		if (off_cpu < 0)
 			off_cpu = cfg->off_cpu;
+		if (push_batch < 0)
+			push_batch = cfg->push_batch;
 		off_every = off_every ? off_every : cfg->off_cpu_every;
 	}
 	if (check_only)
@@ -558,6 +569,7 @@ int cmd_agent(int argc, char **argv)
 	no_kernel = no_kernel > 0;
 	user_unwind = user_unwind > 0;
 	off_cpu = off_cpu > 0;
+	push_batch = push_batch > 0;
 	off_every = off_every ? off_every : 1;
 	int ret = run_agent(cmd, &(struct agent_args){.freq = freq,
 						      .interval_ms = interval_ms,
@@ -569,6 +581,7 @@ int cmd_agent(int argc, char **argv)
 						      .no_kernel = no_kernel,
 						      .user_unwind = user_unwind,
 						      .off_cpu = off_cpu,
+						      .push_batch = push_batch,
 						      .off_cpu_every = off_every,
 						      .relabel = cfg ? cfg->relabel : NULL});
 	agent_config_free(cfg);

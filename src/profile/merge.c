@@ -37,7 +37,11 @@ struct mctx {
 	size_t cap_labels;
 	uint32_t *stack; /* scratch: one stack's dst locations, leaf first */
 	size_t cap_stack;
-	int64_t *vals; /* [n dst sample types] */
+	int64_t *vals;		     /* [n dst sample types] */
+	const struct prof_kv *extra; /* string labels added to every sample (dst ids below) */
+	size_t n_extra;
+	uint32_t *extra_ids; /* [2 * n_extra]: key, value in dst */
+	uint32_t ls0;	     /* the dst label set of src's empty one (extras only) */
 };
 
 static void mctx_init(struct mctx *c, struct prof *dst, const struct prof *src, size_t n_vals)
@@ -139,21 +143,38 @@ static uint32_t map_location(struct mctx *c, uint32_t id)
 static uint32_t map_labelset(struct mctx *c, uint32_t id)
 {
 	const struct prof_label *src;
-	size_t n;
+	size_t n, k = 0;
 
-	if (id == 0 || id >= c->n_ls)
+	if (id >= c->n_ls || (id == 0 && !c->n_extra))
 		return 0;
-	if (c->ls[id] != UNMAPPED)
+	if (id == 0 && c->ls0 != UNMAPPED)
+		return c->ls0;
+	if (id && c->ls[id] != UNMAPPED)
 		return c->ls[id];
-	src = prof_labelset_get(c->src, id, &n);
-	mem_grow(MEM_PROFILE, (void **)&c->labels, &c->cap_labels, n ? n : 1, sizeof(*c->labels));
+	src = id ? prof_labelset_get(c->src, id, &n) : NULL;
+	if (!id)
+		n = 0;
+	mem_grow(MEM_PROFILE, (void **)&c->labels, &c->cap_labels, n + c->n_extra + 1,
+		 sizeof(*c->labels));
 	for (size_t i = 0; i < n; i++) {
-		c->labels[i].key = map_str(c, src[i].key);
-		c->labels[i].str = map_str(c, src[i].str);
-		c->labels[i].num = src[i].num;
-		c->labels[i].num_unit = map_str(c, src[i].num_unit);
+		uint32_t key = map_str(c, src[i].key);
+		bool over = false;
+
+		for (size_t e = 0; e < c->n_extra && !over; e++)
+			over = c->extra_ids[2 * e] == key; /* an extra label replaces it */
+		if (over)
+			continue;
+		c->labels[k].key = key;
+		c->labels[k].str = map_str(c, src[i].str);
+		c->labels[k].num = src[i].num;
+		c->labels[k++].num_unit = map_str(c, src[i].num_unit);
 	}
-	c->ls[id] = prof_add_labelset(c->dst, c->labels, n);
+	for (size_t e = 0; e < c->n_extra; e++)
+		c->labels[k++] = (struct prof_label){.key = c->extra_ids[2 * e],
+						     .str = c->extra_ids[2 * e + 1]};
+	if (!id)
+		return c->ls0 = prof_add_labelset(c->dst, c->labels, k);
+	c->ls[id] = prof_add_labelset(c->dst, c->labels, k);
 	return c->ls[id];
 }
 
@@ -352,8 +373,25 @@ static void merge_self(struct prof *p, const bool *keep)
 	prof_meta(p)->duration_ns *= 2;
 }
 
+static int merge_with(struct prof *dst, const struct prof *src, const bool *keep,
+		      const struct prof_kv *extra, size_t n_extra, struct ember_diag *d);
+
 int prof_merge_subset(struct prof *dst, const struct prof *src, const bool *keep,
 		      struct ember_diag *d)
+{
+	return merge_with(dst, src, keep, NULL, 0, d);
+}
+
+int prof_merge_labeled(struct prof *dst, const struct prof *src, const struct prof_kv *extra,
+		       size_t n_extra, struct ember_diag *d)
+{
+	if (dst == src)
+		return ember_diag_set(d, -EMBER_EUSAGE, "prof_merge_labeled: dst is src");
+	return merge_with(dst, src, NULL, extra, n_extra, d);
+}
+
+static int merge_with(struct prof *dst, const struct prof *src, const bool *keep,
+		      const struct prof_kv *extra, size_t n_extra, struct ember_diag *d)
 {
 	size_t ns = prof_n_sample_types(src), nd, perm_small[16], *perm = perm_small;
 	struct mctx c;
@@ -370,6 +408,16 @@ int prof_merge_subset(struct prof *dst, const struct prof *src, const bool *keep
 		goto out;
 	nd = prof_n_sample_types(dst);
 	mctx_init(&c, dst, src, EMBER_MAX(nd, ns));
+	if (n_extra) {
+		c.extra = extra;
+		c.n_extra = n_extra;
+		c.ls0 = UNMAPPED;
+		c.extra_ids = mem_alloc(MEM_PROFILE, 2 * n_extra * sizeof(*c.extra_ids));
+		for (size_t e = 0; e < n_extra; e++) {
+			c.extra_ids[2 * e] = prof_intern_cstr(dst, extra[e].key);
+			c.extra_ids[2 * e + 1] = prof_intern_cstr(dst, extra[e].value);
+		}
+	}
 	if (nd == 0 && ns > 0) {
 		const struct prof_value_type *ts = prof_sample_types(src);
 
@@ -380,6 +428,7 @@ int prof_merge_subset(struct prof *dst, const struct prof *src, const bool *keep
 	merge_meta(&c);
 	if (nd == ns)
 		copy_samples(&c, keep, perm, ns, nd);
+	mem_free(c.extra_ids);
 	mctx_fini(&c);
 out:
 	if (perm != perm_small)

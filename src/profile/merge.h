@@ -22,6 +22,18 @@ int prof_merge(struct prof *dst, const struct prof *src, struct ember_diag *d);
 int prof_merge_subset(struct prof *dst, const struct prof *src, const bool *keep,
 		      struct ember_diag *d);
 
+/* A string label given by its text. */
+struct prof_kv {
+	const char *key;
+	const char *value;
+};
+
+/* prof_merge, every merged sample also labelled with the string labels extra (which replace
+ * a sample label of the same key): how several processes' profiles become one profile whose
+ * samples say which process they are from. dst must not be src. */
+int prof_merge_labeled(struct prof *dst, const struct prof *src, const struct prof_kv *extra,
+		       size_t n_extra, struct ember_diag *d);
+
 /* Multiply every value by ratio, rounding to nearest. */
 void prof_scale(struct prof *p, double ratio);
 

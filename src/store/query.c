@@ -35,6 +35,8 @@ struct store_qctx {
 	struct store_xlat x;
 	int64_t *acc; /* all zero between sources */
 	size_t acc_cap;
+	int64_t *out_acc; /* per output node: the value summed over sources */
+	size_t out_cap;
 	int64_t period;
 	uint64_t *spans;  /* sorted */
 	uint64_t rollups; /* block series read through their rollup */
@@ -61,6 +63,7 @@ void store_qctx_free(struct store_qctx *c)
 	prof_free(c->out);
 	store_xlat_fini(&c->x);
 	mem_free(c->acc);
+	mem_free(c->out_acc);
 	mem_free(c->spans);
 	strtab_free(c->strs);
 	strtab_free(c->group_keys);
@@ -250,11 +253,21 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 		prof_reserve(c->out, 2 * nz, nz); /* stacks share most ancestors */
 		store_xlat_init(&c->x, sd->dict, c->out);
 		for (uint32_t k = 0; k < nn; k++) {
+			uint32_t o;
+
 			if (!acc[k])
 				continue;
 			v = acc[k];
 			acc[k] = 0;
-			prof_add_sample(c->out, store_xlat_node(&c->x, k), 0, &v);
+			o = store_xlat_node(&c->x, k);
+			if (o >= c->out_cap) {
+				size_t old = c->out_cap;
+
+				mem_grow(MEM_STORE, (void **)&c->out_acc, &c->out_cap,
+					 EMBER_MAX((size_t)o + 1, (size_t)prof_n_nodes(c->out)), 8);
+				memset(c->out_acc + old, 0, (c->out_cap - old) * 8);
+			}
+			c->out_acc[o] += v; /* samples are made once, at the end */
 		}
 	} else if (nn) {
 		memset(acc, 0, (size_t)nn * 8);
@@ -582,6 +595,9 @@ int store_qctx_finish(struct store_qctx *c, struct prof **prof, struct store_res
 	struct store_result *r;
 
 	if (c->a.kind == STORE_Q_MERGE) {
+		for (size_t k = 0; k < c->out_cap; k++)
+			if (c->out_acc[k])
+				prof_add_sample(c->out, (uint32_t)k, 0, &c->out_acc[k]);
 		prof_meta(c->out)->period = c->period;
 		*prof = c->out;
 		c->out = NULL;

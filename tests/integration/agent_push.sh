@@ -2,7 +2,8 @@
 # agent_push.sh — `ember agent --server URL` against `ember server` over loopback: a CPU burn
 # workload sampled by the agent (pushed as multipart `profile` parts) shows up in
 # /pyroscope/render under its executable's name as service_name with its leaf function and
-# ticks, with hostname, pid, comm, executable and build_id labels; an agent started while the server is down keeps sampling,
+# ticks, with hostname, pid, comm, executable and build_id labels; with --push-batch one push
+# per interval gives the same series; an agent started while the server is down keeps sampling,
 # retries, and delivers once the server comes up; a 4xx answer is dropped, not retried; SIGTERM
 # flushes and exits 0.
 # Needs root and a loadable BPF program; prints SKIP otherwise.
@@ -128,6 +129,32 @@ if [ -z "$missing" ]; then
 	pass agent_push/labels
 else
 	fail agent_push/labels "missing:$missing; label names: $(curl -s -m 5 "$BASE/pyroscope/label-names")"
+fi
+
+# 1b. --push-batch: one push per interval for the whole host; the server splits it by the
+# samples' labels into the same series (the burn process under its own pid).
+"$EMBER_AG" agent -F 99 --interval 2s --server "$BASE" --push-batch 2>"$T/agentb.err" &
+apid=$!
+PIDS+=("$apid")
+sleep 0.5
+"$T/burn" 4 1 >/dev/null &
+bpid=$!
+PIDS+=("$bpid")
+sleep 5.5
+kill -TERM $apid
+wait $apid
+kill $bpid 2>/dev/null
+wait $bpid 2>/dev/null
+pushed=$(grep -o 'pushed [0-9]*' "$T/agentb.err" | tail -1 | awk '{ print $2 }')
+curl -s -m 5 -G "$BASE/pyroscope/render" \
+	--data-urlencode "query=process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"burn\",pid=\"$bpid\"}" \
+	--data-urlencode 'from=now-1h' --data-urlencode 'until=now' >"$T/renderb.json"
+if [ "${pushed:-0}" -ge 1 ] && [ "${pushed:-0}" -le 4 ] &&
+	! lv service_name | grep -q ember-agent &&
+	python3 -c 'import json,sys; fb=json.load(open(sys.argv[1]))["flamebearer"]; sys.exit(0 if "leaf_a" in fb["names"] and fb["numTicks"] > 0 else 1)' "$T/renderb.json"; then
+	pass agent_push/batch
+else
+	fail agent_push/batch "pushed ${pushed:-none} (want 1..4, one per interval); services: $(lv service_name); render: $(head -c 200 "$T/renderb.json")"
 fi
 
 # 2. The server is down when the agent starts: it keeps sampling, retries, then delivers.

@@ -503,3 +503,62 @@ TEST(merge_1000_profiles_speed)
 	CHECK_MSG(dt < 10.0, "%d merges took %.3f s", n_merges, dt);
 #endif
 }
+
+/* The string value of label `key` of sample i, or NULL. */
+static const char *t_label(const struct prof *p, size_t i, const char *key)
+{
+	struct prof_sample s;
+	size_t n;
+	const struct prof_label *l;
+
+	prof_sample_get(p, i, &s);
+	l = prof_labelset_get(p, s.labelset, &n);
+	for (size_t k = 0; l && k < n; k++)
+		if (!strcmp(prof_string(p, l[k].key), key))
+			return l[k].str ? prof_string(p, l[k].str) : "";
+	return NULL;
+}
+
+TEST(merge_labeled_tags_every_sample)
+{
+	struct prof *a = fx_types("cpu", "nanoseconds", NULL, NULL);
+	struct prof *b = fx_types("cpu", "nanoseconds", NULL, NULL), *dst = prof_new();
+	struct prof_label l = {.key = prof_intern_cstr(b, "pid"), .str = prof_intern_cstr(b, "1")};
+	struct prof_label t = {.key = prof_intern_cstr(b, "thread"),
+			       .str = prof_intern_cstr(b, "w1")};
+	const struct prof_kv ka[] = {{"service_name", "api"}, {"pid", "10"}};
+	const struct prof_kv kb[] = {{"service_name", "db"}, {"pid", "20"}};
+	int seen = 0;
+
+	fx_add(a, "main;a", 0, 10, 0);
+	fx_add(b, "main;a", prof_add_labelset(b, &l, 1), 3, 0); /* its pid is replaced */
+	fx_add(b, "main;b", prof_add_labelset(b, &t, 1), 4, 0); /* its thread is kept */
+	CHECK_OK(prof_merge_labeled(dst, a, ka, 2, NULL));
+	CHECK_OK(prof_merge_labeled(dst, b, kb, 2, NULL));
+	CHECK_EQ_INT(prof_total(dst, 0), 17);
+	CHECK_EQ_INT(prof_n_samples(dst), 3); /* main;a twice: different label sets */
+	for (size_t i = 0; i < prof_n_samples(dst); i++) {
+		const char *svc = t_label(dst, i, "service_name"), *pid = t_label(dst, i, "pid");
+
+		CHECK(svc && pid);
+		if (!svc || !pid)
+			continue;
+		if (!strcmp(svc, "api")) {
+			CHECK_EQ_STR(pid, "10");
+			CHECK(t_label(dst, i, "thread") == NULL);
+			seen |= 1;
+		} else {
+			CHECK_EQ_STR(svc, "db");
+			CHECK_EQ_STR(pid, "20");
+			if (t_label(dst, i, "thread")) {
+				CHECK_EQ_STR(t_label(dst, i, "thread"), "w1");
+				seen |= 2;
+			}
+		}
+	}
+	CHECK_EQ_INT(seen, 3);
+	CHECK(prof_merge_labeled(dst, dst, ka, 2, NULL) < 0);
+	prof_free(a);
+	prof_free(b);
+	prof_free(dst);
+}
