@@ -103,7 +103,8 @@ void store_split_single(const struct prof *p, const struct store_label *req, siz
 	sp->group_of = mem_calloc(MEM_STORE, n_ls ? n_ls : 1, sizeof(*sp->group_of));
 	sp->sets = mem_calloc(MEM_STORE, 1, sizeof(*sp->sets));
 	sp->owned = mem_alloc(MEM_STORE, (n_req ? n_req : 1) * sizeof(*sp->owned));
-	memcpy(sp->owned, req, n_req * sizeof(*req));
+	if (n_req)
+		memcpy(sp->owned, req, n_req * sizeof(*req));
 	sp->sets[0] = (struct store_labelset){n_req, sp->owned};
 }
 
@@ -155,7 +156,7 @@ int store_split_build(const struct prof *p, const struct store_label *req, size_
 			buf_append(&key, tmp[k].name, strlen(tmp[k].name) + 1);
 			buf_append(&key, tmp[k].value, strlen(tmp[k].value) + 1);
 		}
-		kid = strtab_intern(keys, key.data, key.len);
+		kid = strtab_intern(keys, key.len ? (const void *)key.data : "", key.len);
 		if (kid >= cap_keys) {
 			size_t old = cap_keys;
 
