@@ -150,30 +150,8 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	if (nt > lim->max_sample_types)
 		return ember_diag_set(d, -EMBER_ELIMIT, "profile has %zu sample types (limit %u)",
 				      nt, lim->max_sample_types);
-	if (r->n_labels + 2 > lim->max_labels_per_series)
-		return ember_diag_set(d, -EMBER_ELIMIT, "%zu labels per series (limit %u)",
-				      r->n_labels + 2, lim->max_labels_per_series);
 	if (strlen(r->name) > lim->max_label_value_len || !r->name[0])
 		return ember_diag_set(d, -EMBER_EUSAGE, "bad profile name");
-	for (size_t i = 0; i < r->n_labels; i++) {
-		const struct store_label *l = &r->labels[i];
-
-		if (!l->name || !l->value || !store_label_name_ok(l->name, strlen(l->name)))
-			return ember_diag_set(d, -EMBER_EUSAGE, "bad label name \"%.64s\"",
-					      l->name ? l->name : "(null)");
-		if (strlen(l->name) > lim->max_label_name_len)
-			return ember_diag_set(d, -EMBER_ELIMIT,
-					      "label name \"%.64s...\" longer than %u bytes",
-					      l->name, lim->max_label_name_len);
-		if (strlen(l->value) > lim->max_label_value_len)
-			return ember_diag_set(d, -EMBER_ELIMIT,
-					      "value of label %.64s longer than %u bytes", l->name,
-					      lim->max_label_value_len);
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(r->labels[k].name, l->name))
-				return ember_diag_set(d, -EMBER_EUSAGE, "duplicate label %.64s",
-						      l->name);
-	}
 	for (size_t vi = 0; vi < nt; vi++) {
 		const struct prof_value_type *t = &prof_sample_types(p)[vi];
 		const struct prof_meta *m = prof_meta_get(p);

@@ -108,6 +108,35 @@ void store_split_single(const struct prof *p, const struct store_label *req, siz
 	sp->sets[0] = (struct store_labelset){n_req, sp->owned};
 }
 
+/* The request's own labels: count, name syntax, lengths, no name twice. */
+static int check_request(const struct store_label *req, size_t n_req,
+			 const struct store_limits *lim, struct ember_diag *d)
+{
+	if (n_req + 2 > lim->max_labels_per_series)
+		return ember_diag_set(d, -EMBER_ELIMIT, "%zu labels per series (limit %u)",
+				      n_req + 2, lim->max_labels_per_series);
+	for (size_t i = 0; i < n_req; i++) {
+		const struct store_label *l = &req[i];
+
+		if (!l->name || !l->value || !store_label_name_ok(l->name, strlen(l->name)))
+			return ember_diag_set(d, -EMBER_EUSAGE, "bad label name \"%.64s\"",
+					      l->name ? l->name : "(null)");
+		if (strlen(l->name) > lim->max_label_name_len)
+			return ember_diag_set(d, -EMBER_ELIMIT,
+					      "label name \"%.64s...\" longer than %u bytes",
+					      l->name, lim->max_label_name_len);
+		if (strlen(l->value) > lim->max_label_value_len)
+			return ember_diag_set(d, -EMBER_ELIMIT,
+					      "value of label %.64s longer than %u bytes", l->name,
+					      lim->max_label_value_len);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(req[k].name, l->name))
+				return ember_diag_set(d, -EMBER_EUSAGE, "duplicate label %.64s",
+						      l->name);
+	}
+	return 0;
+}
+
 int store_split_build(const struct prof *p, const struct store_label *req, size_t n_req,
 		      const struct store_limits *lim, struct store_split *sp, struct ember_diag *d)
 {
@@ -122,6 +151,7 @@ int store_split_build(const struct prof *p, const struct store_label *req, size_
 	int rc = 0;
 
 	memset(sp, 0, sizeof(*sp));
+	rc = check_request(req, n_req, lim, d);
 	for (uint32_t i = 1; i < n_ls && !rc; i++) {
 		rc = check_labelset(p, i, lim, &n_lifted[i], d);
 		max_lifted = EMBER_MAX(max_lifted, n_lifted[i]);

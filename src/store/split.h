@@ -26,7 +26,8 @@ struct store_split {
 
 /* Whether a sample label key carries the span id (span_id, or the legacy profile_id). */
 bool store_split_key_is_span(const char *k);
-/* Checks the sample labels against lim (name syntax, lengths, labels per series). */
+/* Checks the request's labels and the sample labels against lim (name syntax, lengths,
+ * duplicate names, labels per series) before it reads them. */
 int store_split_build(const struct prof *p, const struct store_label *req, size_t n_req,
 		      const struct store_limits *lim, struct store_split *sp, struct ember_diag *d);
 /* One group with the request's labels, every label set in it (no check). */

@@ -149,6 +149,18 @@ TEST(store_split_refuses_bad_sample_labels)
 					     : "labels per series") != NULL);
 		prof_free(p);
 	}
+	{ /* a request label without a name, next to sample labels: refused, not read */
+		struct store_label bad[] = {{NULL, "x"}};
+		struct store_append b = {.labels = bad, .n_labels = 1, .name = "process_cpu"};
+		struct prof *p = fx_prof_new();
+		const char *const ep[] = {"endpoint", "/a", NULL};
+
+		add_lab(p, "main;a", 1, ep);
+		b.prof = p;
+		CHECK_EQ_INT(store_append(s, &b, &d), -EMBER_EUSAGE);
+		CHECK(strstr(d.msg, "bad label name") != NULL);
+		prof_free(p);
+	}
 	{
 		struct store_query q = {0};
 		struct store_result *r;
