@@ -273,19 +273,6 @@ static int add_k(struct store *s, int64_t t, int64_t k, struct ember_diag *d)
 	return rc;
 }
 
-static int64_t total_all(struct store *s)
-{
-	struct store_query q = {.profile_type = T_PTYPE};
-	struct prof *p;
-	int64_t t;
-
-	if (store_select_merge(s, &q, &p, NULL))
-		return -1;
-	t = prof_total(p, 0);
-	prof_free(p);
-	return t;
-}
-
 static void fault_case(int which)
 {
 	struct faults f = {0};
@@ -330,16 +317,16 @@ static void fault_case(int which)
 	store_get_stats(s, &st);
 	CHECK(st.error != 0);
 	CHECK_EQ_INT(st.appends, 2);
-	CHECK_EQ_INT(total_all(s), 3);
+	CHECK_EQ_INT(fx_total(s, NULL, NULL), 3);
 	store_close(s);
 	/* recovery: everything acknowledged is there, exactly once; the failed append may be
 	 * there too only when its record reached the file whole (failed fsync) */
 	memset(&f, 0, sizeof(f));
 	CHECK_OK(fx_open(test_tmpdir(), &io, &s));
 	if (which == 1)
-		CHECK(total_all(s) == 3 || total_all(s) == 7);
+		CHECK(fx_total(s, NULL, NULL) == 3 || fx_total(s, NULL, NULL) == 7);
 	else
-		CHECK_EQ_INT(total_all(s), 3);
+		CHECK_EQ_INT(fx_total(s, NULL, NULL), 3);
 	store_get_stats(s, &st);
 	if (which == 2)
 		CHECK(st.truncated_bytes > 0);
@@ -348,9 +335,9 @@ static void fault_case(int which)
 	store_close(s);
 	CHECK_OK(fx_open(test_tmpdir(), &io, &s));
 	if (which == 1)
-		CHECK(total_all(s) == 19 || total_all(s) == 23);
+		CHECK(fx_total(s, NULL, NULL) == 19 || fx_total(s, NULL, NULL) == 23);
 	else
-		CHECK_EQ_INT(total_all(s), 19);
+		CHECK_EQ_INT(fx_total(s, NULL, NULL), 19);
 	store_close(s);
 }
 
@@ -512,18 +499,18 @@ TEST(store_fault_compaction)
 	CHECK_EQ_INT(store_compact(s, &d), -EIO);
 	CHECK(strstr(d.msg, "compacted") != NULL);
 	CHECK_EQ_INT(add_k(s, 11 * hour, 8, &d), -EROFS);
-	CHECK_EQ_INT(total_all(s), 7);
+	CHECK_EQ_INT(fx_total(s, NULL, NULL), 7);
 	store_close(s);
 	CHECK_OK(fx_open(test_tmpdir(), &io, &s));
-	CHECK_EQ_INT(total_all(s), 7);
+	CHECK_EQ_INT(fx_total(s, NULL, NULL), 7);
 	CHECK_OK(store_compact(s, &d));
 	store_get_stats(s, &st);
 	CHECK_EQ_INT(st.compactions, 1);
 	CHECK_EQ_INT(st.blocks, 1);
-	CHECK_EQ_INT(total_all(s), 7);
+	CHECK_EQ_INT(fx_total(s, NULL, NULL), 7);
 	store_close(s);
 	CHECK_OK(fx_open(test_tmpdir(), &io, &s));
-	CHECK_EQ_INT(total_all(s), 7);
+	CHECK_EQ_INT(fx_total(s, NULL, NULL), 7);
 	store_close(s);
 }
 
@@ -569,10 +556,11 @@ TEST(store_fault_group_fsync)
 		CHECK(ga[i].err > 0);
 	}
 	CHECK(ok < 80);
-	CHECK_EQ_INT(total_all(s), ok);
+	CHECK_EQ_INT(fx_total(s, NULL, NULL), ok);
 	store_close(s);
 	memset(&f, 0, sizeof(f));
 	CHECK_OK(store_open(&o, &s, NULL));
-	CHECK(total_all(s) >= ok); /* records of the failed fsync may have reached the disk */
+	CHECK(fx_total(s, NULL, NULL) >=
+	      ok); /* records of the failed fsync may have reached the disk */
 	store_close(s);
 }

@@ -25,20 +25,6 @@ static void add_lab(struct prof *p, const char *stack, int64_t v, const char *co
 	prof_add_sample(p, fx_stack(p, stack), n ? prof_add_labelset(p, l, n) : 0, &v);
 }
 
-static int64_t total_of(struct store *s, const char *name, const char *value)
-{
-	struct store_matcher m = {name, value, STORE_MATCH_EQ};
-	struct store_query q = {.profile_type = T_PTYPE, .matchers = &m, .n_matchers = 1};
-	struct prof *out;
-	int64_t t;
-
-	if (store_select_merge(s, &q, &out, NULL))
-		return -1;
-	t = prof_total(out, 0);
-	prof_free(out);
-	return t;
-}
-
 static const char *label_of(const struct store_labelset *ls, const char *name)
 {
 	for (size_t i = 0; i < ls->n; i++)
@@ -70,13 +56,13 @@ static void check_split(struct store *s)
 			CHECK_EQ_STR(label_of(&r->sets[i], "env"), "prod");
 	}
 	store_result_free(r);
-	CHECK_EQ_INT(total_of(s, "endpoint", "/a"), 5 + 2 + 11);
-	CHECK_EQ_INT(total_of(s, "endpoint", "/b"), 7);
-	CHECK_EQ_INT(total_of(s, "endpoint", ""), 3 + 13 + 17);
-	CHECK_EQ_INT(total_of(s, "env", "prod"), 5 + 2 + 11 + 3 + 13 + 17);
-	CHECK_EQ_INT(total_of(s, "env", "dev"), 7);
-	CHECK_EQ_INT(total_of(s, "region", "eu"), 17);
-	CHECK_EQ_INT(total_of(s, STORE_LABEL_SERVICE, "api"), 58);
+	CHECK_EQ_INT(fx_total(s, "endpoint", "/a"), 5 + 2 + 11);
+	CHECK_EQ_INT(fx_total(s, "endpoint", "/b"), 7);
+	CHECK_EQ_INT(fx_total(s, "endpoint", ""), 3 + 13 + 17);
+	CHECK_EQ_INT(fx_total(s, "env", "prod"), 5 + 2 + 11 + 3 + 13 + 17);
+	CHECK_EQ_INT(fx_total(s, "env", "dev"), 7);
+	CHECK_EQ_INT(fx_total(s, "region", "eu"), 17);
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "api"), 58);
 	/* span ids stay per sample, from span_id or profile_id */
 	q.profile_type = T_PTYPE;
 	CHECK_OK(store_select_spans(s, &q, &span, 1, &out, NULL));

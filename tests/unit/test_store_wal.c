@@ -58,20 +58,6 @@ static long wal_bytes(const char *dir)
 	return sum;
 }
 
-static int64_t total(struct store *s, const char *svc)
-{
-	struct store_matcher m = {STORE_LABEL_SERVICE, svc, STORE_MATCH_EQ};
-	struct store_query q = {.profile_type = T_PTYPE, .matchers = &m, .n_matchers = 1};
-	struct prof *out;
-	int64_t t;
-
-	if (store_select_merge(s, &q, &out, NULL))
-		return -1;
-	t = prof_total(out, 0);
-	prof_free(out);
-	return t;
-}
-
 TEST(store_wal_records_carry_only_new_symbols)
 {
 	char dir[600];
@@ -92,7 +78,7 @@ TEST(store_wal_records_carry_only_new_symbols)
 	CHECK(ten - one < one);
 	store_close(s);
 	CHECK_OK(fx_open(dir, NULL, &s));
-	CHECK_EQ_INT(total(s, "api"), 10 * want);
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "api"), 10 * want);
 	store_close(s);
 	prof_free(p);
 }
@@ -132,9 +118,9 @@ TEST(store_wal_segment_with_its_own_dictionary)
 	store_close(s);
 	CHECK_EQ_INT(copy_segment(b, a, 0x50), 0);
 	CHECK_OK(fx_open(a, NULL, &s));
-	CHECK_EQ_INT(total(s, "x"), prof_total(x, 0));
-	CHECK_EQ_INT(total(s, "y"), 2 * prof_total(y, 0));
-	CHECK_EQ_INT(total(s, "z"), 7);
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "x"), prof_total(x, 0));
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "y"), 2 * prof_total(y, 0));
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "z"), 7);
 	CHECK_OK(store_select_merge(s, &q, &out, NULL));
 	CHECK_EQ_INT(fx_value(out, "main;only_in_b"), 7);
 	{
@@ -156,8 +142,8 @@ TEST(store_wal_segment_with_its_own_dictionary)
 	CHECK_OK(fx_append(s, NULL, "z", 5 * SEC, z, NULL));
 	store_close(s);
 	CHECK_OK(fx_open(a, NULL, &s));
-	CHECK_EQ_INT(total(s, "z"), 14);
-	CHECK_EQ_INT(total(s, "y"), 2 * prof_total(y, 0));
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "z"), 14);
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "y"), 2 * prof_total(y, 0));
 	store_close(s);
 	prof_free(x);
 	prof_free(y);
