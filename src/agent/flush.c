@@ -164,6 +164,20 @@ static struct group *group_of(struct flush_run *r)
 	return g;
 }
 
+/* A group's labels from its key, at most AGENT_LABELS_MAX; returns how many. */
+static size_t key_labels(const struct group *g, struct prof_kv kv[AGENT_LABELS_MAX])
+{
+	size_t n = 0;
+
+	for (size_t at = 0; at < g->key_len && n < AGENT_LABELS_MAX;) {
+		const char *k = g->key + at, *v = k + strlen(k) + 1;
+
+		at += strlen(k) + strlen(v) + 2;
+		kv[n++] = (struct prof_kv){k, v};
+	}
+	return n;
+}
+
 /* Writes and/or queues one group's profile; 1 when written or queued. */
 static int ship(struct flush_run *r, struct group *g, time_t now)
 {
@@ -192,13 +206,14 @@ static int ship(struct flush_run *r, struct group *g, time_t now)
 			done = 1;
 	}
 	if (o->push && !o->batch) {
-		for (size_t at = 0; at < g->key_len && nt < AGENT_LABELS_MAX;) {
-			const char *k = g->key + at, *v = k + strlen(k) + 1;
-			at += strlen(k) + strlen(v) + 2;
-			if (!strcmp(k, "service_name"))
-				service = v;
+		struct prof_kv kv[AGENT_LABELS_MAX];
+		size_t n = key_labels(g, kv);
+
+		for (size_t i = 0; i < n; i++) {
+			if (!strcmp(kv[i].key, "service_name"))
+				service = kv[i].value;
 			else
-				tags[nt++] = (struct agent_push_tag){k, v};
+				tags[nt++] = (struct agent_push_tag){kv[i].key, kv[i].value};
 		}
 		size_t len;
 		uint8_t *body = buf_steal(&out, &len);
@@ -226,14 +241,8 @@ static int ship_batch(struct flush_run *r, time_t now)
 
 	for (size_t i = 0; i < r->n_groups; i++) {
 		const struct group *g = &r->groups[i];
-		size_t n = 0;
+		size_t n = key_labels(g, kv);
 
-		for (size_t at = 0; at < g->key_len && n < AGENT_LABELS_MAX;) {
-			const char *k = g->key + at, *v = k + strlen(k) + 1;
-
-			at += strlen(k) + strlen(v) + 2;
-			kv[n++] = (struct prof_kv){k, v};
-		}
 		if (prof_merge_labeled(host, g->p, kv, n, NULL) != 0)
 			log_msg(LOG_LEVEL_WARN,
 				"agent: pid %d: cannot add its profile to the batch", g->pid);
