@@ -137,9 +137,8 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	size_t nt = prof_n_sample_types(p), new_series = 0;
 	uint32_t nn = prof_n_nodes(p), *depth, *pairs;
 	struct pair_src *ps;
-	struct store_split sp;
+	const struct store_split *sp = r->split;
 	size_t max_n;
-	int rc;
 	char pt[4 * 2048 + 256];
 
 	if (!sd && h->n_tenants >= lim->max_tenants)
@@ -174,21 +173,17 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 		}
 	}
 	mem_free(depth);
-	/* sample labels, then series per tenant: one per group and sample type */
-	if (r->split)
-		sp = *r->split;
-	else if ((rc = store_split_build(p, r->labels, r->n_labels, lim, &sp, d)))
-		return rc;
+	/* series per tenant: one per split group and sample type */
 	max_n = 0;
-	for (uint32_t g = 0; g < sp.n_groups; g++)
-		max_n = EMBER_MAX(max_n, sp.sets[g].n);
+	for (uint32_t g = 0; g < sp->n_groups; g++)
+		max_n = EMBER_MAX(max_n, sp->sets[g].n);
 	ps = mem_alloc(MEM_STORE, (max_n + 2) * sizeof(*ps));
 	pairs = mem_alloc(MEM_STORE, (max_n + 2) * 2 * sizeof(*pairs));
 	for (size_t vi = 0; vi < nt; vi++) {
 		profile_type(r, vi, pt, sizeof(pt));
-		for (uint32_t g = 0; g < sp.n_groups; g++) {
+		for (uint32_t g = 0; g < sp->n_groups; g++) {
 			uint32_t sid;
-			size_t n = pair_sources(r, &sp.sets[g], pt, ps);
+			size_t n = pair_sources(r, &sp->sets[g], pt, ps);
 			bool known = sd != NULL;
 
 			for (size_t i = 0; i < n && known; i++)
@@ -200,8 +195,6 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	}
 	mem_free(ps);
 	mem_free(pairs);
-	if (!r->split)
-		store_split_fini(&sp);
 	if (new_series && (sd ? sd->n_series : 0) + new_series > lim->max_series_per_tenant)
 		return ember_diag_set(d, -EMBER_ELIMIT,
 				      "tenant %s: too many series (limit %u per tenant)", r->tenant,

@@ -536,9 +536,7 @@ static void gate_leave(struct store_local *s)
 static void gate_close(struct store_local *s)
 {
 	pthread_mutex_lock(&s->gate_mu);
-	while (s->gate_closed) /* one cut at a time holds cut_lock anyway */
-		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
-	s->gate_closed = true;
+	s->gate_closed = true; /* only the cut holding cut_lock closes it */
 	while (s->in_flight)
 		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
 	pthread_mutex_unlock(&s->gate_mu);
@@ -589,7 +587,8 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	struct store_split split;
 	struct store_pending pd;
 	uint64_t ticket = 0;
-	int rc, over;
+	int rc;
+	bool over;
 
 	if (atomic_load(&s->error))
 		return store_local_read_only(s, d);
@@ -628,8 +627,9 @@ static int local_append(struct store *base, const struct store_append *a, struct
 		return rc;
 	}
 	gate_enter(s);
-	rc = over = prepare_and_queue(s, &r, &pd, &ticket);
-	if (rc == -EMBER_ELIMIT)
+	rc = prepare_and_queue(s, &r, &pd, &ticket);
+	over = rc == -EMBER_ELIMIT;
+	if (over)
 		rc = 0; /* the dictionary delta is queued: wait for it like any record */
 	if (!rc)
 		rc = store_wal_wait(s->wal, ticket);
@@ -647,7 +647,8 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	gate_leave(s);
 	store_split_fini(&split);
 	if (!rc && over)
-		return ember_diag_set(d, over, "store: profile larger than %" PRIu64 " bytes",
+		return ember_diag_set(d, -EMBER_ELIMIT,
+				      "store: profile larger than %" PRIu64 " bytes",
 				      s->lim.max_profile_bytes);
 	if (rc == -EROFS)
 		return store_local_read_only(s, d);

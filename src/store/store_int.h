@@ -293,7 +293,8 @@ bool store_tenant_ok(const char *t);
 struct store_head *store_head_new(void);
 void store_head_free(struct store_head *h);
 struct store_sdata *store_head_tenant(const struct store_head *h, const char *tenant);
-/* Validates r against the limits and the head's current state (series per tenant); no change. */
+/* Validates r, whose labels store_split_build checked into r->split (required here), against
+ * the limits and the head's current state (series per tenant); no change. */
 int store_head_check(const struct store_head *h, const struct store_rec *r,
 		     const struct store_limits *lim, struct ember_diag *d);
 /* Adds r; never fails once store_head_check passed (may overshoot the series limit slightly
