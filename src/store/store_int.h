@@ -361,7 +361,9 @@ int store_io_fsync(const struct store_io *io, int fd);
 int store_io_rename(const struct store_io *io, const char *from, const char *to);
 int store_io_fsync_dir(const struct store_io *io, const char *dir);
 
-/* Record payload <-> struct store_rec (labels and strings point into arena a). */
+/* Whole-profile record payload (type 1) <-> struct store_rec (labels and strings point into
+ * arena a). The store writes delta records now; type 1 is what earlier versions wrote, still
+ * replayed (the encoder serves the test of that). */
 void store_rec_encode(struct store_wr *w, const struct store_rec *r);
 int store_rec_decode(const uint8_t *p, size_t n, struct arena *a, struct store_rec *r,
 		     struct prof **prof_out);

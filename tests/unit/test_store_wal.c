@@ -3,7 +3,8 @@
  * head's dictionary already has (the log grows by samples, not by symbol tables), a reopen
  * replays them into the same data, and a segment written against a fresh, empty head (as
  * after a cut whose blocks were never written) is replayed through its own dictionary and
- * translated into the head's.
+ * translated into the head's; and a segment of whole-profile records (type 1, what earlier
+ * versions wrote) is still replayed, with delta records after it continuing its dictionary.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/buf.h"
 #include "store/store.h"
+#include "store/store_int.h"
 #include "test.h"
 #include "test_store_fixture.h"
 
@@ -148,4 +151,48 @@ TEST(store_wal_segment_with_its_own_dictionary)
 	prof_free(x);
 	prof_free(y);
 	prof_free(z);
+}
+
+TEST(store_wal_whole_profile_records_still_replay)
+{
+	char dir[600], wal_dir[700];
+	struct store *s;
+	struct store_wal *w;
+	struct prof *p = wide_prof(3), *q = wide_prof(4);
+	struct store_label l[] = {{STORE_LABEL_SERVICE, "old"}};
+	struct store_rec r = {.tenant = STORE_DEFAULT_TENANT,
+			      .labels = l,
+			      .n_labels = 1,
+			      .name = "process_cpu",
+			      .time_ns = 3 * SEC,
+			      .prof = p};
+	struct buf b;
+	struct store_wr wr = {&b, 0};
+	uint64_t ticket = 0;
+
+	snprintf(dir, sizeof(dir), "%s/old", test_tmpdir());
+	snprintf(wal_dir, sizeof(wal_dir), "%s/wal", dir);
+	CHECK_EQ_INT(mkdir(dir, 0755), 0);
+	CHECK_EQ_INT(mkdir(wal_dir, 0755), 0);
+	/* segment 1 as an earlier version wrote it: one whole-profile record */
+	buf_init(&b, MEM_TEST, SIZE_MAX);
+	store_wr_bytes(&wr, "\0\0\0\0\0\0\0\0", 8);
+	store_rec_encode(&wr, &r);
+	CHECK_OK(wr.err);
+	CHECK_OK(store_wal_open(wal_dir, NULL, 1, 0, &w));
+	CHECK_OK(store_wal_enqueue(w, b.data, b.len, &ticket));
+	CHECK_OK(store_wal_wait(w, ticket));
+	store_wal_done(w);
+	store_wal_close(w);
+	buf_fini(&b);
+	CHECK_OK(fx_open(dir, NULL, &s));
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "old"), prof_total(p, 0));
+	CHECK_OK(fx_append(s, NULL, "new", 4 * SEC, q, NULL)); /* a delta record, segment 2 */
+	store_close(s);
+	CHECK_OK(fx_open(dir, NULL, &s));
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "old"), prof_total(p, 0));
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "new"), prof_total(q, 0));
+	store_close(s);
+	prof_free(p);
+	prof_free(q);
 }
