@@ -71,20 +71,28 @@ PORT=$(free_port) && start_server "$PORT" || {
 }
 BASE="http://127.0.0.1:$PORT"
 
+# agent_with_burn ERRFILE [ARG...]: the agent pushing to BASE every 2 s (stderr to ERRFILE)
+# while a burn workload runs 4 s, then SIGTERM; sets rc (the agent's status) and bpid.
+agent_with_burn() {
+	local err=$1 apid
+	shift
+	"$EMBER_AG" agent -F 99 --interval 2s --server "$BASE" "$@" 2>"$err" &
+	apid=$!
+	PIDS+=("$apid")
+	sleep 0.5
+	"$T/burn" 4 1 >/dev/null &
+	bpid=$!
+	PIDS+=("$bpid")
+	sleep 5.5
+	kill -TERM $apid
+	wait $apid
+	rc=$?
+	kill $bpid 2>/dev/null
+	wait $bpid 2>/dev/null
+}
+
 # 1. Push while the server is up.
-"$EMBER_AG" agent -F 99 --interval 2s --server "$BASE" 2>"$T/agent.err" &
-apid=$!
-PIDS+=("$apid")
-sleep 0.5
-"$T/burn" 4 1 >/dev/null &
-bpid=$!
-PIDS+=("$bpid")
-sleep 5.5
-kill -TERM $apid
-wait $apid
-rc=$?
-kill $bpid 2>/dev/null
-wait $bpid 2>/dev/null
+agent_with_burn "$T/agent.err"
 if [ $rc -ne 0 ] && grep -q "cannot start the BPF sampler" "$T/agent.err"; then
 	skip agent_push "BPF cannot load here: $(head -c 200 "$T/agent.err")"
 	exit 0
@@ -133,18 +141,7 @@ fi
 
 # 1b. --push-batch: one push per interval for the whole host; the server splits it by the
 # samples' labels into the same series (the burn process under its own pid).
-"$EMBER_AG" agent -F 99 --interval 2s --server "$BASE" --push-batch 2>"$T/agentb.err" &
-apid=$!
-PIDS+=("$apid")
-sleep 0.5
-"$T/burn" 4 1 >/dev/null &
-bpid=$!
-PIDS+=("$bpid")
-sleep 5.5
-kill -TERM $apid
-wait $apid
-kill $bpid 2>/dev/null
-wait $bpid 2>/dev/null
+agent_with_burn "$T/agentb.err" --push-batch
 pushed=$(grep -o 'pushed [0-9]*' "$T/agentb.err" | tail -1 | awk '{ print $2 }')
 curl -s -m 5 -G "$BASE/pyroscope/render" \
 	--data-urlencode "query=process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"burn\",pid=\"$bpid\"}" \

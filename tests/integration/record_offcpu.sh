@@ -78,14 +78,22 @@ else
 	fail record_offcpu/pprof_has_both_types "$("$EMBER" top -t off_cpu "$T/rec.pb.gz" 2>&1 | head -3)"
 fi
 
+# agent_with_sleeper ERRFILE LINGER ARG...: `ember agent --off-cpu ARG...` (stderr to ERRFILE)
+# while the sleeper runs 3 s, stopped with SIGTERM LINGER seconds after it.
+agent_with_sleeper() {
+	local err=$1 linger=$2 apid
+	shift 2
+	"$EMBER_AG" agent --off-cpu "$@" 2>"$err" &
+	apid=$!
+	sleep 1
+	"$T/sleeper" 3 >/dev/null
+	sleep "$linger"
+	kill -TERM $apid
+	wait $apid
+}
+
 # 2. ember agent --off-cpu --output DIR: the sleeper's profile.
-"$EMBER_AG" agent --off-cpu --interval 30s --output "$T/out" 2>"$T/agent.err" &
-apid=$!
-sleep 1
-"$T/sleeper" 3 >/dev/null
-sleep 0.5
-kill -TERM $apid
-wait $apid
+agent_with_sleeper "$T/agent.err" 0.5 --interval 30s --output "$T/out"
 f=$(ls "$T/out"/sleeper-*.pb.gz 2>/dev/null | head -1)
 if [ -z "$f" ]; then
 	fail record_offcpu/agent "no sleeper profile: $(ls "$T/out" | head; tail -c 300 "$T/agent.err")"
@@ -103,13 +111,7 @@ else
 fi
 # 3. Pushed to a server: a profile type of its own, queryable like any other.
 if start_server_with; then
-	"$EMBER_AG" agent --off-cpu --interval 2s --server "$BASE" 2>"$T/agent2.err" &
-	apid=$!
-	sleep 1
-	"$T/sleeper" 3 >/dev/null
-	sleep 2.5
-	kill -TERM $apid
-	wait $apid
+	agent_with_sleeper "$T/agent2.err" 2.5 --interval 2s --server "$BASE"
 	types=$(curl -s -m 5 -X POST -H 'Content-Type: application/json' -d '{}' \
 		"$BASE/querier.v1.QuerierService/ProfileTypes")
 	curl -s -m 5 -G "$BASE/pyroscope/render" \
