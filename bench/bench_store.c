@@ -18,6 +18,7 @@
  * Env: BENCH_STORE_HOURS (default 6), BENCH_STORE_DIR, BENCH_STORE_KEEP (keep the data
  * directory).
  * Usage: bench_store [HOURS]
+ *        bench_store --queries DIR HOURS   (only the block queries, on a kept data directory)
  */
 #include <inttypes.h>
 #include <math.h>
@@ -138,6 +139,30 @@ static void report_queries(struct store *s, const char *where, int64_t t0, int64
 	       st.rollup_reads - r0);
 }
 
+/* The block queries again on a data directory kept by an earlier run (BENCH_STORE_KEEP). */
+static int queries_only(const char *dir, double hours)
+{
+	struct store_io io = {.fsync = nop_fsync};
+	struct store_opts o = {.dir = dir,
+			       .io = &io,
+			       .head_max_bytes = SIZE_MAX,
+			       .block_duration_ns = INT64_MAX};
+	int64_t t0 = 1700000000LL * 1000000000LL;
+	int windows = (int)(hours * 3600 / WINDOW_S);
+	struct ember_diag d = {{0}};
+	struct store *s;
+	double a = now_s(CLOCK_MONOTONIC);
+
+	if (store_open(&o, &s, &d)) {
+		fprintf(stderr, "bench_store: %s: %s\n", dir, d.msg);
+		return 1;
+	}
+	printf("open: %.1f ms\n", (now_s(CLOCK_MONOTONIC) - a) * 1000);
+	report_queries(s, "blocks", t0, t0 + (int64_t)windows * WINDOW_S * 1000000000LL);
+	store_close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("BENCH_STORE_HOURS");
@@ -163,6 +188,10 @@ int main(int argc, char **argv)
 	int n_cuts = 0;
 	char cmd[600];
 
+	if (argc == 4 && !strcmp(argv[1], "--queries")) {
+		mem_free(g);
+		return queries_only(argv[2], atof(argv[3]));
+	}
 	snprintf(dir, sizeof(dir), "%s/ember-bench-store-%d",
 		 getenv("BENCH_STORE_DIR") ? getenv("BENCH_STORE_DIR") : "/tmp", (int)getpid());
 	o.dir = dir;

@@ -42,6 +42,21 @@ void store_local_blockset_unref(struct blockset *bs)
 	}
 }
 
+int store_local_block_open(struct store_local *s, const char *path, const char *tenant,
+			   const char *dir, uint64_t cut_seq, struct store_block **out,
+			   size_t *bad_off)
+{
+	int rc = store_block_open(path, out, bad_off);
+
+	if (rc)
+		return rc;
+	snprintf((*out)->sd.tenant, sizeof((*out)->sd.tenant), "%s", tenant);
+	snprintf((*out)->dir, sizeof((*out)->dir), "%.23s", dir);
+	(*out)->cut_seq = cut_seq;
+	store_sspaces_map(s->spaces, &(*out)->sd);
+	return 0;
+}
+
 struct blockset *store_local_blockset_get(struct store_local *s)
 {
 	struct blockset *bs;
@@ -242,7 +257,8 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 			if (!store_tenant_ok(tenant))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", cdir, f->d_name);
-			rc = store_block_open(path, &b, &off);
+			rc = store_local_block_open(s, path, tenant, e->d_name, is_cut ? seq : 0,
+						    &b, &off);
 			if (rc == -EMBER_ECORRUPT || rc == -EMBER_EVERSION) {
 				snprintf(qname, sizeof(qname), "%.24s-%.72s", e->d_name, f->d_name);
 				quarantine(s, path, qname, rc, off);
@@ -253,9 +269,6 @@ static int load_blocks(struct store_local *s, uint64_t *max_cut)
 					 ember_strerror(rc));
 				continue;
 			}
-			snprintf(b->sd.tenant, sizeof(b->sd.tenant), "%s", tenant);
-			snprintf(b->dir, sizeof(b->dir), "%.23s", e->d_name);
-			b->cut_seq = is_cut ? seq : 0;
 			mem_grow(MEM_STORE, (void **)&bs->b, &cap, bs->n + 1, sizeof(*bs->b));
 			bs->b[bs->n++] = b;
 		}
@@ -394,6 +407,7 @@ static void local_close(struct store *base)
 	store_head_free(s->head);
 	store_head_free(s->frozen);
 	store_local_blockset_unref(s->blocks);
+	store_sspaces_free(s->spaces);
 	pthread_rwlock_destroy(&s->head_lock);
 	pthread_mutex_destroy(&s->set_lock);
 	pthread_mutex_destroy(&s->cut_lock);
@@ -449,6 +463,7 @@ int store_local_open(const struct store_opts *o, struct store **out, struct embe
 	pthread_mutex_init(&s->bg_mu, NULL);
 	pthread_cond_init(&s->bg_cv, NULL);
 	s->head = store_head_new();
+	s->spaces = store_sspaces_new();
 	rc = mkdir_p(s->wal_dir);
 	if (!rc)
 		rc = mkdir_p(s->blocks_dir);
@@ -699,7 +714,7 @@ static int write_tenant(struct store_local *s, const char *path, const struct st
 static int write_cut(struct store_local *s, const struct store_head *h, uint64_t seq,
 		     struct blockset **added, struct ember_diag *d)
 {
-	char tdir[PATH_MAX + 64], fdir[PATH_MAX + 64], path[PATH_MAX + 200];
+	char tdir[PATH_MAX + 64], fdir[PATH_MAX + 64], path[PATH_MAX + 200], name[24];
 	struct blockset *nb = mem_calloc(MEM_STORE, 1, sizeof(*nb));
 	int rc = 0;
 
@@ -710,8 +725,9 @@ static int write_cut(struct store_local *s, const struct store_head *h, uint64_t
 	if (!rc)
 		return 0; /* nothing to write: the covered segments hold no records */
 	rc = 0;
-	snprintf(tdir, sizeof(tdir), "%s/%016" PRIx64, s->tmp_dir, seq);
-	snprintf(fdir, sizeof(fdir), "%s/%016" PRIx64, s->blocks_dir, seq);
+	snprintf(name, sizeof(name), "%016" PRIx64, seq);
+	snprintf(tdir, sizeof(tdir), "%s/%s", s->tmp_dir, name);
+	snprintf(fdir, sizeof(fdir), "%s/%s", s->blocks_dir, name);
 	if (mkdir(tdir, 0755) && errno != EEXIST)
 		return ember_diag_set(d, -errno, "store: cannot create %s", tdir);
 	for (size_t i = 0; i < h->n_tenants && !rc; i++) {
@@ -739,13 +755,10 @@ static int write_cut(struct store_local *s, const struct store_head *h, uint64_t
 		if (!h->tenants[i]->n_series)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.blk", fdir, h->tenants[i]->tenant);
-		rc = store_block_open(path, &b, &off);
+		rc = store_local_block_open(s, path, h->tenants[i]->tenant, name, seq, &b, &off);
 		if (rc)
 			return ember_diag_set(d, rc, "store: reopening %s failed at offset %zu: %s",
 					      path, off, ember_strerror(rc));
-		snprintf(b->sd.tenant, sizeof(b->sd.tenant), "%s", h->tenants[i]->tenant);
-		snprintf(b->dir, sizeof(b->dir), "%016" PRIx64, seq);
-		b->cut_seq = seq;
 		mem_grow(MEM_STORE, (void **)&nb->b, &cap, nb->n + 1, sizeof(*nb->b));
 		nb->b[nb->n++] = b;
 	}
@@ -969,8 +982,17 @@ static void local_stats(struct store *base, struct store_stats *st)
 	bs = store_local_blockset_get(s);
 	st->blocks = bs->n;
 	for (size_t i = 0; i < bs->n; i++) {
+		const struct store_sspace *sp = bs->b[i]->sd.space;
+		bool seen = !sp;
+
 		st->block_bytes += bs->b[i]->map_len;
 		st->block_samples += bs->b[i]->sd.n_smp;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = bs->b[k]->sd.space == sp;
+		if (!seen) {
+			st->stack_spaces++;
+			st->space_nodes += store_sspace_nodes(sp);
+		}
 	}
 	store_local_blockset_unref(bs);
 }

@@ -49,6 +49,7 @@ struct store_local {
 	bool gate_closed;   /* guarded by gate_mu */
 	unsigned in_flight; /* guarded by gate_mu */
 	struct store_wal *wal;
+	struct store_sspaces *spaces; /* the tenants' stack spaces (own lock) */
 
 	atomic_int error;
 	atomic_uint_fast64_t appends, replayed, truncated, quarantined, compactions, dropped,
@@ -61,6 +62,11 @@ struct store_local {
 	bool bg_stop; /* guarded by bg_mu */
 };
 
+/* Opens a block file of tenant in block directory dir and maps its stacks into the tenant's
+ * stack space; *bad_off as store_block_open. */
+int store_local_block_open(struct store_local *s, const char *path, const char *tenant,
+			   const char *dir, uint64_t cut_seq, struct store_block **out,
+			   size_t *bad_off);
 struct blockset *store_local_blockset_get(struct store_local *s);
 void store_local_blockset_unref(struct blockset *bs);
 /* A block directory name: a cut <016x> (is_cut) or a compaction c<016x>. */

@@ -76,7 +76,7 @@ static int compact_group(struct store_local *s, struct store_block **g, size_t n
 {
 	const struct store_sdata **in = mem_alloc(MEM_STORE, n * sizeof(*in));
 	struct store_sdata merged;
-	char tdir[PATH_MAX + 64], fdir[PATH_MAX + 64], path[PATH_MAX + 200];
+	char tdir[PATH_MAX + 64], fdir[PATH_MAX + 64], path[PATH_MAX + 200], name[24];
 	struct buf src;
 	struct store_block *nb;
 	/* above every earlier compaction and tied to the WAL sequence, so a name is never reused
@@ -92,8 +92,9 @@ static int compact_group(struct store_local *s, struct store_block **g, size_t n
 	if (rc)
 		return ember_diag_set(d, rc, "store: compaction of tenant %s failed: %s",
 				      g[0]->sd.tenant, ember_strerror(rc));
-	snprintf(tdir, sizeof(tdir), "%s/c%016" PRIx64, s->tmp_dir, seq);
-	snprintf(fdir, sizeof(fdir), "%s/c%016" PRIx64, s->blocks_dir, seq);
+	snprintf(name, sizeof(name), "c%016" PRIx64, seq);
+	snprintf(tdir, sizeof(tdir), "%s/%s", s->tmp_dir, name);
+	snprintf(fdir, sizeof(fdir), "%s/%s", s->blocks_dir, name);
 	if (mkdir(tdir, 0755) && errno != EEXIST) {
 		rc = -errno;
 		store_sdata_fini(&merged);
@@ -138,12 +139,10 @@ static int compact_group(struct store_local *s, struct store_block **g, size_t n
 				      ember_strerror(rc));
 	s->compact_seq = seq;
 	snprintf(path, sizeof(path), "%s/%s.blk", fdir, g[0]->sd.tenant);
-	rc = store_block_open(path, &nb, &off);
+	rc = store_local_block_open(s, path, g[0]->sd.tenant, name, 0, &nb, &off);
 	if (rc)
 		return ember_diag_set(d, rc, "store: reopening %s failed at offset %zu: %s", path,
 				      off, ember_strerror(rc));
-	snprintf(nb->sd.tenant, sizeof(nb->sd.tenant), "%s", g[0]->sd.tenant);
-	snprintf(nb->dir, sizeof(nb->dir), "c%016" PRIx64, seq);
 	publish(s, g, n, nb);
 	for (size_t i = 0; i < n; i++)
 		remove_block_file(s, g[i]);

@@ -3,7 +3,9 @@
  * struct store_sdata shape): matchers resolved on postings, then per source an aggregation
  * into dense per-node arrays (merge), per-step accumulators (select-series, function series) or
  * string sets (label names/values, series). Merged stacks are re-interned into one output
- * profile, symbols copied on first use. A context (struct store_qctx) accumulates across
+ * profile, symbols copied on first use: a loaded block's sums go first into its tenant's stack
+ * space (sspace.c), which its nodes are already mapped into, so each space is copied once per
+ * query however many blocks share it; the head's are copied per source. A context (struct store_qctx) accumulates across
  * sources and produces the result in finish. Never logs; never holds a lock (callers do).
  */
 #include <errno.h>
@@ -25,6 +27,13 @@ struct group {
 	double total;
 };
 
+/* A merge's sums in one stack space's node ids. */
+struct space_acc {
+	struct store_sspace *sp; /* referenced */
+	int64_t *acc;
+	size_t cap;
+};
+
 struct store_qctx {
 	struct store_qargs a;
 	struct store_cmatch *cm;
@@ -37,6 +46,8 @@ struct store_qctx {
 	size_t acc_cap;
 	int64_t *out_acc; /* per output node: the value summed over sources */
 	size_t out_cap;
+	struct space_acc *sacc; /* per stack space met */
+	size_t n_sacc, cap_sacc;
 	int64_t period;
 	uint64_t *spans;  /* sorted */
 	uint64_t rollups; /* block series read through their rollup */
@@ -64,6 +75,11 @@ void store_qctx_free(struct store_qctx *c)
 	store_xlat_fini(&c->x);
 	mem_free(c->acc);
 	mem_free(c->out_acc);
+	for (size_t i = 0; i < c->n_sacc; i++) {
+		store_sspace_unref(c->sacc[i].sp);
+		mem_free(c->sacc[i].acc);
+	}
+	mem_free(c->sacc);
 	mem_free(c->spans);
 	strtab_free(c->strs);
 	strtab_free(c->group_keys);
@@ -194,13 +210,74 @@ static bool span_wanted(const struct store_qctx *c, uint64_t span)
 	return false;
 }
 
+/* Adds the non-zero acc[0..nn) of nodes of src into the output (copying their stacks and
+ * symbols) and zeroes them. */
+static void out_add(struct store_qctx *c, const struct prof *src, int64_t *acc, size_t nn)
+{
+	size_t nz = 0;
+
+	for (size_t k = 0; k < nn; k++)
+		nz += acc[k] != 0;
+	if (!nz)
+		return;
+	prof_reserve(c->out, 2 * nz, nz); /* stacks share most ancestors */
+	store_xlat_init(&c->x, src, c->out);
+	for (size_t k = 0; k < nn; k++) {
+		uint32_t o;
+		int64_t v = acc[k];
+
+		if (!v)
+			continue;
+		acc[k] = 0;
+		o = store_xlat_node(&c->x, (uint32_t)k);
+		if (o >= c->out_cap) {
+			size_t old = c->out_cap;
+
+			mem_grow(MEM_STORE, (void **)&c->out_acc, &c->out_cap,
+				 EMBER_MAX((size_t)o + 1, (size_t)prof_n_nodes(c->out)), 8);
+			memset(c->out_acc + old, 0, (c->out_cap - old) * 8);
+		}
+		c->out_acc[o] += v; /* samples are made once, at the end */
+	}
+}
+
+/* Adds a block's sums (acc, in its dictionary's nodes) into its stack space's accumulator
+ * and zeroes them. */
+static void space_add(struct store_qctx *c, const struct store_sdata *sd, int64_t *acc,
+		      uint32_t nn)
+{
+	struct space_acc *sa = NULL;
+
+	for (size_t i = 0; i < c->n_sacc && !sa; i++)
+		if (c->sacc[i].sp == sd->space)
+			sa = &c->sacc[i];
+	if (!sa) {
+		mem_grow(MEM_STORE, (void **)&c->sacc, &c->cap_sacc, c->n_sacc + 1,
+			 sizeof(*c->sacc));
+		sa = &c->sacc[c->n_sacc++];
+		memset(sa, 0, sizeof(*sa));
+		sa->sp = store_sspace_ref(sd->space);
+	}
+	if (sd->space_n > sa->cap) {
+		size_t old = sa->cap;
+
+		mem_grow(MEM_STORE, (void **)&sa->acc, &sa->cap, sd->space_n, 8);
+		memset(sa->acc + old, 0, (sa->cap - old) * 8);
+	}
+	for (uint32_t k = 0; k < nn; k++) {
+		if (!acc[k])
+			continue;
+		sa->acc[sd->space_node[k]] += acc[k];
+		acc[k] = 0;
+	}
+}
+
 static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const uint32_t *ids,
 		      uint32_t n)
 {
 	uint32_t nn = prof_n_nodes(sd->dict);
 	int64_t *acc;
 	int rc = 0;
-	int64_t v;
 
 	if (nn > c->acc_cap) {
 		mem_free(c->acc);
@@ -245,32 +322,13 @@ static int feed_merge(struct store_qctx *c, const struct store_sdata *sd, const 
 		if (cl == &tmp)
 			store_cols_fini(&tmp);
 	}
-	if (!rc) {
-		size_t nz = 0;
-
-		for (uint32_t k = 0; k < nn; k++)
-			nz += acc[k] != 0;
-		prof_reserve(c->out, 2 * nz, nz); /* stacks share most ancestors */
-		store_xlat_init(&c->x, sd->dict, c->out);
-		for (uint32_t k = 0; k < nn; k++) {
-			uint32_t o;
-
-			if (!acc[k])
-				continue;
-			v = acc[k];
-			acc[k] = 0;
-			o = store_xlat_node(&c->x, k);
-			if (o >= c->out_cap) {
-				size_t old = c->out_cap;
-
-				mem_grow(MEM_STORE, (void **)&c->out_acc, &c->out_cap,
-					 EMBER_MAX((size_t)o + 1, (size_t)prof_n_nodes(c->out)), 8);
-				memset(c->out_acc + old, 0, (c->out_cap - old) * 8);
-			}
-			c->out_acc[o] += v; /* samples are made once, at the end */
-		}
-	} else if (nn) {
-		memset(acc, 0, (size_t)nn * 8);
+	if (rc) {
+		if (nn)
+			memset(acc, 0, (size_t)nn * 8);
+	} else if (sd->space) {
+		space_add(c, sd, acc, nn);
+	} else {
+		out_add(c, sd->dict, acc, nn);
 	}
 	return rc;
 }
@@ -595,6 +653,12 @@ int store_qctx_finish(struct store_qctx *c, struct prof **prof, struct store_res
 	struct store_result *r;
 
 	if (c->a.kind == STORE_Q_MERGE) {
+		for (size_t i = 0; i < c->n_sacc; i++) {
+			struct space_acc *sa = &c->sacc[i];
+
+			out_add(c, store_sspace_read(sa->sp), sa->acc, sa->cap);
+			store_sspace_read_done(sa->sp);
+		}
 		for (size_t k = 0; k < c->out_cap; k++)
 			if (c->out_acc[k])
 				prof_add_sample(c->out, (uint32_t)k, 0, &c->out_acc[k]);

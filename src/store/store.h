@@ -180,6 +180,8 @@ struct store_stats {
 	uint64_t block_bytes;
 	uint64_t block_samples;
 	uint64_t rollup_reads; /* block series a merge read as its rollup, since open */
+	uint64_t stack_spaces; /* stack spaces the loaded blocks' stacks are mapped into */
+	uint64_t space_nodes;  /* stack nodes in those spaces */
 	int error;	       /* 0, or the code that put the store in the ERROR state */
 };
 

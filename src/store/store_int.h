@@ -175,6 +175,12 @@ struct store_sdata {
 	struct hmap posting_index; /* name << 32 | value -> posting index */
 	int64_t min_t, max_t;
 	uint64_t n_prof, n_smp;
+	/* loaded blocks only (else NULL): the tenant's stack space this dictionary's stacks are
+	 * mapped into (sspace.c): space_node[node] for node < prof_n_nodes(dict), all below
+	 * space_n */
+	struct store_sspace *space;
+	uint32_t *space_node;
+	uint32_t space_n;
 };
 
 void store_sdata_init(struct store_sdata *sd, const char *tenant);
@@ -417,6 +423,28 @@ void store_block_fini(struct store_block *b);
 /* Merges tenant datasets (blocks) into out (initialised here; caller store_sdata_fini). */
 int store_compact_merge(const struct store_sdata *const *in, size_t n, const char *tenant,
 			struct store_sdata *out);
+
+/* --- sspace.c: stack spaces shared by a tenant's loaded blocks -------------------------- */
+
+struct store_sspace;  /* one dictionary the stacks of many blocks are mapped into */
+struct store_sspaces; /* the current space per tenant */
+/* A space stays current until it holds more than SLACK times the nodes of its live blocks
+ * (and more than MIN_NODES). */
+#define STORE_SSPACE_SLACK     2
+#define STORE_SSPACE_MIN_NODES 65536
+
+struct store_sspaces *store_sspaces_new(void);
+void store_sspaces_free(struct store_sspaces *r);
+/* Maps a loaded block's stacks (sd->dict) into its tenant's current space: sets sd->space,
+ * space_node and space_n. Released by store_sdata_fini. */
+void store_sspaces_map(struct store_sspaces *r, struct store_sdata *sd);
+void store_sspace_release(struct store_sdata *sd);
+struct store_sspace *store_sspace_ref(struct store_sspace *sp);
+void store_sspace_unref(struct store_sspace *sp);
+/* The space's dictionary, read-locked until store_sspace_read_done. */
+const struct prof *store_sspace_read(struct store_sspace *sp);
+void store_sspace_read_done(struct store_sspace *sp);
+uint64_t store_sspace_nodes(const struct store_sspace *sp);
 
 /* --- query.c ------------------------------------------------------------------------------ */
 
