@@ -27,11 +27,6 @@ struct loc_rec {
 	bool is_folded;
 };
 
-struct node_rec {
-	uint32_t parent;
-	uint32_t loc;
-};
-
 /* Open-addressing index of record ids keyed by a content hash; the records themselves live in
  * the profile's arrays and are compared field by field. Slots hold hash32 << 32 | id (0 = free). */
 struct rec_index {
@@ -69,7 +64,7 @@ struct prof {
 	struct prof_label *labels;
 	size_t n_labels, cap_labels;
 
-	struct node_rec *nodes;
+	struct prof_node *nodes;
 	size_t n_nodes, cap_nodes;
 	struct hmap node_index;	 /* parent<<32 | loc -> node */
 	struct hmap stack_cache; /* hash of a whole stack -> pool offset << 32 | its node */
@@ -104,9 +99,9 @@ struct prof *prof_new(void)
 	fit((void **)&p->labelset_off, &p->cap_labelsets, 1, sizeof(uint32_t));
 	p->labelset_len = mem_calloc(MEM_PROFILE, p->cap_labelsets, sizeof(uint32_t));
 	p->labelset_off[0] = 0;
-	fit((void **)&p->nodes, &p->cap_nodes, 1, sizeof(struct node_rec));
+	fit((void **)&p->nodes, &p->cap_nodes, 1, sizeof(struct prof_node));
 	p->nodes[0].parent = 0;
-	p->nodes[0].loc = 0;
+	p->nodes[0].location = 0;
 	p->n_nodes = 1;
 	return p;
 }
@@ -595,7 +590,7 @@ uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location)
 	}
 	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + 1, sizeof(*p->nodes));
 	p->nodes[p->n_nodes].parent = parent;
-	p->nodes[p->n_nodes].loc = location;
+	p->nodes[p->n_nodes].location = location;
 	return (uint32_t)p->n_nodes++;
 }
 
@@ -649,6 +644,11 @@ uint32_t prof_n_nodes(const struct prof *p)
 	return (uint32_t)p->n_nodes;
 }
 
+const struct prof_node *prof_nodes(const struct prof *p)
+{
+	return p->nodes;
+}
+
 uint32_t prof_node_parent(const struct prof *p, uint32_t node)
 {
 	return node < p->n_nodes ? p->nodes[node].parent : 0;
@@ -656,7 +656,7 @@ uint32_t prof_node_parent(const struct prof *p, uint32_t node)
 
 uint32_t prof_node_location(const struct prof *p, uint32_t node)
 {
-	return node < p->n_nodes ? p->nodes[node].loc : 0;
+	return node < p->n_nodes ? p->nodes[node].location : 0;
 }
 
 uint32_t prof_node_depth(const struct prof *p, uint32_t node)

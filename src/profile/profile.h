@@ -146,6 +146,12 @@ bool prof_node_find(const struct prof *p, uint32_t parent, uint32_t location, ui
 /* The node for a stack given leaf first (pprof order). n == 0 gives the root. */
 uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n);
 uint32_t prof_n_nodes(const struct prof *p);
+/* The stack tree as an array, for loops over every node: nodes[i] for i < prof_n_nodes(p)
+ * (node 0 is the root); valid until the next node is added. */
+struct prof_node {
+	uint32_t parent, location;
+};
+const struct prof_node *prof_nodes(const struct prof *p);
 uint32_t prof_node_parent(const struct prof *p, uint32_t node);
 uint32_t prof_node_location(const struct prof *p, uint32_t node);
 /* Number of locations from node up to the root. */

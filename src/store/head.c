@@ -103,11 +103,6 @@ struct pair_src {
 	const char *name, *value;
 };
 
-static int cmp_pair_src(const void *a, const void *b)
-{
-	return strcmp(((const struct pair_src *)a)->name, ((const struct pair_src *)b)->name);
-}
-
 /* pt: the profile type id of the sample type (profile_type). */
 static size_t pair_sources(const struct store_rec *r, const struct store_labelset *ls,
 			   const char *pt, struct pair_src *ps)
@@ -125,7 +120,14 @@ static size_t pair_sources(const struct store_rec *r, const struct store_labelse
 	ps[n++].value = r->name;
 	ps[n].name = STORE_LABEL_PROFILE_TYPE;
 	ps[n++].value = pt;
-	qsort(ps, n, sizeof(*ps), cmp_pair_src);
+	for (size_t i = 1; i < n; i++) { /* a few labels: insertion sort */
+		struct pair_src x = ps[i];
+		size_t j = i;
+
+		for (; j > 0 && strcmp(ps[j - 1].name, x.name) > 0; j--)
+			ps[j] = ps[j - 1];
+		ps[j] = x;
+	}
 	return n;
 }
 
@@ -136,6 +138,7 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	const struct store_sdata *sd = store_head_tenant(h, r->tenant);
 	size_t nt = prof_n_sample_types(p), new_series = 0;
 	uint32_t nn = prof_n_nodes(p), *depth, *pairs;
+	const struct prof_node *pn = prof_nodes(p);
 	struct pair_src *ps;
 	const struct store_split *sp = r->split;
 	size_t max_n;
@@ -165,7 +168,7 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	depth = mem_alloc(MEM_STORE, (size_t)nn * sizeof(*depth));
 	depth[0] = 0;
 	for (uint32_t i = 1; i < nn; i++) {
-		depth[i] = depth[prof_node_parent(p, i)] + 1;
+		depth[i] = depth[pn[i].parent] + 1;
 		if (depth[i] > lim->max_stack_depth) {
 			mem_free(depth);
 			return ember_diag_set(d, -EMBER_ELIMIT, "stack deeper than %u frames",
@@ -173,7 +176,10 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 		}
 	}
 	mem_free(depth);
-	/* series per tenant: one per split group and sample type */
+	/* series per tenant: one per split group and sample type; counted only when so many new
+	 * ones could pass the limit */
+	if ((sd ? sd->n_series : 0) + (size_t)sp->n_groups * nt <= lim->max_series_per_tenant)
+		return 0;
 	max_n = 0;
 	for (uint32_t g = 0; g < sp->n_groups; g++)
 		max_n = EMBER_MAX(max_n, sp->sets[g].n);
@@ -216,6 +222,7 @@ struct remap {
  * ids (level-order ids cost about 3% more bytes at rest: longer node deltas). */
 static void remap_nodes(struct prof *dict, const struct prof *p, struct remap *m)
 {
+	const struct prof_node *pn = prof_nodes(p);
 	uint32_t nn = prof_n_nodes(p), max_d = 0;
 	uint32_t *depth = mem_alloc(MEM_STORE, (size_t)nn * 4);
 	uint32_t *order = mem_alloc(MEM_STORE, (size_t)nn * 4), *at;
@@ -224,7 +231,7 @@ static void remap_nodes(struct prof *dict, const struct prof *p, struct remap *m
 	m->node[0] = 0;
 	depth[0] = 0;
 	for (uint32_t i = 1; i < nn; i++) { /* parents come before children */
-		depth[i] = depth[prof_node_parent(p, i)] + 1;
+		depth[i] = depth[pn[i].parent] + 1;
 		max_d = EMBER_MAX(max_d, depth[i]);
 	}
 	at = mem_calloc(MEM_STORE, (size_t)max_d + 2, 4);
@@ -235,16 +242,16 @@ static void remap_nodes(struct prof *dict, const struct prof *p, struct remap *m
 	for (uint32_t i = 1; i < nn; i++)
 		order[at[depth[i]]++] = i;
 	for (uint32_t k = 0; k + 1 < nn; k++) { /* the nodes the dictionary has */
-		uint32_t i = order[k], par = m->node[prof_node_parent(p, i)];
+		uint32_t i = order[k], par = m->node[pn[i].parent];
 
 		if (par == UINT32_MAX ||
-		    !prof_node_find(dict, par, m->loc[prof_node_location(p, i)], &m->node[i]))
+		    !prof_node_find(dict, par, m->loc[pn[i].location], &m->node[i]))
 			m->node[i] = UINT32_MAX;
 	}
 	for (uint32_t i = 1; i < nn; i++) /* the new ones in id order, a stack's nodes together */
 		if (m->node[i] == UINT32_MAX)
-			m->node[i] = prof_node_child(dict, m->node[prof_node_parent(p, i)],
-						     m->loc[prof_node_location(p, i)]);
+			m->node[i] = prof_node_child(dict, m->node[pn[i].parent],
+						     m->loc[pn[i].location]);
 	mem_free(at);
 	mem_free(order);
 	mem_free(depth);
@@ -318,6 +325,18 @@ static void remap_fini(struct remap *m)
 	mem_free(m->ls_span);
 }
 
+/* A label string's dictionary id, interned once per distinct pointer (the groups' label
+ * names, and many values, are the same few strings). */
+static uint32_t intern_ptr(struct hmap *seen, struct prof *dict, const char *s)
+{
+	bool found;
+	uint64_t *v = hmap_upsert(seen, (uint64_t)(uintptr_t)s, 0, &found);
+
+	if (!found)
+		*v = prof_intern_cstr(dict, s);
+	return (uint32_t)*v;
+}
+
 void store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,
 			struct store_pending *pd)
 {
@@ -331,6 +350,8 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	const struct store_split *sp = r->split;
 	struct store_smp *order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
 	struct pair_src *ps;
+	uint32_t *gpairs, *gn, *gpt;
+	struct hmap seen;
 	char pt[4 * 2048 + 256];
 
 	if (!sp) { /* replay: the record passed store_head_check when it was appended */
@@ -376,23 +397,42 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	start[0] = 0;
 	for (uint32_t g = 0; g < sp->n_groups; g++)
 		store_smp_sort(order + start[g], start[g + 1] - start[g]);
+	/* each group's label pairs, interned once for all sample types: only the profile type's
+	 * value differs (gpt[g]: that pair's index) */
+	hmap_init(&seen, MEM_STORE);
+	gpairs = mem_alloc(MEM_STORE, (size_t)sp->n_groups * (max_n + 2) * 2 * sizeof(*gpairs));
+	gn = mem_alloc(MEM_STORE, (size_t)sp->n_groups * 2 * sizeof(*gn));
+	gpt = gn + sp->n_groups;
+	for (uint32_t g = 0; g < sp->n_groups; g++) {
+		uint32_t *gp = gpairs + (size_t)g * (max_n + 2) * 2;
+
+		if (start[g + 1] == start[g] && sp->n_groups > 1)
+			continue; /* a label set no sample uses */
+		gn[g] = (uint32_t)pair_sources(r, &sp->sets[g], "", ps);
+		for (uint32_t i = 0; i < gn[g]; i++) {
+			gp[2 * i] = intern_ptr(&seen, sd->dict, ps[i].name);
+			gp[2 * i + 1] = intern_ptr(&seen, sd->dict, ps[i].value);
+			if (!strcmp(ps[i].name, STORE_LABEL_PROFILE_TYPE))
+				gpt[g] = i;
+		}
+	}
 	for (size_t vi = 0; vi < nt; vi++) {
+		uint32_t pt_id;
+
 		profile_type(r, vi, pt, sizeof(pt));
+		pt_id = prof_intern_cstr(sd->dict, pt);
 		for (uint32_t g = 0; g < sp->n_groups; g++) {
 			struct store_smp *o = order + start[g], *s = pd->smp_mem + n_smp;
 			struct store_dseries *x = &pd->series[pd->n_series];
-			size_t no = start[g + 1] - start[g], n, k = 0;
+			size_t no = start[g + 1] - start[g], n = gn[g], k = 0;
 
 			if (!no && sp->n_groups > 1)
 				continue; /* a label set no sample uses */
-			n = pair_sources(r, &sp->sets[g], pt, ps);
 			x->pairs = pd->pairs_mem + n_pairs;
 			x->n_pairs = (uint32_t)n;
 			n_pairs += 2 * n;
-			for (size_t i = 0; i < n; i++) {
-				x->pairs[2 * i] = prof_intern_cstr(sd->dict, ps[i].name);
-				x->pairs[2 * i + 1] = prof_intern_cstr(sd->dict, ps[i].value);
-			}
+			memcpy(x->pairs, gpairs + (size_t)g * (max_n + 2) * 2, 2 * n * sizeof(uint32_t));
+			x->pairs[2 * gpt[g] + 1] = pt_id;
 			for (size_t i = 0; i < no;
 			     i++) { /* zero values dropped, duplicates summed */
 				struct prof_sample y;
@@ -430,6 +470,9 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	mem_free(start);
 	mem_free(order);
 	mem_free(ps);
+	mem_free(gpairs);
+	mem_free(gn);
+	hmap_fini(&seen);
 }
 
 /* Adds one series' profile to sd; returns the head memory it took. */

@@ -18,11 +18,6 @@
 #include "store/split.h"
 #include "store/store_int.h"
 
-static int cmp_label(const void *a, const void *b)
-{
-	return strcmp(((const struct store_label *)a)->name, ((const struct store_label *)b)->name);
-}
-
 bool store_split_key_is_span(const char *k)
 {
 	return !strcmp(k, STORE_SAMPLE_LABEL_SPAN) || !strcmp(k, "profile_id");
@@ -90,7 +85,14 @@ static size_t merge_labels(const struct prof *p, uint32_t ls, const struct store
 		if (!over)
 			out[n++] = req[i];
 	}
-	qsort(out, n, sizeof(*out), cmp_label);
+	for (size_t i = 1; i < n; i++) { /* a few labels: insertion sort */
+		struct store_label x = out[i];
+		size_t j = i;
+
+		for (; j > 0 && strcmp(out[j - 1].name, x.name) > 0; j--)
+			out[j] = out[j - 1];
+		out[j] = x;
+	}
 	return n;
 }
 
