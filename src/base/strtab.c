@@ -132,19 +132,14 @@ static size_t probe(const struct strtab *st, const void *s, size_t len, uint32_t
 	}
 }
 
-uint32_t strtab_intern(struct strtab *st, const void *s, size_t len)
+/* Interns s (hash h); the body of strtab_intern and strtab_intern_from. */
+static uint32_t intern_hashed(struct strtab *st, const void *s, size_t len, uint32_t h)
 {
-	uint32_t h;
 	bool found;
 	size_t j;
 
-	if (len > UINT32_MAX) {
-		fprintf(stderr, "strtab: string too long\n");
-		abort();
-	}
 	if ((st->n + 1) * 2 > st->n_slots)
 		grow_slots(st);
-	h = (uint32_t)hash_bytes(s, len, st->seed);
 	j = probe(st, s, len, h, &found);
 	if (found)
 		return st->slots[j];
@@ -158,6 +153,27 @@ uint32_t strtab_intern(struct strtab *st, const void *s, size_t len)
 	st->entries[st->n].hash32 = h;
 	st->slots[j] = (uint32_t)st->n;
 	return (uint32_t)st->n++;
+}
+
+uint32_t strtab_intern(struct strtab *st, const void *s, size_t len)
+{
+	if (len > UINT32_MAX) {
+		fprintf(stderr, "strtab: string too long\n");
+		abort();
+	}
+	return intern_hashed(st, s, len, (uint32_t)hash_bytes(s, len, st->seed));
+}
+
+uint32_t strtab_intern_from(struct strtab *st, const struct strtab *src, uint32_t id)
+{
+	const struct entry *e;
+
+	if (id >= src->n)
+		return 0; /* "" */
+	e = &src->entries[id];
+	if (src->seed != st->seed)
+		return strtab_intern(st, e->ptr, e->len);
+	return intern_hashed(st, e->ptr, e->len, e->hash32);
 }
 
 uint32_t strtab_intern_cstr(struct strtab *st, const char *s)

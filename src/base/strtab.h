@@ -19,6 +19,8 @@ struct strtab *strtab_new(enum mem_sub sub);
 void strtab_free(struct strtab *st);
 /* Id of s[0..len), adding it when new. Aborts if the table passes UINT32_MAX entries. */
 uint32_t strtab_intern(struct strtab *st, const void *s, size_t len);
+/* Interns string `id` of src into st, reusing the hash src keeps (tables share the seed). */
+uint32_t strtab_intern_from(struct strtab *st, const struct strtab *src, uint32_t id);
 uint32_t strtab_intern_cstr(struct strtab *st, const char *s);
 /* Id when present. */
 bool strtab_find(const struct strtab *st, const void *s, size_t len, uint32_t *id);

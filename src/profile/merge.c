@@ -84,8 +84,7 @@ static uint32_t map_str(struct mctx *c, uint32_t id)
 	if (id == 0 || id >= c->n_str)
 		return 0;
 	if (c->str[id] == UNMAPPED)
-		c->str[id] =
-			prof_intern(c->dst, prof_string(c->src, id), prof_string_len(c->src, id));
+		c->str[id] = prof_intern_from(c->dst, c->src, id);
 	return c->str[id];
 }
 

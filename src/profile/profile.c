@@ -152,6 +152,11 @@ uint32_t prof_intern(struct prof *p, const void *s, size_t len)
 	return strtab_intern(p->strings, s, len);
 }
 
+uint32_t prof_intern_from(struct prof *p, const struct prof *src, uint32_t id)
+{
+	return strtab_intern_from(p->strings, src->strings, id);
+}
+
 uint32_t prof_intern_cstr(struct prof *p, const char *s)
 {
 	return strtab_intern(p->strings, s, strlen(s));

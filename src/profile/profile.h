@@ -102,6 +102,8 @@ const struct prof_meta *prof_meta_get(const struct prof *p);
 /* Strings. */
 uint32_t prof_intern(struct prof *p, const void *s, size_t len);
 uint32_t prof_intern_cstr(struct prof *p, const char *s);
+/* Interns string id of src (its hash reused). */
+uint32_t prof_intern_from(struct prof *p, const struct prof *src, uint32_t id);
 const char *prof_string(const struct prof *p, uint32_t id); /* NUL-terminated; "" if out of range */
 size_t prof_string_len(const struct prof *p, uint32_t id);
 uint32_t prof_n_strings(const struct prof *p);

@@ -264,7 +264,7 @@ static void remap_build(struct store_sdata *sd, const struct prof *p, struct rem
 
 	m->str = mem_alloc(MEM_STORE, (size_t)ns * 4);
 	for (uint32_t i = 0; i < ns; i++)
-		m->str[i] = prof_intern(dict, prof_string(p, i), prof_string_len(p, i));
+		m->str[i] = prof_intern_from(dict, p, i);
 	m->map = mem_alloc(MEM_STORE, ((size_t)prof_n_mappings(p) + 1) * 4);
 	m->map[0] = 0;
 	for (uint32_t i = 1; i <= prof_n_mappings(p); i++) {
@@ -431,7 +431,8 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 			x->pairs = pd->pairs_mem + n_pairs;
 			x->n_pairs = (uint32_t)n;
 			n_pairs += 2 * n;
-			memcpy(x->pairs, gpairs + (size_t)g * (max_n + 2) * 2, 2 * n * sizeof(uint32_t));
+			memcpy(x->pairs, gpairs + (size_t)g * (max_n + 2) * 2,
+			       2 * n * sizeof(uint32_t));
 			x->pairs[2 * gpt[g] + 1] = pt_id;
 			for (size_t i = 0; i < no;
 			     i++) { /* zero values dropped, duplicates summed */

@@ -84,8 +84,7 @@ void store_xlat_fini(struct store_xlat *x)
 uint32_t store_xlat_str(struct store_xlat *x, uint32_t id)
 {
 	if (x->str[id] == UINT32_MAX)
-		x->str[id] =
-			prof_intern(x->dst, prof_string(x->src, id), prof_string_len(x->src, id));
+		x->str[id] = prof_intern_from(x->dst, x->src, id);
 	return x->str[id];
 }
 
