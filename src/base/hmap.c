@@ -1,6 +1,7 @@
 /*
- * hmap.c — open-addressing uint64 -> uint64 map with linear probing. Invariant: len <= cap / 2,
- * cap a power of two, empty slots hold HMAP_EMPTY as key. There is no delete (clear only).
+ * hmap.c — open-addressing uint64 -> uint64 map with linear probing. Invariant: len <= room(cap)
+ * (half the slots, three quarters from HMAP_DENSE_CAP slots on), cap a power of two, empty
+ * slots hold HMAP_EMPTY as key. There is no delete (clear only).
  */
 #include "base/hmap.h"
 
@@ -30,6 +31,16 @@ void hmap_clear(struct hmap *m)
 	m->len = 0;
 }
 
+/* Large maps are lookups that miss the cache whatever their load: there a denser table (more
+ * probes, but in the same or the next cache line) keeps more of it cached and takes a third
+ * less memory (an hour's stack-node index of the store head: 8 -> 4 MiB). */
+#define HMAP_DENSE_CAP 65536
+
+static size_t room(size_t cap)
+{
+	return cap < HMAP_DENSE_CAP ? cap / 2 : cap - cap / 4;
+}
+
 static void rehash(struct hmap *m, size_t cap)
 {
 	struct hmap_slot *old = m->slots;
@@ -54,7 +65,7 @@ void hmap_reserve(struct hmap *m, size_t n)
 {
 	size_t cap = m->cap ? m->cap : 16;
 
-	while (cap / 2 < n)
+	while (room(cap) < n)
 		cap *= 2;
 	if (cap != m->cap)
 		rehash(m, cap);
@@ -89,7 +100,7 @@ uint64_t *hmap_upsert(struct hmap *m, uint64_t key, uint64_t dflt, bool *found)
 		fprintf(stderr, "hmap: reserved key inserted\n");
 		abort();
 	}
-	if (m->len + 1 > m->cap / 2)
+	if (m->len + 1 > room(m->cap))
 		hmap_reserve(m, m->len + 1);
 	j = hash_u64(key) & (m->cap - 1);
 	for (;;) {

@@ -1,7 +1,8 @@
 /*
  * hmap.h — open-addressing hash map from uint64_t keys to uint64_t values (linear probing,
- * power-of-two capacity, load <= 0.5). The key UINT64_MAX is reserved as the empty marker and
- * must never be inserted. Grows by rehashing; never shrinks except on hmap_clear.
+ * power-of-two capacity, load <= 0.5, or <= 0.75 for maps of 64k slots or more). The key
+ * UINT64_MAX is reserved as the empty marker and must never be inserted. Grows by rehashing;
+ * never shrinks except on hmap_clear.
  */
 #ifndef EMBER_BASE_HMAP_H
 #define EMBER_BASE_HMAP_H

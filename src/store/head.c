@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/mem.h"
 #include "store/store_int.h"
 
@@ -214,47 +215,57 @@ struct remap {
 	uint64_t *ls_span; /* span id per label set */
 };
 
-/* The incoming stack tree into the dictionary's: first the nodes it already has, looked up
- * level by level (in id order each lookup waits for its parent's, one cache miss after another
- * once the dictionary's node map outgrows the cache, within the hour; within a level the
- * lookups are independent and the CPU overlaps their misses: about 20% less append CPU in
- * bench_store), then the new ones in id order, so that a new stack's nodes get neighbouring
- * ids (level-order ids cost about 3% more bytes at rest: longer node deltas). */
-static void remap_nodes(struct prof *dict, const struct prof *p, struct remap *m)
+/* The incoming profile's sampled stacks in the dictionary. A stack is found by its path hash
+ * (a seeded 64-bit hash of its dictionary location ids, root first: one lookup per sampled
+ * stack in the tenant's stack index, sd->stacks, instead of one per node of the incoming
+ * tree, about 5x fewer cache misses for an agent's host profile), checked against the leaf's
+ * location. A stack not yet indexed is walked node by node (prof_node_child, which adds the
+ * nodes the dictionary lacks, a stack's new nodes together) and indexed. Nodes no sample uses
+ * are not added. Two different stacks share a path hash with probability about n^2 / 2^65 for
+ * n indexed stacks (1e-9 for an hour's 200k); the leaf check catches most of those too. */
+static void remap_nodes(struct store_sdata *sd, const struct prof *p, struct remap *m)
 {
 	const struct prof_node *pn = prof_nodes(p);
-	uint32_t nn = prof_n_nodes(p), max_d = 0;
-	uint32_t *depth = mem_alloc(MEM_STORE, (size_t)nn * 4);
-	uint32_t *order = mem_alloc(MEM_STORE, (size_t)nn * 4), *at;
+	struct prof *dict = sd->dict;
+	uint32_t nn = prof_n_nodes(p), *up = NULL;
+	uint64_t *ph = mem_alloc(MEM_STORE, (size_t)nn * 8);
+	size_t cap_up = 0, ns = prof_n_samples(p);
 
 	m->node = mem_alloc(MEM_STORE, (size_t)nn * 4);
+	memset(m->node, 0xff, (size_t)nn * 4);
 	m->node[0] = 0;
-	depth[0] = 0;
-	for (uint32_t i = 1; i < nn; i++) { /* parents come before children */
-		depth[i] = depth[pn[i].parent] + 1;
-		max_d = EMBER_MAX(max_d, depth[i]);
-	}
-	at = mem_calloc(MEM_STORE, (size_t)max_d + 2, 4);
-	for (uint32_t i = 1; i < nn; i++)
-		at[depth[i] + 1]++;
-	for (uint32_t d = 1; d <= max_d; d++)
-		at[d + 1] += at[d];
-	for (uint32_t i = 1; i < nn; i++)
-		order[at[depth[i]]++] = i;
-	for (uint32_t k = 0; k + 1 < nn; k++) { /* the nodes the dictionary has */
-		uint32_t i = order[k], par = m->node[pn[i].parent];
+	ph[0] = sd->stack_seed;
+	for (uint32_t i = 1; i < nn; i++) /* parents come before children */
+		ph[i] = hash_mix(ph[pn[i].parent], m->loc[pn[i].location]);
+	for (size_t k = 0; k < ns; k++) {
+		struct prof_sample x;
+		uint32_t i, n_up = 0;
+		uint64_t key, v;
 
-		if (par == UINT32_MAX ||
-		    !prof_node_find(dict, par, m->loc[pn[i].location], &m->node[i]))
-			m->node[i] = UINT32_MAX;
+		prof_sample_get(p, k, &x);
+		i = x.node;
+		if (m->node[i] != UINT32_MAX)
+			continue;
+		key = ph[i] == HMAP_EMPTY ? 0 : ph[i];
+		if (hmap_get(&sd->stacks, key, &v) &&
+		    prof_nodes(dict)[v].location == m->loc[pn[i].location]) {
+			m->node[i] = (uint32_t)v;
+			continue;
+		}
+		for (uint32_t a = i; m->node[a] == UINT32_MAX; a = pn[a].parent) {
+			mem_grow(MEM_STORE, (void **)&up, &cap_up, n_up + 1, sizeof(*up));
+			up[n_up++] = a;
+		}
+		while (n_up--) { /* root side first */
+			uint32_t a = up[n_up];
+
+			m->node[a] = prof_node_child(dict, m->node[pn[a].parent],
+						     m->loc[pn[a].location]);
+		}
+		hmap_put(&sd->stacks, key, m->node[i]);
 	}
-	for (uint32_t i = 1; i < nn; i++) /* the new ones in id order, a stack's nodes together */
-		if (m->node[i] == UINT32_MAX)
-			m->node[i] = prof_node_child(dict, m->node[pn[i].parent],
-						     m->loc[pn[i].location]);
-	mem_free(at);
-	mem_free(order);
-	mem_free(depth);
+	mem_free(up);
+	mem_free(ph);
 }
 
 static void remap_build(struct store_sdata *sd, const struct prof *p, struct remap *m)
@@ -302,7 +313,7 @@ static void remap_build(struct store_sdata *sd, const struct prof *p, struct rem
 		if (lines != small)
 			mem_free(lines);
 	}
-	remap_nodes(dict, p, m);
+	remap_nodes(sd, p, m);
 	m->ls_span = mem_calloc(MEM_STORE, prof_n_labelsets(p), 8);
 	for (uint32_t i = 1; i < prof_n_labelsets(p); i++) {
 		size_t n;
@@ -343,7 +354,8 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	const struct prof *p = r->prof;
 	struct store_sdata *sd = tenant_get(h, r->tenant);
 	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p), max_n = 0, *start;
-	size_t before = prof_bytes(sd->dict), n_smp = 0, n_pairs = 0;
+	size_t before = prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot);
+	size_t n_smp = 0, n_pairs = 0;
 	struct remap m;
 	struct store_split own;
 	struct store_dict_mark mark;
@@ -464,7 +476,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 		pd->rec_dict_end = w->b->len;
 		store_drec_encode_series(w, pd->series, pd->n_series);
 	}
-	h->bytes += prof_bytes(sd->dict) - before;
+	h->bytes += prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot) - before;
 	remap_fini(&m);
 	if (sp == &own)
 		store_split_fini(&own);

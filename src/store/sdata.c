@@ -9,10 +9,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/mem.h"
 #include "store/store_int.h"
+
+/* A random seed for a head's path hashes, so that no input can aim at a collision. */
+static uint64_t stack_seed(void)
+{
+	uint64_t x = 0;
+
+	if (getrandom(&x, sizeof(x), 0) != sizeof(x)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x = hash_u64((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32 ^ (uintptr_t)&x);
+	}
+	return x;
+}
 
 void store_sdata_init(struct store_sdata *sd, const char *tenant)
 {
@@ -21,6 +38,8 @@ void store_sdata_init(struct store_sdata *sd, const char *tenant)
 	sd->dict = prof_new();
 	sd->series_keys = strtab_new(MEM_STORE);
 	hmap_init(&sd->posting_index, MEM_STORE);
+	hmap_init(&sd->stacks, MEM_STORE);
+	sd->stack_seed = stack_seed();
 	sd->min_t = INT64_MAX;
 	sd->max_t = INT64_MIN;
 }
@@ -53,6 +72,7 @@ void store_sdata_fini(struct store_sdata *sd)
 		mem_free(sd->postings[i].ids);
 	mem_free(sd->postings);
 	hmap_fini(&sd->posting_index);
+	hmap_fini(&sd->stacks);
 	memset(sd, 0, sizeof(*sd));
 }
 

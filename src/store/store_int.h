@@ -173,6 +173,9 @@ struct store_sdata {
 	struct store_posting *postings;
 	uint32_t n_postings, cap_postings;
 	struct hmap posting_index; /* name << 32 | value -> posting index */
+	/* head only (empty in blocks): the sampled stacks by path hash (head.c remap_nodes) */
+	struct hmap stacks;
+	uint64_t stack_seed;
 	int64_t min_t, max_t;
 	uint64_t n_prof, n_smp;
 	/* loaded blocks only (else NULL): the tenant's stack space this dictionary's stacks are
