@@ -412,6 +412,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	/* each group's label pairs, interned once for all sample types: only the profile type's
 	 * value differs (gpt[g]: that pair's index) */
 	hmap_init(&seen, MEM_STORE);
+	hmap_reserve(&seen, 256); /* a host's services and pids: no regrowth */
 	gpairs = mem_alloc(MEM_STORE, (size_t)sp->n_groups * (max_n + 2) * 2 * sizeof(*gpairs));
 	gn = mem_alloc(MEM_STORE, (size_t)sp->n_groups * 2 * sizeof(*gn));
 	gpt = gn + sp->n_groups;

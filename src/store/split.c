@@ -23,10 +23,21 @@ bool store_split_key_is_span(const char *k)
 	return !strcmp(k, STORE_SAMPLE_LABEL_SPAN) || !strcmp(k, "profile_id");
 }
 
-/* Whether a sample label of key k becomes a series label. */
+/* Whether a sample label of key k becomes a series label (by first byte first: this runs for
+ * every label of every label set of every append). */
 static bool liftable(const char *k)
 {
-	return !store_split_key_is_span(k) && strcmp(k, "trace_id") && strncmp(k, "__", 2);
+	switch (k[0]) {
+	case '_':
+		return k[1] != '_';
+	case 's':
+	case 'p':
+		return !store_split_key_is_span(k);
+	case 't':
+		return strcmp(k, "trace_id") != 0;
+	default:
+		return true;
+	}
 }
 
 /* Checks the lifted labels of labelset ls; their count in *n. */
