@@ -74,7 +74,7 @@ struct pmc_ent {
 
 /* A function by content: its three strings' bytes (name, system_name, filename) and start line.
  * Entries of the function cache keep the bytes in the session's arena, at off, one after the
- * other. */
+ * other: name, filename, then system_name unless sys_is_name (pprof_mcache.c's fent_str). */
 struct pmc_fkey {
 	const uint8_t *s[3];
 	uint32_t len[3];
@@ -189,6 +189,8 @@ struct pdec {
 	size_t cap_k_val;
 	struct prof_label *k_lab;
 	size_t k_nlab, cap_k_lab;
+	uint32_t *k_nls, *k_ls; /* per sample: its location count, its target label set */
+	size_t cap_k_nls, cap_k_ls;
 
 	int64_t *val_dst;
 	struct prof_label *lab_dst;

@@ -209,22 +209,27 @@ static uint32_t build_stack(struct pdec *c)
 	return node;
 }
 
+/* The target label set of the sample in c->s_lab (0 when it has none). */
+static uint32_t build_labelset(struct pdec *c)
+{
+	if (!c->s_nlab)
+		return 0;
+	for (size_t k = 0; k < c->s_nlab; k++) {
+		const struct prof_label *lb = &c->s_lab[k];
+
+		c->lab_dst[k].key = str_get(c, lb->key);
+		c->lab_dst[k].str = lb->str ? str_get(c, lb->str) : 0;
+		c->lab_dst[k].num = lb->num;
+		c->lab_dst[k].num_unit = lb->num_unit ? str_get(c, lb->num_unit) : 0;
+	}
+	return prof_add_labelset(c->dst, c->lab_dst, c->s_nlab);
+}
+
 static void build_sample(struct pdec *c)
 {
-	uint32_t node = build_stack(c), labelset = 0;
+	uint32_t node = build_stack(c), labelset = build_labelset(c);
 	const int64_t *vals = c->s_val;
 
-	if (c->s_nlab) {
-		for (size_t k = 0; k < c->s_nlab; k++) {
-			const struct prof_label *lb = &c->s_lab[k];
-
-			c->lab_dst[k].key = str_get(c, lb->key);
-			c->lab_dst[k].str = lb->str ? str_get(c, lb->str) : 0;
-			c->lab_dst[k].num = lb->num;
-			c->lab_dst[k].num_unit = lb->num_unit ? str_get(c, lb->num_unit) : 0;
-		}
-		labelset = prof_add_labelset(c->dst, c->lab_dst, c->s_nlab);
-	}
 	if (c->merge) {
 		for (size_t k = 0; k < c->s_nval; k++)
 			c->val_dst[c->perm[k]] = c->s_val[k];
@@ -343,7 +348,7 @@ static void pdec_fini(struct pdec *c)
 	void *arr[] = {c->comments, c->vt,	c->map,	   c->fn,      c->loc,	   c->lines,
 		       c->str_dst,  c->map_dst, c->fn_dst, c->loc_dst, c->memo,	   c->perm,
 		       c->s_loc,    c->s_val,	c->s_lab,  c->val_dst, c->lab_dst, c->line_dst,
-		       c->k_off,    c->k_loc,	c->k_val,  c->k_lab};
+		       c->k_off,    c->k_loc,	c->k_val,  c->k_lab,   c->k_nls,   c->k_ls};
 
 	for (size_t i = 0; i < EMBER_ARRAY_SIZE(sp); i++)
 		mem_free(sp[i]->v);
@@ -375,6 +380,12 @@ static int keep_sample(struct pdec *c, size_t si)
 		rc = pdec_fit(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1,
 			      sizeof(*c->k_off));
 		if (!rc)
+			rc = pdec_fit(c, (void **)&c->k_nls, &c->cap_k_nls, c->samples.n,
+				      sizeof(*c->k_nls));
+		if (!rc)
+			rc = pdec_fit(c, (void **)&c->k_ls, &c->cap_k_ls, c->samples.n,
+				      sizeof(*c->k_ls));
+		if (!rc)
 			rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, sample_bytes,
 				      sizeof(*c->k_loc));
 		if (!rc)
@@ -398,6 +409,7 @@ static int keep_sample(struct pdec *c, size_t si)
 	c->k_off[si].nloc = (uint32_t)c->s_nloc;
 	c->k_off[si].lab = c->k_nlab;
 	c->k_off[si].nlab = (uint32_t)c->s_nlab;
+	c->k_nls[si] = (uint32_t)c->s_nloc;
 	if (c->s_nloc)
 		memcpy(c->k_loc + c->k_nloc, c->s_loc, c->s_nloc * sizeof(*c->s_loc));
 	if (nt)
@@ -409,27 +421,39 @@ static int keep_sample(struct pdec *c, size_t si)
 	return 0;
 }
 
-/* Build kept sample si: point the one-sample scratch at its kept copy, then build as usual. */
-static void build_kept_sample(struct pdec *c, size_t si)
+/* Merge, every kept sample at once: first each sample's locations become target ids (in place)
+ * and its labels a target label set, in sample order (so locations, strings and label sets get
+ * the ids the one-at-a-time build gives them) and its values go to the target's type order (in
+ * place); then prof_add_samples adds the stacks and samples in sample order, prefetching the
+ * lookups of later samples while it adds earlier ones. */
+static void build_kept_samples(struct pdec *c)
 {
-	uint32_t *s_loc = c->s_loc;
-	int64_t *s_val = c->s_val;
+	size_t nt = c->types.n, loc = 0;
 	struct prof_label *s_lab = c->s_lab;
+	bool same_order = true;
 
-	/* (an empty part may have no array at all) */
-	c->s_nloc = c->k_off[si].nloc;
-	if (c->s_nloc)
-		c->s_loc = c->k_loc + c->k_off[si].loc;
-	c->s_nval = c->types.n;
-	if (c->s_nval)
-		c->s_val = c->k_val + si * c->types.n;
-	c->s_nlab = c->k_off[si].nlab;
-	if (c->s_nlab)
-		c->s_lab = c->k_lab + c->k_off[si].lab;
-	build_sample(c);
-	c->s_loc = s_loc;
-	c->s_val = s_val;
-	c->s_lab = s_lab;
+	for (size_t k = 0; k < nt; k++)
+		same_order &= c->perm[k] == k;
+	for (size_t si = 0; si < c->samples.n; si++) {
+		const struct kept *kp = &c->k_off[si];
+
+		for (size_t k = loc; k < loc + kp->nloc; k++)
+			c->k_loc[k] = loc_get(c, c->k_loc[k]);
+		loc += kp->nloc;
+		c->s_nlab = kp->nlab;
+		c->s_lab = kp->nlab ? c->k_lab + kp->lab : s_lab;
+		c->k_ls[si] = build_labelset(c);
+		if (!same_order) {
+			int64_t *v = c->k_val + si * nt;
+
+			for (size_t k = 0; k < nt; k++)
+				c->val_dst[c->perm[k]] = v[k];
+			memcpy(v, c->val_dst, nt * sizeof(*v));
+		}
+	}
+	c->s_lab = s_lab; /* it pointed into k_lab */
+	prof_add_samples(c->dst, c->samples.n, c->k_loc, c->k_nls, c->k_nlab ? c->k_ls : NULL,
+			 c->k_val);
 }
 
 /* Phase 1 up to the samples: scan, tables, metadata, build scratch. */
@@ -604,13 +628,13 @@ static void build_merge(struct pdec *c)
 	build_meta(c);
 	if (c->mc && c->keep)
 		build_locations_cached(c, c->mc);
-	for (size_t i = 0; i < c->samples.n; i++) {
-		if (c->keep) {
-			build_kept_sample(c, i);
-		} else if (pdec_parse_sample(c, i) == 0 && fit_labels(c) == 0) {
-			build_sample(c); /* parsed fine in phase 1, so it does again */
-		}
+	if (c->keep) {
+		build_kept_samples(c);
+		return;
 	}
+	for (size_t i = 0; i < c->samples.n; i++)
+		if (pdec_parse_sample(c, i) == 0 && fit_labels(c) == 0)
+			build_sample(c); /* parsed fine in phase 1, so it does again */
 }
 
 /* Decode the raw protobuf data into dst (merge) or a new profile (*out). */

@@ -197,23 +197,36 @@ uint64_t pmc_str_hash(const uint8_t *p, size_t n)
 	return hash_bytes(p, n, 0) | 1; /* never 0, which marks "not computed" */
 }
 
-static uint64_t fent_hash(const struct pprof_merger *m, const struct pmc_fent *e)
+/* Where an entry's bytes of string i (0 name, 1 system_name, 2 filename) lie in the arena: name,
+ * then filename, then system_name unless it has the name's bytes (Go's functions), so the bytes
+ * a lookup compares are together, most often in one cache line. */
+static const uint8_t *fent_str(const struct pprof_merger *m, const struct pmc_fent *e, int i)
 {
 	const uint8_t *p = m->arena + e->off;
+
+	if (i == 0 || (i == 1 && e->sys_is_name))
+		return p;
+	return i == 2 ? p + e->len[0] : p + e->len[0] + e->len[2];
+}
+
+/* The arena bytes of an entry: name, filename, and system_name when it differs. */
+static size_t fent_bytes(const struct pmc_fent *e)
+{
+	return (size_t)e->len[0] + e->len[2] + (e->sys_is_name ? 0 : e->len[1]);
+}
+
+static uint64_t fent_hash(const struct pprof_merger *m, const struct pmc_fent *e)
+{
 	uint64_t h[3];
 
-	for (int i = 0; i < 3; i++) {
-		h[i] = pmc_str_hash(p, e->len[i]);
-		p += e->len[i];
-	}
+	for (int i = 0; i < 3; i++)
+		h[i] = pmc_str_hash(fent_str(m, e, i), e->len[i]);
 	return pmc_fhash(h[0], h[1], h[2], e->start_line);
 }
 
 static bool fkey_eq(const struct pprof_merger *m, const struct pmc_fent *e,
 		    const struct pmc_fkey *k)
 {
-	const uint8_t *p = m->arena + e->off;
-
 	if (e->start_line != k->start_line || e->len[0] != k->len[0] || e->len[1] != k->len[1] ||
 	    e->len[2] != k->len[2])
 		return false;
@@ -221,9 +234,8 @@ static bool fkey_eq(const struct pprof_merger *m, const struct pmc_fent *e,
 		/* the same bytes as the name, which matched: no second compare */
 		bool same = i == 1 && e->sys_is_name && k->s[1] == k->s[0];
 
-		if (k->len[i] && !same && memcmp(p, k->s[i], k->len[i]) != 0)
+		if (k->len[i] && !same && memcmp(fent_str(m, e, i), k->s[i], k->len[i]) != 0)
 			return false;
-		p += k->len[i];
 	}
 	return true;
 }
@@ -293,8 +305,15 @@ void pmc_flookup(const struct pprof_merger *m, const struct pmc_fkey *keys, cons
 		if (j >= 2 * PMC_AHEAD && j - 2 * PMC_AHEAD < n) {
 			uint64_t v = m->fslots[hash[j - 2 * PMC_AHEAD] & mask];
 
-			if (v)
-				__builtin_prefetch(m->arena + m->fent[(uint32_t)v - 1].off);
+			if (v) {
+				const struct pmc_fent *e = &m->fent[(uint32_t)v - 1];
+				const uint8_t *p = m->arena + e->off;
+				size_t b = fent_bytes(e);
+
+				/* the first line and the last (the filename's end) */
+				__builtin_prefetch(p);
+				__builtin_prefetch(p + (b ? b - 1 : 0));
+			}
 		}
 		if (j >= 3 * PMC_AHEAD) {
 			size_t k = j - 3 * PMC_AHEAD;
@@ -318,8 +337,14 @@ void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, u
 	e->id = id;
 	e->sys_is_name = k->len[1] == k->len[0] && (!k->len[0] || k->s[1] == k->s[0] ||
 						    memcmp(k->s[1], k->s[0], k->len[0]) == 0);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3; i++)
 		e->len[i] = k->len[i];
+	/* in fent_str's order: name, filename, system_name unless it is the name's bytes */
+	for (int x = 0; x < 3; x++) {
+		int i = x == 0 ? 0 : x == 1 ? 2 : 1;
+
+		if (i == 1 && e->sys_is_name)
+			continue;
 		if (k->len[i])
 			memcpy(m->arena + m->arena_len, k->s[i], k->len[i]);
 		m->arena_len += k->len[i];

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "base/hash.h"
 #include "base/hmap.h"
 #include "base/mem.h"
@@ -70,6 +71,10 @@ struct prof {
 	struct hmap stack_cache; /* hash of a whole stack -> pool offset << 32 | its node */
 	uint32_t *stack_pool;	 /* cached stacks: n, then n locations leaf first */
 	size_t n_pool, cap_pool;
+	uint64_t *batch_hash; /* prof_add_samples' scratch: each stack's hash */
+	size_t cap_batch;
+	uint32_t *batch_node; /* and its node when the stack cache holds it */
+	size_t cap_batch_node;
 
 	uint32_t *sample_node;
 	uint32_t *sample_labelset;
@@ -118,6 +123,8 @@ void prof_free(struct prof *p)
 	hmap_fini(&p->node_index);
 	hmap_fini(&p->stack_cache);
 	mem_free(p->stack_pool);
+	mem_free(p->batch_hash);
+	mem_free(p->batch_node);
 	hmap_fini(&p->sample_index);
 	mem_free(p->types);
 	mem_free(p->comments);
@@ -609,23 +616,31 @@ bool prof_node_find(const struct prof *p, uint32_t parent, uint32_t location, ui
 	return true;
 }
 
-/* Whole-stack cache: one hash of the location sequence finds the leaf node directly, verified
- * against a copy of the sequence kept in stack_pool (one sequential compare instead of a walk
- * through scattered nodes); a miss or a hash collision walks the tree from the root and caches
- * the stack (a collision replaces the entry). */
-uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n)
+/* The whole-stack cache's key for a stack (never HMAP_EMPTY): two multiply chains over the
+ * locations taken two at a time, so its latency is a quarter of one chain over the locations. */
+static uint64_t stack_hash(const uint32_t *loc, size_t n)
 {
-	uint64_t h = 0x51ed2701f3a5c4b9ULL ^ n, cached;
-	uint32_t node = 0;
+	const uint64_t k = 0x100000001b3ULL;
+	uint64_t a = 0x51ed2701f3a5c4b9ULL ^ n, b = 0x9e3779b97f4a7c15ULL, h;
+	size_t i = 0;
 
-	if (n < 2) {
-		return n ? prof_node_child(p, 0, locations_leaf_first[0]) : 0;
+	for (; i + 4 <= n; i += 4) {
+		a = (a ^ ((uint64_t)loc[i] << 32 | loc[i + 1])) * k;
+		b = (b ^ ((uint64_t)loc[i + 2] << 32 | loc[i + 3])) * k;
 	}
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ locations_leaf_first[i]) * 0x100000001b3ULL;
-	h = hash_u64(h);
-	if (h == HMAP_EMPTY)
-		h = 0;
+	for (; i < n; i++)
+		a = (a ^ loc[i]) * k;
+	h = hash_u64(a ^ (b << 29 | b >> 35));
+	return h == HMAP_EMPTY ? 0 : h;
+}
+
+/* prof_add_stack for n >= 2 with the stack's hash h = stack_hash(). */
+static uint32_t add_stack_hashed(struct prof *p, const uint32_t *locations_leaf_first, size_t n,
+				 uint64_t h)
+{
+	uint32_t node = 0;
+	uint64_t cached;
+
 	if (hmap_get(&p->stack_cache, h, &cached)) {
 		const uint32_t *st = p->stack_pool + (cached >> 32);
 
@@ -642,6 +657,17 @@ uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, si
 		p->n_pool += n + 1;
 	}
 	return node;
+}
+
+/* Whole-stack cache: one hash of the location sequence finds the leaf node directly, verified
+ * against a copy of the sequence kept in stack_pool (one sequential compare instead of a walk
+ * through scattered nodes); a miss or a hash collision walks the tree from the root and caches
+ * the stack (a collision replaces the entry). */
+uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n)
+{
+	if (n < 2)
+		return n ? prof_node_child(p, 0, locations_leaf_first[0]) : 0;
+	return add_stack_hashed(p, locations_leaf_first, n, stack_hash(locations_leaf_first, n));
 }
 
 uint32_t prof_n_nodes(const struct prof *p)
@@ -722,6 +748,104 @@ void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int
 	for (size_t j = 0; j < nt; j++) /* wraps on overflow, as pprof's int64 arithmetic does */
 		p->values[i * nt + j] =
 			(int64_t)((uint64_t)p->values[i * nt + j] + (uint64_t)values[j]);
+}
+
+/* The slot of hmap m where a probe for key starts (m not empty), for prefetching. */
+static inline const struct hmap_slot *hmap_home(const struct hmap *m, uint64_t key)
+{
+	return &m->slots[hash_u64(key) & (m->cap - 1)];
+}
+
+/* Pipeline distance of prof_add_samples, in samples per stage. */
+#define BATCH_AHEAD 4
+
+#define NONE_NODE UINT32_MAX
+
+/* Stage 1 of prof_add_samples for sample j: its stack's cache slot is in cache (prefetched a
+ * stage ago); when that slot holds the stack, prefetch its copy in the pool and its sample's
+ * index slot, and note its node for stage 2 (else NONE_NODE). */
+static inline uint32_t batch_stage1(const struct prof *p, uint64_t h, size_t n, uint32_t labelset)
+{
+	const struct hmap_slot *s = hmap_home(&p->stack_cache, h);
+	const char *st, *end;
+	size_t pos, len;
+	uint32_t node;
+
+	if (s->key != h)
+		return NONE_NODE;
+	node = (uint32_t)s->val;
+	/* The pooled copy is compared whole: every line of it (n + 1 entries, at most 8 lines,
+	 * not past the pool). */
+	pos = s->val >> 32;
+	len = EMBER_MIN(EMBER_MIN(n + 1, (size_t)128), p->n_pool - EMBER_MIN(pos, p->n_pool));
+	st = (const char *)(p->stack_pool + pos);
+	end = st + len * sizeof(uint32_t);
+	for (; st < end; st += 64)
+		__builtin_prefetch(st);
+	if (len)
+		__builtin_prefetch(end - 1);
+	if (p->sample_index.cap)
+		__builtin_prefetch(hmap_home(&p->sample_index, (uint64_t)node << 32 | labelset));
+	return node;
+}
+
+/* Stage 2: the sample's index slot is in cache; when it holds the sample, prefetch its values. */
+static inline void batch_stage2(const struct prof *p, uint32_t node, uint32_t labelset)
+{
+	uint64_t key = (uint64_t)node << 32 | labelset;
+	const struct hmap_slot *s;
+
+	if (node == NONE_NODE || !p->sample_index.cap)
+		return;
+	s = hmap_home(&p->sample_index, key);
+	if (s->key == key && p->n_types)
+		__builtin_prefetch(p->values + s->val * p->n_types);
+}
+
+void prof_add_samples(struct prof *p, size_t n, const uint32_t *locations_leaf_first,
+		      const uint32_t *n_locations, const uint32_t *labelsets, const int64_t *values)
+{
+	const size_t a = BATCH_AHEAD;
+	const uint32_t *loc = locations_leaf_first;
+
+	fit((void **)&p->batch_hash, &p->cap_batch, n, sizeof(*p->batch_hash));
+	fit((void **)&p->batch_node, &p->cap_batch_node, n, sizeof(*p->batch_node));
+	/* Stage 0, all at once: hash every stack (independent chains overlap) and prefetch its
+	 * slot in the whole-stack cache. Stacks of fewer than two locations skip the cache. */
+	for (size_t j = 0; j < n; j++) {
+		p->batch_hash[j] = n_locations[j] >= 2 ? stack_hash(loc, n_locations[j]) : 0;
+		loc += n_locations[j];
+	}
+	loc = locations_leaf_first;
+	for (size_t t = 0; t < n + 3 * a; t++) {
+		if (t < n && p->stack_cache.cap && n_locations[t] >= 2)
+			__builtin_prefetch(hmap_home(&p->stack_cache, p->batch_hash[t]));
+		if (t >= a && t - a < n) {
+			size_t j = t - a;
+			uint32_t ls = labelsets ? labelsets[j] : 0;
+
+			p->batch_node[j] =
+				n_locations[j] >= 2 && p->stack_cache.cap
+					? batch_stage1(p, p->batch_hash[j], n_locations[j], ls)
+					: NONE_NODE;
+		}
+		if (t >= 2 * a && t - 2 * a < n) {
+			size_t j = t - 2 * a;
+
+			batch_stage2(p, p->batch_node[j], labelsets ? labelsets[j] : 0);
+		}
+		if (t >= 3 * a) {
+			/* Stage 3: the sample itself, exactly as prof_add_stack + prof_add_sample
+			 * (the stages before only prefetch; entries they saw may have moved). */
+			size_t j = t - 3 * a, nl = n_locations[j];
+			uint32_t node = nl >= 2 ? add_stack_hashed(p, loc, nl, p->batch_hash[j])
+						: prof_add_stack(p, loc, nl);
+
+			prof_add_sample(p, node, labelsets ? labelsets[j] : 0,
+					p->n_types ? values + j * p->n_types : values);
+			loc += nl;
+		}
+	}
 }
 
 size_t prof_n_samples(const struct prof *p)

@@ -167,6 +167,13 @@ void prof_reserve_symbols(struct prof *p, size_t n_functions, size_t n_locations
 
 /* Samples. */
 void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int64_t *values);
+/* n samples at once, with the same result as prof_add_stack then prof_add_sample for each in
+ * order: sample j's stack is the next n_locations[j] entries of locations_leaf_first (the stacks
+ * one after the other), its label set labelsets[j] (NULL: all 0) and its values
+ * values[j * n_types ...]. Faster for many samples: their lookups are prefetched in a pipeline. */
+void prof_add_samples(struct prof *p, size_t n, const uint32_t *locations_leaf_first,
+		      const uint32_t *n_locations, const uint32_t *labelsets,
+		      const int64_t *values);
 size_t prof_n_samples(const struct prof *p);
 void prof_sample_get(const struct prof *p, size_t i, struct prof_sample *out);
 /* Mutable values of sample i (for scaling). */
