@@ -205,10 +205,11 @@ struct memo {
 	uint32_t child[2];
 };
 
+#define PDEC_NO_FILL (-1)
 struct alloc_spec {
 	void **arr;
 	size_t n, elem;
-	int fill; /* byte to fill with */
+	int fill; /* byte to fill with, or PDEC_NO_FILL (the caller writes every entry) */
 };
 
 /* Phase 1 (pprof_parse.c). Each returns 0 or a negative code with a message in c->d. */

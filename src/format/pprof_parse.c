@@ -81,7 +81,8 @@ static int alloc_array(struct pdec *c, void **arr, size_t n, size_t elem, int fi
 	*arr = mem_try_alloc(MEM_FORMAT, EMBER_MAX(n * elem, 1));
 	if (!*arr)
 		return oom(c);
-	memset(*arr, fill, n * elem);
+	if (fill != PDEC_NO_FILL)
+		memset(*arr, fill, n * elem);
 	return 0;
 }
 
@@ -273,8 +274,9 @@ static uint32_t idmap_add(struct idmap *m, uint64_t id, uint32_t val)
 static int push_span(struct pdec *c, struct spans *s, const uint8_t *p, size_t n)
 {
 	/* The first room scales with the input (an entry takes at least two bytes), so big
-	 * tables grow a few times rather than from 16. */
-	size_t need = s->cap ? s->n + 1 : EMBER_MAX(c->len / 512, (size_t)16);
+	 * tables grow once or twice rather than from 16: a function takes 10-20 bytes, a
+	 * location about 20, a string about 40 in Go's profiles. */
+	size_t need = s->cap ? s->n + 1 : EMBER_MAX(c->len / 64, (size_t)16);
 	int rc = s->n < s->cap ? 0 : pdec_grow(c, (void **)&s->v, &s->cap, need, sizeof(*s->v));
 
 	if (rc)
@@ -974,10 +976,11 @@ static int parse_location(struct pdec *c, size_t i)
 int pdec_parse_tables(struct pdec *c)
 {
 	size_t nm = c->mappings.n, nf = c->functions.n, nl = c->locations.n;
+	/* map, fn and loc are written entry by entry below (and read only when all are) */
 	const struct alloc_spec a[] = {
-		{(void **)&c->map, nm, sizeof(*c->map), 0},
-		{(void **)&c->fn, nf, sizeof(*c->fn), 0},
-		{(void **)&c->loc, nl, sizeof(*c->loc), 0},
+		{(void **)&c->map, nm, sizeof(*c->map), PDEC_NO_FILL},
+		{(void **)&c->fn, nf, sizeof(*c->fn), PDEC_NO_FILL},
+		{(void **)&c->loc, nl, sizeof(*c->loc), PDEC_NO_FILL},
 		{(void **)&c->map_ids.dense, nm, sizeof(uint32_t), 0},
 		{(void **)&c->fn_ids.dense, nf, sizeof(uint32_t), 0},
 		{(void **)&c->loc_ids.dense, nl, sizeof(uint32_t), 0},
