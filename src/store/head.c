@@ -355,7 +355,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	struct store_sdata *sd = tenant_get(h, r->tenant);
 	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p), max_n = 0, *start;
 	size_t before = prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot);
-	size_t n_smp = 0, n_pairs = 0;
+	size_t n_smp = 0, n_pairs = 0, n_enc = 0;
 	struct remap m;
 	struct store_split own;
 	struct store_dict_mark mark;
@@ -384,6 +384,8 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	pd->series = mem_calloc(MEM_STORE, nt * sp->n_groups, sizeof(*pd->series));
 	pd->pairs_mem = mem_alloc(MEM_STORE, nt * sp->n_groups * (max_n + 2) * 8);
 	pd->smp_mem = mem_alloc(MEM_STORE, (nt * ns + 1) * sizeof(*pd->smp_mem));
+	/* every series' stream: a flags byte each, at most 25 bytes a sample */
+	pd->enc_mem = mem_alloc(MEM_STORE, nt * sp->n_groups + STORE_SMP_ENC_MAX(nt * ns));
 	store_dict_mark(sd->dict, &mark);
 	remap_build(sd, p, &m);
 	/* The samples bucketed by group, each bucket in (node, span) order, once for every
@@ -467,6 +469,10 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 			x->n_smp = k;
 			x->dur = prof_meta_get(p)->duration_ns;
 			x->period = prof_meta_get(p)->period;
+			/* encoded once: the record carries these bytes and the head copies them */
+			x->enc = pd->enc_mem + n_enc;
+			x->enc_len = store_smp_encode(pd->enc_mem + n_enc, s, k, x->period, &x->total);
+			n_enc += x->enc_len;
 			n_smp += k;
 			pd->n_series++;
 		}
@@ -497,7 +503,11 @@ static size_t commit_series(struct store_head *h, struct store_sdata *sd, int64_
 	struct store_series_rec *sr = &sd->series[sid];
 	size_t before = sr->cols.enc_cap + sr->cols.cap_prof * 36; /* memory, not length */
 
-	store_cols_add(&sr->cols, t, x->dur, x->period, x->smp, x->n_smp);
+	if (x->enc) /* an append: the stream its record carries */
+		store_cols_add_stream(&sr->cols, t, x->dur, x->period, x->total, x->n_smp, x->enc,
+				      x->enc_len);
+	else /* replay */
+		store_cols_add(&sr->cols, t, x->dur, x->period, x->smp, x->n_smp);
 	sr->min_t = EMBER_MIN(sr->min_t, t);
 	sr->max_t = EMBER_MAX(sr->max_t, t);
 	sd->n_prof++;
@@ -527,6 +537,7 @@ void store_pending_fini(struct store_pending *pd)
 	mem_free(pd->series);
 	mem_free(pd->pairs_mem);
 	mem_free(pd->smp_mem);
+	mem_free(pd->enc_mem);
 	memset(pd, 0, sizeof(*pd));
 }
 

@@ -268,19 +268,55 @@ static void cols_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	*cap = c;
 }
 
-void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
-		    const struct store_smp *s, size_t n)
+/* Zig-zag varints of the samples after the flags byte at out[0]; values divided by div when
+ * div > 0. Returns the end, or NULL at the first value div does not divide. */
+static uint8_t *enc_samples(uint8_t *p, const struct store_smp *s, size_t n, bool spans,
+			    int64_t div, int64_t *total)
 {
-	size_t cap;
-	int64_t total = 0;
-	bool any_span = false, scaled = period > 1;
-	uint8_t *p;
 	uint32_t prev = 0;
 
+	*total = 0;
 	for (size_t i = 0; i < n; i++) {
-		any_span |= s[i].span != 0;
-		scaled = scaled && s[i].value % period == 0; /* period > 1: no division by 0 */
+		int64_t v = s[i].value;
+
+		if (div) {
+			int64_t q = v / div;
+
+			if (q * div != v)
+				return NULL;
+			v = q;
+		}
+		enc_uv(&p, s[i].node - prev);
+		prev = s[i].node;
+		enc_uv(&p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+		if (spans)
+			enc_uv(&p, s[i].span);
+		*total += s[i].value;
 	}
+	return p;
+}
+
+size_t store_smp_encode(uint8_t *out, const struct store_smp *s, size_t n, int64_t period,
+			int64_t *total)
+{
+	bool spans = false;
+	uint8_t *end = NULL;
+
+	for (size_t i = 0; i < n && !spans; i++)
+		spans = s[i].span != 0;
+	if (period > 1) /* divided by the period when every value is a multiple of it */
+		end = enc_samples(out + 1, s, n, spans, period, total);
+	out[0] = (uint8_t)(spans | (end != NULL) << 1);
+	if (!end)
+		end = enc_samples(out + 1, s, n, spans, 0, total);
+	return (size_t)(end - out);
+}
+
+/* Room for one profile more in the per-profile columns and len more stream bytes. */
+static void cols_room(struct store_cols *c, size_t len)
+{
+	size_t cap;
+
 	if (c->n_prof == c->cap_prof) {
 		cap = c->cap_prof;
 		cols_grow((void **)&c->ts, &cap, c->n_prof + 1, 8);
@@ -294,21 +330,12 @@ void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t perio
 		cols_grow((void **)&c->n_smp, &cap, c->n_prof + 1, 4);
 		c->cap_prof = cap;
 	}
-	/* worst case: flags + n x (5 + 10 [+ 10]) bytes */
-	cols_grow((void **)&c->enc, &c->enc_cap, c->enc_len + 1 + n * (any_span ? 25 : 15), 1);
-	p = c->enc + c->enc_len;
-	enc_uv(&p, (uint64_t)any_span | (uint64_t)scaled << 1);
-	for (size_t i = 0; i < n; i++) {
-		int64_t v = scaled ? s[i].value / period : s[i].value;
+	cols_grow((void **)&c->enc, &c->enc_cap, c->enc_len + len, 1);
+}
 
-		enc_uv(&p, s[i].node - prev);
-		prev = s[i].node;
-		enc_uv(&p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-		if (any_span)
-			enc_uv(&p, s[i].span);
-		total += s[i].value;
-	}
-	c->enc_len = (size_t)(p - c->enc);
+static void cols_push(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
+		      int64_t total, size_t n)
+{
 	c->ts[c->n_prof] = ts;
 	c->dur[c->n_prof] = dur;
 	c->period[c->n_prof] = period;
@@ -316,6 +343,25 @@ void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t perio
 	c->n_smp[c->n_prof] = (uint32_t)n;
 	c->n_prof++;
 	c->n_smp_all += n;
+}
+
+void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
+		    const struct store_smp *s, size_t n)
+{
+	int64_t total;
+
+	cols_room(c, STORE_SMP_ENC_MAX(n));
+	c->enc_len += store_smp_encode(c->enc + c->enc_len, s, n, period, &total);
+	cols_push(c, ts, dur, period, total, n);
+}
+
+void store_cols_add_stream(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
+			   int64_t total, size_t n, const uint8_t *enc, size_t len)
+{
+	cols_room(c, len);
+	memcpy(c->enc + c->enc_len, enc, len);
+	c->enc_len += len;
+	cols_push(c, ts, dur, period, total, n);
 }
 
 void store_cols_expand(const struct store_cols *in, struct store_cols *out)

@@ -239,6 +239,11 @@ struct store_dseries {
 	int64_t dur, period;
 	struct store_smp *smp; /* strictly ascending by (node, span) */
 	size_t n_smp;
+	/* appends (not replay): the samples as a stream (store_smp_encode), which the record
+	 * carries and the head copies, and their undivided sum */
+	const uint8_t *enc;
+	size_t enc_len;
+	int64_t total;
 };
 
 /* A decoded delta record (type 2): its dictionary delta is already in the tenant's dict. */
@@ -261,6 +266,15 @@ int store_rollup_add(const struct store_series_rec *s, int64_t *acc, uint32_t nn
 /* Appends one profile (samples sorted by node) to c's stream. */
 void store_cols_add(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
 		    const struct store_smp *s, size_t n);
+/* One profile's samples as the stream store_cols keeps (and a delta record carries): flags,
+ * then per sample node delta, value (divided by period when flag bit 1), [span]. out has room
+ * for STORE_SMP_ENC_MAX(n) bytes; returns the length, *total the undivided sum. */
+#define STORE_SMP_ENC_MAX(n) (1 + (n) * (size_t)25)
+size_t store_smp_encode(uint8_t *out, const struct store_smp *s, size_t n, int64_t period,
+			int64_t *total);
+/* Appends one profile whose samples are already a stream (store_smp_encode). */
+void store_cols_add_stream(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
+			   int64_t total, size_t n, const uint8_t *enc, size_t len);
 /* A copy of in with the sample arrays filled from its stream (or copied); store_cols_fini. */
 void store_cols_expand(const struct store_cols *in, struct store_cols *out);
 
@@ -323,6 +337,7 @@ struct store_pending {
 	size_t rec_dict_end; /* record length after the dictionary delta (w given) */
 	uint32_t *pairs_mem;
 	struct store_smp *smp_mem;
+	uint8_t *enc_mem; /* behind series[].enc */
 };
 
 void store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,

@@ -170,25 +170,14 @@ void store_drec_encode_series(struct store_wr *w, const struct store_dseries *ds
 	store_wr_uv(w, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct store_dseries *x = &ds[i];
-		bool spans = false;
-		uint32_t prev = 0;
 
 		store_wr_uv(w, x->n_pairs);
 		for (uint32_t k = 0; k < 2 * x->n_pairs; k++)
 			store_wr_uv(w, x->pairs[k]);
 		store_wr_sv(w, x->dur);
 		store_wr_sv(w, x->period);
-		for (size_t k = 0; k < x->n_smp && !spans; k++)
-			spans = x->smp[k].span != 0;
 		store_wr_uv(w, x->n_smp);
-		store_wr_uv(w, spans);
-		for (size_t k = 0; k < x->n_smp; k++) {
-			store_wr_uv(w, x->smp[k].node - prev);
-			prev = x->smp[k].node;
-			store_wr_sv(w, x->smp[k].value);
-			if (spans)
-				store_wr_uv(w, x->smp[k].span);
-		}
+		store_wr_bytes(w, x->enc, x->enc_len); /* flags, then the samples */
 	}
 }
 
@@ -197,7 +186,7 @@ static void rd_dseries(struct store_rd *r, struct arena *a, const struct prof *d
 		       struct store_dseries *x)
 {
 	uint32_t ns = prof_n_strings(dict), nn = prof_n_nodes(dict), node = 0;
-	uint64_t spans;
+	uint64_t flags, spans;
 
 	x->n_pairs = (uint32_t)store_rd_count(r, 2, 1024);
 	x->pairs = arena_alloc(a, (size_t)(x->n_pairs ? x->n_pairs : 1) * 8);
@@ -217,8 +206,9 @@ static void rd_dseries(struct store_rd *r, struct arena *a, const struct prof *d
 	x->dur = store_rd_sv(r);
 	x->period = store_rd_sv(r);
 	x->n_smp = store_rd_count(r, 2, UINT32_MAX);
-	spans = store_rd_uv(r);
-	if (r->err || spans > 1) {
+	flags = store_rd_uv(r);
+	spans = flags & 1;
+	if (r->err || flags > 3 || ((flags & 2) && x->period <= 1)) {
 		r->err = -EMBER_ECORRUPT;
 		x->n_smp = 0;
 		return;
@@ -235,6 +225,8 @@ static void rd_dseries(struct store_rd *r, struct arena *a, const struct prof *d
 		node += (uint32_t)d;
 		m->node = node;
 		m->value = store_rd_sv(r);
+		if ((flags & 2) && __builtin_mul_overflow(m->value, x->period, &m->value))
+			r->err = -EMBER_ECORRUPT; /* stored per period: multiplied back */
 		m->span = spans ? store_rd_uv(r) : 0;
 		/* strictly ascending by (node, span) */
 		if (k && d == 0 && m->span <= x->smp[k - 1].span)

@@ -196,3 +196,36 @@ TEST(store_wal_whole_profile_records_still_replay)
 	prof_free(p);
 	prof_free(q);
 }
+
+/* A record carries each series' samples as the head keeps them: values divided by the period
+ * when every one is a multiple of it (flag bit 1), as they are otherwise; both replay exactly,
+ * with and without span ids. */
+TEST(store_wal_samples_per_period_replay_exactly)
+{
+	struct store_opts o = {.dir = test_tmpdir(), .no_compaction = true};
+	const int64_t per = 10000000; /* fx_prof_new's period */
+	struct store *s;
+	struct prof *p, *out;
+	struct store_query q = {.profile_type = T_PTYPE};
+
+	CHECK_OK(store_open(&o, &s, NULL));
+	p = fx_prof_new(); /* multiples of the period: stored divided */
+	fx_add(p, "main;a", 3 * per, 0);
+	fx_add(p, "main;b", -2 * per, 0x77);
+	CHECK_OK(fx_append(s, NULL, "api", 1000 * SEC, p, NULL));
+	prof_free(p);
+	p = fx_prof_new(); /* one value off the period: stored as it is */
+	fx_add(p, "main;a", 5, 0);
+	fx_add(p, "main;c", 4 * per, 0);
+	CHECK_OK(fx_append(s, NULL, "api", 1001 * SEC, p, NULL));
+	prof_free(p);
+	store_close(s);
+
+	CHECK_OK(store_open(&o, &s, NULL)); /* replayed from the WAL */
+	CHECK_OK(store_select_merge(s, &q, &out, NULL));
+	CHECK_EQ_INT(fx_value(out, "main;a"), 3 * per + 5);
+	CHECK_EQ_INT(fx_value(out, "main;b"), -2 * per);
+	CHECK_EQ_INT(fx_value(out, "main;c"), 4 * per);
+	prof_free(out);
+	store_close(s);
+}
