@@ -143,10 +143,8 @@ static void report_queries(struct store *s, const char *where, int64_t t0, int64
 static int queries_only(const char *dir, double hours)
 {
 	struct store_io io = {.fsync = nop_fsync};
-	struct store_opts o = {.dir = dir,
-			       .io = &io,
-			       .head_max_bytes = SIZE_MAX,
-			       .block_duration_ns = INT64_MAX};
+	struct store_opts o = {
+		.dir = dir, .io = &io, .head_max_bytes = SIZE_MAX, .block_duration_ns = INT64_MAX};
 	int64_t t0 = 1700000000LL * 1000000000LL;
 	int windows = (int)(hours * 3600 / WINDOW_S);
 	struct ember_diag d = {{0}};

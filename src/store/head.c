@@ -471,7 +471,8 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 			x->period = prof_meta_get(p)->period;
 			/* encoded once: the record carries these bytes and the head copies them */
 			x->enc = pd->enc_mem + n_enc;
-			x->enc_len = store_smp_encode(pd->enc_mem + n_enc, s, k, x->period, &x->total);
+			x->enc_len =
+				store_smp_encode(pd->enc_mem + n_enc, s, k, x->period, &x->total);
 			n_enc += x->enc_len;
 			n_smp += k;
 			pd->n_series++;

@@ -243,8 +243,7 @@ static void out_add(struct store_qctx *c, const struct prof *src, int64_t *acc, 
 
 /* Adds a block's sums (acc, in its dictionary's nodes) into its stack space's accumulator
  * and zeroes them. */
-static void space_add(struct store_qctx *c, const struct store_sdata *sd, int64_t *acc,
-		      uint32_t nn)
+static void space_add(struct store_qctx *c, const struct store_sdata *sd, int64_t *acc, uint32_t nn)
 {
 	struct space_acc *sa = NULL;
 

@@ -333,8 +333,8 @@ static void cols_room(struct store_cols *c, size_t len)
 	cols_grow((void **)&c->enc, &c->enc_cap, c->enc_len + len, 1);
 }
 
-static void cols_push(struct store_cols *c, int64_t ts, int64_t dur, int64_t period,
-		      int64_t total, size_t n)
+static void cols_push(struct store_cols *c, int64_t ts, int64_t dur, int64_t period, int64_t total,
+		      size_t n)
 {
 	c->ts[c->n_prof] = ts;
 	c->dur[c->n_prof] = dur;

@@ -24,8 +24,8 @@
 struct store_sspace {
 	atomic_int ref;
 	pthread_rwlock_t lock;
-	struct prof *dict;		/* guarded by lock */
-	atomic_uint_fast64_t nodes;	/* prof_n_nodes(dict), readable without the lock */
+	struct prof *dict;		 /* guarded by lock */
+	atomic_uint_fast64_t nodes;	 /* prof_n_nodes(dict), readable without the lock */
 	atomic_uint_fast64_t live_nodes; /* the nodes of the live blocks mapped into it */
 };
 
