@@ -5,8 +5,9 @@
  * string sets (label names/values, series). Merged stacks are re-interned into one output
  * profile, symbols copied on first use: a loaded block's sums go first into its tenant's stack
  * space (sspace.c), which its nodes are already mapped into, so each space is copied once per
- * query however many blocks share it; the head's are copied per source. A context (struct store_qctx) accumulates across
- * sources and produces the result in finish. Never logs; never holds a lock (callers do).
+ * query however many blocks share it; the head's are copied per source. A context (struct
+ * store_qctx) accumulates across sources and produces the result in finish. Never logs;
+ * never holds a lock (callers do).
  */
 #include <errno.h>
 #include <stdlib.h>

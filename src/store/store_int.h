@@ -368,8 +368,8 @@ void store_replay_free(struct store_replay *rp);
 void store_drec_encode_head(struct store_wr *w, const char *tenant, int64_t time_ns);
 void store_drec_encode_series(struct store_wr *w, const struct store_dseries *ds, size_t n);
 /* Decodes a delta record: its dictionary delta goes into dict_for(ctx, tenant, its starting
- * mark) (NULL: corrupt), against which every id is then checked; arrays live in arena a. -EMBER_ECORRUPT on bad input (the
- * dictionary may keep part of the delta). */
+ * mark) (NULL: corrupt), against which every id is then checked; arrays live in arena a.
+ * -EMBER_ECORRUPT on bad input (the dictionary may keep part of the delta). */
 int store_drec_decode(const uint8_t *p, size_t n, struct arena *a,
 		      struct prof *(*dict_for)(void *ctx, const char *tenant,
 					       const struct store_dict_mark *at),
