@@ -156,6 +156,17 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* One level: blocks of a tenant that lie within one finished window of win_ns. */
+/* How long after its window ends a level's merge waits. The 7-day level waits a day, so that
+ * the last 24 hours (a dashboard's default window) never cut through a 7-day block, whose
+ * sample chunks a partial read has to decode whole (a last-24-h flame graph over 30 days of
+ * data: 220 ms when it did); the smaller levels merge as soon as their window is finished. */
+static int64_t lag_ns(int64_t win_ns)
+{
+	const int64_t day = 24 * 3600 * 1000000000LL;
+
+	return win_ns >= 7 * day ? day : 0;
+}
+
 static int compact_level(struct store_local *s, int64_t win_ns, int64_t horizon,
 			 struct ember_diag *d)
 {
@@ -169,7 +180,8 @@ static int compact_level(struct store_local *s, int64_t win_ns, int64_t horizon,
 		int64_t w = floor_div(a->sd.min_t, win_ns);
 		size_t n = 0;
 
-		if (done[i] || floor_div(a->sd.max_t, win_ns) != w || (w + 1) * win_ns > horizon)
+		if (done[i] || floor_div(a->sd.max_t, win_ns) != w ||
+		    (w + 1) * win_ns + lag_ns(win_ns) > horizon)
 			continue;
 		for (size_t k = i; k < bs->n; k++) {
 			struct store_block *b = bs->b[k];

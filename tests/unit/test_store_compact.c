@@ -155,3 +155,32 @@ TEST(store_background_cut)
 	CHECK_EQ_INT(total(s, &hash), 33);
 	store_close(s);
 }
+
+/* A week's blocks are merged into one 7-day block only once newer data is a day past the
+ * week's end: until then the last 24 hours may reach into that week, and they stay in blocks
+ * a partial read need not decode whole. */
+TEST(store_compaction_week_waits_a_day)
+{
+	struct store *s;
+	struct store_stats st;
+	int64_t hash, wk = 98 * DAY; /* a week window: [98 d, 105 d) since the epoch */
+
+	CHECK_OK(fx_open(test_tmpdir(), NULL, &s));
+	CHECK_OK(add_at(s, wk + 1 * DAY, 1)); /* two 12-h windows of the week */
+	CHECK_OK(store_cut(s, NULL));
+	CHECK_OK(add_at(s, wk + 3 * DAY, 2));
+	CHECK_OK(store_cut(s, NULL));
+	CHECK_OK(add_at(s, wk + 7 * DAY + 20 * HOUR, 3)); /* 20 h past the week */
+	CHECK_OK(store_compact(s, NULL));
+	store_get_stats(s, &st);
+	CHECK_EQ_INT(st.compactions, 0);
+	CHECK_EQ_INT(st.blocks, 2);
+	CHECK_OK(store_cut(s, NULL));
+	CHECK_OK(add_at(s, wk + 8 * DAY + HOUR, 4)); /* a day past it: the week is merged */
+	CHECK_OK(store_compact(s, NULL));
+	store_get_stats(s, &st);
+	CHECK_EQ_INT(st.compactions, 1);
+	CHECK_EQ_INT(st.blocks, 2); /* the week, and the block after it */
+	CHECK_EQ_INT(total(s, &hash), 11 * (1 + 2 + 3 + 4));
+	store_close(s);
+}
