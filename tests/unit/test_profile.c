@@ -2,6 +2,9 @@
  * test_profile.c — unit tests for the profile model core (src/profile/profile.c): interning and
  * deduplication of every table, the stack tree, sample aggregation, frame names.
  */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "profile/profile.h"
@@ -165,4 +168,92 @@ TEST(profile_many_samples_scale)
 	CHECK(prof_n_samples(p) <= 4096);
 	CHECK(prof_bytes(p) > 0);
 	prof_free(p);
+}
+
+/* prof_add_samples (batched, prefetched) gives exactly what prof_add_stack + prof_add_sample
+ * give one sample at a time: random stacks of depth 0..40 over 50 locations, many repeated
+ * (the whole-stack cache hits), two label sets, two value types, into a profile that already
+ * holds some of them. */
+TEST(profile_add_samples_matches_one_by_one)
+{
+	struct prof *a = prof_new(), *b = prof_new();
+	uint32_t locs[50], *all = malloc(3000 * 40 * sizeof(*all)), nl[3000], ls[3000];
+	size_t start[3000];
+	int64_t vals[3000 * 2];
+	uint64_t rng = 12345;
+	size_t off = 0;
+
+	for (struct prof *p = a; p; p = p == a ? b : NULL) {
+		prof_add_sample_type(p, prof_intern_cstr(p, "samples"),
+				     prof_intern_cstr(p, "count"));
+		prof_add_sample_type(p, prof_intern_cstr(p, "cpu"), prof_intern_cstr(p, "ns"));
+	}
+	for (int i = 0; i < 50; i++) {
+		char name[16];
+		struct prof_function f = {0};
+		struct prof_line line = {0};
+
+		snprintf(name, sizeof(name), "f%d", i);
+		f.name = prof_intern_cstr(a, name);
+		line.function = prof_add_function(a, &f);
+		locs[i] = prof_add_location(a, 0, 0x1000 + (uint64_t)i, &line, 1, false);
+		f.name = prof_intern_cstr(b, name);
+		line.function = prof_add_function(b, &f);
+		CHECK_EQ_INT(prof_add_location(b, 0, 0x1000 + (uint64_t)i, &line, 1, false),
+			     locs[i]);
+	}
+	for (struct prof *p = a; p; p = p == a ? b : NULL) {
+		struct prof_label l = {.key = prof_intern_cstr(p, "k"),
+				       .str = prof_intern_cstr(p, "v")};
+
+		CHECK_EQ_INT(prof_add_labelset(p, &l, 1), 1);
+	}
+	for (size_t j = 0; j < 3000; j++) {
+		bool again = j >= 7 && j % 7 == 0; /* sample j - 7's stack once more */
+
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		nl[j] = again ? nl[j - 7] : (uint32_t)(rng >> 33) % 41;
+		ls[j] = (uint32_t)(rng >> 20) % 2;
+		start[j] = off;
+		for (uint32_t k = 0; k < nl[j]; k++)
+			all[off + k] = again ? all[start[j - 7] + k] : locs[(rng >> (k % 30)) % 50];
+		off += nl[j];
+		vals[2 * j] = (int64_t)j + 1;
+		vals[2 * j + 1] = 1000 * ((int64_t)j + 1);
+	}
+	/* half of the stacks already there in both */
+	off = 0;
+	for (size_t j = 0; j < 1500; j++) {
+		prof_add_sample(a, prof_add_stack(a, all + off, nl[j]), 0, vals + 2 * j);
+		prof_add_sample(b, prof_add_stack(b, all + off, nl[j]), 0, vals + 2 * j);
+		off += nl[j];
+	}
+	{
+		size_t o2 = off;
+
+		for (size_t j = 1500; j < 3000; j++) {
+			prof_add_sample(a, prof_add_stack(a, all + o2, nl[j]), ls[j], vals + 2 * j);
+			o2 += nl[j];
+		}
+	}
+	prof_add_samples(b, 1500, all + off, nl + 1500, ls + 1500, vals + 2 * 1500);
+	CHECK_EQ_INT(prof_n_nodes(b), prof_n_nodes(a));
+	CHECK_EQ_INT(prof_n_samples(b), prof_n_samples(a));
+	for (size_t i = 0; i < prof_n_samples(a); i++) {
+		struct prof_sample x, y;
+
+		prof_sample_get(a, i, &x);
+		prof_sample_get(b, i, &y);
+		CHECK_EQ_INT(y.node, x.node);
+		CHECK_EQ_INT(y.labelset, x.labelset);
+		CHECK_EQ_INT(y.values[0], x.values[0]);
+		CHECK_EQ_INT(y.values[1], x.values[1]);
+	}
+	for (uint32_t n = 0; n < prof_n_nodes(a); n++) {
+		CHECK_EQ_INT(prof_node_parent(b, n), prof_node_parent(a, n));
+		CHECK_EQ_INT(prof_node_location(b, n), prof_node_location(a, n));
+	}
+	free(all);
+	prof_free(a);
+	prof_free(b);
 }
