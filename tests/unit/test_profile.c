@@ -4,9 +4,9 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "profile/profile.h"
 #include "test.h"
 
@@ -177,7 +177,7 @@ TEST(profile_many_samples_scale)
 TEST(profile_add_samples_matches_one_by_one)
 {
 	struct prof *a = prof_new(), *b = prof_new();
-	uint32_t locs[50], *all = malloc(3000 * 40 * sizeof(*all)), nl[3000], ls[3000];
+	uint32_t locs[50], *all = mem_alloc(MEM_TEST, 3000 * 40 * sizeof(*all)), nl[3000], ls[3000];
 	size_t start[3000];
 	int64_t vals[3000 * 2];
 	uint64_t rng = 12345;
@@ -253,7 +253,7 @@ TEST(profile_add_samples_matches_one_by_one)
 		CHECK_EQ_INT(prof_node_parent(b, n), prof_node_parent(a, n));
 		CHECK_EQ_INT(prof_node_location(b, n), prof_node_location(a, n));
 	}
-	free(all);
+	mem_free(all);
 	prof_free(a);
 	prof_free(b);
 }
