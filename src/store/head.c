@@ -98,15 +98,10 @@ bool store_label_name_ok(const char *s, size_t n)
 	return true;
 }
 
-/* The series label set for sample type vi as (name, value) string pairs, sorted by name.
- * intern = false: returns false when a string is not in the dictionary (a new series). */
-struct pair_src {
-	const char *name, *value;
-};
-
-/* pt: the profile type id of the sample type (profile_type). */
+/* A series' labels as ps[0..n), sorted by name: the group's own, then __name__ and the profile
+ * type id pt (profile_type) of its sample type. Returns n. */
 static size_t pair_sources(const struct store_rec *r, const struct store_labelset *ls,
-			   const char *pt, struct pair_src *ps)
+			   const char *pt, struct store_label *ps)
 {
 	size_t n = 0;
 
@@ -121,14 +116,7 @@ static size_t pair_sources(const struct store_rec *r, const struct store_labelse
 	ps[n++].value = r->name;
 	ps[n].name = STORE_LABEL_PROFILE_TYPE;
 	ps[n++].value = pt;
-	for (size_t i = 1; i < n; i++) { /* a few labels: insertion sort */
-		struct pair_src x = ps[i];
-		size_t j = i;
-
-		for (; j > 0 && strcmp(ps[j - 1].name, x.name) > 0; j--)
-			ps[j] = ps[j - 1];
-		ps[j] = x;
-	}
+	store_labels_sort(ps, n);
 	return n;
 }
 
@@ -140,7 +128,7 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 	size_t nt = prof_n_sample_types(p), new_series = 0;
 	uint32_t nn = prof_n_nodes(p), *depth, *pairs;
 	const struct prof_node *pn = prof_nodes(p);
-	struct pair_src *ps;
+	struct store_label *ps;
 	const struct store_split *sp = r->split;
 	size_t max_n;
 	char pt[4 * 2048 + 256];
@@ -361,7 +349,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	struct store_dict_mark mark;
 	const struct store_split *sp = r->split;
 	struct store_smp *order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
-	struct pair_src *ps;
+	struct store_label *ps;
 	uint32_t *gpairs, *gn, *gpt;
 	struct hmap seen;
 	char pt[4 * 2048 + 256];

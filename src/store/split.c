@@ -18,6 +18,18 @@
 #include "store/split.h"
 #include "store/store_int.h"
 
+void store_labels_sort(struct store_label *l, size_t n)
+{
+	for (size_t i = 1; i < n; i++) { /* a few labels: insertion sort */
+		struct store_label x = l[i];
+		size_t j = i;
+
+		for (; j > 0 && strcmp(l[j - 1].name, x.name) > 0; j--)
+			l[j] = l[j - 1];
+		l[j] = x;
+	}
+}
+
 bool store_split_key_is_span(const char *k)
 {
 	return !strcmp(k, STORE_SAMPLE_LABEL_SPAN) || !strcmp(k, "profile_id");
@@ -96,14 +108,7 @@ static size_t merge_labels(const struct prof *p, uint32_t ls, const struct store
 		if (!over)
 			out[n++] = req[i];
 	}
-	for (size_t i = 1; i < n; i++) { /* a few labels: insertion sort */
-		struct store_label x = out[i];
-		size_t j = i;
-
-		for (; j > 0 && strcmp(out[j - 1].name, x.name) > 0; j--)
-			out[j] = out[j - 1];
-		out[j] = x;
-	}
+	store_labels_sort(out, n);
 	return n;
 }
 

@@ -24,6 +24,8 @@ struct store_split {
 	struct store_label *owned;   /* storage behind sets[].labels */
 };
 
+/* Sorts labels by name (a series has a few: insertion sort, no callback per comparison). */
+void store_labels_sort(struct store_label *l, size_t n);
 /* Whether a sample label key carries the span id (span_id, or the legacy profile_id). */
 bool store_split_key_is_span(const char *k);
 /* Checks the request's labels and the sample labels against lim (name syntax, lengths,
