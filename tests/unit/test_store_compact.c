@@ -29,11 +29,10 @@ static int add_at(struct store *s, int64_t t, int64_t k)
 
 static int64_t total(struct store *s, int64_t *hash)
 {
-	struct store_query q = {.profile_type = T_PTYPE};
-	struct prof *p;
+	struct prof *p = fx_merge(s, NULL, NULL);
 	int64_t t;
 
-	if (store_select_merge(s, &q, &p, NULL))
+	if (!p)
 		return -1;
 	t = prof_total(p, 0);
 	*hash = fx_value(p, "main;work;hash");

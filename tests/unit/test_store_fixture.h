@@ -80,17 +80,25 @@ static inline int fx_append(struct store *s, const char *tenant, const char *ser
 	return store_append(s, &a, d);
 }
 
-/* Total of a merge over all time of the T_PTYPE series where label `name` equals `value`
- * (name NULL: every series); -1 when the query fails. */
-static inline int64_t fx_total(struct store *s, const char *name, const char *value)
+/* A merge over all time of the T_PTYPE series where label `name` equals `value` (name NULL:
+ * every series); NULL when the query fails. */
+static inline struct prof *fx_merge(struct store *s, const char *name, const char *value)
 {
 	struct store_matcher m = {name, value, STORE_MATCH_EQ};
 	struct store_query q = {
 		.profile_type = T_PTYPE, .matchers = &m, .n_matchers = name ? 1 : 0};
 	struct prof *p;
+
+	return store_select_merge(s, &q, &p, NULL) ? NULL : p;
+}
+
+/* Its total; -1 when the query fails. */
+static inline int64_t fx_total(struct store *s, const char *name, const char *value)
+{
+	struct prof *p = fx_merge(s, name, value);
 	int64_t t;
 
-	if (store_select_merge(s, &q, &p, NULL))
+	if (!p)
 		return -1;
 	t = prof_total(p, 0);
 	prof_free(p);
