@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hash.h"
 #include "base/mem.h"
 
 #define HMAP_EMPTY UINT64_MAX
@@ -39,6 +40,12 @@ void hmap_put(struct hmap *m, uint64_t key, uint64_t val);
 /* Pointer to the value slot for key, inserting `dflt` if absent; *found says which. The
  * pointer is valid until the next insertion. */
 uint64_t *hmap_upsert(struct hmap *m, uint64_t key, uint64_t dflt, bool *found);
+/* The slot where key's probe starts (m must not be empty): what a lookup reads first, for
+ * callers that prefetch it or peek at it before the real lookup. */
+static inline const struct hmap_slot *hmap_home(const struct hmap *m, uint64_t key)
+{
+	return &m->slots[hash_u64(key) & (m->cap - 1)];
+}
 /* Iterate: start with *it = 0; returns false at the end. */
 bool hmap_next(const struct hmap *m, size_t *it, uint64_t *key, uint64_t *val);
 

@@ -750,12 +750,6 @@ void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int
 			(int64_t)((uint64_t)p->values[i * nt + j] + (uint64_t)values[j]);
 }
 
-/* The slot of hmap m where a probe for key starts (m not empty), for prefetching. */
-static inline const struct hmap_slot *hmap_home(const struct hmap *m, uint64_t key)
-{
-	return &m->slots[hash_u64(key) & (m->cap - 1)];
-}
-
 /* Pipeline distance of prof_add_samples, in samples per stage. */
 #define BATCH_AHEAD 4
 
