@@ -467,7 +467,9 @@ static bool ready(const char *base)
 	return rc == CURLE_OK && st == 200;
 }
 
-static double proc_cpu_s(pid_t pid)
+/* The CPU seconds of process pid so far: user time in *user_s (may be NULL), user + system
+ * returned. */
+static double proc_cpu_s(pid_t pid, double *user_s)
 {
 	char path[64], line[1024];
 	unsigned long ut = 0, st = 0;
@@ -487,6 +489,8 @@ static double proc_cpu_s(pid_t pid)
 			ut = st = 0;
 	}
 	fclose(f);
+	if (user_s)
+		*user_s = (double)ut / (double)sysconf(_SC_CLK_TCK);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -589,7 +593,7 @@ int main(int argc, char **argv)
 {
 	const char *ember = getenv("EMBER") ? getenv("EMBER") : "build/ember";
 	int clients = 32, n_prof = 256, gen_only = 0, threads = 0, rc = 0;
-	double secs = 10, ceil_secs, cpu0 = 0, cpu1 = 0, t_in, psz = 0, pmin = 1e18, pmax = 0,
+	double secs = 10, ceil_secs, cpu0 = 0, cpu1 = 0, usr0 = 0, usr1 = 0, self0, self1, t_in, psz = 0, pmin = 1e18, pmax = 0,
 	       smp = 0, bsz = 0, rps, ceil_rps, wrk;
 	char base[256] = "", tmp[] = "/tmp/ember-bench-server.XXXXXX";
 	pid_t pid = 0;
@@ -670,11 +674,13 @@ int main(int argc, char **argv)
 	g.url = base;
 	g.t0_s = (int64_t)time(NULL);
 
-	cpu0 = pid ? proc_cpu_s(pid) : 0;
+	cpu0 = pid ? proc_cpu_s(pid, &usr0) : 0;
+	self0 = proc_cpu_s(getpid(), NULL);
 	t_in = now_s();
 	run_phase(0, clients, 1.0, secs, &in, &q);
 	t_in = now_s() - t_in;
-	cpu1 = pid ? proc_cpu_s(pid) : 0;
+	cpu1 = pid ? proc_cpu_s(pid, &usr1) : 0;
+	self1 = proc_cpu_s(getpid(), NULL);
 	rps = (double)in.ok / secs;
 	printf("ingest: %d clients, %.1f s measured (after 1 s warm-up): %.0f profiles/s, %.0f "
 	       "samples/s; latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; %" PRIu64 " ok, %" PRIu64
@@ -686,10 +692,12 @@ int main(int argc, char **argv)
 	printf(", %" PRIu64 " transport errors%s%s\n", in.neterr, in.neterr ? ": " : "",
 	       in.last_err);
 	if (pid)
-		printf("ingest: server CPU %.2f s over %.1f s wall (%.2f cores), %.0f us of server "
-		       "CPU per profile\n",
-		       cpu1 - cpu0, t_in, (cpu1 - cpu0) / t_in,
+		printf("ingest: server CPU %.2f s (%.2f user) over %.1f s wall (%.2f cores), %.0f us "
+		       "of server CPU per profile\n",
+		       cpu1 - cpu0, usr1 - usr0, t_in, (cpu1 - cpu0) / t_in,
 		       in.ok ? (cpu1 - cpu0) / ((double)in.ok * (t_in / secs)) * 1e6 : 0);
+	printf("ingest: client CPU (this process) %.2f s, %.0f us per profile\n", self1 - self0,
+	       in.ok ? (self1 - self0) / ((double)in.ok * (t_in / secs)) * 1e6 : 0);
 	printf("query under load: GET /pyroscope/render (one service, the ingested range), 1 "
 	       "querier, 50 ms pause: %" PRIu64 " ok, %" PRIu64
 	       " failed; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
