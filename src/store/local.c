@@ -530,29 +530,37 @@ int store_local_read_only(struct store_local *s, struct ember_diag *d)
 /* Initial size of a WAL record's buffer. */
 #define REC_START_BYTES (32u << 10)
 
-static void gate_enter(struct store_local *s)
-{
-	pthread_mutex_lock(&s->gate_mu);
-	while (s->gate_closed)
-		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
-	s->in_flight++;
-	pthread_mutex_unlock(&s->gate_mu);
-}
-
 static void gate_leave(struct store_local *s)
 {
-	pthread_mutex_lock(&s->gate_mu);
-	if (--s->in_flight == 0)
+	if (atomic_fetch_sub(&s->in_flight, 1) == 1 && atomic_load(&s->gate_closed)) {
+		pthread_mutex_lock(&s->gate_mu); /* the closer checks under it, then sleeps */
 		pthread_cond_broadcast(&s->gate_cv);
-	pthread_mutex_unlock(&s->gate_mu);
+		pthread_mutex_unlock(&s->gate_mu);
+	}
+}
+
+static void gate_enter(struct store_local *s)
+{
+	for (;;) {
+		if (!atomic_load(&s->gate_closed)) {
+			atomic_fetch_add(&s->in_flight, 1);
+			if (!atomic_load(&s->gate_closed))
+				return;
+			gate_leave(s); /* closed meanwhile: back out and wait */
+		}
+		pthread_mutex_lock(&s->gate_mu);
+		while (atomic_load(&s->gate_closed))
+			pthread_cond_wait(&s->gate_cv, &s->gate_mu);
+		pthread_mutex_unlock(&s->gate_mu);
+	}
 }
 
 /* Closes the gate and waits until no append is in flight. */
 static void gate_close(struct store_local *s)
 {
 	pthread_mutex_lock(&s->gate_mu);
-	s->gate_closed = true; /* only the cut holding cut_lock closes it */
-	while (s->in_flight)
+	atomic_store(&s->gate_closed, true); /* only the cut holding cut_lock closes it */
+	while (atomic_load(&s->in_flight))
 		pthread_cond_wait(&s->gate_cv, &s->gate_mu);
 	pthread_mutex_unlock(&s->gate_mu);
 }
@@ -560,7 +568,7 @@ static void gate_close(struct store_local *s)
 static void gate_open(struct store_local *s)
 {
 	pthread_mutex_lock(&s->gate_mu);
-	s->gate_closed = false;
+	atomic_store(&s->gate_closed, false);
 	pthread_cond_broadcast(&s->gate_cv);
 	pthread_mutex_unlock(&s->gate_mu);
 }
@@ -570,7 +578,8 @@ static void gate_open(struct store_local *s)
  * profile size limit still queues the dictionary delta alone (the entries exist in memory now
  * and later records may use them) and returns -EMBER_ELIMIT. */
 static int prepare_and_queue(struct store_local *s, const struct store_rec *r,
-			     struct store_pending *pd, uint64_t *ticket)
+			     struct store_pending *pd, uint64_t *ticket, int *refused,
+			     struct ember_diag *d)
 {
 	struct buf b;
 	struct store_wr w = {&b, 0};
@@ -580,7 +589,15 @@ static int prepare_and_queue(struct store_local *s, const struct store_rec *r,
 	/* most records are tens of KB: start there rather than through a chain of reallocs */
 	w.err = buf_reserve(&b, REC_START_BYTES);
 	store_wr_bytes(&w, "\0\0\0\0\0\0\0\0", 8); /* frame header, filled by the WAL */
+	/* The limits are checked under the same lock as the insertion: one lock round per
+	 * append instead of two (each a sleep and a wake-up when 32 handlers contend). */
 	pthread_rwlock_wrlock(&s->head_lock);
+	*refused = store_head_check(s->head, r, &s->lim, d);
+	if (*refused) {
+		pthread_rwlock_unlock(&s->head_lock);
+		buf_fini(&b);
+		return *refused;
+	}
 	store_head_prepare(s->head, r, &w, pd);
 	if (!w.err && b.len - 8 > s->lim.max_profile_bytes) {
 		b.len = pd->rec_dict_end; /* drop the series, keep the dictionary delta */
@@ -602,7 +619,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	struct store_split split;
 	struct store_pending pd;
 	uint64_t ticket = 0;
-	int rc;
+	int rc, refused;
 	bool over;
 
 	if (atomic_load(&s->error))
@@ -634,15 +651,13 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	if (rc)
 		return rc;
 	r.split = &split;
-	pthread_rwlock_rdlock(&s->head_lock);
-	rc = store_head_check(s->head, &r, &s->lim, d);
-	pthread_rwlock_unlock(&s->head_lock);
-	if (rc) {
-		store_split_fini(&split);
-		return rc;
-	}
 	gate_enter(s);
-	rc = prepare_and_queue(s, &r, &pd, &ticket);
+	rc = prepare_and_queue(s, &r, &pd, &ticket, &refused, d);
+	if (refused) {
+		gate_leave(s);
+		store_split_fini(&split);
+		return refused;
+	}
 	over = rc == -EMBER_ELIMIT;
 	if (over)
 		rc = 0; /* the dictionary delta is queued: wait for it like any record */

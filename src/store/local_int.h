@@ -43,11 +43,15 @@ struct store_local {
 	uint64_t wal_seq; /* current segment; guarded by cut_lock */
 	/* The append gate: an append is "in flight" from before it interns into the head until
 	 * its commit; a cut closes the gate, waits for none in flight, then rotates the WAL and
-	 * swaps the head, so a segment's delta records all refer to one head's dictionaries. */
+	 * swaps the head, so a segment's delta records all refer to one head's dictionaries.
+	 * Appends pass an open gate with two atomic operations (sequentially consistent, so an
+	 * append that counted itself in either sees the gate closed or is seen by the closer);
+	 * gate_mu and gate_cv are only for sleeping while it is closed or until none is in
+	 * flight. */
 	pthread_mutex_t gate_mu;
 	pthread_cond_t gate_cv;
-	bool gate_closed;   /* guarded by gate_mu */
-	unsigned in_flight; /* guarded by gate_mu */
+	atomic_bool gate_closed;  /* written under gate_mu */
+	atomic_uint in_flight;
 	struct store_wal *wal;
 	struct store_sspaces *spaces; /* the tenants' stack spaces (own lock) */
 

@@ -280,11 +280,18 @@ struct store_wal {
 	const struct store_io *io;
 	char dir[PATH_MAX];
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	/* Appenders wait on the condition of their group: group_cv[g & 1] for the records
+	 * queued while pend was group g. A leader's fsync wakes its own group's appenders only,
+	 * and one of the next group's to lead it, instead of every waiter, most of whom would go
+	 * back to sleep (two groups at most exist: the one in flight and the one queueing). */
+	pthread_cond_t group_cv[2];
+	pthread_cond_t state_cv; /* rotation: rotating, inflight and syncing changes */
 	int fd;		   /* guarded by mu; the open segment */
 	uint64_t seq;	   /* its number */
 	uint64_t written;  /* bytes queued over all segments (in pend or written) */
 	uint64_t synced;   /* bytes known durable */
+	uint64_t flight_end; /* written when the group in flight was taken */
+	uint64_t group;	     /* the number of the group queueing in pend */
 	struct buf pend;   /* records queued for the next leader's write; guarded by mu */
 	struct buf flight; /* the bytes the leader is writing; the leader's alone */
 	bool syncing;	   /* a leader is in fsync */
@@ -321,6 +328,13 @@ static int segment_create(struct store_wal *w, uint64_t seq, int *fd_out)
 	return 0;
 }
 
+static void wal_destroy_sync(struct store_wal *w)
+{
+	pthread_mutex_destroy(&w->mu);
+	for (int i = 0; i < 3; i++)
+		pthread_cond_destroy(i < 2 ? &w->group_cv[i] : &w->state_cv);
+}
+
 int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uint32_t delay_us,
 		   struct store_wal **out)
 {
@@ -334,11 +348,11 @@ int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uin
 	buf_init(&w->pend, MEM_STORE, SIZE_MAX);
 	buf_init(&w->flight, MEM_STORE, SIZE_MAX);
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	for (int i = 0; i < 3; i++)
+		pthread_cond_init(i < 2 ? &w->group_cv[i] : &w->state_cv, NULL);
 	rc = segment_create(w, seq, &w->fd);
 	if (rc) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
+		wal_destroy_sync(w);
 		buf_fini(&w->pend);
 		buf_fini(&w->flight);
 		mem_free(w);
@@ -357,8 +371,7 @@ void store_wal_close(struct store_wal *w)
 		close(w->fd);
 	buf_fini(&w->pend);
 	buf_fini(&w->flight);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
+	wal_destroy_sync(w);
 	mem_free(w);
 }
 
@@ -367,7 +380,7 @@ void store_wal_close(struct store_wal *w)
 static void wal_lead(struct store_wal *w)
 {
 	struct buf t;
-	uint64_t target;
+	uint64_t target, g;
 	int fd = w->fd, rc;
 
 	w->syncing = true;
@@ -379,7 +392,8 @@ static void wal_lead(struct store_wal *w)
 	t = w->flight; /* swap: appenders keep queueing into the empty buffer meanwhile */
 	w->flight = w->pend;
 	w->pend = t;
-	target = w->written;
+	target = w->flight_end = w->written;
+	g = w->group++;
 	pthread_mutex_unlock(&w->mu);
 	rc = w->flight.len ? store_io_write_all(w->io, fd, w->flight.data, w->flight.len) : 0;
 	if (!rc) {
@@ -397,7 +411,13 @@ static void wal_lead(struct store_wal *w)
 		w->err = rc; /* (I1) a torn group is never acknowledged; replay truncates it */
 	else if (!rc && target > w->synced)
 		w->synced = target;
-	pthread_cond_broadcast(&w->cv);
+	pthread_cond_broadcast(&w->group_cv[g & 1]); /* the group is durable (or failed) */
+	if (w->err)
+		pthread_cond_broadcast(&w->group_cv[(g + 1) & 1]);
+	else if (w->pend.len)
+		pthread_cond_signal(&w->group_cv[(g + 1) & 1]); /* one of them leads next */
+	if (w->rotating)
+		pthread_cond_broadcast(&w->state_cv);
 }
 
 /* frame: n bytes, the first 8 reserved for the length and checksum. The record is queued in
@@ -416,7 +436,7 @@ int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, uint64_t *tick
 	store_put_u32le(f + 4, store_crc32c(store_crc32c(0, f, 4), f + 8, n - 8));
 	pthread_mutex_lock(&w->mu);
 	while (w->rotating)
-		pthread_cond_wait(&w->cv, &w->mu);
+		pthread_cond_wait(&w->state_cv, &w->mu);
 	if (w->err) {
 		pthread_mutex_unlock(&w->mu);
 		return -EROFS;
@@ -441,13 +461,16 @@ int store_wal_wait(struct store_wal *w, uint64_t ticket)
 	while (w->synced < ticket && !w->err) {
 		if (!w->syncing)
 			wal_lead(w);
-		else
-			pthread_cond_wait(&w->cv, &w->mu);
+		else /* in the group in flight, or in the one queueing */
+			pthread_cond_wait(&w->group_cv[(ticket <= w->flight_end ? w->group - 1
+										: w->group) &
+						       1],
+					  &w->mu);
 	}
 	if (w->synced < ticket) {
 		rc = w->err;
-		w->inflight--;
-		pthread_cond_broadcast(&w->cv);
+		if (--w->inflight == 0)
+			pthread_cond_broadcast(&w->state_cv);
 		pthread_mutex_unlock(&w->mu);
 		return rc;
 	}
@@ -459,7 +482,7 @@ void store_wal_done(struct store_wal *w)
 {
 	pthread_mutex_lock(&w->mu);
 	if (--w->inflight == 0)
-		pthread_cond_broadcast(&w->cv);
+		pthread_cond_broadcast(&w->state_cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -469,10 +492,10 @@ int store_wal_rotate(struct store_wal *w, uint64_t seq)
 
 	pthread_mutex_lock(&w->mu);
 	while (w->rotating)
-		pthread_cond_wait(&w->cv, &w->mu);
+		pthread_cond_wait(&w->state_cv, &w->mu);
 	w->rotating = true;
 	while (w->inflight > 0 || w->syncing)
-		pthread_cond_wait(&w->cv, &w->mu);
+		pthread_cond_wait(&w->state_cv, &w->mu);
 	rc = w->err ? -EROFS : segment_create(w, seq, &fd);
 	if (!rc) {
 		close(w->fd);
@@ -482,7 +505,7 @@ int store_wal_rotate(struct store_wal *w, uint64_t seq)
 		w->err = rc;
 	}
 	w->rotating = false;
-	pthread_cond_broadcast(&w->cv);
+	pthread_cond_broadcast(&w->state_cv);
 	pthread_mutex_unlock(&w->mu);
 	return rc;
 }
