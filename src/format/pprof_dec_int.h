@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/hmap.h"
 #include "profile/profile.h"
 
@@ -103,6 +104,8 @@ struct pprof_merger {
 	uint64_t *fhash, *str_hash;
 	uint32_t *fids, *fidx;
 	size_t cap_fscratch, cap_str_hash;
+	uint32_t *fent_of; /* target function id -> its entry index + 1 (0 = not cached) */
+	size_t cap_fent_of;
 	/* locations */
 	uint64_t *slots; /* tag << 32 | entry index + 1; 0 = free */
 	size_t n_slots;
@@ -115,11 +118,27 @@ struct pprof_merger {
 	size_t cap_scratch;
 };
 
+/* A location key's hash: by mapping and address alone when the address is known (what sets
+ * locations apart in practice, and what pmc_lookup_file can hash before it knows the target ids
+ * of the location's functions), else by the whole content. */
+static inline uint64_t pmc_addr_hash(uint32_t mapping, uint64_t address)
+{
+	return hash_u64(hash_mix(address, mapping));
+}
 uint64_t pmc_hash(const struct pmc_key *k);
 /* ids[j] = the cached target id of keys[j] (hash[j] = pmc_hash), or 0 when not cached. */
 void pmc_lookup(const struct pprof_merger *m, const struct pmc_key *keys, const uint64_t *hash,
 		size_t n, uint32_t *ids);
 void pmc_insert(struct pprof_merger *m, const struct pmc_key *k, uint64_t h, uint32_t id);
+/* The same for n locations of the input c, by their file indices idx[j] (each of at most
+ * PMC_MAX_LINES lines, with a nonzero address and its mapping, if any, in c->map_dst;
+ * hash[j] = pmc_addr_hash of those): an entry matches when its address, mapping, fold and lines are the
+ * location's and each line's function is the file function's, which is decided by the function
+ * cache's bytes of the target function and then noted in c->fn_dst (so each file function is
+ * compared once per input, and only when a location needs it). */
+struct pdec;
+void pmc_lookup_file(const struct pprof_merger *m, struct pdec *c, const uint32_t *idx,
+		     const uint64_t *hash, size_t n, uint32_t *ids);
 /* Scratch arrays for n keys. */
 void pmc_scratch(struct pprof_merger *m, size_t n);
 
@@ -197,6 +216,18 @@ struct pdec {
 	size_t cap_lab_dst;
 	struct prof_line *line_dst;
 };
+
+/* The bytes of file string i ("" when the input has no string table). */
+static inline void pdec_src_str(const struct pdec *c, uint32_t i, const uint8_t **p, uint32_t *len)
+{
+	if (i < c->strings.n) {
+		*p = c->base + c->strings.v[i].off;
+		*len = c->strings.v[i].len;
+	} else {
+		*p = NULL;
+		*len = 0;
+	}
+}
 
 /* Per source location, the last two (parent node -> child node) steps taken through it, most
  * recent first: most stacks share their callers, so most steps skip prof_node_child. */

@@ -503,18 +503,6 @@ static int parse_samples(struct pdec *c)
 	return rc;
 }
 
-/* The bytes of file string i ("" when the input has no string table). */
-static void src_str(const struct pdec *c, uint32_t i, const uint8_t **p, uint32_t *len)
-{
-	if (i < c->strings.n) {
-		*p = c->base + c->strings.v[i].off;
-		*len = c->strings.v[i].len;
-	} else {
-		*p = NULL;
-		*len = 0;
-	}
-}
-
 /* Translate the functions of the used locations (marked NONE in loc_dst) through the session's
  * function cache, keyed by the functions' string bytes: a hit costs neither string interning nor
  * a lookup in dst. Misses go the usual way (fn_add) and are cached. */
@@ -548,7 +536,7 @@ static void build_functions_cached(struct pdec *c, struct pprof_merger *m)
 			continue;
 		k = &m->fkeys[n];
 		for (int x = 0; x < 3; x++) {
-			src_str(c, s[x], &k->s[x], &k->len[x]);
+			pdec_src_str(c, s[x], &k->s[x], &k->len[x]);
 			h[x] = m->str_hash[s[x]];
 			if (!h[x])
 				h[x] = m->str_hash[s[x]] = pmc_str_hash(k->s[x], k->len[x]);
@@ -569,9 +557,24 @@ static void build_functions_cached(struct pdec *c, struct pprof_merger *m)
 	}
 }
 
-/* With a merge session and kept samples: translate every location the samples use, in file
- * order, those of at most PMC_MAX_LINES lines through the session's cache (one batched,
- * prefetched lookup for the whole input), the others and the cache's misses as usual. */
+/* Can location l be looked up by address before its functions have target ids (pmc_lookup_file)?
+ * Then *mapping is its mapping's target id (the mapping is added to the target when new: before
+ * the input's functions rather than after them, which changes only the order of new ids). */
+static bool by_address(struct pdec *c, const struct ploc *l, uint32_t *mapping)
+{
+	if (l->n_lines > PMC_MAX_LINES || !l->address)
+		return false;
+	*mapping = l->mapping ? map_get(c, l->mapping - 1) : 0;
+	return true;
+}
+
+/* With a merge session and kept samples: translate every location the samples use. First those
+ * the cache can find by address (one batched, prefetched lookup for the whole input; each file
+ * function they name is compared with the cached one once, and a hit costs no function lookup);
+ * then the rest in file order, as they would be without the first pass (it only finds locations
+ * already in the target, so the target's ids are the same): their functions through the
+ * function cache, those of at most PMC_MAX_LINES lines by content through the location cache,
+ * the others and the cache's misses added as usual. */
 static void build_locations_cached(struct pdec *c, struct pprof_merger *m)
 {
 	size_t n = 0;
@@ -580,8 +583,22 @@ static void build_locations_cached(struct pdec *c, struct pprof_merger *m)
 		c->loc_dst[c->k_loc[k]] = NONE; /* used, not translated yet */
 	for (uint32_t i = 0; i < c->locations.n; i++)
 		n += c->loc_dst[i] == NONE;
-	build_functions_cached(c, m);
 	pmc_scratch(m, n);
+	n = 0;
+	for (uint32_t i = 0; m->n_slots && i < c->locations.n; i++) {
+		const struct ploc *l = &c->loc[i];
+		uint32_t mapping;
+
+		if (c->loc_dst[i] != NONE || !by_address(c, l, &mapping))
+			continue;
+		m->hash[n] = pmc_addr_hash(mapping, l->address);
+		m->idx[n++] = i;
+	}
+	pmc_lookup_file(m, c, m->idx, m->hash, n, m->ids);
+	for (size_t j = 0; j < n; j++)
+		if (m->ids[j])
+			c->loc_dst[m->idx[j]] = m->ids[j];
+	build_functions_cached(c, m);
 	n = 0;
 	for (uint32_t i = 0; i < c->locations.n; i++) {
 		const struct ploc *l = &c->loc[i];

@@ -11,6 +11,10 @@
  * (prefetch the slot of key j + 2A, then the entry that slot names for key j + A, then compare
  * key j), so the misses of many keys overlap; pmc_flookup does the same for functions with one
  * more stage (the arena bytes), and a function hit also saves interning its three strings.
+ * Locations with an address are hashed by mapping and address only, so pmc_lookup_file can find
+ * an input's locations before their functions are translated: it compares each file function
+ * with the cached bytes of the entry's function once per input (most inputs repeat what the
+ * target has, and then no function is hashed or looked up at all).
  * Keys are compared field by field and byte by byte: a hit is exact, never a hash guess.
  * Entries map to ids of a profile that only grows, so they never go stale. Memory: one entry per
  * distinct cached location / function of the target, the functions' string bytes (at most 4 GiB,
@@ -54,14 +58,18 @@ void pprof_merger_free(struct pprof_merger *m)
 	mem_free(m->str_hash);
 	mem_free(m->fids);
 	mem_free(m->fidx);
+	mem_free(m->fent_of);
 	mem_free(m);
 }
 
 uint64_t pmc_hash(const struct pmc_key *k)
 {
-	uint64_t h = hash_mix(k->address, (uint64_t)k->mapping << 16 | (uint64_t)k->n_lines << 8 |
-						  k->is_folded);
+	uint64_t h;
 
+	if (k->address)
+		return pmc_addr_hash(k->mapping, k->address);
+	h = hash_mix(k->address,
+		     (uint64_t)k->mapping << 16 | (uint64_t)k->n_lines << 8 | k->is_folded);
 	for (uint32_t i = 0; i < k->n_lines; i++) {
 		h = hash_mix(h ^ k->function[i], (uint64_t)k->line[i]);
 		h = hash_mix(h, (uint64_t)k->column[i]);
@@ -106,53 +114,6 @@ static void pmc_reserve(struct pprof_merger *m)
 		while (m->slots[j])
 			j = (j + 1) & (cap - 1);
 		m->slots[j] = (uint64_t)tag_of(h) << 32 | (e + 1);
-	}
-}
-
-/* The id cached for key k (hash h), or 0. */
-static uint32_t pmc_find(const struct pprof_merger *m, const struct pmc_key *k, uint64_t h)
-{
-	size_t mask = m->n_slots - 1, j = h & mask;
-
-	for (;;) {
-		uint64_t v = m->slots[j];
-
-		if (!v)
-			return 0;
-		if ((uint32_t)(v >> 32) == tag_of(h)) {
-			const struct pmc_ent *e = &m->ent[(uint32_t)v - 1];
-
-			if (key_eq(&e->key, k))
-				return e->id;
-		}
-		j = (j + 1) & mask;
-	}
-}
-
-void pmc_lookup(const struct pprof_merger *m, const struct pmc_key *keys, const uint64_t *hash,
-		size_t n, uint32_t *ids)
-{
-	size_t mask = m->n_slots - 1;
-
-	if (!m->n_slots) {
-		for (size_t j = 0; j < n; j++)
-			ids[j] = 0;
-		return;
-	}
-	for (size_t j = 0; j < n + 2 * PMC_AHEAD; j++) {
-		if (j < n)
-			__builtin_prefetch(&m->slots[hash[j] & mask]);
-		if (j >= PMC_AHEAD && j - PMC_AHEAD < n) {
-			uint64_t v = m->slots[hash[j - PMC_AHEAD] & mask];
-
-			if (v)
-				__builtin_prefetch(&m->ent[(uint32_t)v - 1]);
-		}
-		if (j >= 2 * PMC_AHEAD) {
-			size_t k = j - 2 * PMC_AHEAD;
-
-			ids[k] = pmc_find(m, &keys[k], hash[k]);
-		}
 	}
 }
 
@@ -393,6 +354,15 @@ void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, u
 		j = (j + 1) & (m->n_fslots - 1);
 	m->fslots[j] = (uint64_t)tag_of(h) << 32 | (m->n_fent + 1);
 	m->n_fent++;
+	if (id >= m->cap_fent_of) {
+		size_t old = m->cap_fent_of;
+
+		mem_grow(MEM_FORMAT, (void **)&m->fent_of, &m->cap_fent_of, (size_t)id + 1,
+			 sizeof(*m->fent_of));
+		memset(m->fent_of + old, 0, (m->cap_fent_of - old) * sizeof(*m->fent_of));
+	}
+	if (!m->fent_of[id])
+		m->fent_of[id] = (uint32_t)m->n_fent;
 }
 
 void pmc_fscratch(struct pprof_merger *m, size_t n, size_t n_str)
@@ -414,4 +384,124 @@ void pmc_fscratch(struct pprof_merger *m, size_t n, size_t n_str)
 	}
 	if (n_str)
 		memset(m->str_hash, 0, n_str * sizeof(*m->str_hash));
+}
+
+/* ---- locations of one input, by address ---- */
+
+/* Is file function fi (an index into c->fn) target function f? Decided once per input: a yes is
+ * noted in c->fn_dst. Only functions the function cache holds can be told apart cheaply; for
+ * others the answer is no, and the location takes the slow path (which finds it exactly). */
+static bool file_fn_is(const struct pprof_merger *m, struct pdec *c, uint32_t fi, uint32_t f)
+{
+	const struct prof_function *fn = &c->fn[fi];
+	struct pmc_fkey k;
+	uint32_t d = c->fn_dst[fi];
+
+	if (d)
+		return d == f;
+	if (f >= m->cap_fent_of || !m->fent_of[f])
+		return false;
+	pdec_src_str(c, fn->name, &k.s[0], &k.len[0]);
+	pdec_src_str(c, fn->system_name, &k.s[1], &k.len[1]);
+	pdec_src_str(c, fn->filename, &k.s[2], &k.len[2]);
+	k.start_line = fn->start_line;
+	if (!fkey_eq(m, &m->fent[m->fent_of[f] - 1], &k))
+		return false;
+	c->fn_dst[fi] = f;
+	return true;
+}
+
+/* Does cached entry e hold file location i (whose mapping's target id is mapping)? */
+static bool file_loc_eq(const struct pprof_merger *m, struct pdec *c, const struct pmc_key *e,
+			const struct ploc *l, uint32_t mapping)
+{
+	if (e->address != l->address || e->mapping != mapping || e->n_lines != l->n_lines ||
+	    e->is_folded != l->is_folded)
+		return false;
+	for (uint32_t j = 0; j < l->n_lines; j++) {
+		const struct prof_line *ln = &c->lines[l->line0 + j];
+
+		if (e->line[j] != ln->line || e->column[j] != ln->column)
+			return false;
+		if (!ln->function ? e->function[j] != 0
+				  : !file_fn_is(m, c, ln->function - 1, e->function[j]))
+			return false;
+	}
+	return true;
+}
+
+/* What a lookup compares the entries with: a key in target ids, or location l of the input c
+ * (mapping: its mapping's target id). */
+struct pmc_probe {
+	const struct pmc_key *key;
+	struct pdec *c;
+	const struct ploc *l;
+	uint32_t mapping;
+};
+
+/* The id cached for q (hash h), or 0. */
+static uint32_t pmc_find(const struct pprof_merger *m, const struct pmc_probe *q, uint64_t h)
+{
+	size_t mask = m->n_slots - 1, j = h & mask;
+
+	for (;;) {
+		uint64_t v = m->slots[j];
+
+		if (!v)
+			return 0;
+		if ((uint32_t)(v >> 32) == tag_of(h)) {
+			const struct pmc_ent *e = &m->ent[(uint32_t)v - 1];
+
+			if (q->key ? key_eq(&e->key, q->key)
+				   : file_loc_eq(m, q->c, &e->key, q->l, q->mapping))
+				return e->id;
+		}
+		j = (j + 1) & mask;
+	}
+}
+
+/* pmc_lookup (keys) or pmc_lookup_file (c and idx): a software pipeline that prefetches the slot
+ * of key j + 2A, then the entry that slot names for key j + A, then finds key j. */
+static void lookup(const struct pprof_merger *m, const struct pmc_key *keys, struct pdec *c,
+		   const uint32_t *idx, const uint64_t *hash, size_t n, uint32_t *ids)
+{
+	size_t mask = m->n_slots - 1;
+
+	if (!m->n_slots) {
+		for (size_t j = 0; j < n; j++)
+			ids[j] = 0;
+		return;
+	}
+	for (size_t j = 0; j < n + 2 * PMC_AHEAD; j++) {
+		if (j < n)
+			__builtin_prefetch(&m->slots[hash[j] & mask]);
+		if (j >= PMC_AHEAD && j - PMC_AHEAD < n) {
+			uint64_t v = m->slots[hash[j - PMC_AHEAD] & mask];
+
+			if (v)
+				__builtin_prefetch(&m->ent[(uint32_t)v - 1]);
+		}
+		if (j >= 2 * PMC_AHEAD) {
+			size_t k = j - 2 * PMC_AHEAD;
+			struct pmc_probe q = {keys ? &keys[k] : NULL, c, NULL, 0};
+
+			if (!keys) {
+				q.l = &c->loc[idx[k]];
+				q.mapping = q.l->mapping ? c->map_dst[q.l->mapping - 1] : 0;
+			}
+			ids[k] = pmc_find(m, &q, hash[k]);
+		}
+	}
+}
+
+void pmc_lookup(const struct pprof_merger *m, const struct pmc_key *keys, const uint64_t *hash,
+		size_t n, uint32_t *ids)
+{
+	lookup(m, keys, NULL, NULL, hash, n, ids);
+}
+
+void pmc_lookup_file(const struct pprof_merger *m, struct pdec *c, const uint32_t *idx,
+		     const uint64_t *hash, size_t n, uint32_t *ids)
+{
+	lookup(m, NULL, c, idx, hash, n, ids);
 }

@@ -2,7 +2,8 @@
  * test_pprof_merger.c — the merge session (pprof_merger_new / _add / _free): the same profile,
  * sample by sample, as pprof_decode_merge of the same inputs, with locations of one, two and
  * three lines (three bypass the location cache), the same input merged twice (every location a
- * cache hit), the target growing by other means between adds, errors leaving it unchanged, and
+ * cache hit), locations with addresses (found by address: same addresses with other content,
+ * other ids), the target growing by other means between adds, errors leaving it unchanged, and
  * the cache itself (pprof_dec_int.h): exact hits under forced equal hashes, growth.
  */
 #include <errno.h>
@@ -167,25 +168,31 @@ static struct prof *plain_merge(struct buf *in, const int *order, int n)
 	return dst;
 }
 
+/* Inputs order[0..n) merged through a session give what pprof_decode_merge gives, with more
+ * than min_locations locations. */
+static void check_session_merge(struct buf *in, const int *order, int n, uint32_t min_locations)
+{
+	struct prof *a = plain_merge(in, order, n), *b = session_merge(in, order, n);
+
+	CHECK(a != NULL);
+	CHECK(b != NULL);
+	if (a && b) {
+		CHECK(prof_n_samples(a) > 0);
+		CHECK(prof_n_locations(a) >= min_locations);
+		CHECK(same_profile(a, b));
+	}
+	prof_free(a);
+	prof_free(b);
+}
+
 TEST(pprof_merger_matches_decode_merge)
 {
 	static const int order[] = {0, 1, 2, 3, 4, 5, 2, 0, 5}; /* repeats: all cache hits */
 	const int n = (int)EMBER_ARRAY_SIZE(order);
 	struct buf in[N_IN];
-	struct prof *a, *b;
 
 	make_inputs(in);
-	a = plain_merge(in, order, n);
-	b = session_merge(in, order, n);
-	CHECK(a != NULL);
-	CHECK(b != NULL);
-	if (a && b) {
-		CHECK(prof_n_samples(a) > 0);
-		CHECK(prof_n_locations(a) > 0);
-		CHECK(same_profile(a, b));
-	}
-	prof_free(a);
-	prof_free(b);
+	check_session_merge(in, order, n, 1);
 	for (int i = 0; i < N_IN; i++)
 		buf_fini(&in[i]);
 }
@@ -265,6 +272,91 @@ TEST(pprof_merger_type_mismatch_leaves_dst)
 	prof_free(src);
 	prof_free(other);
 	prof_free(dst);
+}
+
+/* A location of with_addresses: up to three lines (functions innermost first), no mapping when
+ * !mapped. */
+struct aloc {
+	uint64_t address;
+	bool mapped;
+	const char *fn[3], *file;
+	int64_t line;
+};
+
+/* A profile whose locations have addresses, which a session looks up by address before it
+ * knows their functions' target ids. Variant v: 0 the base; 1 the same addresses holding other
+ * content (a function of another file, of another name, another line, another mapping, an
+ * inlined pair swapped); 2 the base with its ids in the reverse order; 3 the base plus a
+ * three-line location and one without an address. */
+static struct prof *with_addresses(int v)
+{
+	static const struct aloc base[] = {
+		{0x1000, true, {"f"}, "a.go", 10},	{0x2000, true, {"g", "h"}, "a.go", 20},
+		{0x3000, false, {"k"}, "b.go", 30},	{0x4000, true, {"m"}, "b.go", 40},
+		{0x5000, true, {"main"}, "main.go", 1},
+	};
+	static const struct aloc other[] = {
+		{0x1000, true, {"f"}, "other.go", 10},	 {0x2000, true, {"h", "g"}, "a.go", 20},
+		{0x3000, false, {"k"}, "b.go", 31},	 {0x4000, false, {"m"}, "b.go", 40},
+		{0x5000, true, {"main2"}, "main.go", 1},
+	};
+	static const struct aloc extra[] = {
+		{0x6000, true, {"p", "q", "r"}, "c.go", 60},
+		{0, true, {"s"}, "c.go", 70},
+	};
+	const struct aloc *a = v == 1 ? other : base;
+	size_t n = EMBER_ARRAY_SIZE(base), n_all = n + (v == 3 ? EMBER_ARRAY_SIZE(extra) : 0);
+	struct prof *p = fx_types("samples", "count", "cpu", "nanoseconds");
+	struct prof_mapping mp = {.memory_start = 0x400000,
+				  .memory_limit = 0x800000,
+				  .filename = prof_intern(p, "app", 3),
+				  .has_functions = true};
+	uint32_t map = prof_add_mapping(p, &mp), loc[8];
+
+	for (size_t x = 0; x < n_all; x++) {
+		size_t i = v == 2 ? n - 1 - x : x;
+		const struct aloc *l = i < n ? &a[i] : &extra[i - n];
+		struct prof_line lines[3];
+		uint32_t nl = 0;
+
+		for (; nl < 3 && l->fn[nl]; nl++) {
+			struct prof_function f = {
+				.name = prof_intern(p, l->fn[nl], strlen(l->fn[nl])),
+				.filename = prof_intern(p, l->file, strlen(l->file)),
+				.start_line = 1,
+			};
+
+			lines[nl] = (struct prof_line){prof_add_function(p, &f), l->line + nl, 0};
+		}
+		loc[i] = prof_add_location(p, l->mapped ? map : 0, l->address, lines, nl, false);
+	}
+	for (size_t i = 0; i + 1 < n_all; i++) {
+		uint32_t st[3] = {loc[i], loc[i + 1], loc[(i + 2) % n_all]};
+		int64_t vals[2] = {(int64_t)i + 1, 10 * ((int64_t)i + 1) + v};
+
+		prof_add_sample(p, prof_add_stack(p, st, 3), 0, vals);
+	}
+	return p;
+}
+
+/* Locations found by address: a hit needs the same content, whatever the input's ids. */
+TEST(pprof_merger_by_address)
+{
+	static const int order[] = {0, 1, 2, 3, 0, 2, 1, 3, 3};
+	const int n = (int)EMBER_ARRAY_SIZE(order);
+	struct buf in[4];
+
+	for (int i = 0; i < 4; i++) {
+		struct prof *p = with_addresses(i);
+
+		enc(p, i & 1, &in[i]);
+		prof_free(p);
+	}
+	check_session_merge(in, order, n, 11);
+	/* and from the variant with other content first */
+	check_session_merge(in, order + 1, n - 1, 11);
+	for (int i = 0; i < 4; i++)
+		buf_fini(&in[i]);
 }
 
 /* The cache itself: hits are exact (keys with equal hashes but different content miss), and
