@@ -420,6 +420,19 @@ static void local_close(struct store *base)
 
 #define DEF(x, v) ((x) ? (x) : (v))
 
+/* The WAL's on_durable: a commit group's leader makes the group's appends visible, all under
+ * one head lock round instead of one for each append. */
+static void commit_group(void *ctx, void *const *ck, size_t n)
+{
+	struct store_local *s = ctx;
+
+	pthread_rwlock_wrlock(&s->head_lock);
+	for (size_t i = 0; i < n; i++)
+		store_head_commit(s->head, ck[i]);
+	pthread_rwlock_unlock(&s->head_lock);
+	atomic_fetch_add(&s->appends, n);
+}
+
 int store_local_open(const struct store_opts *o, struct store **out, struct ember_diag *d)
 {
 	struct store_local *s;
@@ -489,7 +502,8 @@ int store_local_open(const struct store_opts *o, struct store **out, struct embe
 		goto fail;
 	}
 	s->wal_seq = EMBER_MAX(max_seq, max_cut) + 1;
-	rc = store_wal_open(s->wal_dir, s->iop, s->wal_seq, o->commit_delay_us, &s->wal);
+	rc = store_wal_open(s->wal_dir, s->iop, s->wal_seq, o->commit_delay_us, commit_group, s,
+			    &s->wal);
 	if (rc) {
 		ember_diag_set(d, rc, "store: cannot create a WAL segment in %s: %s", s->wal_dir,
 			       ember_strerror(rc));
@@ -578,8 +592,8 @@ static void gate_open(struct store_local *s)
  * profile size limit still queues the dictionary delta alone (the entries exist in memory now
  * and later records may use them) and returns -EMBER_ELIMIT. */
 static int prepare_and_queue(struct store_local *s, const struct store_rec *r,
-			     struct store_pending *pd, uint64_t *ticket, int *refused,
-			     struct ember_diag *d)
+			     struct store_pending *pd, struct store_wal_ticket *ticket,
+			     int *refused, struct ember_diag *d)
 {
 	struct buf b;
 	struct store_wr w = {&b, 0};
@@ -604,7 +618,9 @@ static int prepare_and_queue(struct store_local *s, const struct store_rec *r,
 		store_wr_uv(&w, 0);
 		over = -EMBER_ELIMIT;
 	}
-	rc = w.err ? w.err : store_wal_enqueue(s->wal, b.data, b.len, ticket); /* (I1) */
+	/* (I1) committed to the head by the group's leader once durable (commit_group) */
+	rc = w.err ? w.err
+		   : store_wal_enqueue(s->wal, b.data, b.len, over ? NULL : (void *)pd, ticket);
 	pthread_rwlock_unlock(&s->head_lock);
 	buf_fini(&b);
 	if (rc == -EMBER_ELIMIT) /* the dictionary delta alone passed the WAL's record bound */
@@ -618,7 +634,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	struct store_rec r = {0};
 	struct store_split split;
 	struct store_pending pd;
-	uint64_t ticket = 0;
+	struct store_wal_ticket ticket = {0};
 	int rc, refused;
 	bool over;
 
@@ -662,17 +678,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 	if (over)
 		rc = 0; /* the dictionary delta is queued: wait for it like any record */
 	if (!rc)
-		rc = store_wal_wait(s->wal, ticket);
-	if (!rc && !over) {
-		pthread_rwlock_wrlock(&s->head_lock);
-		store_head_commit(s->head, &pd);
-		pthread_rwlock_unlock(&s->head_lock);
-	}
-	if (!rc) {
-		store_wal_done(s->wal);
-		if (!over)
-			atomic_fetch_add(&s->appends, 1);
-	}
+		rc = store_wal_wait(s->wal, &ticket); /* and pd is in the head when it returns 0 */
 	store_pending_fini(&pd);
 	gate_leave(s);
 	store_split_fini(&split);

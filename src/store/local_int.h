@@ -50,7 +50,7 @@ struct store_local {
 	 * flight. */
 	pthread_mutex_t gate_mu;
 	pthread_cond_t gate_cv;
-	atomic_bool gate_closed;  /* written under gate_mu */
+	atomic_bool gate_closed; /* written under gate_mu */
 	atomic_uint in_flight;
 	struct store_wal *wal;
 	struct store_sspaces *spaces; /* the tenants' stack spaces (own lock) */

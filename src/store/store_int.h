@@ -392,17 +392,26 @@ void store_rec_encode(struct store_wr *w, const struct store_rec *r);
 int store_rec_decode(const uint8_t *p, size_t n, struct arena *a, struct store_rec *r,
 		     struct prof **prof_out);
 
+/* on_durable (may be NULL) is called by the leader of each commit group after its fsync
+ * succeeded, without the WAL's lock, with the non-NULL cookies of the group's records in queue
+ * order, before any of their store_wal_wait returns. */
 int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uint32_t delay_us,
+		   void (*on_durable)(void *ctx, void *const *ck, size_t n), void *ctx,
 		   struct store_wal **out);
 void store_wal_close(struct store_wal *w);
 /* Queues one record (frame: n bytes, the first 8 reserved for the WAL's length and checksum;
  * records reach the file in queue order), then store_wal_wait(ticket) waits until it is
- * durable (group commit). From a successful enqueue the caller holds an "in flight" mark,
- * which rotation waits for, until store_wal_done (or a failed wait, which drops it). */
-int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, uint64_t *ticket);
-int store_wal_wait(struct store_wal *w, uint64_t ticket);
-void store_wal_done(struct store_wal *w);
-/* Starts segment `seq` once no append is in flight; appends wait meanwhile. */
+ * durable (group commit). */
+struct store_wal_ticket {
+	uint64_t end;	/* the log offset after the record */
+	uint64_t group; /* the commit group it went into */
+};
+int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, void *cookie,
+		      struct store_wal_ticket *t);
+int store_wal_wait(struct store_wal *w, const struct store_wal_ticket *t);
+/* Writes and syncs what is queued into the open segment, then starts segment `seq`;
+ * enqueues wait meanwhile. A record queued before belongs to the old segment, so the caller
+ * rotates when no append is between its enqueue and its use of the head (local.c's gate). */
 int store_wal_rotate(struct store_wal *w, uint64_t seq);
 uint64_t store_wal_fsyncs(const struct store_wal *w);
 int store_wal_error(const struct store_wal *w);

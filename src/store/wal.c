@@ -1,8 +1,9 @@
 /*
  * wal.c — the write-ahead log: checksummed length-prefixed records appended to numbered
- * segment files, group commit (leader/follower on one mutex + condvar: appenders queue their
- * record in memory; the first that finds no leader running becomes the leader and writes and
- * fsyncs everything queued so far in one write and one fsync, the others wait for it), segment
+ * segment files, group commit (leader/follower: appenders queue their record in memory under
+ * a mutex; the first that finds no leader running becomes the leader and writes and fsyncs
+ * everything queued so far in one write and one fsync, the others sleep on a futex until
+ * their group is durable), segment
  * rotation for block cuts, and the parser used by replay and the fuzzer.
  * Also the I/O shim wrappers every file write of the store goes through, and the record codec.
  * Owns the open segment fd. Never logs. After a failed write or fsync the WAL is stuck in its
@@ -11,8 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -280,27 +283,47 @@ struct store_wal {
 	const struct store_io *io;
 	char dir[PATH_MAX];
 	pthread_mutex_t mu;
-	/* Appenders wait on the condition of their group: group_cv[g & 1] for the records
-	 * queued while pend was group g. A leader's fsync wakes its own group's appenders only,
-	 * and one of the next group's to lead it, instead of every waiter, most of whom would go
-	 * back to sleep (two groups at most exist: the one in flight and the one queueing). */
-	pthread_cond_t group_cv[2];
-	pthread_cond_t state_cv; /* rotation: rotating, inflight and syncing changes */
-	int fd;		   /* guarded by mu; the open segment */
-	uint64_t seq;	   /* its number */
-	uint64_t written;  /* bytes queued over all segments (in pend or written) */
-	uint64_t synced;   /* bytes known durable */
-	uint64_t flight_end; /* written when the group in flight was taken */
-	uint64_t group;	     /* the number of the group queueing in pend */
-	struct buf pend;   /* records queued for the next leader's write; guarded by mu */
-	struct buf flight; /* the bytes the leader is writing; the leader's alone */
-	bool syncing;	   /* a leader is in fsync */
-	bool rotating;	   /* a rotation waits for in-flight appends */
-	int inflight;	   /* appends between write and store_wal_done */
-	int err;	   /* sticky */
+	pthread_cond_t state_cv; /* rotation: rotating and syncing changes */
+	/* Appenders sleep on their group's wake word (a futex): wake[g & 1] for the records
+	 * queued while pend was group g. A leader's fsync bumps and wakes its own group's word,
+	 * and passes the lead to one appender of the next group, instead of waking every waiter
+	 * to take the mutex and, mostly, go back to sleep. Two groups at most exist: the one in
+	 * flight and the one queueing. Waiters read synced, err and syncing without the mutex;
+	 * each is written under it, before the wake word is bumped. */
+	atomic_uint wake[2];
+	atomic_uint_fast64_t synced; /* bytes known durable */
+	atomic_int err;		     /* sticky */
+	atomic_bool syncing;	     /* a leader is in write + fsync */
+	int fd;			     /* guarded by mu; the open segment */
+	uint64_t seq;		     /* its number */
+	uint64_t written;	     /* bytes queued over all segments (in pend or written) */
+	uint64_t group;		     /* the number of the group queueing in pend */
+	struct buf pend;	     /* records queued for the next leader's write; guarded by mu */
+	struct buf flight;	     /* the bytes the leader is writing; the leader's alone */
+	/* The appenders' cookies, in queue order, for on_durable: pend's (guarded by mu) and the
+	 * group in flight's (the leader's alone). */
+	struct cookies {
+		void **v;
+		size_t n, cap;
+	} pend_ck, flight_ck;
+	void (*on_durable)(void *ctx, void *const *ck, size_t n);
+	void *ctx;
+	bool rotating;	   /* a rotation waits for the leader */
 	uint32_t delay_us; /* leader's wait for followers */
 	atomic_uint_fast64_t fsyncs;
 };
+
+static void futex_wait(atomic_uint *word, unsigned seen)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0); /* EAGAIN, EINTR: the
+									     caller re-checks */
+}
+
+static void futex_wake(atomic_uint *word, int n)
+{
+	atomic_fetch_add(word, 1);
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
 
 static int segment_create(struct store_wal *w, uint64_t seq, int *fd_out)
 {
@@ -328,14 +351,8 @@ static int segment_create(struct store_wal *w, uint64_t seq, int *fd_out)
 	return 0;
 }
 
-static void wal_destroy_sync(struct store_wal *w)
-{
-	pthread_mutex_destroy(&w->mu);
-	for (int i = 0; i < 3; i++)
-		pthread_cond_destroy(i < 2 ? &w->group_cv[i] : &w->state_cv);
-}
-
 int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uint32_t delay_us,
+		   void (*on_durable)(void *ctx, void *const *ck, size_t n), void *ctx,
 		   struct store_wal **out)
 {
 	struct store_wal *w = mem_calloc(MEM_STORE, 1, sizeof(*w));
@@ -343,16 +360,18 @@ int store_wal_open(const char *dir, const struct store_io *io, uint64_t seq, uin
 
 	*out = NULL;
 	w->io = io;
+	w->on_durable = on_durable;
+	w->ctx = ctx;
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	w->delay_us = delay_us;
 	buf_init(&w->pend, MEM_STORE, SIZE_MAX);
 	buf_init(&w->flight, MEM_STORE, SIZE_MAX);
 	pthread_mutex_init(&w->mu, NULL);
-	for (int i = 0; i < 3; i++)
-		pthread_cond_init(i < 2 ? &w->group_cv[i] : &w->state_cv, NULL);
+	pthread_cond_init(&w->state_cv, NULL);
 	rc = segment_create(w, seq, &w->fd);
 	if (rc) {
-		wal_destroy_sync(w);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->state_cv);
 		buf_fini(&w->pend);
 		buf_fini(&w->flight);
 		mem_free(w);
@@ -371,19 +390,24 @@ void store_wal_close(struct store_wal *w)
 		close(w->fd);
 	buf_fini(&w->pend);
 	buf_fini(&w->flight);
-	wal_destroy_sync(w);
+	mem_free(w->pend_ck.v);
+	mem_free(w->flight_ck.v);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->state_cv);
 	mem_free(w);
 }
 
 /* The leader's turn, entered and left with mu held: writes everything queued (one write for the
- * whole group), fsyncs it outside the mutex, and publishes how far the log is durable. */
+ * whole group), fsyncs it outside the mutex, publishes how far the log is durable, wakes the
+ * group and hands the lead to the next one. */
 static void wal_lead(struct store_wal *w)
 {
 	struct buf t;
+	struct cookies ck;
 	uint64_t target, g;
 	int fd = w->fd, rc;
 
-	w->syncing = true;
+	atomic_store(&w->syncing, true);
 	if (w->delay_us) {
 		pthread_mutex_unlock(&w->mu);
 		usleep(w->delay_us);
@@ -392,7 +416,10 @@ static void wal_lead(struct store_wal *w)
 	t = w->flight; /* swap: appenders keep queueing into the empty buffer meanwhile */
 	w->flight = w->pend;
 	w->pend = t;
-	target = w->flight_end = w->written;
+	ck = w->flight_ck;
+	w->flight_ck = w->pend_ck;
+	w->pend_ck = ck;
+	target = w->written;
 	g = w->group++;
 	pthread_mutex_unlock(&w->mu);
 	rc = w->flight.len ? store_io_write_all(w->io, fd, w->flight.data, w->flight.len) : 0;
@@ -405,17 +432,21 @@ static void wal_lead(struct store_wal *w)
 		buf_init(&w->flight, MEM_STORE, SIZE_MAX);
 	}
 	w->flight.len = 0;
+	if (!rc && w->on_durable && w->flight_ck.n) /* before anyone of the group returns */
+		w->on_durable(w->ctx, w->flight_ck.v, w->flight_ck.n);
+	w->flight_ck.n = 0;
 	pthread_mutex_lock(&w->mu);
-	w->syncing = false;
-	if (rc && !w->err)
-		w->err = rc; /* (I1) a torn group is never acknowledged; replay truncates it */
-	else if (!rc && target > w->synced)
-		w->synced = target;
-	pthread_cond_broadcast(&w->group_cv[g & 1]); /* the group is durable (or failed) */
-	if (w->err)
-		pthread_cond_broadcast(&w->group_cv[(g + 1) & 1]);
+	if (rc && !atomic_load(&w->err))
+		atomic_store(&w->err, rc); /* (I1) a torn group is never acknowledged; replay
+					       truncates it */
+	else if (!rc && target > atomic_load(&w->synced))
+		atomic_store(&w->synced, target);
+	atomic_store(&w->syncing, false);
+	futex_wake(&w->wake[g & 1], INT_MAX); /* the group is durable (or failed) */
+	if (atomic_load(&w->err))
+		futex_wake(&w->wake[(g + 1) & 1], INT_MAX);
 	else if (w->pend.len)
-		pthread_cond_signal(&w->group_cv[(g + 1) & 1]); /* one of them leads next */
+		futex_wake(&w->wake[(g + 1) & 1], 1); /* one of them leads next */
 	if (w->rotating)
 		pthread_cond_broadcast(&w->state_cv);
 }
@@ -425,7 +456,8 @@ static void wal_lead(struct store_wal *w)
  * finds no leader running becomes the leader and writes and fsyncs every queued record at
  * once, so concurrent appends share one write and one fsync (group commit). Records reach the
  * file in enqueue order. */
-int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, uint64_t *ticket)
+int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, void *cookie,
+		      struct store_wal_ticket *t)
 {
 	uint8_t *f = frame;
 	int rc;
@@ -437,7 +469,7 @@ int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, uint64_t *tick
 	pthread_mutex_lock(&w->mu);
 	while (w->rotating)
 		pthread_cond_wait(&w->state_cv, &w->mu);
-	if (w->err) {
+	if (atomic_load(&w->err)) {
 		pthread_mutex_unlock(&w->mu);
 		return -EROFS;
 	}
@@ -446,44 +478,42 @@ int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, uint64_t *tick
 		pthread_mutex_unlock(&w->mu);
 		return rc;
 	}
+	if (cookie) {
+		mem_grow(MEM_STORE, (void **)&w->pend_ck.v, &w->pend_ck.cap, w->pend_ck.n + 1,
+			 sizeof(void *));
+		w->pend_ck.v[w->pend_ck.n++] = cookie;
+	}
 	w->written += n;
-	*ticket = w->written;
-	w->inflight++;
+	t->end = w->written;
+	t->group = w->group;
 	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
-int store_wal_wait(struct store_wal *w, uint64_t ticket)
+int store_wal_wait(struct store_wal *w, const struct store_wal_ticket *t)
 {
-	int rc;
+	atomic_uint *word = &w->wake[t->group & 1];
 
-	pthread_mutex_lock(&w->mu);
-	while (w->synced < ticket && !w->err) {
-		if (!w->syncing)
+	for (;;) {
+		unsigned seen = atomic_load(word); /* before the checks: a bump after them ends
+						      the sleep at once */
+		int rc;
+
+		if (atomic_load(&w->synced) >= t->end)
+			return 0;
+		rc = atomic_load(&w->err);
+		if (rc)
+			return rc;
+		if (atomic_load(&w->syncing)) {
+			futex_wait(word, seen);
+			continue;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (!atomic_load(&w->syncing) && atomic_load(&w->synced) < t->end &&
+		    !atomic_load(&w->err))
 			wal_lead(w);
-		else /* in the group in flight, or in the one queueing */
-			pthread_cond_wait(&w->group_cv[(ticket <= w->flight_end ? w->group - 1
-										: w->group) &
-						       1],
-					  &w->mu);
-	}
-	if (w->synced < ticket) {
-		rc = w->err;
-		if (--w->inflight == 0)
-			pthread_cond_broadcast(&w->state_cv);
 		pthread_mutex_unlock(&w->mu);
-		return rc;
 	}
-	pthread_mutex_unlock(&w->mu);
-	return 0;
-}
-
-void store_wal_done(struct store_wal *w)
-{
-	pthread_mutex_lock(&w->mu);
-	if (--w->inflight == 0)
-		pthread_cond_broadcast(&w->state_cv);
-	pthread_mutex_unlock(&w->mu);
 }
 
 int store_wal_rotate(struct store_wal *w, uint64_t seq)
@@ -494,15 +524,20 @@ int store_wal_rotate(struct store_wal *w, uint64_t seq)
 	while (w->rotating)
 		pthread_cond_wait(&w->state_cv, &w->mu);
 	w->rotating = true;
-	while (w->inflight > 0 || w->syncing)
-		pthread_cond_wait(&w->state_cv, &w->mu);
-	rc = w->err ? -EROFS : segment_create(w, seq, &fd);
+	while (atomic_load(&w->syncing) || w->pend.len) /* queued: to the old segment */
+		if (atomic_load(&w->syncing))
+			pthread_cond_wait(&w->state_cv, &w->mu);
+		else
+			wal_lead(w);
+	rc = atomic_load(&w->err) ? -EROFS : segment_create(w, seq, &fd);
 	if (!rc) {
 		close(w->fd);
 		w->fd = fd;
 		w->seq = seq;
-	} else if (!w->err) {
-		w->err = rc;
+	} else if (!atomic_load(&w->err)) {
+		atomic_store(&w->err, rc);
+		futex_wake(&w->wake[0], INT_MAX);
+		futex_wake(&w->wake[1], INT_MAX);
 	}
 	w->rotating = false;
 	pthread_cond_broadcast(&w->state_cv);
@@ -517,12 +552,7 @@ uint64_t store_wal_fsyncs(const struct store_wal *w)
 
 int store_wal_error(const struct store_wal *w)
 {
-	int e;
-
-	pthread_mutex_lock(&((struct store_wal *)w)->mu);
-	e = w->err;
-	pthread_mutex_unlock(&((struct store_wal *)w)->mu);
-	return e;
+	return atomic_load(&((struct store_wal *)w)->err);
 }
 
 /* The parser. */

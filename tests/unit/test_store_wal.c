@@ -168,7 +168,7 @@ TEST(store_wal_whole_profile_records_still_replay)
 			      .prof = p};
 	struct buf b;
 	struct store_wr wr = {&b, 0};
-	uint64_t ticket = 0;
+	struct store_wal_ticket ticket = {0};
 
 	snprintf(dir, sizeof(dir), "%s/old", test_tmpdir());
 	snprintf(wal_dir, sizeof(wal_dir), "%s/wal", dir);
@@ -179,10 +179,9 @@ TEST(store_wal_whole_profile_records_still_replay)
 	store_wr_bytes(&wr, "\0\0\0\0\0\0\0\0", 8);
 	store_rec_encode(&wr, &r);
 	CHECK_OK(wr.err);
-	CHECK_OK(store_wal_open(wal_dir, NULL, 1, 0, &w));
-	CHECK_OK(store_wal_enqueue(w, b.data, b.len, &ticket));
-	CHECK_OK(store_wal_wait(w, ticket));
-	store_wal_done(w);
+	CHECK_OK(store_wal_open(wal_dir, NULL, 1, 0, NULL, NULL, &w));
+	CHECK_OK(store_wal_enqueue(w, b.data, b.len, NULL, &ticket));
+	CHECK_OK(store_wal_wait(w, &ticket));
 	store_wal_close(w);
 	buf_fini(&b);
 	CHECK_OK(fx_open(dir, NULL, &s));
