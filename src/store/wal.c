@@ -291,6 +291,7 @@ struct store_wal {
 	 * flight and the one queueing. Waiters read synced, err and syncing without the mutex;
 	 * each is written under it, before the wake word is bumped. */
 	atomic_uint wake[2];
+	atomic_uint sleepers[2];     /* appenders in (or entering) futex_wait on wake[i] */
 	atomic_uint_fast64_t synced; /* bytes known durable */
 	atomic_int err;		     /* sticky */
 	atomic_bool syncing;	     /* a leader is in write + fsync */
@@ -313,16 +314,23 @@ struct store_wal {
 	atomic_uint_fast64_t fsyncs;
 };
 
-static void futex_wait(atomic_uint *word, unsigned seen)
+/* Sleeps while wake[i] still reads seen. Counted in sleepers[i] before the futex compares
+ * the word, so a waker that bumped the word after seen was read either sees the sleeper or
+ * makes the futex return at once (all sequentially consistent). EAGAIN and EINTR return: the
+ * caller checks again. */
+static void futex_wait(struct store_wal *w, unsigned i, unsigned seen)
 {
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0); /* EAGAIN, EINTR: the
-									     caller re-checks */
+	atomic_fetch_add(&w->sleepers[i], 1);
+	syscall(SYS_futex, &w->wake[i], FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+	atomic_fetch_sub(&w->sleepers[i], 1);
 }
 
-static void futex_wake(atomic_uint *word, int n)
+/* Bumps wake[i] and wakes up to n of its sleepers; no system call when none sleeps. */
+static void futex_wake(struct store_wal *w, unsigned i, int n)
 {
-	atomic_fetch_add(word, 1);
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+	atomic_fetch_add(&w->wake[i], 1);
+	if (atomic_load(&w->sleepers[i]))
+		syscall(SYS_futex, &w->wake[i], FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
 static int segment_create(struct store_wal *w, uint64_t seq, int *fd_out)
@@ -442,11 +450,11 @@ static void wal_lead(struct store_wal *w)
 	else if (!rc && target > atomic_load(&w->synced))
 		atomic_store(&w->synced, target);
 	atomic_store(&w->syncing, false);
-	futex_wake(&w->wake[g & 1], INT_MAX); /* the group is durable (or failed) */
+	futex_wake(w, g & 1, INT_MAX); /* the group is durable (or failed) */
 	if (atomic_load(&w->err))
-		futex_wake(&w->wake[(g + 1) & 1], INT_MAX);
+		futex_wake(w, (g + 1) & 1, INT_MAX);
 	else if (w->pend.len)
-		futex_wake(&w->wake[(g + 1) & 1], 1); /* one of them leads next */
+		futex_wake(w, (g + 1) & 1, 1); /* one of them leads next */
 	if (w->rotating)
 		pthread_cond_broadcast(&w->state_cv);
 }
@@ -492,11 +500,11 @@ int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, void *cookie,
 
 int store_wal_wait(struct store_wal *w, const struct store_wal_ticket *t)
 {
-	atomic_uint *word = &w->wake[t->group & 1];
+	unsigned i = (unsigned)(t->group & 1);
 
 	for (;;) {
-		unsigned seen = atomic_load(word); /* before the checks: a bump after them ends
-						      the sleep at once */
+		unsigned seen = atomic_load(&w->wake[i]); /* before the checks: a bump after them
+							     ends the sleep at once */
 		int rc;
 
 		if (atomic_load(&w->synced) >= t->end)
@@ -505,7 +513,7 @@ int store_wal_wait(struct store_wal *w, const struct store_wal_ticket *t)
 		if (rc)
 			return rc;
 		if (atomic_load(&w->syncing)) {
-			futex_wait(word, seen);
+			futex_wait(w, i, seen);
 			continue;
 		}
 		pthread_mutex_lock(&w->mu);
@@ -536,8 +544,8 @@ int store_wal_rotate(struct store_wal *w, uint64_t seq)
 		w->seq = seq;
 	} else if (!atomic_load(&w->err)) {
 		atomic_store(&w->err, rc);
-		futex_wake(&w->wake[0], INT_MAX);
-		futex_wake(&w->wake[1], INT_MAX);
+		futex_wake(w, 0, INT_MAX);
+		futex_wake(w, 1, INT_MAX);
 	}
 	w->rotating = false;
 	pthread_cond_broadcast(&w->state_cv);

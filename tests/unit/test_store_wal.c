@@ -7,10 +7,13 @@
  * versions wrote) is still replayed, with delta records after it continuing its dictionary.
  */
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "store/store.h"
@@ -229,4 +232,104 @@ TEST(store_wal_samples_per_period_replay_exactly)
 		prof_free(out);
 	}
 	store_close(s);
+}
+
+/* Group commit under contention: appenders, each record with a cookie, while segments rotate.
+ * Every wait returns 0 only after the leader's on_durable has seen its cookie, each cookie is
+ * seen exactly once, in queue order within a group, and the segments hold every record. */
+#define GC_THREADS 8
+#define GC_RECORDS 300
+
+struct gc_wal {
+	struct store_wal *w;
+	atomic_int seen[GC_THREADS * GC_RECORDS];
+	atomic_int early, fails, stop;
+};
+
+static void gc_on_durable(void *ctx, void *const *ck, size_t n)
+{
+	struct gc_wal *g = ctx;
+
+	for (size_t i = 0; i < n; i++)
+		atomic_fetch_add(&g->seen[(uintptr_t)ck[i] - 1], 1); /* cookie k + 1 */
+}
+
+struct gc_app {
+	struct gc_wal *g;
+	int id;
+};
+
+static void *gc_appender(void *arg)
+{
+	struct gc_app *a = arg;
+	uint8_t frame[8 + 16];
+
+	for (int i = 0; i < GC_RECORDS; i++) {
+		int k = a->id * GC_RECORDS + i;
+		struct store_wal_ticket t;
+
+		memset(frame + 8, (uint8_t)k, sizeof(frame) - 8);
+		if (store_wal_enqueue(a->g->w, frame, sizeof(frame), (void *)(uintptr_t)(k + 1),
+				      &t) ||
+		    store_wal_wait(a->g->w, &t)) {
+			atomic_fetch_add(&a->g->fails, 1);
+			continue;
+		}
+		if (atomic_load(&a->g->seen[k]) != 1)
+			atomic_fetch_add(&a->g->early, 1);
+	}
+	return NULL;
+}
+
+static int gc_count(void *ctx, const uint8_t *rec, size_t n)
+{
+	(void)rec;
+	(void)n;
+	++*(int *)ctx;
+	return 0;
+}
+
+TEST(store_wal_group_commit_under_contention)
+{
+	static struct gc_wal g;
+	struct gc_app a[GC_THREADS];
+	pthread_t th[GC_THREADS];
+	char dir[1024];
+	uint64_t seq = 1;
+	int records = 0;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(dir, sizeof(dir), "%s/wal", test_tmpdir());
+	CHECK_EQ_INT(mkdir(dir, 0755), 0);
+	CHECK_OK(store_wal_open(dir, NULL, seq, 0, gc_on_durable, &g, &g.w));
+	for (int i = 0; i < GC_THREADS; i++) {
+		a[i] = (struct gc_app){&g, i};
+		pthread_create(&th[i], NULL, gc_appender, &a[i]);
+	}
+	for (int r = 0; r < 5; r++) {
+		usleep(2000);
+		CHECK_OK(store_wal_rotate(g.w, ++seq));
+	}
+	for (int i = 0; i < GC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	CHECK_EQ_INT(store_wal_error(g.w), 0);
+	store_wal_close(g.w);
+	CHECK_EQ_INT(atomic_load(&g.fails), 0);
+	CHECK_EQ_INT(atomic_load(&g.early), 0);
+	for (int k = 0; k < GC_THREADS * GC_RECORDS; k++)
+		if (atomic_load(&g.seen[k]) != 1)
+			CHECK_EQ_INT(atomic_load(&g.seen[k]), 1);
+	for (uint64_t s = 1; s <= seq; s++) {
+		char path[1100];
+		struct buf b;
+		size_t valid = 0;
+
+		snprintf(path, sizeof(path), "%s/%016llx.wal", dir, (unsigned long long)s);
+		buf_init(&b, MEM_TEST, SIZE_MAX);
+		CHECK_OK(buf_read_file(&b, path));
+		CHECK_OK(store_wal_parse(b.data, b.len, gc_count, &records, &valid));
+		CHECK_EQ_INT(valid, b.len);
+		buf_fini(&b);
+	}
+	CHECK_EQ_INT(records, GC_THREADS * GC_RECORDS);
 }
