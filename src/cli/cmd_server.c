@@ -45,6 +45,14 @@ static const char server_usage[] =
 	"      --retention-bytes SIZE  drop the oldest blocks beyond SIZE on disk\n"
 	"      --block-duration DUR    head time span cut into a block (default 1h)\n"
 	"      --head-max-bytes SIZE   head memory that triggers a cut (default 512MiB)\n"
+	"      --commit-delay DUR      group commit: wait up to DUR (<= 1s) for more appends\n"
+	"                              before one fsync (default 0s)\n"
+	"      --no-compaction         do not merge blocks into 4h, 12h and 7d windows\n"
+	"      --max-tenants N         tenants the store accepts (default 1000)\n"
+	"      --max-stack-depth N     frames kept per stack (default 1024)\n"
+	"      --max-sample-types N    sample types per profile (default 16)\n"
+	"      --max-label-name-len N  label name length (default 256)\n"
+	"      --max-profile-bytes SIZE encoded size of one append (default 64MiB)\n"
 	"      --ingest-rate N         default per-tenant ingest rate, profiles/s (0 = unlimited)\n"
 	"      --ingest-burst N        default per-tenant burst (default max(1, rate))\n"
 	"      --max-decompressed SIZE default limit of an inflated body (default 64MiB)\n"
@@ -81,6 +89,13 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
 	OPT_STORAGE,
+	OPT_COMMIT_DELAY,
+	OPT_NO_COMPACTION,
+	OPT_MAX_TENANTS,
+	OPT_MAX_DEPTH,
+	OPT_MAX_TYPES,
+	OPT_MAX_LNLEN,
+	OPT_MAX_PROFILE,
 };
 
 static const struct option server_longopts[] = {
@@ -106,6 +121,13 @@ static const struct option server_longopts[] = {
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"storage", required_argument, NULL, OPT_STORAGE},
+	{"commit-delay", required_argument, NULL, OPT_COMMIT_DELAY},
+	{"no-compaction", no_argument, NULL, OPT_NO_COMPACTION},
+	{"max-tenants", required_argument, NULL, OPT_MAX_TENANTS},
+	{"max-stack-depth", required_argument, NULL, OPT_MAX_DEPTH},
+	{"max-sample-types", required_argument, NULL, OPT_MAX_TYPES},
+	{"max-label-name-len", required_argument, NULL, OPT_MAX_LNLEN},
+	{"max-profile-bytes", required_argument, NULL, OPT_MAX_PROFILE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -194,6 +216,33 @@ static int server_flag(const char *cmd, int c, const char *arg, struct server_co
 		err = flag_size(cmd, "head-max-bytes", arg, (uint64_t)1 << 20, (uint64_t)1 << 40,
 				&u);
 		cfg->store.head_max_bytes = (size_t)u;
+		break;
+	case OPT_COMMIT_DELAY:
+		err = flag_duration(cmd, "commit-delay", arg, 0, 1000000000, &ns);
+		cfg->store.commit_delay_us = (uint32_t)(ns / 1000);
+		break;
+	case OPT_NO_COMPACTION:
+		cfg->store.no_compaction = true;
+		break;
+	case OPT_MAX_TENANTS:
+		err = flag_u32(cmd, "--max-tenants", arg, 1, 1000000,
+			       &cfg->store.limits.max_tenants);
+		break;
+	case OPT_MAX_DEPTH:
+		err = flag_u32(cmd, "--max-stack-depth", arg, 1, 65536,
+			       &cfg->store.limits.max_stack_depth);
+		break;
+	case OPT_MAX_TYPES:
+		err = flag_u32(cmd, "--max-sample-types", arg, 1, 1024,
+			       &cfg->store.limits.max_sample_types);
+		break;
+	case OPT_MAX_LNLEN:
+		err = flag_u32(cmd, "--max-label-name-len", arg, 1, 65536,
+			       &cfg->store.limits.max_label_name_len);
+		break;
+	case OPT_MAX_PROFILE:
+		err = flag_size(cmd, "max-profile-bytes", arg, 1024, (uint64_t)1 << 32,
+				&cfg->store.limits.max_profile_bytes);
 		break;
 	case OPT_INGEST_RATE: {
 		char *end;

@@ -65,9 +65,11 @@ else
 	fail server_config/file_listen "did not start on $P1: $(head -c 300 "$T/server.err")"
 fi
 
-# 2. Flags win: --listen moves it, --max-body lowers the file's 1MiB.
+# 2. Flags win: --listen moves it, --max-body lowers the file's 1MiB; the store's limits
+# have flags too (--max-stack-depth).
 if NO_LISTEN=1 start_server_with --port "$P2" --config "$T/ember.yaml" \
-	--listen "127.0.0.1:$P2" --max-body 2KiB; then
+	--listen "127.0.0.1:$P2" --max-body 2KiB --max-stack-depth 3 --commit-delay 1ms \
+	--no-compaction; then
 	pass server_config/flag_listen_wins
 	if curl -s -m 1 "http://127.0.0.1:$P1/ready" >/dev/null 2>&1; then
 		fail server_config/file_port_unused "something answers on the file's port $P1"
@@ -79,6 +81,8 @@ if NO_LISTEN=1 start_server_with --port "$P2" --config "$T/ember.yaml" \
 	expect server_config/flag_max_body_wins 413 "$(http_code --data-binary @"$T/big" \
 		"$BASE/ingest?name=a&from=$((NOW - 5))&until=$NOW")"
 	expect server_config/small_body_ok 200 "$(http_code --data-binary 'main;x 1' \
+		"$BASE/ingest?name=a&from=$((NOW - 5))&until=$NOW")"
+	expect server_config/flag_max_stack_depth 422 "$(http_code --data-binary 'a;b;c;d 1' \
 		"$BASE/ingest?name=a&from=$((NOW - 5))&until=$NOW")"
 	stop_server
 else
