@@ -21,6 +21,7 @@
 /* decode_merge keeps parsed samples (about 4 bytes per input byte at most) up to this input. */
 #define PDEC_KEEP_MAX_BYTES ((size_t)64 << 20)
 #define NONE		    UINT32_MAX
+#define PDEC_MARGIN	    16
 
 /* Where one length-delimited entry's payload lies in the input. */
 struct span {
@@ -157,6 +158,9 @@ void pmc_fscratch(struct pprof_merger *m, size_t n, size_t n_str);
 struct pdec {
 	const uint8_t *base;
 	size_t len;
+	/* the input less PDEC_MARGIN bytes (or base): a field ending before it can be read with
+	 * pprof_varint_nocheck, whose reads stay inside the input */
+	const uint8_t *safe_end;
 	struct ember_diag *d;
 	size_t max_samples;
 

@@ -465,6 +465,7 @@ static int prepare(struct pdec *c, const uint8_t *data, size_t len, const struct
 	memset(c, 0, sizeof(*c));
 	c->base = data;
 	c->len = len;
+	c->safe_end = len > PDEC_MARGIN ? data + len - PDEC_MARGIN : data;
 	c->d = d;
 	c->max_samples = lim ? lim->max_samples : 0;
 	c->merge = merge;

@@ -128,4 +128,36 @@ static inline int pprof_varint(struct wire_reader *r, uint64_t *v)
 	return wire_read_varint(r, v);
 }
 
+/* A varint at p when at least 10 bytes from p are readable (the caller compared p with the end
+ * of the input less a margin, not with the end of its field, so the varint may run past that):
+ * its end, or NULL for one of more than 10 bytes or past 64 bits (the checked readers then
+ * report it). The caller compares the end with its field's end. Values as wire_read_varint. */
+static inline const uint8_t *pprof_varint_nocheck(const uint8_t *p, uint64_t *v)
+{
+	uint64_t x = p[0], b;
+
+	if (x < 0x80) {
+		*v = x;
+		return p + 1;
+	}
+	b = p[1];
+	x = (x & 0x7f) | b << 7;
+	if (b < 0x80) {
+		*v = x;
+		return p + 2;
+	}
+	x &= (1u << 14) - 1;
+	for (unsigned shift = 14; shift < 64; shift += 7) {
+		b = p[shift / 7];
+		if (shift == 63 && b > 1)
+			return NULL;
+		x |= (b & 0x7f) << shift;
+		if (b < 0x80) {
+			*v = x;
+			return p + shift / 7 + 1;
+		}
+	}
+	return NULL;
+}
+
 #endif

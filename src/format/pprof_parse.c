@@ -919,17 +919,70 @@ stop:
 	return 0;
 }
 
-static int parse_location(struct pdec *c, size_t i)
+/* A Location as Go's writer and ours lay it out (id, mapping_id, address, then Lines of
+ * function_id, line and column, each field at most once and in that order, every reference
+ * resolvable), read without a bounds check per byte: the location must end before c->safe_end.
+ * Anything else returns false having changed nothing but l, and the general parser reads it
+ * (and reports any error). The merge reads every location of every input: this is its hot loop. */
+static inline bool location_fast(struct pdec *c, struct span sp, struct ploc *l, uint64_t *id)
 {
-	struct span sp = c->locations.v[i];
-	struct wire_reader r = sub_reader(c, sp);
+	const uint8_t *p = c->base + sp.off, *end = p + sp.len;
+	size_t n_lines = c->n_lines;
+	uint64_t v;
+
+	if (end > c->safe_end)
+		return false;
+	memset(l, 0, sizeof(*l));
+	l->line0 = (uint32_t)n_lines;
+	if (p < end && *p == PPROF_L_ID << 3 && !(p = pprof_varint_nocheck(p + 1, id)))
+		return false;
+	if (p < end && *p == PPROF_L_MAPPING_ID << 3) {
+		if (!(p = pprof_varint_nocheck(p + 1, &v)) ||
+		    (v && !(l->mapping = idmap_get(&c->map_ids, v))))
+			return false;
+	}
+	if (p < end && *p == PPROF_L_ADDRESS << 3 &&
+	    !(p = pprof_varint_nocheck(p + 1, &l->address)))
+		return false;
+	while (p < end && *p == (PPROF_L_LINE << 3 | WIRE_LEN)) {
+		struct prof_line ln = {0, 0, 0};
+		const uint8_t *le;
+		uint64_t fid = 0;
+
+		if (!(p = pprof_varint_nocheck(p + 1, &v)) || p > end || v > (uint64_t)(end - p))
+			return false;
+		le = p + v;
+		if (p < le && *p == PPROF_LN_FUNCTION_ID << 3 &&
+		    !(p = pprof_varint_nocheck(p + 1, &fid)))
+			return false;
+		if (p < le && *p == PPROF_LN_LINE << 3 &&
+		    !(p = pprof_varint_nocheck(p + 1, (uint64_t *)&ln.line)))
+			return false;
+		if (p < le && *p == PPROF_LN_COLUMN << 3 &&
+		    !(p = pprof_varint_nocheck(p + 1, (uint64_t *)&ln.column)))
+			return false;
+		if (p != le || n_lines >= c->cap_lines ||
+		    (fid && !(ln.function = idmap_get(&c->fn_ids, fid))))
+			return false;
+		c->lines[n_lines++] = ln;
+	}
+	if (p != end)
+		return false;
+	l->n_lines = (uint32_t)(n_lines - l->line0);
+	c->n_lines = n_lines;
+	return true;
+}
+
+/* Location i, any layout. */
+static int location_general(struct pdec *c, size_t i, uint64_t *id)
+{
+	struct wire_reader r = sub_reader(c, c->locations.v[i]);
 	struct ploc *l = &c->loc[i];
-	uint64_t id = 0;
 	int rc;
 
 	memset(l, 0, sizeof(*l));
 	l->line0 = (uint32_t)c->n_lines;
-	rc = location_ordered(c, i, &r, l, &id);
+	rc = location_ordered(c, i, &r, l, id);
 	if (rc)
 		return rc;
 	while (r.p < r.end) {
@@ -940,7 +993,7 @@ static int parse_location(struct pdec *c, size_t i)
 			goto slow;
 		switch (*kp) {
 		case PPROF_L_ID << 3:
-			id = v;
+			*id = v;
 			continue;
 		case PPROF_L_MAPPING_ID << 3:
 			if (v && !(l->mapping = idmap_get(&c->map_ids, v)))
@@ -964,12 +1017,27 @@ static int parse_location(struct pdec *c, size_t i)
 		}
 	slow:
 		r.p = kp;
-		rc = location_field(c, &r, i, l, &id);
+		rc = location_field(c, &r, i, l, id);
 		if (rc)
 			return rc;
 	}
 	l->n_lines = (uint32_t)(c->n_lines - l->line0);
-	c->max_loc_lines = EMBER_MAX(c->max_loc_lines, l->n_lines);
+	return 0;
+}
+
+static int parse_location(struct pdec *c, size_t i)
+{
+	struct span sp = c->locations.v[i];
+	uint64_t id = 0;
+	int rc;
+
+	if (!location_fast(c, sp, &c->loc[i], &id)) {
+		id = 0;
+		rc = location_general(c, i, &id);
+		if (rc)
+			return rc;
+	}
+	c->max_loc_lines = EMBER_MAX(c->max_loc_lines, c->loc[i].n_lines);
 	return add_id(c, &c->loc_ids, id, i, "location", c->base + sp.off);
 }
 
@@ -1115,6 +1183,50 @@ static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
 	return parse_scalars(c, &r, &label_desc, lb, "sample", si);
 }
 
+/* A Sample as writers lay it out (packed location_id, then packed value, no label), read
+ * without a bounds check per byte like location_fast: its location indices and values into
+ * c->s_loc and c->s_val. Anything else (or too little room in s_loc) returns false having
+ * changed nothing but the contents of s_loc and s_val, and the general parser reads it. */
+static inline bool sample_fast(struct pdec *c, struct span sp)
+{
+	const uint8_t *p = c->base + sp.off, *end = p + sp.len, *le;
+	uint32_t *out = c->s_loc;
+	size_t nv = 0, nt = c->types.n;
+	uint64_t v;
+
+	if (end > c->safe_end)
+		return false;
+	if (p < end && *p == (PPROF_S_LOCATION_ID << 3 | WIRE_LEN)) {
+		if (!(p = pprof_varint_nocheck(p + 1, &v)) || p > end || v > (uint64_t)(end - p) ||
+		    v > c->cap_loc)
+			return false;
+		for (le = p + v; p < le; out++) {
+			uint32_t li;
+
+			if (!(p = pprof_varint_nocheck(p, &v)) || !(li = idmap_get(&c->loc_ids, v)))
+				return false;
+			*out = li - 1;
+		}
+		if (p != le)
+			return false;
+	}
+	if (p < end && *p == (PPROF_S_VALUE << 3 | WIRE_LEN)) {
+		if (!(p = pprof_varint_nocheck(p + 1, &v)) || p > end || v > (uint64_t)(end - p))
+			return false;
+		for (le = p + v; p < le && nv < nt; nv++)
+			if (!(p = pprof_varint_nocheck(p, (uint64_t *)&c->s_val[nv])))
+				return false;
+		if (p != le)
+			return false;
+	}
+	if (p != end || nv != nt)
+		return false;
+	c->s_nloc = (size_t)(out - c->s_loc);
+	c->s_nval = nv;
+	c->s_nlab = 0;
+	return true;
+}
+
 /* Parses and validates sample si into c->s_loc / s_val / s_lab (file indices). */
 int pdec_parse_sample(struct pdec *c, size_t si)
 {
@@ -1125,6 +1237,8 @@ int pdec_parse_sample(struct pdec *c, size_t si)
 	size_t n = 0;
 	int rc;
 
+	if (sample_fast(c, sp))
+		return 0;
 	c->s_nloc = c->s_nval = c->s_nlab = 0;
 	while (!wire_eof(&r)) {
 		rc = rd_tag(c, &r, &t, "Sample");

@@ -490,6 +490,22 @@ static const char *expect_error(const void *in, size_t n, const struct pprof_lim
 		__VA_ARGS__ \
 	}
 
+/* EXPECT, and the same error with more input after it: the decoder's fast readers read varints
+ * without a bounds check per byte when a field ends well before the input does, and must leave
+ * every such error to the general readers, which report it at the same byte. */
+#define EXPECT_ROOM(bytes, err, want, at)                                                   \
+	do {                                                                                \
+		static const uint8_t in_[] = bytes;                                         \
+		uint8_t room_[sizeof(in_) + 35] = {0};                                      \
+		const char *w_ = expect_error(in_, sizeof(in_), NULL, (err), (want), (at)); \
+                                                                                            \
+		CHECK_MSG(!w_, "%s: %s", #bytes, w_);                                       \
+		memcpy(room_, in_, sizeof(in_));                                            \
+		memcpy(room_ + sizeof(in_), "\xa2\x06\x20", 3); /* field 100, 32 bytes */   \
+		w_ = expect_error(room_, sizeof(room_), NULL, (err), (want), (at));         \
+		CHECK_MSG(!w_, "%s + room: %s", #bytes, w_);                                \
+	} while (0)
+
 TEST(pprof_error_wire_level)
 {
 	/* field 9 (time_nanos), varint cut short */
@@ -503,17 +519,18 @@ TEST(pprof_error_wire_level)
 	EXPECT(B(0x32, 0, 0x12, 0x10, 0), -EMBER_EFORMAT, "runs past the end", 3);
 	EXPECT(B(0x32, 0, 0xf9, 0x07, 1, 2), -EMBER_EFORMAT, "truncated fixed64", 2);
 	/* inside a Sample: packed values cut short */
-	EXPECT(B(0x0a, 0, 0x12, 0x03, 0x12, 0x01, 0x80), -EMBER_EFORMAT, "truncated varint", 6);
+	EXPECT_ROOM(B(0x0a, 0, 0x12, 0x03, 0x12, 0x01, 0x80), -EMBER_EFORMAT, "truncated varint",
+		    6);
 	/* inside a Line: a bad wire type */
-	EXPECT(B(0x22, 0x04, 0x22, 0x02, 0x0a, 0), -EMBER_EFORMAT,
-	       "wrong wire type 2 for field 1 of Line", 4);
+	EXPECT_ROOM(B(0x22, 0x04, 0x22, 0x02, 0x0a, 0), -EMBER_EFORMAT,
+		    "wrong wire type 2 for field 1 of Line", 4);
 }
 
 TEST(pprof_error_references)
 {
 	/* function name = string 9 of a 1-entry table */
-	EXPECT(B(0x32, 0, 0x2a, 4, 0x08, 1, 0x10, 9), -EMBER_EFORMAT,
-	       "function 0: name is string 9 but the string table has 1 entries", 7);
+	EXPECT_ROOM(B(0x32, 0, 0x2a, 4, 0x08, 1, 0x10, 9), -EMBER_EFORMAT,
+		    "function 0: name is string 9 but the string table has 1 entries", 7);
 	/* drop_frames = -1 */
 	EXPECT(B(0x32, 0, 0x38, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
 	       -EMBER_EFORMAT, "drop_frames is string -1", 3);
@@ -521,30 +538,46 @@ TEST(pprof_error_references)
 	EXPECT(B(0x32, 0, 0x12, 4, 0x1a, 2, 0x08, 7), -EMBER_EFORMAT, "label key is string 7", 7);
 	EXPECT(B(0x32, 1, 'A'), -EMBER_EFORMAT, "string_table[0] must be empty", 2);
 	/* sample -> location 99 */
-	EXPECT(B(0x32, 0, 0x12, 3, 0x0a, 1, 99), -EMBER_EFORMAT,
-	       "sample 0 references location id 99 which does not exist (byte 6)", 6);
+	EXPECT_ROOM(B(0x32, 0, 0x12, 3, 0x0a, 1, 99), -EMBER_EFORMAT,
+		    "sample 0 references location id 99 which does not exist (byte 6)", 6);
 	/* location -> mapping 3, line -> function 5 */
-	EXPECT(B(0x32, 0, 0x22, 4, 0x08, 1, 0x10, 3), -EMBER_EFORMAT,
-	       "location 0 references mapping id 3 which does not exist", 6);
-	EXPECT(B(0x32, 0, 0x22, 6, 0x08, 1, 0x22, 2, 0x08, 5), -EMBER_EFORMAT,
-	       "location 0 references function id 5 which does not exist", 8);
+	EXPECT_ROOM(B(0x32, 0, 0x22, 4, 0x08, 1, 0x10, 3), -EMBER_EFORMAT,
+		    "location 0 references mapping id 3 which does not exist", 6);
+	EXPECT_ROOM(B(0x32, 0, 0x22, 6, 0x08, 1, 0x22, 2, 0x08, 5), -EMBER_EFORMAT,
+		    "location 0 references function id 5 which does not exist", 8);
 }
 
 TEST(pprof_error_ids_and_counts)
 {
-	EXPECT(B(0x32, 0, 0x2a, 2, 0x10, 0), -EMBER_EFORMAT, "function 0 has id 0", 4);
+	EXPECT_ROOM(B(0x32, 0, 0x2a, 2, 0x10, 0), -EMBER_EFORMAT, "function 0 has id 0", 4);
 	EXPECT(B(0x32, 0, 0x1a, 0), -EMBER_EFORMAT, "mapping 0 has id 0", 4);
-	EXPECT(B(0x32, 0, 0x22, 0), -EMBER_EFORMAT, "location 0 has id 0", 4);
+	EXPECT_ROOM(B(0x32, 0, 0x22, 0), -EMBER_EFORMAT, "location 0 has id 0", 4);
 	EXPECT(B(0x32, 0, 0x2a, 2, 0x08, 1, 0x2a, 2, 0x08, 1), -EMBER_EFORMAT,
 	       "function 1 has id 1, already used by function 0", 8);
-	EXPECT(B(0x22, 2, 0x08, 7, 0x22, 2, 0x08, 7), -EMBER_EFORMAT,
-	       "location 1 has id 7, already used by location 0", 6);
+	EXPECT_ROOM(B(0x22, 2, 0x08, 7, 0x22, 2, 0x08, 7), -EMBER_EFORMAT,
+		    "location 1 has id 7, already used by location 0", 6);
 	/* two values for one sample type, one for two */
-	EXPECT(B(0x0a, 0, 0x32, 0, 0x12, 4, 0x12, 2, 1, 2), -EMBER_EFORMAT,
-	       "sample 0 has more values than the 1 sample types", 9);
-	EXPECT(B(0x0a, 0, 0x0a, 0, 0x32, 0, 0x12, 3, 0x12, 1, 5), -EMBER_EFORMAT,
-	       "sample 0 has 1 values but there are 2 sample types", 8);
-	EXPECT(B(0x0a, 0, 0x12, 0), -EMBER_EFORMAT, "sample 0 has 0 values but there are 1", 4);
+	EXPECT_ROOM(B(0x0a, 0, 0x32, 0, 0x12, 4, 0x12, 2, 1, 2), -EMBER_EFORMAT,
+		    "sample 0 has more values than the 1 sample types", 9);
+	EXPECT_ROOM(B(0x0a, 0, 0x0a, 0, 0x32, 0, 0x12, 3, 0x12, 1, 5), -EMBER_EFORMAT,
+		    "sample 0 has 1 values but there are 2 sample types", 8);
+	EXPECT_ROOM(B(0x0a, 0, 0x12, 0), -EMBER_EFORMAT, "sample 0 has 0 values but there are 1",
+		    4);
+}
+
+TEST(pprof_errors_with_room_after)
+{
+	/* a sample's location ids cut short */
+	EXPECT_ROOM(B(0x0a, 0, 0x12, 0x03, 0x0a, 0x01, 0x80, 0x22, 2, 0x08, 1), -EMBER_EFORMAT,
+		    "truncated varint", 6);
+	/* a location's address and a line's function id cut short */
+	EXPECT_ROOM(B(0x32, 0, 0x22, 3, 0x08, 1, 0x18, 0x22, 0), -EMBER_EFORMAT, "truncated varint",
+		    SIZE_MAX);
+	EXPECT_ROOM(B(0x32, 0, 0x22, 6, 0x08, 1, 0x22, 2, 0x08, 0x85, 0x2a, 2, 0x08, 5),
+		    -EMBER_EFORMAT, "truncated varint", 9);
+	/* a line longer than its location */
+	EXPECT_ROOM(B(0x32, 0, 0x22, 4, 0x08, 1, 0x22, 9, 0x2a, 2, 0x08, 5), -EMBER_EFORMAT,
+		    "runs past the end", 7);
 }
 
 TEST(pprof_error_limits)
