@@ -552,8 +552,8 @@ TEST(pprof_error_ids_and_counts)
 	EXPECT_ROOM(B(0x32, 0, 0x2a, 2, 0x10, 0), -EMBER_EFORMAT, "function 0 has id 0", 4);
 	EXPECT(B(0x32, 0, 0x1a, 0), -EMBER_EFORMAT, "mapping 0 has id 0", 4);
 	EXPECT_ROOM(B(0x32, 0, 0x22, 0), -EMBER_EFORMAT, "location 0 has id 0", 4);
-	EXPECT(B(0x32, 0, 0x2a, 2, 0x08, 1, 0x2a, 2, 0x08, 1), -EMBER_EFORMAT,
-	       "function 1 has id 1, already used by function 0", 8);
+	EXPECT_ROOM(B(0x32, 0, 0x2a, 2, 0x08, 1, 0x2a, 2, 0x08, 1), -EMBER_EFORMAT,
+		    "function 1 has id 1, already used by function 0", 8);
 	EXPECT_ROOM(B(0x22, 2, 0x08, 7, 0x22, 2, 0x08, 7), -EMBER_EFORMAT,
 		    "location 1 has id 7, already used by location 0", 6);
 	/* two values for one sample type, one for two */
@@ -575,6 +575,11 @@ TEST(pprof_errors_with_room_after)
 		    SIZE_MAX);
 	EXPECT_ROOM(B(0x32, 0, 0x22, 6, 0x08, 1, 0x22, 2, 0x08, 0x85, 0x2a, 2, 0x08, 5),
 		    -EMBER_EFORMAT, "truncated varint", 9);
+	/* a function's id cut short; a table entry longer than the input */
+	EXPECT_ROOM(B(0x32, 0, 0x2a, 2, 0x08, 0x81, 0x2a, 2, 0x08, 2), -EMBER_EFORMAT,
+		    "truncated varint", 5);
+	EXPECT_ROOM(B(0x32, 0, 0x12, 0xff, 0xff, 0xff, 0xff, 0x0f), -EMBER_EFORMAT,
+		    "runs past the end", 3);
 	/* a line longer than its location */
 	EXPECT_ROOM(B(0x32, 0, 0x22, 4, 0x08, 1, 0x22, 9, 0x2a, 2, 0x08, 5), -EMBER_EFORMAT,
 		    "runs past the end", 7);
