@@ -279,37 +279,47 @@ int store_rec_type(const uint8_t *p, size_t n)
 
 /* The writer. */
 
+/* Commit groups. The records queued while pend is group g are written and fsynced together by
+ * one leader (one of their appenders), which then makes them visible (on_durable) and
+ * publishes them. Two stages overlap: group g's on_durable runs while group g+1 is written
+ * and fsynced, since on_durable waits for the head lock, which appenders preparing their
+ * records hold. Groups finish in order: leader g+1 waits after its fsync until group g has
+ * finished (commit_turn), and only then lets group g+2 start, so at most three groups live
+ * at once (finishing, in fsync, queueing): GROUP_SLOTS wake words. */
+#define GROUP_SLOTS 3
+
 struct store_wal {
 	const struct store_io *io;
 	char dir[PATH_MAX];
 	pthread_mutex_t mu;
-	pthread_cond_t state_cv; /* rotation: rotating and syncing changes */
-	/* Appenders sleep on their group's wake word (a futex): wake[g & 1] for the records
-	 * queued while pend was group g. A leader's fsync bumps and wakes its own group's word,
-	 * and passes the lead to one appender of the next group, instead of waking every waiter
-	 * to take the mutex and, mostly, go back to sleep. Two groups at most exist: the one in
-	 * flight and the one queueing. Waiters read synced, err and syncing without the mutex;
-	 * each is written under it, before the wake word is bumped. */
-	atomic_uint wake[2];
-	atomic_uint sleepers[2];     /* appenders in (or entering) futex_wait on wake[i] */
-	atomic_uint_fast64_t synced; /* bytes known durable */
-	atomic_int err;		     /* sticky */
-	atomic_bool syncing;	     /* a leader is in write + fsync */
-	int fd;			     /* guarded by mu; the open segment */
-	uint64_t seq;		     /* its number */
-	uint64_t written;	     /* bytes queued over all segments (in pend or written) */
-	uint64_t group;		     /* the number of the group queueing in pend */
-	struct buf pend;	     /* records queued for the next leader's write; guarded by mu */
-	struct buf flight;	     /* the bytes the leader is writing; the leader's alone */
+	pthread_cond_t state_cv; /* rotation and the finishing turn: changes of rotating,
+				    syncing and commit_turn */
+	/* Appenders sleep on their group's wake word (a futex): wake[g % GROUP_SLOTS]. A
+	 * finished group wakes its own word; a leader done with fsync passes the lead to one
+	 * appender of the next group; neither wakes every waiter to take the mutex and, mostly,
+	 * go back to sleep. Waiters read the atomics without the mutex; each is written under
+	 * it, before a wake word is bumped. */
+	atomic_uint wake[GROUP_SLOTS];
+	atomic_uint sleepers[GROUP_SLOTS]; /* appenders in (or entering) futex_wait */
+	atomic_uint_fast64_t synced;	   /* bytes durable and made visible */
+	atomic_uint_fast64_t group;	   /* the number of the group queueing in pend */
+	atomic_uint_fast64_t commit_turn;  /* groups below it have finished */
+	atomic_int err;			   /* sticky */
+	atomic_bool syncing;		   /* a leader has taken a group, not yet fsynced */
+	int fd;				   /* guarded by mu; the open segment */
+	uint64_t seq;			   /* its number */
+	uint64_t written;		   /* bytes queued over all segments */
+	struct buf pend;		   /* records queued for the next leader; guarded by mu */
+	struct buf flight;		   /* the bytes the leader writes; the leader's alone */
 	/* The appenders' cookies, in queue order, for on_durable: pend's (guarded by mu) and the
-	 * group in flight's (the leader's alone). */
+	 * group in flight's (its leader's alone). */
 	struct cookies {
 		void **v;
 		size_t n, cap;
 	} pend_ck, flight_ck;
 	void (*on_durable)(void *ctx, void *const *ck, size_t n);
 	void *ctx;
-	bool rotating;	   /* a rotation waits for the leader */
+	bool rotating;	   /* a rotation waits for the leaders */
 	uint32_t delay_us; /* leader's wait for followers */
 	atomic_uint_fast64_t fsyncs;
 };
@@ -405,9 +415,17 @@ void store_wal_close(struct store_wal *w)
 	mem_free(w);
 }
 
-/* The leader's turn, entered and left with mu held: writes everything queued (one write for the
- * whole group), fsyncs it outside the mutex, publishes how far the log is durable, wakes the
- * group and hands the lead to the next one. */
+/* Wakes every appender of every group (after an error). */
+static void wake_all(struct store_wal *w)
+{
+	for (unsigned i = 0; i < GROUP_SLOTS; i++)
+		futex_wake(w, i, INT_MAX);
+}
+
+/* The leader's turn, entered and left with mu held: takes everything queued as group g, writes
+ * it (one write) and fsyncs it outside the mutex, waits until group g-1 has finished, lets the
+ * next group start, makes its appends visible (on_durable, outside the mutex), publishes how
+ * far the log is durable and wakes the group. */
 static void wal_lead(struct store_wal *w)
 {
 	struct buf t;
@@ -428,7 +446,7 @@ static void wal_lead(struct store_wal *w)
 	w->flight_ck = w->pend_ck;
 	w->pend_ck = ck;
 	target = w->written;
-	g = w->group++;
+	g = atomic_fetch_add(&w->group, 1);
 	pthread_mutex_unlock(&w->mu);
 	rc = w->flight.len ? store_io_write_all(w->io, fd, w->flight.data, w->flight.len) : 0;
 	if (!rc) {
@@ -440,23 +458,29 @@ static void wal_lead(struct store_wal *w)
 		buf_init(&w->flight, MEM_STORE, SIZE_MAX);
 	}
 	w->flight.len = 0;
-	if (!rc && w->on_durable && w->flight_ck.n) /* before anyone of the group returns */
-		w->on_durable(w->ctx, w->flight_ck.v, w->flight_ck.n);
-	w->flight_ck.n = 0;
+	ck = w->flight_ck; /* ours until we finish; the next leader starts with none */
+	memset(&w->flight_ck, 0, sizeof(w->flight_ck));
 	pthread_mutex_lock(&w->mu);
-	if (rc && !atomic_load(&w->err))
+	if (rc && !atomic_load(&w->err)) {
 		atomic_store(&w->err, rc); /* (I1) a torn group is never acknowledged; replay
 					       truncates it */
-	else if (!rc && target > atomic_load(&w->synced))
-		atomic_store(&w->synced, target);
+		wake_all(w);
+	}
+	while (atomic_load(&w->commit_turn) != g)
+		pthread_cond_wait(&w->state_cv, &w->mu);
 	atomic_store(&w->syncing, false);
-	futex_wake(w, g & 1, INT_MAX); /* the group is durable (or failed) */
-	if (atomic_load(&w->err))
-		futex_wake(w, (g + 1) & 1, INT_MAX);
-	else if (w->pend.len)
-		futex_wake(w, (g + 1) & 1, 1); /* one of them leads next */
-	if (w->rotating)
-		pthread_cond_broadcast(&w->state_cv);
+	if (w->pend.len && !atomic_load(&w->err))
+		futex_wake(w, (unsigned)((g + 1) % GROUP_SLOTS), 1); /* one of them leads next */
+	pthread_mutex_unlock(&w->mu);
+	if (!rc && w->on_durable && ck.n) /* before anyone of the group returns */
+		w->on_durable(w->ctx, ck.v, ck.n);
+	mem_free(ck.v);
+	pthread_mutex_lock(&w->mu);
+	if (!rc && target > atomic_load(&w->synced))
+		atomic_store(&w->synced, target);
+	atomic_store(&w->commit_turn, g + 1);
+	pthread_cond_broadcast(&w->state_cv);
+	futex_wake(w, (unsigned)(g % GROUP_SLOTS), INT_MAX); /* the group has finished */
 }
 
 /* frame: n bytes, the first 8 reserved for the length and checksum. The record is queued in
@@ -500,27 +524,29 @@ int store_wal_enqueue(struct store_wal *w, void *frame, size_t n, void *cookie,
 
 int store_wal_wait(struct store_wal *w, const struct store_wal_ticket *t)
 {
-	unsigned i = (unsigned)(t->group & 1);
+	unsigned i = (unsigned)(t->group % GROUP_SLOTS);
 
 	for (;;) {
 		unsigned seen = atomic_load(&w->wake[i]); /* before the checks: a bump after them
 							     ends the sleep at once */
-		int rc;
+		int e;
 
-		if (atomic_load(&w->synced) >= t->end)
-			return 0;
-		rc = atomic_load(&w->err);
-		if (rc)
-			return rc;
-		if (atomic_load(&w->syncing)) {
-			futex_wait(w, i, seen);
-			continue;
+		if (t->group < atomic_load(&w->commit_turn)) /* finished: nothing uses t now */
+			return atomic_load(&w->synced) >= t->end ? 0 : atomic_load(&w->err);
+		e = atomic_load(&w->err);
+		if (t->group == atomic_load(&w->group)) { /* still queued */
+			if (e)
+				return e; /* no leader starts after an error: never written */
+			if (!atomic_load(&w->syncing)) {
+				pthread_mutex_lock(&w->mu);
+				if (!atomic_load(&w->syncing) && !atomic_load(&w->err) &&
+				    t->group == atomic_load(&w->group))
+					wal_lead(w);
+				pthread_mutex_unlock(&w->mu);
+				continue;
+			}
 		}
-		pthread_mutex_lock(&w->mu);
-		if (!atomic_load(&w->syncing) && atomic_load(&w->synced) < t->end &&
-		    !atomic_load(&w->err))
-			wal_lead(w);
-		pthread_mutex_unlock(&w->mu);
+		futex_wait(w, i, seen);
 	}
 }
 
@@ -532,8 +558,11 @@ int store_wal_rotate(struct store_wal *w, uint64_t seq)
 	while (w->rotating)
 		pthread_cond_wait(&w->state_cv, &w->mu);
 	w->rotating = true;
-	while (atomic_load(&w->syncing) || w->pend.len) /* queued: to the old segment */
-		if (atomic_load(&w->syncing))
+	/* what is queued goes to the old segment; every group finishes first */
+	while (!atomic_load(&w->err) && (atomic_load(&w->syncing) || w->pend.len ||
+					 atomic_load(&w->commit_turn) != atomic_load(&w->group)))
+		if (atomic_load(&w->syncing) ||
+		    atomic_load(&w->commit_turn) != atomic_load(&w->group))
 			pthread_cond_wait(&w->state_cv, &w->mu);
 		else
 			wal_lead(w);
@@ -544,8 +573,7 @@ int store_wal_rotate(struct store_wal *w, uint64_t seq)
 		w->seq = seq;
 	} else if (!atomic_load(&w->err)) {
 		atomic_store(&w->err, rc);
-		futex_wake(w, 0, INT_MAX);
-		futex_wake(w, 1, INT_MAX);
+		wake_all(w);
 	}
 	w->rotating = false;
 	pthread_cond_broadcast(&w->state_cv);
