@@ -290,6 +290,8 @@ void server_metrics(const struct server_req *q, struct server_resp *r)
 	       atomic_load(&s->n_query_err));
 	metric(b, "ember_store_appends_total", "counter", "Appends acknowledged by the store.",
 	       st.appends);
+	metric(b, "ember_store_wal_fsyncs_total", "counter",
+	       "WAL fsyncs (appends / fsyncs: appends per commit group).", st.fsyncs);
 	metric(b, "ember_store_head_series", "gauge", "Series in the store head.", st.head_series);
 	metric(b, "ember_store_head_profiles", "gauge", "Profiles in the store head.",
 	       st.head_profiles);
