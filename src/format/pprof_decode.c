@@ -434,10 +434,13 @@ static void build_kept_samples(struct pdec *c)
 
 	for (size_t k = 0; k < nt; k++)
 		same_order &= c->perm[k] == k;
-	for (size_t si = 0; si < c->samples.n; si++) {
+	/* A session translated every location the samples use (build_locations_cached). */
+	for (size_t k = 0; c->mc && k < c->k_nloc; k++)
+		c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+	for (size_t si = 0; si < c->samples.n && (!c->mc || c->k_nlab || !same_order); si++) {
 		const struct kept *kp = &c->k_off[si];
 
-		for (size_t k = loc; k < loc + kp->nloc; k++)
+		for (size_t k = loc; !c->mc && k < loc + kp->nloc; k++)
 			c->k_loc[k] = loc_get(c, c->k_loc[k]);
 		loc += kp->nloc;
 		c->s_nlab = kp->nlab;
@@ -578,27 +581,31 @@ static bool by_address(struct pdec *c, const struct ploc *l, uint32_t *mapping)
  * the others and the cache's misses added as usual. */
 static void build_locations_cached(struct pdec *c, struct pprof_merger *m)
 {
-	size_t n = 0;
+	size_t n = 0, n_used = 0;
 
 	for (size_t k = 0; k < c->k_nloc; k++)
 		c->loc_dst[c->k_loc[k]] = NONE; /* used, not translated yet */
-	for (uint32_t i = 0; i < c->locations.n; i++)
-		n += c->loc_dst[i] == NONE;
-	pmc_scratch(m, n);
-	n = 0;
-	for (uint32_t i = 0; m->n_slots && i < c->locations.n; i++) {
+	pmc_scratch(m, c->locations.n);
+	for (uint32_t i = 0; i < c->locations.n; i++) {
 		const struct ploc *l = &c->loc[i];
 		uint32_t mapping;
 
-		if (c->loc_dst[i] != NONE || !by_address(c, l, &mapping))
+		if (c->loc_dst[i] != NONE)
+			continue;
+		n_used++;
+		if (!m->n_slots || !by_address(c, l, &mapping))
 			continue;
 		m->hash[n] = pmc_addr_hash(mapping, l->address);
 		m->idx[n++] = i;
 	}
 	pmc_lookup_file(m, c, m->idx, m->hash, n, m->ids);
 	for (size_t j = 0; j < n; j++)
-		if (m->ids[j])
+		if (m->ids[j]) {
 			c->loc_dst[m->idx[j]] = m->ids[j];
+			n_used--;
+		}
+	if (!n_used)
+		return; /* all found: the usual case once the target has seen a few inputs */
 	build_functions_cached(c, m);
 	n = 0;
 	for (uint32_t i = 0; i < c->locations.n; i++) {

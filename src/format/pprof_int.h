@@ -147,17 +147,18 @@ static inline const uint8_t *pprof_varint_nocheck(const uint8_t *p, uint64_t *v)
 		return p + 2;
 	}
 	x &= (1u << 14) - 1;
-	for (unsigned shift = 14; shift < 64; shift += 7) {
-		b = p[shift / 7];
-		if (shift == 63 && b > 1)
-			return NULL;
-		x |= (b & 0x7f) << shift;
+	for (unsigned i = 2; i < 9; i++) {
+		b = p[i];
+		x |= (b & 0x7f) << (7 * i);
 		if (b < 0x80) {
 			*v = x;
-			return p + shift / 7 + 1;
+			return p + i + 1;
 		}
 	}
-	return NULL;
+	if (p[9] > 1)
+		return NULL;
+	*v = x | (uint64_t)p[9] << 63;
+	return p + 10;
 }
 
 #endif

@@ -286,8 +286,8 @@ struct aloc {
 /* A profile whose locations have addresses, which a session looks up by address before it
  * knows their functions' target ids. Variant v: 0 the base; 1 the same addresses holding other
  * content (a function of another file, of another name, another line, another mapping, an
- * inlined pair swapped); 2 the base with its ids in the reverse order; 3 the base plus a
- * three-line location and one without an address. */
+ * inlined pair swapped) and labels; 2 the base with its ids in the reverse order; 3 the base
+ * plus a three-line location and one without an address, its sample types in the other order. */
 static struct prof *with_addresses(int v)
 {
 	static const struct aloc base[] = {
@@ -306,7 +306,8 @@ static struct prof *with_addresses(int v)
 	};
 	const struct aloc *a = v == 1 ? other : base;
 	size_t n = EMBER_ARRAY_SIZE(base), n_all = n + (v == 3 ? EMBER_ARRAY_SIZE(extra) : 0);
-	struct prof *p = fx_types("samples", "count", "cpu", "nanoseconds");
+	struct prof *p = v == 3 ? fx_types("cpu", "nanoseconds", "samples", "count")
+				: fx_types("samples", "count", "cpu", "nanoseconds");
 	struct prof_mapping mp = {.memory_start = 0x400000,
 				  .memory_limit = 0x800000,
 				  .filename = prof_intern(p, "app", 3),
@@ -333,8 +334,17 @@ static struct prof *with_addresses(int v)
 	for (size_t i = 0; i + 1 < n_all; i++) {
 		uint32_t st[3] = {loc[i], loc[i + 1], loc[(i + 2) % n_all]};
 		int64_t vals[2] = {(int64_t)i + 1, 10 * ((int64_t)i + 1) + v};
+		struct prof_label lb = {.key = prof_intern(p, "thread", 6),
+					.str = prof_intern(p, "t1", 2 - i % 2)};
 
-		prof_add_sample(p, prof_add_stack(p, st, 3), 0, vals);
+		if (v == 3) {
+			int64_t t = vals[0];
+
+			vals[0] = vals[1];
+			vals[1] = t;
+		}
+		prof_add_sample(p, prof_add_stack(p, st, 3),
+				v == 1 ? prof_add_labelset(p, &lb, 1) : 0, vals);
 	}
 	return p;
 }
