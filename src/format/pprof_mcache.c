@@ -478,8 +478,11 @@ static void lookup(const struct pprof_merger *m, const struct pmc_key *keys, str
 		if (j >= PMC_AHEAD && j - PMC_AHEAD < n) {
 			uint64_t v = m->slots[hash[j - PMC_AHEAD] & mask];
 
-			if (v)
+			/* both ends: an entry is 64 bytes but the array is not 64-byte aligned */
+			if (v) {
 				__builtin_prefetch(&m->ent[(uint32_t)v - 1]);
+				__builtin_prefetch((const char *)&m->ent[(uint32_t)v] - 1);
+			}
 		}
 		if (j >= 2 * PMC_AHEAD) {
 			size_t k = j - 2 * PMC_AHEAD;
