@@ -24,7 +24,6 @@
 #include "server/server_int.h"
 
 #define INGEST_MAX_NAME	  4096
-#define INGEST_MAX_TAGS	  30
 #define INGEST_MAX_DECODE ((size_t)64 << 20)
 
 /* A text-format profile kind: the suffix of the name and what Pyroscope makes of it. */
@@ -51,13 +50,6 @@ static const struct ingest_kind ingest_kinds[] = {
 	{"block_duration", "block", "delay", "nanoseconds", "block", "count", 0},
 };
 
-/* The parsed `name` argument; strings live in the request arena. */
-struct ingest_name {
-	char *base; /* text before '{' */
-	size_t n_tags;
-	struct store_label tags[INGEST_MAX_TAGS];
-};
-
 static char *trim(char *s)
 {
 	char *e;
@@ -70,9 +62,8 @@ static char *trim(char *s)
 	return s;
 }
 
-/* name=app.cpu{k=v,k2=v2}: 400 with a message on bad syntax. */
-static int parse_name(const char *arg, struct arena *a, struct ingest_name *n,
-		      struct server_resp *r)
+int server_ingest_name_parse(const char *arg, struct arena *a, struct server_ingest_name *n,
+			     struct server_resp *r)
 {
 	size_t len = strlen(arg);
 	char *s, *brace, *tags, *end;
@@ -116,9 +107,9 @@ static int parse_name(const char *arg, struct arena *a, struct ingest_name *n,
 				return -1;
 			}
 			if (!(k[0] == '_' && k[1] == '_') || !strcmp(k, "__session_id__")) {
-				if (n->n_tags >= INGEST_MAX_TAGS) {
+				if (n->n_tags >= SERVER_INGEST_MAX_TAGS) {
 					server_resp_error(r, 400, "name: more than %d tags",
-							  INGEST_MAX_TAGS);
+							  SERVER_INGEST_MAX_TAGS);
 					return -1;
 				}
 				n->tags[n->n_tags].name = k;
@@ -317,7 +308,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 	const char *spy = server_arg(q, "spyName");
 	const char *from_s = server_arg(q, "from"), *until_s = server_arg(q, "until");
 	struct arena *a = arena_new(MEM_SERVER, 16384);
-	struct ingest_name n;
+	struct server_ingest_name n;
 	const struct ingest_kind *k = NULL;
 	struct prof *p = NULL;
 	struct ember_diag d = {{0}};
@@ -359,7 +350,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 		server_resp_error(r, 400, "missing the 'name' argument");
 		goto out;
 	}
-	if (parse_name(name_arg, a, &n, r))
+	if (server_ingest_name_parse(name_arg, a, &n, r))
 		goto out;
 	if ((from_s && server_time_parse(from_s, now, &from)) ||
 	    (until_s && server_time_parse(until_s, now, &until))) {
@@ -422,7 +413,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 	if (until > from)
 		prof_meta(p)->duration_ns = until - from;
 
-	struct store_label labels[INGEST_MAX_TAGS + 2];
+	struct store_label labels[SERVER_INGEST_MAX_TAGS + 2];
 	size_t nl = 0;
 	int has_service = 0;
 	for (size_t i = 0; i < n.n_tags; i++) {

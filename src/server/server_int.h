@@ -107,6 +107,21 @@ unsigned int server_status_of(int err);
  * -ECONNREFUSED / -ETIMEDOUT (the backend is unreachable or slow) -> 503. */
 unsigned int server_store_status(int err, struct server_resp *r);
 
+/* The parsed `name` argument of /ingest; strings live in the request arena. */
+#define SERVER_INGEST_MAX_TAGS 30
+struct server_ingest_name {
+	char *base; /* text before '{' */
+	size_t n_tags;
+	struct store_label tags[SERVER_INGEST_MAX_TAGS];
+};
+
+struct arena;
+
+/* name=app.cpu{k=v,k2=v2} (tags named __x__ dropped but __session_id__): -1 with a 400 and a
+ * message in r on bad syntax, a bad application or tag name, or too many tags. */
+int server_ingest_name_parse(const char *arg, struct arena *a, struct server_ingest_name *n,
+			     struct server_resp *r);
+
 /* Parses a Pyroscope time ("now", "now-1h", digits by length: 8 YYYYMMDD, 13 ms, 16 us, 19 ns,
  * otherwise s) into ns. -EMBER_EUSAGE on anything else. */
 int server_time_parse(const char *s, int64_t now_ns, int64_t *out_ns);
