@@ -3,19 +3,22 @@
  * must agree) into one gzipped pprof file, as `go tool pprof -proto FILE... > OUT` does.
  * Inputs are decoded straight into the merged profile, one at a time, in argument order.
  *
- * With several inputs and more than one CPU to run on, reader threads (one per CPU, at most
- * MERGE_READERS; reader r takes inputs r, r + R, ...) read, gunzip and parse (pprof_parse:
- * everything that does not need the merged profile) the next inputs while the main thread merges
- * input i into the result (a few slots, so memory is the merged profile plus MERGE_SLOTS inputs).
+ * With several inputs and more than one CPU to run on, a reader thread (MERGE_READERS; reader r
+ * takes inputs r, r + R, ...) reads and gunzips the next inputs while the main thread parses
+ * (pprof_parse) and merges input i into the result (a few slots, so memory is the merged profile
+ * plus MERGE_SLOTS inputs). Gunzip costs about as much as parsing and merging together (perf,
+ * the 1000 bench profiles: 48% of the CPU time on the reader, 52% on the main thread), so one
+ * reader keeps both CPUs of a two-CPU machine busy; a second would only take turns with the main
+ * thread. What crosses from one CPU to the other is the inflated bytes, read once in order; the
+ * parsed tables, which the merge reads all over, are made where they are used. (Parsing on two
+ * readers as well took 0.84-1.00 s of wall time on two CPUs where this takes 0.78-0.82 s.)
  * On a single CPU (e.g. under taskset -c 0) a thread would only add context switches, so each
- * input is then read, parsed and merged in turn on the main thread. Either way the merging goes
- * through a merge session (pprof_merger), whose caches outlive each input. Reading, gunzip and
- * parsing cost about twice the merging, so two readers keep the main thread busy on two CPUs
- * (measured: 0.85 s wall for the 1000 bench profiles on 2 CPUs, against 0.95 s with one reader,
- * before merge sessions). The readers only
- * prepare: whatever they could not prepare plainly (a read error, an empty file, folded text,
- * an input the parser rejects) the main thread handles itself through the usual path, so every
- * message and exit code is the same as without threads. Only the main thread touches the result.
+ * input is then read, gunzipped, parsed and merged in turn on the main thread. Either way the
+ * merging goes through a merge session (pprof_merger), whose caches outlive each input. The
+ * reader only prepares: whatever it could not prepare plainly (a read error, an empty file, an
+ * input gunzip rejects) the main thread handles itself through the usual path, as it does folded
+ * text and an input the parser rejects, so every message and exit code is the same as without
+ * threads. Only the main thread touches the result.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -41,14 +44,15 @@ static const char merge_usage[] =
 	"\n" CLI_EXIT_HELP;
 
 #define MERGE_SLOTS   4 /* a multiple of every reader count used */
-#define MERGE_READERS 2
+#define MERGE_READERS 1
 
 /* One input as prepared by the reader. */
 struct merge_slot {
-	struct buf file;	     /* the file's bytes */
-	struct pprof_parsed *parsed; /* parsed from file, or NULL */
-	bool read;		     /* file holds the whole input */
-	bool full;		     /* prepared, not yet consumed */
+	struct buf file; /* the file's bytes */
+	struct buf raw;	 /* gunzipped from file, when inflated */
+	bool read;	 /* file holds the whole input */
+	bool inflated;	 /* raw holds its pprof bytes */
+	bool full;	 /* prepared, not yet consumed */
 };
 
 struct merge_pipe {
@@ -60,19 +64,22 @@ struct merge_pipe {
 	bool stop;
 };
 
-/* Reads and parses path into s (reader thread), with the limits cli_io.c decodes with. */
+/* The limits cli_io.c decodes with. */
+static const struct pprof_limits merge_limits = {.gzip = {.max_out = CLI_MAX_INPUT_BYTES},
+						 .max_bytes = CLI_MAX_INPUT_BYTES};
+
+/* Reads path into s and gunzips it when it is gzip (reader thread). */
 static void prepare(struct merge_slot *s, const char *path)
 {
-	struct pprof_limits lim = {.gzip = {.max_out = CLI_MAX_INPUT_BYTES},
-				   .max_bytes = CLI_MAX_INPUT_BYTES};
 	struct ember_diag d = {{0}};
 
 	buf_reset(&s->file);
-	s->parsed = NULL;
+	buf_reset(&s->raw);
+	s->inflated = false;
 	s->read = buf_read_file(&s->file, path) == 0 && s->file.len > 0;
-	if (s->read && !cli_is_folded_text(&s->file) &&
-	    pprof_parse(s->file.data, s->file.len, &lim, &s->parsed, &d) != 0)
-		s->parsed = NULL;
+	if (s->read && gzip_is(s->file.data, s->file.len))
+		s->inflated =
+			pprof_gunzip(s->file.data, s->file.len, &merge_limits, &s->raw, &d) == 0;
 }
 
 struct merge_reader {
@@ -104,24 +111,38 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Merges one prepared input into dst (m's target); the messages of cli_load_merged. */
+/* The pprof bytes of a prepared input that the session can take (what pprof_parse of the file
+ * would read), or NULL: not read, folded text, a gzip that did not inflate, or one that holds
+ * another gzip (which pprof_parse of the file would not unwrap twice). */
+static const struct buf *pprof_bytes(const struct merge_slot *s)
+{
+	if (!s->read || cli_is_folded_text(&s->file))
+		return NULL;
+	if (!gzip_is(s->file.data, s->file.len))
+		return &s->file;
+	return s->inflated && !gzip_is(s->raw.data, s->raw.len) ? &s->raw : NULL;
+}
+
+/* Parses and merges one prepared input into dst (m's target); the messages of
+ * cli_load_merged. */
 static int merge_one(const char *cmd, const char *path, struct merge_slot *s,
 		     struct pprof_merger *m, struct prof *dst)
 {
+	const struct buf *b = pprof_bytes(s);
+	struct pprof_parsed *pp = NULL;
 	struct ember_diag d = {{0}};
 	struct prof *p = NULL;
 	int rc;
 
-	if (s->parsed) {
-		rc = pprof_merger_add(m, s->parsed, &d);
-		pprof_parsed_free(s->parsed);
-		s->parsed = NULL;
+	if (b && pprof_parse(b->data, b->len, &merge_limits, &pp, &d) == 0) {
+		rc = pprof_merger_add(m, pp, &d);
+		pprof_parsed_free(pp);
 		if (rc == 0)
 			return 0;
 		cli_error(cmd, "%s: %s", path, ember_diag_msg(&d, rc));
 		return CLI_EXIT_ERR;
 	}
-	if (s->read)
+	if (s->read) /* the usual path reports why the parser rejects it */
 		return cli_merge_bytes(cmd, path, &s->file, dst);
 	/* Not read (or empty): read it again here, which reports why. */
 	rc = cli_load_merged(cmd, (char *const *)&path, 1, &p);
@@ -135,8 +156,8 @@ static int merge_one(const char *cmd, const char *path, struct merge_slot *s,
 	return rc;
 }
 
-/* How many reader threads to use: none on a single CPU, else one per CPU up to MERGE_READERS
- * (the main thread mostly waits for them), and never more than the inputs after the first. */
+/* How many reader threads to use: none on a single CPU, else one per CPU up to MERGE_READERS,
+ * and never more than the inputs after the first. */
 static int reader_count(int n)
 {
 	cpu_set_t set;
@@ -149,8 +170,8 @@ static int reader_count(int n)
 }
 
 /* cli_load_merged through a merge session (pprof_merger: its caches make each input after the
- * first cheaper), with the reading, gunzip and parsing of the next inputs on n_readers reader
- * threads, or none (then each input is prepared just before it is merged). */
+ * first cheaper), with the reading and gunzip of the next inputs on n_readers reader threads, or
+ * none (then each input is prepared just before it is merged). */
 static int load_pipelined(const char *cmd, char *const *paths, int n, int n_readers,
 			  struct prof **out)
 {
@@ -162,8 +183,10 @@ static int load_pipelined(const char *cmd, char *const *paths, int n, int n_read
 	struct prof *dst;
 	int rc = 0;
 
-	for (int k = 0; k < MERGE_SLOTS; k++)
+	for (int k = 0; k < MERGE_SLOTS; k++) {
 		buf_init(&mp.slot[k].file, MEM_CLI, CLI_MAX_INPUT_BYTES);
+		buf_init(&mp.slot[k].raw, MEM_CLI, SIZE_MAX);
+	}
 	pthread_mutex_init(&mp.mu, NULL);
 	pthread_cond_init(&mp.cv, NULL);
 	for (; started < n_readers; started++) {
@@ -214,8 +237,8 @@ static int load_pipelined(const char *cmd, char *const *paths, int n, int n_read
 	*out = dst;
 out:
 	for (int k = 0; k < MERGE_SLOTS; k++) {
-		pprof_parsed_free(mp.slot[k].parsed); /* prepared but not merged after an error */
 		buf_fini(&mp.slot[k].file);
+		buf_fini(&mp.slot[k].raw);
 	}
 	pthread_cond_destroy(&mp.cv);
 	pthread_mutex_destroy(&mp.mu);

@@ -42,6 +42,12 @@ int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
 		struct pprof_parsed **out, struct ember_diag *d);
 int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_diag *d);
 void pprof_parsed_free(struct pprof_parsed *pp);
+/* pprof_parse's gunzip alone, for a caller that inflates on one thread and parses on another:
+ * gzipped data is inflated into raw (appended) within the limits pprof_parse applies, and
+ * pprof_parse of raw's bytes then gives what pprof_parse of data gives; an error is the one
+ * pprof_parse would report. Data that is not gzip is left alone: 0, raw unchanged. */
+int pprof_gunzip(const void *data, size_t len, const struct pprof_limits *lim, struct buf *raw,
+		 struct ember_diag *d);
 
 /* A merge session into dst, for merging many inputs: pprof_merger_add is pprof_parsed_merge
  * (same result, same errors) with a location cache kept across inputs, which makes each input

@@ -805,6 +805,15 @@ int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
 	return 0;
 }
 
+int pprof_gunzip(const void *data, size_t len, const struct pprof_limits *lim, struct buf *raw,
+		 struct ember_diag *d)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0;
+
+	return gzip_is(data, len) ? unwrap(data, len, lim, raw, &p, &n, d) : 0;
+}
+
 static int parsed_merge(struct prof *dst, struct pprof_merger *m, struct pprof_parsed *pp,
 			struct ember_diag *d)
 {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# merge_many.sh — `ember merge` of several inputs, where a reader thread reads, gunzips and parses
-# the next input while the previous one is merged: the result equals merging the same inputs one
-# call at a time (raw, gzipped and folded inputs mixed), and an input that fails — truncated,
-# empty, missing, bad gzip, other sample types — anywhere in the list gives exit status 1 and
-# the same message naming that file as `ember merge` of that file alone would, with no output.
+# merge_many.sh — `ember merge` of several inputs, where a reader thread reads and gunzips the
+# next input while the previous one is parsed and merged: the result equals merging the same
+# inputs one call at a time (raw, gzipped and folded inputs mixed), and an input that fails —
+# truncated, empty, missing, bad gzip, gzip of a gzip, other sample types — anywhere in the list
+# gives exit status 1 and the same message naming that file as `ember merge` of that file alone
+# would, with no output.
 source "$(dirname "$0")/lib/common.bash"
 
 if [ ! -x "$EMBER" ]; then
@@ -93,6 +94,16 @@ fi
 expect_fail merge_many/bad_gzip_last "trunc\.pb\.gz: gzip: " "$T/in1.pb.gz" "$T/in2.pb.gz" "$T/in3.pb.gz" "$T/trunc.pb.gz"
 expect_fail merge_many/empty_second "empty\.pb: empty file" "$T/in1.pb.gz" "$T/empty.pb" "$T/in2.pb.gz"
 expect_fail merge_many/missing_second "nope\.pb: No such file" "$T/in1.pb.gz" "$T/nope.pb" "$T/in2.pb.gz"
+# Gunzipped once, a gzip of a gzip is gzip bytes: not a profile (pprof does not unwrap twice).
+gzip -c "$T/in1.pb.gz" >"$T/twice.pb.gz"
+"$EMBER" merge -o "$T/alone.pb.gz" "$T/twice.pb.gz" 2>"$T/alone.err"
+alone=$(sed 's/^ember merge: //' "$T/alone.err")
+expect_fail merge_many/gzip_of_gzip "twice\.pb\.gz: " "$T/in1.pb.gz" "$T/twice.pb.gz" "$T/in2.pb.gz"
+if [ -n "$alone" ] && grep -qF -- "$alone" "$T/err"; then
+	pass merge_many/gzip_of_gzip_same_message_as_alone
+else
+	fail merge_many/gzip_of_gzip_same_message_as_alone "'$(cat "$T/err")' vs alone '$alone'"
+fi
 # A hand-made pprof whose one sample type is alloc/bytes (the inputs have samples/count).
 printf '\x0a\x04\x08\x01\x10\x02\x32\x00\x32\x05alloc\x32\x05bytes' >"$T/alloc.pb"
 expect_fail merge_many/types_differ "alloc\.pb: pprof: sample types differ: alloc/bytes" \

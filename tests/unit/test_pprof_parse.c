@@ -1,8 +1,8 @@
 /*
  * test_pprof_parse.c — the two-step merge (pprof_parse, then pprof_parsed_merge): the same result
  * as pprof_decode_merge for raw and gzipped inputs parsed ahead of the merge, the decoder's
- * errors from the parse step, sample type mismatches leaving the destination unchanged, and a
- * parsed profile merging only once.
+ * errors from the parse step, sample type mismatches leaving the destination unchanged, a
+ * parsed profile merging only once, and pprof_gunzip (the parse's first step on its own).
  */
 #include <errno.h>
 #include <string.h>
@@ -125,4 +125,42 @@ TEST(pprof_parsed_merge_type_mismatch_leaves_dst)
 	CHECK_EQ_INT(rc, -EMBER_EFORMAT);
 	CHECK(msg_ok);
 	CHECK(unchanged);
+}
+
+/* pprof_gunzip then pprof_parse of its output: what pprof_parse of the gzip gives, the same
+ * limit errors, and data that is not gzip left alone. */
+TEST(pprof_gunzip_then_parse)
+{
+	struct prof *p = fx_random(7, 40, 20, 10), *one = prof_new(), *two = prof_new();
+	struct pprof_limits small = {.max_bytes = 64};
+	struct pprof_parsed *pp = NULL;
+	struct ember_diag d1 = {{0}}, d2 = {{0}};
+	struct buf gz, raw;
+	int rc;
+
+	enc(p, true, &gz);
+	buf_init(&raw, MEM_TEST, SIZE_MAX);
+	CHECK_OK(pprof_gunzip(gz.data, gz.len, NULL, &raw, &d1));
+	CHECK(raw.len > gz.len);
+	CHECK_OK(pprof_parse(raw.data, raw.len, NULL, &pp, &d1));
+	CHECK_OK(pprof_parsed_merge(one, pp, &d1));
+	pprof_parsed_free(pp);
+	CHECK_OK(pprof_decode_merge(two, gz.data, gz.len, NULL, &d1));
+	CHECK(same_encoding(one, two));
+	/* the limit pprof_parse applies to the inflated size */
+	buf_reset(&raw);
+	rc = pprof_gunzip(gz.data, gz.len, &small, &raw, &d1);
+	CHECK_EQ_INT(rc, pprof_parse(gz.data, gz.len, &small, &pp, &d2));
+	CHECK(rc == -EMBER_ELIMIT && strcmp(d1.msg, d2.msg) == 0);
+	CHECK(pp == NULL);
+	/* not gzip: nothing to do */
+	buf_reset(&raw);
+	CHECK_OK(pprof_gunzip(raw.data, 0, NULL, &raw, &d1));
+	CHECK_OK(pprof_gunzip("\x0a\x00", 2, NULL, &raw, &d1));
+	CHECK(raw.len == 0);
+	buf_fini(&gz);
+	buf_fini(&raw);
+	prof_free(p);
+	prof_free(one);
+	prof_free(two);
 }
