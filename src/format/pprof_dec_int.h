@@ -189,7 +189,9 @@ struct pdec {
 	bool merge;
 	uint32_t *str_dst, *map_dst, *fn_dst, *loc_dst;
 	struct memo *memo; /* per location; decode only */
-	uint32_t *perm;	   /* file value index -> target value index */
+	uint32_t *chain;   /* decode: a new stack suffix's locations, then its nodes */
+	size_t cap_chain;
+	uint32_t *perm; /* file value index -> target value index */
 	bool adopt_types;
 
 	/* one sample at a time */

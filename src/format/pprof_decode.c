@@ -174,6 +174,31 @@ static inline uint32_t loc_get(struct pdec *c, uint32_t li)
 	return l ? l : loc_add(c, li);
 }
 
+/* Notes the step parent -> child through a location in its memo, most recent first. */
+static void memo_step(struct memo *m, uint32_t parent, uint32_t child)
+{
+	m->parent[1] = m->parent[0];
+	m->child[1] = m->child[0];
+	m->parent[0] = parent;
+	m->child[0] = child;
+}
+
+/* Decode: the parsed sample's locations s_loc[0..k) (leaf first) below node, which is new, so
+ * none of theirs exist yet: added at once by prof_node_chain. Returns the leaf's node. */
+static uint32_t build_new_suffix(struct pdec *c, uint32_t node, size_t k)
+{
+	uint32_t *locs = c->chain, *nodes = c->chain + k;
+
+	for (size_t j = 0; j < k; j++)
+		locs[j] = loc_get(c, c->s_loc[k - 1 - j]);
+	prof_node_chain(c->dst, node, locs, k, nodes);
+	for (size_t j = 0; j < k; j++) {
+		memo_step(&c->memo[c->s_loc[k - 1 - j]], node, nodes[j]);
+		node = nodes[j];
+	}
+	return node;
+}
+
 /* The node of the parsed sample's stack. A merge goes through prof_add_stack: dst has usually
  * seen the stack before (from another source) and its whole-stack cache finds it in one lookup.
  * A decode walks from the root with the per-location memo, which skips most prof_node_child
@@ -189,7 +214,7 @@ static uint32_t build_stack(struct pdec *c)
 	}
 	for (size_t k = c->s_nloc; k-- > 0;) {
 		struct memo *m = &c->memo[c->s_loc[k]];
-		uint32_t child;
+		uint32_t child, n_nodes = prof_n_nodes(c->dst);
 
 		if (m->parent[0] == node) {
 			node = m->child[0];
@@ -199,12 +224,10 @@ static uint32_t build_stack(struct pdec *c)
 			child = m->child[1];
 		else
 			child = prof_node_child(c->dst, node, loc_get(c, c->s_loc[k]));
-		/* most recent first */
-		m->parent[1] = m->parent[0];
-		m->child[1] = m->child[0];
-		m->parent[0] = node;
-		m->child[0] = child;
+		memo_step(m, node, child);
 		node = child;
+		if (node == n_nodes && k > 0)
+			return build_new_suffix(c, node, k); /* a new node: all below it are new */
 	}
 	return node;
 }
@@ -345,10 +368,11 @@ static void pdec_fini(struct pdec *c)
 {
 	struct spans *sp[] = {&c->types,     &c->samples, &c->mappings,	   &c->locations,
 			      &c->functions, &c->strings, &c->period_types};
-	void *arr[] = {c->comments, c->vt,	c->map,	   c->fn,      c->loc,	   c->lines,
-		       c->str_dst,  c->map_dst, c->fn_dst, c->loc_dst, c->memo,	   c->perm,
-		       c->s_loc,    c->s_val,	c->s_lab,  c->val_dst, c->lab_dst, c->line_dst,
-		       c->k_off,    c->k_loc,	c->k_val,  c->k_lab,   c->k_nls,   c->k_ls};
+	void *arr[] = {c->comments, c->vt,	c->map,	     c->fn,	c->loc,
+		       c->lines,    c->str_dst, c->map_dst,  c->fn_dst, c->loc_dst,
+		       c->memo,	    c->perm,	c->s_loc,    c->s_val,	c->s_lab,
+		       c->val_dst,  c->lab_dst, c->line_dst, c->k_off,	c->k_loc,
+		       c->k_val,    c->k_lab,	c->k_nls,    c->k_ls,	c->chain};
 
 	for (size_t i = 0; i < EMBER_ARRAY_SIZE(sp); i++)
 		mem_free(sp[i]->v);
@@ -692,6 +716,9 @@ static int decode_raw(const uint8_t *data, size_t len, const struct pprof_limits
 		rc = pdec_parse_sample(&c, i);
 		if (!rc)
 			rc = fit_labels(&c);
+		if (!rc)
+			rc = pdec_fit(&c, (void **)&c.chain, &c.cap_chain, 2 * c.s_nloc,
+				      sizeof(*c.chain));
 		if (rc) {
 			prof_free(c.dst);
 			goto out;

@@ -143,6 +143,11 @@ uint32_t prof_n_labelsets(const struct prof *p); /* including the empty set 0 */
 
 /* Stack tree. */
 uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location);
+/* n new nodes below parent, which must have no children (the caller just created it), one per
+ * location, root first: each the child of the one before. nodes[i] = the node of locations[i].
+ * The same as n calls to prof_node_child, with the index's misses overlapped. */
+void prof_node_chain(struct prof *p, uint32_t parent, const uint32_t *locations_root_first,
+		     size_t n, uint32_t *nodes);
 /* The child of parent at location when it exists (no insertion). */
 bool prof_node_find(const struct prof *p, uint32_t parent, uint32_t location, uint32_t *node);
 /* The node for a stack given leaf first (pprof order). n == 0 gives the root. */

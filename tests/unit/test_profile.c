@@ -1,6 +1,7 @@
 /*
  * test_profile.c — unit tests for the profile model core (src/profile/profile.c): interning and
- * deduplication of every table, the stack tree, sample aggregation, frame names.
+ * deduplication of every table, the stack tree (also a new suffix at once, prof_node_chain),
+ * sample aggregation, frame names.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -254,6 +255,46 @@ TEST(profile_add_samples_matches_one_by_one)
 		CHECK_EQ_INT(prof_node_location(b, n), prof_node_location(a, n));
 	}
 	mem_free(all);
+	prof_free(a);
+	prof_free(b);
+}
+
+/* prof_node_chain gives the nodes prof_node_child gives one at a time below a new node, and they
+ * are found afterwards (through the index, as any other node). */
+TEST(profile_node_chain_matches_node_child)
+{
+	struct prof *a = prof_new(), *b = prof_new();
+	uint32_t locs[40], nodes[40], top_a, top_b;
+	bool same = true;
+
+	/* a common top: main -> run, then a new node below it in each */
+	top_a = prof_node_child(a, prof_node_child(a, 0, 1), 2);
+	top_b = prof_node_child(b, prof_node_child(b, 0, 1), 2);
+	for (uint32_t len = 0; len <= 40; len += 13) {
+		uint32_t up_a = prof_node_child(a, top_a, 100 + len), up_b;
+
+		up_b = prof_node_child(b, top_b, 100 + len);
+		for (uint32_t i = 0; i < len; i++)
+			locs[i] =
+				3 + (i * 7) % 11; /* repeats: the same location at several depths */
+		prof_node_chain(a, up_a, locs, len, nodes);
+		for (uint32_t i = 0; i < len; i++) {
+			up_b = prof_node_child(b, up_b, locs[i]);
+			same &= nodes[i] == up_b;
+		}
+	}
+	CHECK(same);
+	CHECK_EQ_INT(prof_n_nodes(a), prof_n_nodes(b));
+	for (uint32_t nd = 1; nd < prof_n_nodes(a); nd++) {
+		uint32_t found = 0;
+
+		same &= prof_node_parent(a, nd) == prof_node_parent(b, nd) &&
+			prof_node_location(a, nd) == prof_node_location(b, nd);
+		same &= prof_node_find(a, prof_node_parent(a, nd), prof_node_location(a, nd),
+				       &found) &&
+			found == nd;
+	}
+	CHECK(same);
 	prof_free(a);
 	prof_free(b);
 }
