@@ -266,5 +266,11 @@ int pdec_parse_tables(struct pdec *c);
 int pdec_check_meta(struct pdec *c);
 /* Parses and validates sample si into c->s_loc / s_val / s_lab (file indices). */
 int pdec_parse_sample(struct pdec *c, size_t si);
+/* Sample si as writers lay it out (packed location_id, then packed value, no label), read
+ * without a bounds check per byte like the table entries: its location indices into loc (room
+ * for that many) and its values into val; c->s_nloc, s_nval and s_nlab say how many. Anything
+ * else (or too little room) returns false having changed nothing but the contents of loc and
+ * val, and pdec_parse_sample's general path reads it (and reports any error). */
+bool pdec_sample_fast(struct pdec *c, size_t si, uint32_t *loc, size_t room, int64_t *val);
 
 #endif

@@ -390,35 +390,50 @@ static int fit_labels(struct pdec *c)
 }
 
 /* Append the just-parsed sample si to the kept arrays (merge only). */
+/* Room in the kept arrays for every sample, before the first is kept: a location id takes at
+ * least one byte. */
+static int keep_reserve(struct pdec *c)
+{
+	size_t nt = c->types.n, sample_bytes = 0;
+	int rc;
+
+	for (size_t i = 0; i < c->samples.n; i++)
+		sample_bytes += c->samples.v[i].len;
+	rc = pdec_fit(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1, sizeof(*c->k_off));
+	if (!rc)
+		rc = pdec_fit(c, (void **)&c->k_nls, &c->cap_k_nls, c->samples.n,
+			      sizeof(*c->k_nls));
+	if (!rc)
+		rc = pdec_fit(c, (void **)&c->k_ls, &c->cap_k_ls, c->samples.n, sizeof(*c->k_ls));
+	if (!rc)
+		rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, sample_bytes,
+			      sizeof(*c->k_loc));
+	if (!rc)
+		rc = pdec_fit(c, (void **)&c->k_val, &c->cap_k_val, c->samples.n * (nt ? nt : 1),
+			      sizeof(*c->k_val));
+	c->k_nloc = c->k_nlab = 0;
+	return rc;
+}
+
+/* Notes kept sample si, whose c->s_nloc locations and c->s_nlab labels are the next in k_loc and
+ * k_lab. */
+static void keep_note(struct pdec *c, size_t si)
+{
+	c->k_off[si].loc = c->k_nloc;
+	c->k_off[si].nloc = (uint32_t)c->s_nloc;
+	c->k_off[si].lab = c->k_nlab;
+	c->k_off[si].nlab = (uint32_t)c->s_nlab;
+	c->k_nls[si] = (uint32_t)c->s_nloc;
+	c->k_nloc += c->s_nloc;
+	c->k_nlab += c->s_nlab;
+}
+
+/* Append the just-parsed sample si to the kept arrays (merge only). */
 static int keep_sample(struct pdec *c, size_t si)
 {
 	size_t nt = c->types.n;
 	int rc;
 
-	if (si == 0) {
-		/* Room for every sample up front: a location id takes at least one byte. */
-		size_t sample_bytes = 0;
-
-		for (size_t i = 0; i < c->samples.n; i++)
-			sample_bytes += c->samples.v[i].len;
-		rc = pdec_fit(c, (void **)&c->k_off, &c->cap_k_off, c->samples.n + 1,
-			      sizeof(*c->k_off));
-		if (!rc)
-			rc = pdec_fit(c, (void **)&c->k_nls, &c->cap_k_nls, c->samples.n,
-				      sizeof(*c->k_nls));
-		if (!rc)
-			rc = pdec_fit(c, (void **)&c->k_ls, &c->cap_k_ls, c->samples.n,
-				      sizeof(*c->k_ls));
-		if (!rc)
-			rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, sample_bytes,
-				      sizeof(*c->k_loc));
-		if (!rc)
-			rc = pdec_fit(c, (void **)&c->k_val, &c->cap_k_val,
-				      c->samples.n * (nt ? nt : 1), sizeof(*c->k_val));
-		if (rc)
-			return rc;
-		c->k_nloc = c->k_nlab = 0;
-	}
 	rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, c->k_nloc + c->s_nloc,
 		      sizeof(*c->k_loc));
 	if (!rc)
@@ -429,19 +444,13 @@ static int keep_sample(struct pdec *c, size_t si)
 			      sizeof(*c->k_lab));
 	if (rc)
 		return rc;
-	c->k_off[si].loc = c->k_nloc;
-	c->k_off[si].nloc = (uint32_t)c->s_nloc;
-	c->k_off[si].lab = c->k_nlab;
-	c->k_off[si].nlab = (uint32_t)c->s_nlab;
-	c->k_nls[si] = (uint32_t)c->s_nloc;
 	if (c->s_nloc)
 		memcpy(c->k_loc + c->k_nloc, c->s_loc, c->s_nloc * sizeof(*c->s_loc));
 	if (nt)
 		memcpy(c->k_val + si * nt, c->s_val, nt * sizeof(*c->s_val));
 	if (c->s_nlab)
 		memcpy(c->k_lab + c->k_nlab, c->s_lab, c->s_nlab * sizeof(*c->s_lab));
-	c->k_nloc += c->s_nloc;
-	c->k_nlab += c->s_nlab;
+	keep_note(c, si);
 	return 0;
 }
 
@@ -521,7 +530,16 @@ static int parse_samples(struct pdec *c)
 	int rc = 0;
 
 	c->keep = c->len <= PDEC_KEEP_MAX_BYTES;
+	if (c->keep && c->samples.n)
+		rc = keep_reserve(c);
 	for (size_t i = 0; !rc && i < c->samples.n; i++) {
+		/* the usual sample straight into the kept arrays, else parsed and copied */
+		if (c->keep &&
+		    pdec_sample_fast(c, i, c->k_loc + c->k_nloc, c->cap_k_loc - c->k_nloc,
+				     c->k_val + i * c->types.n)) {
+			keep_note(c, i);
+			continue;
+		}
 		rc = pdec_parse_sample(c, i);
 		if (!rc)
 			rc = fit_labels(c);

@@ -1233,14 +1233,11 @@ static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
 	return parse_scalars(c, &r, &label_desc, lb, "sample", si);
 }
 
-/* A Sample as writers lay it out (packed location_id, then packed value, no label), read
- * without a bounds check per byte like location_fast: its location indices and values into
- * c->s_loc and c->s_val. Anything else (or too little room in s_loc) returns false having
- * changed nothing but the contents of s_loc and s_val, and the general parser reads it. */
-static inline bool sample_fast(struct pdec *c, struct span sp)
+bool pdec_sample_fast(struct pdec *c, size_t si, uint32_t *loc, size_t room, int64_t *val)
 {
+	struct span sp = c->samples.v[si];
 	const uint8_t *p = c->base + sp.off, *end = p + sp.len, *le;
-	uint32_t *out = c->s_loc;
+	uint32_t *out = loc;
 	size_t nv = 0, nt = c->types.n;
 	uint64_t v;
 
@@ -1248,7 +1245,7 @@ static inline bool sample_fast(struct pdec *c, struct span sp)
 		return false;
 	if (p < end && *p == (PPROF_S_LOCATION_ID << 3 | WIRE_LEN)) {
 		if (!(p = pprof_varint_nocheck(p + 1, &v)) || p > end || v > (uint64_t)(end - p) ||
-		    v > c->cap_loc)
+		    v > room)
 			return false;
 		for (le = p + v; p < le; out++) {
 			uint32_t li;
@@ -1264,14 +1261,14 @@ static inline bool sample_fast(struct pdec *c, struct span sp)
 		if (!(p = pprof_varint_nocheck(p + 1, &v)) || p > end || v > (uint64_t)(end - p))
 			return false;
 		for (le = p + v; p < le && nv < nt; nv++)
-			if (!(p = pprof_varint_nocheck(p, (uint64_t *)&c->s_val[nv])))
+			if (!(p = pprof_varint_nocheck(p, (uint64_t *)&val[nv])))
 				return false;
 		if (p != le)
 			return false;
 	}
 	if (p != end || nv != nt)
 		return false;
-	c->s_nloc = (size_t)(out - c->s_loc);
+	c->s_nloc = (size_t)(out - loc);
 	c->s_nval = nv;
 	c->s_nlab = 0;
 	return true;
@@ -1287,7 +1284,7 @@ int pdec_parse_sample(struct pdec *c, size_t si)
 	size_t n = 0;
 	int rc;
 
-	if (sample_fast(c, sp))
+	if (pdec_sample_fast(c, si, c->s_loc, c->cap_loc, c->s_val))
 		return 0;
 	c->s_nloc = c->s_nval = c->s_nlab = 0;
 	while (!wire_eof(&r)) {

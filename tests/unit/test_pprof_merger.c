@@ -286,8 +286,9 @@ struct aloc {
 /* A profile whose locations have addresses, which a session looks up by address before it
  * knows their functions' target ids. Variant v: 0 the base; 1 the same addresses holding other
  * content (a function of another file, of another name, another line, another mapping, an
- * inlined pair swapped) and labels; 2 the base with its ids in the reverse order; 3 the base
- * plus a three-line location and one without an address, its sample types in the other order. */
+ * inlined pair swapped) and labels on every other sample; 2 the base with its ids in the
+ * reverse order; 3 the base plus a three-line location and one without an address, its sample
+ * types in the other order. */
 static struct prof *with_addresses(int v)
 {
 	static const struct aloc base[] = {
@@ -344,7 +345,7 @@ static struct prof *with_addresses(int v)
 			vals[1] = t;
 		}
 		prof_add_sample(p, prof_add_stack(p, st, 3),
-				v == 1 ? prof_add_labelset(p, &lb, 1) : 0, vals);
+				v == 1 && i % 2 ? prof_add_labelset(p, &lb, 1) : 0, vals);
 	}
 	return p;
 }
