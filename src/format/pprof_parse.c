@@ -385,19 +385,28 @@ int pdec_scan_profile(struct pdec *c)
 		const uint8_t *kp = r.p;
 
 		/* Fastest path, while the entries end PDEC_MARGIN before the input: table entries
-		 * with a one-byte key, read with pprof_varint_nocheck. */
-		while (kp < c->safe_end) {
-			struct spans *s;
+		 * with a one-byte key, read with pprof_varint_nocheck, a run of one table's entries
+		 * (writers put each table's together) in an inner loop that keeps its array in
+		 * registers. */
+		while (kp < c->safe_end && (*kp & 7) == WIRE_LEN && *kp < 0x80 &&
+		       tables[*kp >> 3]) {
+			const uint8_t key = *kp;
+			struct spans *s = tables[key >> 3];
+			struct span *sv = s->v;
+			size_t n = s->n, cap = s->cap;
 			const uint8_t *q;
 
-			if ((*kp & 7) != WIRE_LEN || *kp >= 0x80 || !(s = tables[*kp >> 3]) ||
-			    s->n >= s->cap || !(q = pprof_varint_nocheck(kp + 1, &v)) ||
-			    v > (uint64_t)(r.end - q))
-				break;
-			s->v[s->n].off = (uint32_t)at(c, q);
-			s->v[s->n].len = (uint32_t)v;
-			s->n++;
-			kp = q + v;
+			while (kp < c->safe_end && *kp == key && n < cap &&
+			       (q = pprof_varint_nocheck(kp + 1, &v)) &&
+			       v <= (uint64_t)(r.end - q)) {
+				sv[n].off = (uint32_t)at(c, q);
+				sv[n].len = (uint32_t)v;
+				n++;
+				kp = q + v;
+			}
+			s->n = n;
+			if (kp < c->safe_end && *kp == key)
+				break; /* no room, or a bad length: the paths below */
 		}
 		r.p = kp;
 		if (wire_eof(&r))
