@@ -593,8 +593,8 @@ int main(int argc, char **argv)
 {
 	const char *ember = getenv("EMBER") ? getenv("EMBER") : "build/ember";
 	int clients = 32, n_prof = 256, gen_only = 0, threads = 0, rc = 0;
-	double secs = 10, ceil_secs, cpu0 = 0, cpu1 = 0, usr0 = 0, usr1 = 0, self0, self1, t_in, psz = 0, pmin = 1e18, pmax = 0,
-	       smp = 0, bsz = 0, rps, ceil_rps, wrk;
+	double secs = 10, ceil_secs, cpu0 = 0, cpu1 = 0, usr0 = 0, usr1 = 0, self0, self1, t_in,
+	       psz = 0, pmin = 1e18, pmax = 0, smp = 0, bsz = 0, rps, ceil_rps, wrk;
 	char base[256] = "", tmp[] = "/tmp/ember-bench-server.XXXXXX";
 	pid_t pid = 0;
 	struct world *w;
@@ -692,7 +692,8 @@ int main(int argc, char **argv)
 	printf(", %" PRIu64 " transport errors%s%s\n", in.neterr, in.neterr ? ": " : "",
 	       in.last_err);
 	if (pid)
-		printf("ingest: server CPU %.2f s (%.2f user) over %.1f s wall (%.2f cores), %.0f us "
+		printf("ingest: server CPU %.2f s (%.2f user) over %.1f s wall (%.2f cores), %.0f "
+		       "us "
 		       "of server CPU per profile\n",
 		       cpu1 - cpu0, usr1 - usr0, t_in, (cpu1 - cpu0) / t_in,
 		       in.ok ? (cpu1 - cpu0) / ((double)in.ok * (t_in / secs)) * 1e6 : 0);

@@ -131,11 +131,11 @@ int server_ingest_name_parse(const char *arg, struct arena *a, struct server_ing
 int server_time_parse(const char *s, int64_t now_ns, int64_t *out_ns)
 {
 	size_t n = 0;
-	int64_t v = 0;
+	uint64_t u = 0, scale;
 
 	if (!strncmp(s, "now", 3)) {
 		const char *p = s + 3;
-		int64_t mul;
+		int64_t mul, v = 0;
 
 		if (!*p) {
 			*out_ns = now_ns;
@@ -163,28 +163,28 @@ int server_time_parse(const char *s, int64_t now_ns, int64_t *out_ns)
 	for (const char *p = s; *p; p++, n++) {
 		if (*p < '0' || *p > '9' || n >= 19)
 			return -EMBER_EUSAGE;
-		v = v * 10 + (*p - '0');
+		u = u * 10 + (uint64_t)(*p - '0'); /* at most 19 digits: no wrap */
 	}
 	if (n == 0)
 		return -EMBER_EUSAGE;
 	if (n == 8) {
-		struct tm tm = {.tm_year = (int)(v / 10000) - 1900,
-				.tm_mon = (int)(v / 100 % 100) - 1,
-				.tm_mday = (int)(v % 100)};
+		struct tm tm = {.tm_year = (int)(u / 10000) - 1900,
+				.tm_mon = (int)(u / 100 % 100) - 1,
+				.tm_mday = (int)(u % 100)};
+		time_t t;
+
 		if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31)
 			return -EMBER_EUSAGE;
-		*out_ns = (int64_t)timegm(&tm) * 1000000000;
-	} else if (n == 13) {
-		*out_ns = v * 1000000;
-	} else if (n == 16) {
-		*out_ns = v * 1000;
-	} else if (n == 19) {
-		*out_ns = v;
-	} else {
-		if (v > INT64_MAX / 1000000000)
+		t = timegm(&tm);
+		if (t < 0 || (uint64_t)t > (uint64_t)INT64_MAX / 1000000000) /* before 1970, 2262 */
 			return -EMBER_EUSAGE;
-		*out_ns = v * 1000000000;
+		*out_ns = (int64_t)t * 1000000000;
+		return 0;
 	}
+	scale = n == 13 ? 1000000 : n == 16 ? 1000 : n == 19 ? 1 : 1000000000;
+	if (u > (uint64_t)INT64_MAX / scale) /* past the year 2262 in ns */
+		return -EMBER_EUSAGE;
+	*out_ns = (int64_t)(u * scale);
 	return 0;
 }
 
