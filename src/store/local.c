@@ -1,8 +1,9 @@
 /*
  * local.c — the "local" store backend: a data directory with wal/, blocks/, tmp/ and
  * quarantine/; open (clean tmp, drop superseded blocks, load blocks, quarantine corrupt ones,
- * replay the WAL, truncate a torn tail), append (check limits, WAL group commit, then apply to
- * the head), block cuts (rotate the WAL, freeze the head, write the blocks under tmp/, rename
+ * replay the WAL, truncate a torn tail), append (check limits and intern into the head under
+ * one lock hold, queue the WAL record; the commit group's leader applies the group's samples to
+ * the head once durable: commit_group), block cuts (rotate the WAL, freeze the head, write the blocks under tmp/, rename
  * into blocks/, delete the covered WAL segments), the optional background thread (cuts, then
  * maintain.c's retention and compaction), and query dispatch over head + blocks.
  *

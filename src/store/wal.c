@@ -305,12 +305,12 @@ struct store_wal {
 	atomic_uint_fast64_t group;	   /* the number of the group queueing in pend */
 	atomic_uint_fast64_t commit_turn;  /* groups below it have finished */
 	atomic_int err;			   /* sticky */
-	atomic_bool syncing;		   /* a leader has taken a group, not yet fsynced */
-	int fd;				   /* guarded by mu; the open segment */
-	uint64_t seq;			   /* its number */
-	uint64_t written;		   /* bytes queued over all segments */
-	struct buf pend;		   /* records queued for the next leader; guarded by mu */
-	struct buf flight;		   /* the bytes the leader writes; the leader's alone */
+	atomic_bool syncing; /* a leader has taken a group and not yet let the next start */
+	int fd;		     /* guarded by mu; the open segment */
+	uint64_t seq;	     /* its number */
+	uint64_t written;    /* bytes queued over all segments */
+	struct buf pend;     /* records queued for the next leader; guarded by mu */
+	struct buf flight;   /* the bytes the leader writes; the leader's alone */
 	/* The appenders' cookies, in queue order, for on_durable: pend's (guarded by mu) and the
 	 * group in flight's (its leader's alone). */
 	struct cookies {
