@@ -3,9 +3,10 @@
  * quarantine/; open (clean tmp, drop superseded blocks, load blocks, quarantine corrupt ones,
  * replay the WAL, truncate a torn tail), append (check limits and intern into the head under
  * one lock hold, queue the WAL record; the commit group's leader applies the group's samples to
- * the head once durable: commit_group), block cuts (rotate the WAL, freeze the head, write the blocks under tmp/, rename
- * into blocks/, delete the covered WAL segments), the optional background thread (cuts, then
- * maintain.c's retention and compaction), and query dispatch over head + blocks.
+ * the head once durable: commit_group), block cuts (rotate the WAL, freeze the head, write
+ * the blocks under tmp/, rename into blocks/, delete the covered WAL segments), the optional
+ * background thread (cuts, then maintain.c's retention and compaction), and query dispatch
+ * over head + blocks.
  *
  * State: OPEN --(write/fsync/rename fails)--> ERROR (read-only until reopened; store_append,
  * store_cut and store_compact return -EROFS). Locks: head_lock (rwlock) guards head and

@@ -311,12 +311,12 @@ struct store_wal {
 	uint64_t written;    /* bytes queued over all segments */
 	struct buf pend;     /* records queued for the next leader; guarded by mu */
 	struct buf flight;   /* the bytes the leader writes; the leader's alone */
-	/* The appenders' cookies, in queue order, for on_durable: pend's (guarded by mu) and the
-	 * group in flight's (its leader's alone). */
+	/* The cookies of pend's records, in queue order, for on_durable; guarded by mu. A leader
+	 * takes them with the records. */
 	struct cookies {
 		void **v;
 		size_t n, cap;
-	} pend_ck, flight_ck;
+	} pend_ck;
 	void (*on_durable)(void *ctx, void *const *ck, size_t n);
 	void *ctx;
 	bool rotating;	   /* a rotation waits for the leaders */
@@ -409,7 +409,6 @@ void store_wal_close(struct store_wal *w)
 	buf_fini(&w->pend);
 	buf_fini(&w->flight);
 	mem_free(w->pend_ck.v);
-	mem_free(w->flight_ck.v);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->state_cv);
 	mem_free(w);
@@ -442,9 +441,8 @@ static void wal_lead(struct store_wal *w)
 	t = w->flight; /* swap: appenders keep queueing into the empty buffer meanwhile */
 	w->flight = w->pend;
 	w->pend = t;
-	ck = w->flight_ck;
-	w->flight_ck = w->pend_ck;
-	w->pend_ck = ck;
+	ck = w->pend_ck; /* ours until we finish */
+	memset(&w->pend_ck, 0, sizeof(w->pend_ck));
 	target = w->written;
 	g = atomic_fetch_add(&w->group, 1);
 	pthread_mutex_unlock(&w->mu);
@@ -458,8 +456,6 @@ static void wal_lead(struct store_wal *w)
 		buf_init(&w->flight, MEM_STORE, SIZE_MAX);
 	}
 	w->flight.len = 0;
-	ck = w->flight_ck; /* ours until we finish; the next leader starts with none */
-	memset(&w->flight_ck, 0, sizeof(w->flight_ck));
 	pthread_mutex_lock(&w->mu);
 	if (rc && !atomic_load(&w->err)) {
 		atomic_store(&w->err, rc); /* (I1) a torn group is never acknowledged; replay
@@ -559,13 +555,15 @@ int store_wal_rotate(struct store_wal *w, uint64_t seq)
 		pthread_cond_wait(&w->state_cv, &w->mu);
 	w->rotating = true;
 	/* what is queued goes to the old segment; every group finishes first */
-	while (!atomic_load(&w->err) && (atomic_load(&w->syncing) || w->pend.len ||
-					 atomic_load(&w->commit_turn) != atomic_load(&w->group)))
+	while (!atomic_load(&w->err)) {
 		if (atomic_load(&w->syncing) ||
 		    atomic_load(&w->commit_turn) != atomic_load(&w->group))
 			pthread_cond_wait(&w->state_cv, &w->mu);
-		else
+		else if (w->pend.len)
 			wal_lead(w);
+		else
+			break;
+	}
 	rc = atomic_load(&w->err) ? -EROFS : segment_create(w, seq, &fd);
 	if (!rc) {
 		close(w->fd);
