@@ -91,11 +91,8 @@ enum {
 	OPT_STORAGE,
 	OPT_COMMIT_DELAY,
 	OPT_NO_COMPACTION,
-	OPT_MAX_TENANTS,
-	OPT_MAX_DEPTH,
-	OPT_MAX_TYPES,
-	OPT_MAX_LNLEN,
 	OPT_MAX_PROFILE,
+	OPT_STORE_U32, /* OPT_STORE_U32 + i: server_store_u32s[i] */
 };
 
 static const struct option server_longopts[] = {
@@ -123,11 +120,11 @@ static const struct option server_longopts[] = {
 	{"storage", required_argument, NULL, OPT_STORAGE},
 	{"commit-delay", required_argument, NULL, OPT_COMMIT_DELAY},
 	{"no-compaction", no_argument, NULL, OPT_NO_COMPACTION},
-	{"max-tenants", required_argument, NULL, OPT_MAX_TENANTS},
-	{"max-stack-depth", required_argument, NULL, OPT_MAX_DEPTH},
-	{"max-sample-types", required_argument, NULL, OPT_MAX_TYPES},
-	{"max-label-name-len", required_argument, NULL, OPT_MAX_LNLEN},
 	{"max-profile-bytes", required_argument, NULL, OPT_MAX_PROFILE},
+	{"max-tenants", required_argument, NULL, OPT_STORE_U32 + 0},
+	{"max-stack-depth", required_argument, NULL, OPT_STORE_U32 + 1},
+	{"max-sample-types", required_argument, NULL, OPT_STORE_U32 + 2},
+	{"max-label-name-len", required_argument, NULL, OPT_STORE_U32 + 3},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -224,22 +221,6 @@ static int server_flag(const char *cmd, int c, const char *arg, struct server_co
 	case OPT_NO_COMPACTION:
 		cfg->store.no_compaction = true;
 		break;
-	case OPT_MAX_TENANTS:
-		err = flag_u32(cmd, "--max-tenants", arg, 1, 1000000,
-			       &cfg->store.limits.max_tenants);
-		break;
-	case OPT_MAX_DEPTH:
-		err = flag_u32(cmd, "--max-stack-depth", arg, 1, 65536,
-			       &cfg->store.limits.max_stack_depth);
-		break;
-	case OPT_MAX_TYPES:
-		err = flag_u32(cmd, "--max-sample-types", arg, 1, 1024,
-			       &cfg->store.limits.max_sample_types);
-		break;
-	case OPT_MAX_LNLEN:
-		err = flag_u32(cmd, "--max-label-name-len", arg, 1, 65536,
-			       &cfg->store.limits.max_label_name_len);
-		break;
 	case OPT_MAX_PROFILE:
 		err = flag_size(cmd, "max-profile-bytes", arg, 1024, (uint64_t)1 << 32,
 				&cfg->store.limits.max_profile_bytes);
@@ -294,6 +275,15 @@ static int server_flag(const char *cmd, int c, const char *arg, struct server_co
 		break;
 	}
 	default:
+		if (c >= OPT_STORE_U32 && c < OPT_STORE_U32 + SERVER_STORE_U32_N) {
+			const struct server_store_u32 *su = &server_store_u32s[c - OPT_STORE_U32];
+			char opt[64];
+
+			snprintf(opt, sizeof(opt), "--%s", su->flag);
+			err = flag_u32(cmd, opt, arg, su->min, su->max,
+				       (uint32_t *)((char *)&cfg->store.limits + su->off));
+			break;
+		}
 		return CLI_EXIT_USAGE;
 	}
 	return err ? CLI_EXIT_USAGE : 0;

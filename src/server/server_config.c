@@ -55,6 +55,16 @@ static int want_u32(struct cfg_ctx *x, const yaml_node_t *n, const char *p, uint
 	return err;
 }
 
+const struct server_store_u32 server_store_u32s[SERVER_STORE_U32_N] = {
+	{"max_tenants", "max-tenants", 1, 1000000, offsetof(struct store_limits, max_tenants)},
+	{"max_stack_depth", "max-stack-depth", 1, 65536,
+	 offsetof(struct store_limits, max_stack_depth)},
+	{"max_sample_types", "max-sample-types", 1, 1024,
+	 offsetof(struct store_limits, max_sample_types)},
+	{"max_label_name_len", "max-label-name-len", 1, 65536,
+	 offsetof(struct store_limits, max_label_name_len)},
+};
+
 bool server_name_ok(const char *s, const char *extra)
 {
 	if (!*s)
@@ -184,14 +194,13 @@ static int storage_pair(struct ycfg *y, const char *key, yaml_node_t *v, const c
 		so->no_compaction = !b;
 		return err;
 	}
-	if (!strcmp(key, "max_tenants"))
-		return want_u32(x, v, p, 1, 1000000, &so->limits.max_tenants);
-	if (!strcmp(key, "max_stack_depth"))
-		return want_u32(x, v, p, 1, 65536, &so->limits.max_stack_depth);
-	if (!strcmp(key, "max_sample_types"))
-		return want_u32(x, v, p, 1, 1024, &so->limits.max_sample_types);
-	if (!strcmp(key, "max_label_name_len"))
-		return want_u32(x, v, p, 1, 65536, &so->limits.max_label_name_len);
+	for (size_t i = 0; i < SERVER_STORE_U32_N; i++) {
+		const struct server_store_u32 *l = &server_store_u32s[i];
+
+		if (!strcmp(key, l->key))
+			return want_u32(x, v, p, l->min, l->max,
+					(uint32_t *)((char *)&so->limits + l->off));
+	}
 	if (!strcmp(key, "max_profile_bytes"))
 		return ycfg_size(x->y, v, p, 1024, (uint64_t)1 << 32,
 				 &so->limits.max_profile_bytes);

@@ -50,6 +50,17 @@ int server_config_duration(const char *s, int64_t *out_ns);
 
 /* s is non-empty and only of ASCII letters, digits and the characters of extra. */
 bool server_name_ok(const char *s, const char *extra);
+
+/* The storage section's whole-number limits of struct store_limits, with their bounds: the
+ * YAML keys and the `ember server` flags both read them from here. */
+struct server_store_u32 {
+	const char *key;  /* storage.<key> */
+	const char *flag; /* --<flag> */
+	uint32_t min, max;
+	size_t off; /* of the uint32_t field in struct store_limits */
+};
+#define SERVER_STORE_U32_N 4
+extern const struct server_store_u32 server_store_u32s[SERVER_STORE_U32_N];
 /* A tenant id of the config and the X-Scope-OrgID header: [A-Za-z0-9_.-]{1,64}. */
 bool server_tenant_ok(const char *t);
 
