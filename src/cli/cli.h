@@ -25,6 +25,10 @@
 /* Largest input file read, and largest decompressed profile. */
 #define CLI_MAX_INPUT_BYTES ((size_t)1 << 30)
 
+struct pprof_limits;
+/* The limits every command decodes pprof input with (CLI_MAX_INPUT_BYTES, inflated or not). */
+extern const struct pprof_limits cli_pprof_limits;
+
 /* The text every command's --help ends with. */
 #define CLI_EXIT_HELP                                                                        \
 	"Exit status: 0 on success, 1 on a runtime or input error (unreadable, corrupt or\n" \

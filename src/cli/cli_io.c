@@ -19,12 +19,8 @@
 /* How much of the start of an input is inspected to tell text from binary. */
 #define SNIFF_BYTES 4096
 
-static void load_limits(struct pprof_limits *lim)
-{
-	memset(lim, 0, sizeof(*lim));
-	lim->gzip.max_out = CLI_MAX_INPUT_BYTES;
-	lim->max_bytes = CLI_MAX_INPUT_BYTES;
-}
+const struct pprof_limits cli_pprof_limits = {.gzip = {.max_out = CLI_MAX_INPUT_BYTES},
+					      .max_bytes = CLI_MAX_INPUT_BYTES};
 
 /* Folded text has no control bytes but tab, CR and LF; profile.proto starts with a tag and a
  * length, which always puts a control byte in the first few bytes. */
@@ -114,14 +110,12 @@ static int decode_into(const char *cmd, const char *path, const struct buf *b, s
 	if (!gz && looks_like_text(b->data, b->len))
 		return folded_into(cmd, path, b->data, b->len, dst, out);
 
-	struct pprof_limits lim;
 	struct ember_diag d = {{0}};
 	int rc;
-	load_limits(&lim);
 	if (dst)
-		rc = pprof_decode_merge(dst, b->data, b->len, &lim, &d);
+		rc = pprof_decode_merge(dst, b->data, b->len, &cli_pprof_limits, &d);
 	else
-		rc = pprof_decode(b->data, b->len, &lim, out, &d);
+		rc = pprof_decode(b->data, b->len, &cli_pprof_limits, out, &d);
 	if (rc == 0)
 		return 0;
 	if (gz && rc == -EMBER_EFORMAT) {

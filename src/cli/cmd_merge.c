@@ -64,10 +64,6 @@ struct merge_pipe {
 	bool stop;
 };
 
-/* The limits cli_io.c decodes with. */
-static const struct pprof_limits merge_limits = {.gzip = {.max_out = CLI_MAX_INPUT_BYTES},
-						 .max_bytes = CLI_MAX_INPUT_BYTES};
-
 /* Reads path into s and gunzips it when it is gzip (reader thread). */
 static void prepare(struct merge_slot *s, const char *path)
 {
@@ -78,8 +74,8 @@ static void prepare(struct merge_slot *s, const char *path)
 	s->inflated = false;
 	s->read = buf_read_file(&s->file, path) == 0 && s->file.len > 0;
 	if (s->read && gzip_is(s->file.data, s->file.len))
-		s->inflated =
-			pprof_gunzip(s->file.data, s->file.len, &merge_limits, &s->raw, &d) == 0;
+		s->inflated = pprof_gunzip(s->file.data, s->file.len, &cli_pprof_limits, &s->raw,
+					   &d) == 0;
 }
 
 struct merge_reader {
@@ -134,7 +130,7 @@ static int merge_one(const char *cmd, const char *path, struct merge_slot *s,
 	struct prof *p = NULL;
 	int rc;
 
-	if (b && pprof_parse(b->data, b->len, &merge_limits, &pp, &d) == 0) {
+	if (b && pprof_parse(b->data, b->len, &cli_pprof_limits, &pp, &d) == 0) {
 		rc = pprof_merger_add(m, pp, &d);
 		pprof_parsed_free(pp);
 		if (rc == 0)
