@@ -281,7 +281,7 @@ static int server_flag(const char *cmd, int c, const char *arg, struct server_co
 
 			snprintf(opt, sizeof(opt), "--%s", su->flag);
 			err = flag_u32(cmd, opt, arg, su->min, su->max,
-				       (uint32_t *)((char *)&cfg->store.limits + su->off));
+				       server_store_u32_field(&cfg->store.limits, su));
 			break;
 		}
 		return CLI_EXIT_USAGE;

@@ -199,7 +199,7 @@ static int storage_pair(struct ycfg *y, const char *key, yaml_node_t *v, const c
 
 		if (!strcmp(key, l->key))
 			return want_u32(x, v, p, l->min, l->max,
-					(uint32_t *)((char *)&so->limits + l->off));
+					server_store_u32_field(&so->limits, l));
 	}
 	if (!strcmp(key, "max_profile_bytes"))
 		return ycfg_size(x->y, v, p, 1024, (uint64_t)1 << 32,

@@ -61,6 +61,13 @@ struct server_store_u32 {
 };
 #define SERVER_STORE_U32_N 4
 extern const struct server_store_u32 server_store_u32s[SERVER_STORE_U32_N];
+
+/* The field of lim that u names. */
+static inline uint32_t *server_store_u32_field(struct store_limits *lim,
+					       const struct server_store_u32 *u)
+{
+	return (uint32_t *)((char *)lim + u->off);
+}
 /* A tenant id of the config and the X-Scope-OrgID header: [A-Za-z0-9_.-]{1,64}. */
 bool server_tenant_ok(const char *t);
 
