@@ -42,6 +42,8 @@ int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
 		struct pprof_parsed **out, struct ember_diag *d);
 int pprof_parsed_merge(struct prof *dst, struct pprof_parsed *pp, struct ember_diag *d);
 void pprof_parsed_free(struct pprof_parsed *pp);
+/* About the memory pp holds (its inflated input and parsed tables). */
+size_t pprof_parsed_bytes(const struct pprof_parsed *pp);
 /* pprof_parse's gunzip alone, for a caller that inflates on one thread and parses on another:
  * gzipped data is inflated into raw (appended) within the limits pprof_parse applies, and
  * pprof_parse of raw's bytes then gives what pprof_parse of data gives; an error is the one
@@ -57,6 +59,25 @@ struct pprof_merger;
 struct pprof_merger *pprof_merger_new(struct prof *dst);
 int pprof_merger_add(struct pprof_merger *m, struct pprof_parsed *pp, struct ember_diag *d);
 void pprof_merger_free(struct pprof_merger *m);
+
+/* A parsed profile taken apart for a store that keeps one symbol dictionary (a struct prof)
+ * and the samples elsewhere: pprof_parsed_split gives a shell profile with the input's sample
+ * types, metadata, comments and label sets but no symbols, stacks or samples, and the samples
+ * in s (pointing into pp, valid until pprof_parsed_free), in input order, duplicates not
+ * summed; pprof_merger_stacks then adds the samples' stacks to the session's target with
+ * their symbols, as pprof_merger_add would, writing each sample's leaf node (0: no locations)
+ * to node[0..s->n), and cannot fail. Each step once per parsed profile, the second only after
+ * the first; a profile split cannot be merged. -EMBER_ELIMIT when the input was too large for
+ * pprof_parse to keep its samples parsed (then decode it whole). */
+struct pprof_samples {
+	size_t n;
+	const int64_t *values;	   /* n x the shell's sample types */
+	const uint32_t *labelsets; /* the shell's label set of each sample; NULL: none has one */
+	uint32_t max_depth;	   /* the most locations of a sample */
+};
+int pprof_parsed_split(struct pprof_parsed *pp, struct prof **shell, struct pprof_samples *s,
+		       struct ember_diag *d);
+void pprof_merger_stacks(struct pprof_merger *m, struct pprof_parsed *pp, uint32_t *node);
 
 /* Append the encoding of p to out, gzipped (level 1) when gzip is set. */
 int pprof_encode(const struct prof *p, bool gzip, struct buf *out);

@@ -816,7 +816,7 @@ int pprof_decode_merge(struct prof *dst, const void *data, size_t len,
 struct pprof_parsed {
 	struct buf raw;
 	struct pdec c;
-	bool merged;
+	bool merged, split;
 };
 
 int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
@@ -831,7 +831,7 @@ int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
 	if (!pp)
 		return ember_diag_set(d, -ENOMEM, "pprof: out of memory");
 	buf_init(&pp->raw, MEM_FORMAT, SIZE_MAX);
-	pp->merged = false;
+	pp->merged = pp->split = false;
 	rc = unwrap(data, len, lim, &pp->raw, &p, &n, d);
 	if (rc) {
 		buf_fini(&pp->raw);
@@ -864,7 +864,7 @@ static int parsed_merge(struct prof *dst, struct pprof_merger *m, struct pprof_p
 {
 	int rc;
 
-	if (pp->merged)
+	if (pp->merged || pp->split)
 		return ember_diag_set(d, -EINVAL, "pprof: a parsed profile merges only once");
 	pp->c.d = d;
 	pp->c.dst = dst;
@@ -897,4 +897,79 @@ void pprof_parsed_free(struct pprof_parsed *pp)
 	pdec_fini(&pp->c);
 	buf_fini(&pp->raw);
 	mem_free(pp);
+}
+
+/* ---- a parsed profile split for a dictionary store (pprof.h: pprof_parsed_split) ---- */
+
+int pprof_parsed_split(struct pprof_parsed *pp, struct prof **shell, struct pprof_samples *s,
+		       struct ember_diag *d)
+{
+	struct pdec *c = &pp->c;
+	struct prof_label *s_lab = c->s_lab;
+	uint32_t depth = 0;
+
+	*shell = NULL;
+	if (pp->merged || pp->split)
+		return ember_diag_set(d, -EINVAL, "pprof: a parsed profile is used only once");
+	if (!c->keep)
+		return ember_diag_set(d, -EMBER_ELIMIT, "pprof: %zu bytes: too large to split",
+				      c->len);
+	c->dst = prof_new();
+	for (size_t i = 0; i < c->types.n; i++)
+		prof_add_sample_type(c->dst, str_get(c, c->vt[i].type), str_get(c, c->vt[i].unit));
+	c->merge = false; /* the profile's own metadata */
+	build_meta(c);
+	c->merge = true;
+	for (size_t si = 0; si < c->samples.n; si++) {
+		const struct kept *kp = &c->k_off[si];
+
+		depth = EMBER_MAX(depth, kp->nloc);
+		if (!c->k_nlab)
+			continue;
+		c->s_nlab = kp->nlab;
+		c->s_lab = kp->nlab ? c->k_lab + kp->lab : s_lab;
+		c->k_ls[si] = build_labelset(c);
+	}
+	c->s_lab = s_lab;
+	*shell = c->dst;
+	/* the shell's string ids mean nothing to the dictionary pprof_merger_stacks adds to */
+	memset(c->str_dst + 1, 0xff, (c->n_str - 1) * sizeof(*c->str_dst));
+	c->dst = NULL;
+	s->n = c->samples.n;
+	s->values = c->k_val;
+	s->labelsets = c->k_nlab ? c->k_ls : NULL;
+	s->max_depth = depth;
+	pp->split = true;
+	return 0;
+}
+
+void pprof_merger_stacks(struct pprof_merger *m, struct pprof_parsed *pp, uint32_t *node)
+{
+	struct pdec *c = &pp->c;
+	const uint32_t *loc = c->k_loc;
+
+	if (!pp->split || pp->merged)
+		return;
+	c->dst = m->dst;
+	c->mc = m;
+	build_locations_cached(c, m);
+	for (size_t k = 0; k < c->k_nloc; k++)
+		c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+	for (size_t si = 0; si < c->samples.n; si++) {
+		node[si] = prof_add_stack(m->dst, loc, c->k_nls[si]);
+		loc += c->k_nls[si];
+	}
+	pp->merged = true;
+	c->dst = NULL;
+	c->mc = NULL;
+}
+
+size_t pprof_parsed_bytes(const struct pprof_parsed *pp)
+{
+	const struct pdec *c = &pp->c;
+
+	return pp->raw.cap + c->cap_k_loc * sizeof(*c->k_loc) + c->cap_k_val * sizeof(*c->k_val) +
+	       c->cap_k_lab * sizeof(*c->k_lab) + c->cap_k_off * sizeof(*c->k_off) +
+	       (c->cap_k_nls + c->cap_k_ls) * sizeof(uint32_t) +
+	       (c->locations.n + c->functions.n + c->mappings.n) * 32 + (size_t)c->n_str * 12;
 }

@@ -310,7 +310,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 	struct arena *a = arena_new(MEM_SERVER, 16384);
 	struct server_ingest_name n;
 	const struct ingest_kind *k = NULL;
-	struct prof *p = NULL;
+	struct server_pprof x = {0};
 	struct ember_diag d = {{0}};
 	int64_t now = server_now_ns(), from = now, until = now;
 	char *service;
@@ -388,7 +388,7 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 				 .max_ratio = q->limits ? q->limits->max_ratio : 0},
 			.max_bytes = max_out};
 
-		err = pprof_decode(body, body_len, &lim, &p, &d);
+		err = server_pprof_decode(q->srv->store, body, body_len, &lim, &x, &d);
 		if (err) {
 			server_resp_error(r, 422, "pprof %s: %s",
 					  multipart ? "profile part" : "body",
@@ -396,15 +396,16 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 			goto out;
 		}
 		if (multipart && mp.sample_type_config.data &&
-		    server_sample_type_config(p, mp.sample_type_config.data,
+		    server_sample_type_config(x.prof, mp.sample_type_config.data,
 					      mp.sample_type_config.len, r))
 			goto out;
 	} else {
-		p = decode_text(q, format, k, r);
-		if (!p)
+		x.prof = decode_text(q, format, k, r);
+		if (!x.prof)
 			goto out;
 	}
-	if (prof_n_samples(p) == 0) {
+	struct prof *p = x.prof;
+	if (server_pprof_n_samples(&x) == 0) {
 		r->status = 200; /* nothing to store, as Pyroscope answers an empty profile */
 		r->ctype = "text/plain";
 		goto out;
@@ -431,8 +432,8 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 				  .labels = labels,
 				  .n_labels = nl,
 				  .name = pprof ? pprof_metric_name(p, k) : k->name,
-				  .time_ns = from,
-				  .prof = p};
+				  .time_ns = from};
+	server_pprof_to_append(&x, &ap);
 	err = store_append(q->srv->store, &ap, &d);
 	if (err) {
 		unsigned int st = server_store_status(err, r);
@@ -440,10 +441,10 @@ void server_ingest(const struct server_req *q, struct server_resp *r)
 		goto out;
 	}
 	atomic_fetch_add(&q->srv->ingest_profiles, 1);
-	atomic_fetch_add(&q->srv->ingest_samples, prof_n_samples(p));
+	atomic_fetch_add(&q->srv->ingest_samples, server_pprof_n_samples(&x));
 	r->status = 200;
 	r->ctype = "text/plain";
 out:
-	prof_free(p);
+	server_pprof_fini(&x);
 	arena_free(a);
 }

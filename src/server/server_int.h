@@ -149,6 +149,27 @@ int server_multipart_parse(const char *ctype, const uint8_t *body, size_t len,
 int server_sample_type_config(struct prof *p, const uint8_t *cfg, size_t len,
 			      struct server_resp *r);
 
+/* A pprof body decoded for the store (server_pprof.c): a whole profile, or, where the store
+ * takes separate stacks, a shell profile (sample types, metadata, label sets; what
+ * server_sample_type_config and the labels read) and the parsed samples, whose stacks the
+ * store has added to its dictionary. */
+struct pprof_limits;
+struct pprof_parsed;
+struct server_pprof {
+	struct prof *prof;	 /* owned */
+	struct pprof_parsed *pp; /* owned; NULL: prof is whole */
+	struct store_stacks st;	 /* when pp */
+};
+int server_pprof_decode(struct store *store, const void *body, size_t len,
+			const struct pprof_limits *lim, struct server_pprof *x,
+			struct ember_diag *d);
+size_t server_pprof_n_samples(const struct server_pprof *x);
+/* The memory the decoded body holds. */
+size_t server_pprof_bytes(const struct server_pprof *x);
+/* Sets ap->prof and ap->stacks. */
+void server_pprof_to_append(const struct server_pprof *x, struct store_append *ap);
+void server_pprof_fini(struct server_pprof *x);
+
 /* A handler: reads the request, fills the response (status, content type, body). */
 typedef void (*server_handler)(const struct server_req *q, struct server_resp *r);
 

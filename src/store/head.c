@@ -153,6 +153,9 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 		    lim->max_label_value_len)
 			return ember_diag_set(d, -EMBER_ELIMIT, "profile type id too long");
 	}
+	if (r->stacks && r->stacks->max_depth > lim->max_stack_depth)
+		return ember_diag_set(d, -EMBER_ELIMIT, "stack deeper than %u frames",
+				      lim->max_stack_depth);
 	/* stack depth: parents come before children */
 	depth = mem_alloc(MEM_STORE, (size_t)nn * sizeof(*depth));
 	depth[0] = 0;
@@ -200,8 +203,33 @@ int store_head_check(const struct store_head *h, const struct store_rec *r,
 /* Remapping of the incoming profile's ids into the tenant dictionary. */
 struct remap {
 	uint32_t *str, *map, *fn, *loc, *node;
+	uint32_t *snode;   /* store_stacks: each sample's node in the dictionary */
 	uint64_t *ls_span; /* span id per label set */
 };
+
+/* Sample i of r: its dictionary node, label set and values. */
+static inline void rec_sample(const struct store_rec *r, const struct remap *m, size_t i,
+			      uint32_t *node, uint32_t *labelset, const int64_t **values)
+{
+	const struct store_stacks *st = r->stacks;
+	struct prof_sample x;
+
+	if (st) {
+		*node = m->snode[i];
+		*labelset = st->labelsets ? st->labelsets[i] : 0;
+		*values = st->values + i * prof_n_sample_types(r->prof);
+		return;
+	}
+	prof_sample_get(r->prof, i, &x);
+	*node = m->node[x.node];
+	*labelset = x.labelset;
+	*values = x.values;
+}
+
+static size_t rec_n_samples(const struct store_rec *r)
+{
+	return r->stacks ? r->stacks->n : prof_n_samples(r->prof);
+}
 
 /* The incoming profile's sampled stacks in the dictionary. A stack is found by its path hash
  * (a seeded 64-bit hash of its dictionary location ids, root first: one lookup per sampled
@@ -256,7 +284,7 @@ static void remap_nodes(struct store_sdata *sd, const struct prof *p, struct rem
 	mem_free(ph);
 }
 
-static void remap_build(struct store_sdata *sd, const struct prof *p, struct remap *m)
+static void remap_symbols(struct store_sdata *sd, const struct prof *p, struct remap *m)
 {
 	uint32_t ns = prof_n_strings(p);
 	struct prof *dict = sd->dict;
@@ -301,7 +329,32 @@ static void remap_build(struct store_sdata *sd, const struct prof *p, struct rem
 		if (lines != small)
 			mem_free(lines);
 	}
-	remap_nodes(sd, p, m);
+}
+
+/* The stacks of store_stacks samples, added by their decoder (its state for this dictionary
+ * kept in sd->xcache; one from another decoder is dropped). */
+static void remap_stacks(struct store_sdata *sd, const struct store_stacks *st, struct remap *m)
+{
+	if (sd->xcache && sd->xcache_free != st->cache_free) {
+		sd->xcache_free(sd->xcache);
+		sd->xcache = NULL;
+	}
+	sd->xcache_free = st->cache_free;
+	m->snode = mem_alloc(MEM_STORE, (st->n ? st->n : 1) * sizeof(*m->snode));
+	st->translate(st->ctx, sd->dict, &sd->xcache, m->snode);
+}
+
+static void remap_build(struct store_sdata *sd, const struct store_rec *r, struct remap *m)
+{
+	const struct prof *p = r->prof;
+
+	memset(m, 0, sizeof(*m));
+	if (r->stacks) {
+		remap_stacks(sd, r->stacks, m);
+	} else {
+		remap_symbols(sd, p, m);
+		remap_nodes(sd, p, m);
+	}
 	m->ls_span = mem_calloc(MEM_STORE, prof_n_labelsets(p), 8);
 	for (uint32_t i = 1; i < prof_n_labelsets(p); i++) {
 		size_t n;
@@ -321,6 +374,7 @@ static void remap_fini(struct remap *m)
 	mem_free(m->fn);
 	mem_free(m->loc);
 	mem_free(m->node);
+	mem_free(m->snode);
 	mem_free(m->ls_span);
 }
 
@@ -341,7 +395,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 {
 	const struct prof *p = r->prof;
 	struct store_sdata *sd = tenant_get(h, r->tenant);
-	size_t nt = prof_n_sample_types(p), ns = prof_n_samples(p), max_n = 0, *start;
+	size_t nt = prof_n_sample_types(p), ns = rec_n_samples(r), max_n = 0, *start;
 	size_t before = prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot);
 	size_t n_smp = 0, n_pairs = 0, n_enc = 0;
 	struct remap m;
@@ -375,24 +429,26 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	/* every series' stream: a flags byte each, at most 25 bytes a sample */
 	pd->enc_mem = mem_alloc(MEM_STORE, nt * sp->n_groups + STORE_SMP_ENC_MAX(nt * ns));
 	store_dict_mark(sd->dict, &mark);
-	remap_build(sd, p, &m);
+	remap_build(sd, r, &m);
 	/* The samples bucketed by group, each bucket in (node, span) order, once for every
 	 * sample type: value = sample index. */
 	start = mem_calloc(MEM_STORE, (size_t)sp->n_groups + 1, sizeof(*start));
 	for (size_t i = 0; i < ns; i++) {
-		struct prof_sample x;
+		uint32_t node, ls;
+		const int64_t *v;
 
-		prof_sample_get(p, i, &x);
-		start[sp->group_of[x.labelset] + 1]++;
+		rec_sample(r, &m, i, &node, &ls, &v);
+		start[sp->group_of[ls] + 1]++;
 	}
 	for (uint32_t g = 0; g < sp->n_groups; g++)
 		start[g + 1] += start[g];
 	for (size_t i = 0; i < ns; i++) {
-		struct prof_sample x;
+		uint32_t node, ls;
+		const int64_t *v;
 
-		prof_sample_get(p, i, &x);
-		order[start[sp->group_of[x.labelset]]++] =
-			(struct store_smp){m.node[x.node], m.ls_span[x.labelset], (int64_t)i};
+		rec_sample(r, &m, i, &node, &ls, &v);
+		order[start[sp->group_of[ls]]++] =
+			(struct store_smp){node, m.ls_span[ls], (int64_t)i};
 	}
 	for (uint32_t g = sp->n_groups; g > 0; g--) /* back to bucket starts */
 		start[g] = start[g - 1];
@@ -439,18 +495,19 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 			x->pairs[2 * gpt[g] + 1] = pt_id;
 			for (size_t i = 0; i < no;
 			     i++) { /* zero values dropped, duplicates summed */
-				struct prof_sample y;
+				uint32_t node, ls;
+				const int64_t *y;
 
-				prof_sample_get(p, (size_t)o[i].value, &y);
-				if (!y.values[vi])
+				rec_sample(r, &m, (size_t)o[i].value, &node, &ls, &y);
+				if (!y[vi])
 					continue;
 				if (k && s[k - 1].node == o[i].node && s[k - 1].span == o[i].span) {
-					s[k - 1].value += y.values[vi];
+					s[k - 1].value += y[vi];
 					continue;
 				}
 				s[k].node = o[i].node;
 				s[k].span = o[i].span;
-				s[k].value = y.values[vi];
+				s[k].value = y[vi];
 				k++;
 			}
 			x->smp = s;

@@ -665,6 +665,7 @@ static int local_append(struct store *base, const struct store_append *a, struct
 		r.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	}
 	r.prof = a->prof;
+	r.stacks = a->stacks;
 	rc = store_split_build(r.prof, r.labels, r.n_labels, &s->lim, &split, d);
 	if (rc)
 		return rc;
@@ -1022,6 +1023,7 @@ static void local_stats(struct store *base, struct store_stats *st)
 
 static const struct store_ops local_ops = {
 	.name = "local",
+	.takes_stacks = true,
 	.append = local_append,
 	.label_names = local_label_names,
 	.label_values = local_label_values,

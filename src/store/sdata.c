@@ -61,6 +61,8 @@ void store_cols_fini(struct store_cols *c)
 void store_sdata_fini(struct store_sdata *sd)
 {
 	store_sspace_release(sd);
+	if (sd->xcache)
+		sd->xcache_free(sd->xcache);
 	prof_free(sd->dict);
 	strtab_free(sd->series_keys);
 	for (uint32_t i = 0; i < sd->n_series; i++) {

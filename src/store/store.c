@@ -32,7 +32,15 @@ void store_close(struct store *s)
 
 int store_append(struct store *s, const struct store_append *a, struct ember_diag *d)
 {
+	if (a->stacks && !s->ops->takes_stacks)
+		return ember_diag_set(d, -EMBER_EUSAGE, "store: %s takes no separate stacks",
+				      s->ops->name);
 	return s->ops->append(s, a, d);
+}
+
+bool store_takes_stacks(const struct store *s)
+{
+	return s->ops->takes_stacks;
 }
 
 int store_label_names(struct store *s, const struct store_query *q, struct store_result **out,

@@ -77,6 +77,24 @@ struct store_label {
 	const char *value;
 };
 
+/* Samples whose stacks are not in their profile: the store has them added to the tenant's
+ * symbol dictionary (a struct prof), under its own lock, by a decoder that can write into a
+ * dictionary directly, which saves building a whole profile first. The append's prof then
+ * gives the sample types, metadata and label sets only; its samples are ignored. Only for a
+ * backend where store_takes_stacks. */
+struct store_stacks {
+	size_t n;		   /* samples */
+	const int64_t *values;	   /* n x the prof's sample types */
+	const uint32_t *labelsets; /* the prof's label set of each sample; NULL: all 0 */
+	uint32_t max_depth;	   /* the most locations of a stack */
+	/* Adds every sample's stack, with its symbols, to dict and writes its leaf node to
+	 * node[0..n). *cache is the decoder's own state for dict (NULL the first time), kept
+	 * with dict and passed to cache_free when dict goes. Must not call the store. */
+	void (*translate)(void *ctx, struct prof *dict, void **cache, uint32_t *node);
+	void (*cache_free)(void *cache);
+	void *ctx;
+};
+
 struct store_append {
 	const char *tenant; /* [A-Za-z0-9_.-]{1,64}; NULL or "" = "anonymous" */
 	const struct store_label *labels;
@@ -84,6 +102,7 @@ struct store_append {
 	const char *name; /* profile name, e.g. "process_cpu"; NULL = __name__ label or "unknown" */
 	int64_t time_ns;  /* 0 = prof_meta(prof)->time_ns */
 	const struct prof *prof; /* borrowed; sample label "span_id" (hex) becomes the span id */
+	const struct store_stacks *stacks; /* NULL: the samples are prof's */
 };
 
 enum store_match_op {
@@ -188,6 +207,7 @@ struct store_stats {
 /* The backend interface. Every member is required except diff/top (generic fallbacks exist). */
 struct store_ops {
 	const char *name;
+	bool takes_stacks; /* append accepts store_append.stacks */
 	int (*append)(struct store *s, const struct store_append *a, struct ember_diag *d);
 	int (*label_names)(struct store *s, const struct store_query *q, struct store_result **out,
 			   struct ember_diag *d);
@@ -226,6 +246,8 @@ void store_close(struct store *s);
  * -EMBER_ELIMIT (a limit, named in d), -EMBER_EUSAGE (bad tenant, label, empty profile),
  * -EROFS (ERROR state), -errno (the write or fsync that failed; the store is now in ERROR). */
 int store_append(struct store *s, const struct store_append *a, struct ember_diag *d);
+/* Whether store_append takes samples with store_append.stacks. */
+bool store_takes_stacks(const struct store *s);
 
 /* Label names / values of the series that match q and have profiles in its time range. */
 int store_label_names(struct store *s, const struct store_query *q, struct store_result **out,

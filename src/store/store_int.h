@@ -176,6 +176,9 @@ struct store_sdata {
 	/* head only (empty in blocks): the sampled stacks by path hash (head.c remap_nodes) */
 	struct hmap stacks;
 	uint64_t stack_seed;
+	/* head only: a store_stacks decoder's state for dict (store.h), freed with it */
+	void *xcache;
+	void (*xcache_free)(void *cache);
 	int64_t min_t, max_t;
 	uint64_t n_prof, n_smp;
 	/* loaded blocks only (else NULL): the tenant's stack space this dictionary's stacks are
@@ -308,7 +311,8 @@ struct store_rec {
 	const char *name;
 	int64_t time_ns;
 	const struct prof *prof;
-	const struct store_split *split; /* prof's series groups when known; NULL = built */
+	const struct store_stacks *stacks; /* NULL: the samples are prof's */
+	const struct store_split *split;   /* prof's series groups when known; NULL = built */
 };
 
 /* A tenant id usable as a file name: [A-Za-z0-9_.-]{1,64}, not starting with '.'. */

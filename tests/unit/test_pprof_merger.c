@@ -4,7 +4,8 @@
  * three lines (three bypass the location cache), the same input merged twice (every location a
  * cache hit), locations with addresses (found by address: same addresses with other content,
  * other ids), the target growing by other means between adds, errors leaving it unchanged, and
- * the cache itself (pprof_dec_int.h): exact hits under forced equal hashes, growth.
+ * the cache itself (pprof_dec_int.h): exact hits under forced equal hashes, growth; and the
+ * split for a dictionary store (pprof_parsed_split + pprof_merger_stacks) against the same.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -508,4 +509,87 @@ TEST(pprof_merger_function_cache_exact)
 	mem_free(keys);
 	mem_free(hash);
 	mem_free(ids);
+}
+
+/* pprof_parsed_split + pprof_merger_stacks, with the samples then added to the target by hand
+ * (label sets re-interned from the shell), give what pprof_decode_merge gives; each shell has
+ * the input's sample types and metadata; a split profile is used once. */
+TEST(pprof_split_stacks_match_decode_merge)
+{
+	static const int order[] = {0, 1, 2, 3, 4, 5, 2, 0, 5};
+	const int n = (int)EMBER_ARRAY_SIZE(order);
+	struct buf in[N_IN];
+	struct prof *dst = prof_new(), *ref;
+	struct pprof_merger *m = pprof_merger_new(dst);
+	struct ember_diag d = {{0}};
+	int rc = 0, labelled = 0;
+
+	make_inputs(in);
+	ref = plain_merge(in, order, n);
+	for (int i = 0; i < n && rc == 0; i++) {
+		struct pprof_parsed *pp = NULL;
+		struct pprof_samples smp;
+		struct prof *shell = NULL, *whole = NULL, *again = NULL;
+		uint32_t *node;
+
+		rc = pprof_decode(in[order[i]].data, in[order[i]].len, NULL, &whole, &d);
+		if (rc == 0)
+			rc = pprof_parse(in[order[i]].data, in[order[i]].len, NULL, &pp, &d);
+		if (rc == 0)
+			rc = pprof_parsed_split(pp, &shell, &smp, &d);
+		if (rc)
+			break;
+		CHECK_EQ_INT(pprof_parsed_split(pp, &again, &smp, &d), -EINVAL);
+		CHECK(again == NULL);
+		CHECK_EQ_INT(pprof_merger_add(m, pp, &d), -EINVAL);
+		CHECK_EQ_INT(prof_n_sample_types(shell), prof_n_sample_types(whole));
+		CHECK(prof_meta_get(shell)->period == prof_meta_get(whole)->period);
+		CHECK(prof_meta_get(shell)->duration_ns == prof_meta_get(whole)->duration_ns);
+		CHECK(prof_meta_get(shell)->time_ns == prof_meta_get(whole)->time_ns);
+		CHECK_EQ_INT(prof_n_samples(shell), 0);
+		CHECK(smp.n >= prof_n_samples(whole));
+		labelled += smp.labelsets != NULL;
+		if (!prof_n_sample_types(dst))
+			for (size_t k = 0; k < prof_n_sample_types(shell); k++) {
+				const struct prof_value_type *t = &prof_sample_types(shell)[k];
+
+				prof_add_sample_type(dst, prof_intern_from(dst, shell, t->type),
+						     prof_intern_from(dst, shell, t->unit));
+			}
+		node = mem_alloc(MEM_TEST, (smp.n + 1) * sizeof(*node));
+		pprof_merger_stacks(m, pp, node);
+		for (size_t s = 0; s < smp.n; s++) {
+			uint32_t ls = 0;
+
+			if (smp.labelsets && smp.labelsets[s]) {
+				size_t nl;
+				const struct prof_label *l =
+					prof_labelset_get(shell, smp.labelsets[s], &nl);
+				struct prof_label *x = mem_alloc(MEM_TEST, nl * sizeof(*x));
+
+				for (size_t k = 0; k < nl; k++) {
+					x[k] = l[k];
+					x[k].key = prof_intern_from(dst, shell, l[k].key);
+					x[k].str = prof_intern_from(dst, shell, l[k].str);
+					x[k].num_unit = prof_intern_from(dst, shell, l[k].num_unit);
+				}
+				ls = prof_add_labelset(dst, x, nl);
+				mem_free(x);
+			}
+			prof_add_sample(dst, node[s], ls,
+					smp.values + s * prof_n_sample_types(shell));
+		}
+		mem_free(node);
+		prof_free(shell);
+		prof_free(whole);
+		pprof_parsed_free(pp);
+	}
+	CHECK_MSG(rc == 0, "%s", d.msg);
+	CHECK(labelled > 0);
+	CHECK(ref != NULL && same_profile(ref, dst));
+	pprof_merger_free(m);
+	prof_free(dst);
+	prof_free(ref);
+	for (int i = 0; i < N_IN; i++)
+		buf_fini(&in[i]);
 }
