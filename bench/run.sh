@@ -138,7 +138,8 @@ BUILD=$BUILD bash "$(dirname "$0")/bench_ch.sh" || echo "bench: bench_ch failed 
 
 # (d) the server (bench/bench_server.c): its own `ember server` on a loopback port; 32 clients
 # push Go-SDK-sized profiles (multipart /ingest) while a querier renders; requests/s, samples/s,
-# p50/p99 latency, and GET /ready (libcurl and wrk) as the transport ceiling, in the same run.
+# p50/p99 latency, and GET /ready (the same lean HTTP/1.1 clients, and wrk) as the transport
+# ceiling, in the same run; bench_server --curl uses libcurl clients instead.
 # BENCH_SERVER_THREADS: the server's --threads (default 32, one per client, so that group
 # commit can batch; 0 = the server's own default).
 "$BUILD_ABS/bench/bench_server" --ember "$EMBER" --seconds "${BENCH_SERVER_SECONDS:-10}" \
