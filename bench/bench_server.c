@@ -753,7 +753,8 @@ static int lean_response(struct client *c, long *status, bool *keep)
 
 static void *lean_client_run(struct client *c)
 {
-	char pre[512], head[1024];
+	/* g.path and g.host are under 256 bytes each: a head is at most ~850 bytes */
+	char pre[1024], head[2048];
 	int pre_len;
 
 	c->fd = -1;
