@@ -53,7 +53,7 @@ static int ctype_is(const char *ct, const char *want)
 
 /* One raw profile ready to store. */
 struct push_item {
-	struct prof *prof;
+	struct server_pprof x;
 	const struct server_push_series *series;
 };
 
@@ -124,8 +124,9 @@ static int decode_all(const struct server_req *q, const struct server_push_req *
 		}
 		for (size_t k = 0; k < s->n_samples; k++) {
 			struct ember_diag d = {{0}};
-			struct prof *p = NULL;
-			int err = pprof_decode(s->samples[k].raw, s->samples[k].len, &lim, &p, &d);
+			struct push_item *it = &items[*n_items];
+			int err = server_pprof_decode(q->srv->store, s->samples[k].raw,
+						      s->samples[k].len, &lim, &it->x, &d);
 
 			if (err) {
 				push_err(r, err == -EMBER_ELIMIT ? 413 : 422,
@@ -135,9 +136,9 @@ static int decode_all(const struct server_req *q, const struct server_push_req *
 					 ember_diag_msg(&d, err));
 				return -1;
 			}
-			mem += prof_bytes(p);
-			items[*n_items].prof = p;
-			items[(*n_items)++].series = s;
+			mem += server_pprof_bytes(&it->x);
+			it->series = s;
+			(*n_items)++;
 			if (mem > PUSH_MAX_DECODED_FACTOR * max_out) {
 				push_err(r, 413, "resource_exhausted",
 					 "the request's profiles take more than %zu MiB decoded",
@@ -162,17 +163,15 @@ static int store_all(const struct server_req *q, struct push_item *items, size_t
 		size_t nl;
 		int err;
 
-		if (prof_n_samples(items[i].prof) == 0)
+		if (server_pprof_n_samples(&items[i].x) == 0)
 			continue;
-		if (prof_meta(items[i].prof)->time_ns == 0)
-			prof_meta(items[i].prof)->time_ns = now;
+		if (prof_meta(items[i].x.prof)->time_ns == 0)
+			prof_meta(items[i].x.prof)->time_ns = now;
 		labels = mem_calloc(MEM_SERVER, s->n_labels + 2, sizeof(*labels));
 		nl = series_labels(s, labels, &name);
-		struct store_append ap = {.tenant = q->tenant,
-					  .labels = labels,
-					  .n_labels = nl,
-					  .name = name,
-					  .prof = items[i].prof};
+		struct store_append ap = {
+			.tenant = q->tenant, .labels = labels, .n_labels = nl, .name = name};
+		server_pprof_to_append(&items[i].x, &ap);
 		err = store_append(q->srv->store, &ap, &d);
 		mem_free(labels);
 		if (err) {
@@ -191,7 +190,7 @@ static int store_all(const struct server_req *q, struct push_item *items, size_t
 			return -1;
 		}
 		atomic_fetch_add(&q->srv->ingest_profiles, 1);
-		atomic_fetch_add(&q->srv->ingest_samples, prof_n_samples(items[i].prof));
+		atomic_fetch_add(&q->srv->ingest_samples, server_pprof_n_samples(&items[i].x));
 	}
 	return 0;
 }
@@ -266,7 +265,7 @@ void server_push(const struct server_req *q, struct server_resp *r)
 	}
 out:
 	for (size_t i = 0; i < n_items; i++)
-		prof_free(items[i].prof);
+		server_pprof_fini(&items[i].x);
 	mem_free(items);
 	buf_fini(&tmp);
 	arena_free(a);
