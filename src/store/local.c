@@ -339,6 +339,12 @@ static size_t list_segments(struct store_local *s, uint64_t **out)
 	return n;
 }
 
+/* Whether p[0..n) is zeros: a WAL segment's preallocated tail (wal.c). */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq)
 {
 	uint64_t *segs;
@@ -376,10 +382,13 @@ static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq
 		} else if (valid < b.len) {
 			int fd = open(path, O_WRONLY | O_CLOEXEC);
 
-			LOG_WARN("store: WAL %s: torn or corrupt record at byte offset %zu; "
-				 "truncated %zu bytes",
-				 path, valid, b.len - valid);
-			atomic_fetch_add(&s->truncated, b.len - valid);
+			if (!all_zero(b.data + valid, b.len - valid)) { /* not the prealloc tail */
+				LOG_WARN(
+					"store: WAL %s: torn or corrupt record at byte offset %zu; "
+					"truncated %zu bytes",
+					path, valid, b.len - valid);
+				atomic_fetch_add(&s->truncated, b.len - valid);
+			}
 			if (fd < 0 || ftruncate(fd, (off_t)valid) || fsync(fd))
 				err = -errno;
 			if (fd >= 0)

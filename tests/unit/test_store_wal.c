@@ -40,7 +40,22 @@ static struct prof *wide_prof(int salt)
 	return p;
 }
 
-/* Bytes in the store's WAL directory. */
+/* Bytes of records in segment file f (the header and records, not the zeros the WAL extends
+ * a segment with ahead of them); -1 when unreadable. */
+static long seg_used(const char *f)
+{
+	struct buf b;
+	size_t valid = 0;
+	long n = -1;
+
+	buf_init(&b, MEM_TEST, SIZE_MAX);
+	if (!buf_read_file(&b, f) && !store_wal_parse(b.data, b.len, NULL, NULL, &valid))
+		n = (long)valid;
+	buf_fini(&b);
+	return n;
+}
+
+/* Bytes of records in the store's WAL directory. */
 static long wal_bytes(const char *dir)
 {
 	char path[600];
@@ -58,7 +73,7 @@ static long wal_bytes(const char *dir)
 
 		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
 		if (e->d_name[0] != '.' && !stat(f, &st))
-			sum += (long)st.st_size;
+			sum += seg_used(f);
 	}
 	closedir(d);
 	return sum;
@@ -332,4 +347,69 @@ TEST(store_wal_group_commit_under_contention)
 		buf_fini(&b);
 	}
 	CHECK_EQ_INT(records, GC_THREADS * GC_RECORDS);
+}
+
+/* The size of the only WAL segment of store directory dir, and its bytes of records. */
+static void seg_sizes(const char *dir, long *size, long *used)
+{
+	char path[700];
+	DIR *d;
+	struct dirent *e;
+
+	*size = *used = -1;
+	snprintf(path, sizeof(path), "%s/wal", dir);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char f[1000];
+		struct stat st;
+
+		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+		if (e->d_name[0] != '.' && !stat(f, &st)) {
+			*size = (long)st.st_size;
+			*used = seg_used(f);
+		}
+	}
+	closedir(d);
+}
+
+/* An open segment is extended with zeros ahead of its records (so a group's fdatasync writes
+ * data alone); a copy taken while it is open (as a crash leaves it) replays every record and
+ * calls nothing torn; a clean close trims the zeros. */
+TEST(store_wal_preallocated_tail)
+{
+	char dir[600], copy[600], cmd[2000];
+	struct store *s, *c;
+	struct prof *p = wide_prof(3);
+	struct store_stats st;
+	long size, used;
+	int64_t want = prof_total(p, 0);
+
+	snprintf(dir, sizeof(dir), "%s/pre", test_tmpdir());
+	snprintf(copy, sizeof(copy), "%s/pre_copy", test_tmpdir());
+	CHECK_OK(fx_open(dir, NULL, &s));
+	for (int i = 1; i <= 3; i++)
+		CHECK_OK(fx_append(s, NULL, "api", i * SEC, p, NULL));
+	seg_sizes(dir, &size, &used);
+	CHECK(used > 1000);
+	CHECK_MSG(size >= (1L << 20) && size > used, "segment %ld bytes, %ld used", size, used);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/wal' && cp '%s'/wal/*.wal '%s/wal/'", copy, dir,
+		 copy);
+	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_OK(fx_open(copy, NULL, &c));
+	CHECK_EQ_INT(fx_total(c, STORE_LABEL_SERVICE, "api"), 3 * want);
+	store_get_stats(c, &st);
+	CHECK_EQ_INT(st.replayed, 3);
+	CHECK_EQ_INT(st.truncated_bytes, 0);
+	store_close(c);
+	store_close(s);
+	seg_sizes(dir, &size, &used);
+	CHECK_MSG(size == used, "closed segment %ld bytes, %ld used", size, used);
+	CHECK_OK(fx_open(dir, NULL, &s));
+	CHECK_EQ_INT(fx_total(s, STORE_LABEL_SERVICE, "api"), 3 * want);
+	store_get_stats(s, &st);
+	CHECK_EQ_INT(st.truncated_bytes, 0);
+	store_close(s);
+	prof_free(p);
 }
