@@ -607,31 +607,44 @@ uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location)
 }
 
 /* Node index slots prefetched ahead by prof_node_chain, in nodes. */
-#define CHAIN_AHEAD 8
+#define CHAIN_AHEAD 16
+
+/* The node index key of (parent, location). */
+static inline uint64_t node_key(uint64_t parent, uint32_t location)
+{
+	return parent << 32 | location;
+}
 
 /* A new stack suffix: none of its nodes can exist (their parents are new), so each only needs
- * inserting, and as node ids are consecutive every key is known in advance and its slot in the
- * index (a random place in a table of several hundred KB) is prefetched CHAIN_AHEAD nodes ahead,
- * instead of each insertion waiting on its own miss. */
+ * inserting into the first free slot of its probe (no key compares), and as node ids are
+ * consecutive every key is known in advance: the slots of the first CHAIN_AHEAD nodes (a random
+ * place each in a table of several hundred KB) are prefetched before the first is written, and
+ * each later one CHAIN_AHEAD nodes ahead, instead of each insertion waiting on its own miss. */
 void prof_node_chain(struct prof *p, uint32_t parent, const uint32_t *locations_root_first,
 		     size_t n, uint32_t *nodes)
 {
 	const uint64_t first = p->n_nodes;
+	struct hmap *ix = &p->node_index;
 
 	if (n >= UINT32_MAX - 1 - p->n_nodes) {
 		fprintf(stderr, "prof: too many stack nodes\n");
 		abort();
 	}
-	hmap_reserve(&p->node_index, p->node_index.len + n);
+	hmap_reserve(ix, ix->len + n);
 	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + n, sizeof(*p->nodes));
+	for (size_t i = 0; i < n && i < CHAIN_AHEAD; i++)
+		__builtin_prefetch(hmap_home(ix, node_key(i ? first + i - 1 : parent,
+							  locations_root_first[i])),
+				   1);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t up = i ? first + i - 1 : parent;
 
 		if (i + CHAIN_AHEAD < n)
-			__builtin_prefetch(hmap_home(
-				&p->node_index, (first + i + CHAIN_AHEAD - 1) << 32 |
-							locations_root_first[i + CHAIN_AHEAD]));
-		hmap_put(&p->node_index, up << 32 | locations_root_first[i], first + i);
+			__builtin_prefetch(
+				hmap_home(ix, node_key(first + i + CHAIN_AHEAD - 1,
+						       locations_root_first[i + CHAIN_AHEAD])),
+				1);
+		hmap_put_new(ix, node_key(up, locations_root_first[i]), first + i);
 		p->nodes[first + i].parent = (uint32_t)up;
 		p->nodes[first + i].location = locations_root_first[i];
 		nodes[i] = (uint32_t)(first + i);
