@@ -59,6 +59,8 @@ struct pprof_merger;
 struct pprof_merger *pprof_merger_new(struct prof *dst);
 int pprof_merger_add(struct pprof_merger *m, struct pprof_parsed *pp, struct ember_diag *d);
 void pprof_merger_free(struct pprof_merger *m);
+/* The memory the session's caches hold. */
+size_t pprof_merger_bytes(const struct pprof_merger *m);
 
 /* A parsed profile taken apart for a store that keeps one symbol dictionary (a struct prof)
  * and the samples elsewhere: pprof_parsed_split gives a shell profile with the input's sample

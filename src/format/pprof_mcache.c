@@ -40,6 +40,15 @@ struct pprof_merger *pprof_merger_new(struct prof *dst)
 	return m;
 }
 
+size_t pprof_merger_bytes(const struct pprof_merger *m)
+{
+	return sizeof(*m) + m->n_slots * sizeof(*m->slots) + m->cap_ent * sizeof(*m->ent) +
+	       m->cap_scratch * (sizeof(*m->keys) + sizeof(*m->hash) + 2 * sizeof(uint32_t)) +
+	       m->n_fslots * sizeof(*m->fslots) + m->cap_fent * sizeof(*m->fent) + m->arena_cap +
+	       m->cap_fscratch * (sizeof(*m->fkeys) + sizeof(*m->fhash) + 2 * sizeof(uint32_t)) +
+	       m->cap_str_hash * sizeof(*m->str_hash) + m->cap_fent_of * sizeof(*m->fent_of);
+}
+
 void pprof_merger_free(struct pprof_merger *m)
 {
 	if (!m)

@@ -26,6 +26,11 @@ static void cache_free(void *cache)
 	pprof_merger_free(cache);
 }
 
+static size_t cache_bytes(const void *cache)
+{
+	return pprof_merger_bytes(cache);
+}
+
 int server_pprof_decode(struct store *store, const void *body, size_t len,
 			const struct pprof_limits *lim, struct server_pprof *x,
 			struct ember_diag *d)
@@ -55,6 +60,7 @@ int server_pprof_decode(struct store *store, const void *body, size_t len,
 				      .max_depth = smp.max_depth,
 				      .translate = translate,
 				      .cache_free = cache_free,
+				      .cache_bytes = cache_bytes,
 				      .ctx = x->pp};
 	return 0;
 }

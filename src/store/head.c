@@ -342,6 +342,13 @@ static void remap_stacks(struct store_sdata *sd, const struct store_stacks *st, 
 	sd->xcache_free = st->cache_free;
 	m->snode = mem_alloc(MEM_STORE, (st->n ? st->n : 1) * sizeof(*m->snode));
 	st->translate(st->ctx, sd->dict, &sd->xcache, m->snode);
+	sd->xcache_bytes = sd->xcache && st->cache_bytes ? st->cache_bytes(sd->xcache) : 0;
+}
+
+/* The head memory of a tenant's dictionary and its indexes. */
+static size_t dict_bytes(const struct store_sdata *sd)
+{
+	return prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot) + sd->xcache_bytes;
 }
 
 static void remap_build(struct store_sdata *sd, const struct store_rec *r, struct remap *m)
@@ -396,7 +403,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	const struct prof *p = r->prof;
 	struct store_sdata *sd = tenant_get(h, r->tenant);
 	size_t nt = prof_n_sample_types(p), ns = rec_n_samples(r), max_n = 0, *start;
-	size_t before = prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot);
+	size_t before = dict_bytes(sd);
 	size_t n_smp = 0, n_pairs = 0, n_enc = 0;
 	struct remap m;
 	struct store_split own;
@@ -529,7 +536,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 		pd->rec_dict_end = w->b->len;
 		store_drec_encode_series(w, pd->series, pd->n_series);
 	}
-	h->bytes += prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot) - before;
+	h->bytes += dict_bytes(sd) - before;
 	remap_fini(&m);
 	if (sp == &own)
 		store_split_fini(&own);

@@ -92,6 +92,7 @@ struct store_stacks {
 	 * with dict and passed to cache_free when dict goes. Must not call the store. */
 	void (*translate)(void *ctx, struct prof *dict, void **cache, uint32_t *node);
 	void (*cache_free)(void *cache);
+	size_t (*cache_bytes)(const void *cache); /* its memory, counted as the head's */
 	void *ctx;
 };
 

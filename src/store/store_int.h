@@ -179,6 +179,7 @@ struct store_sdata {
 	/* head only: a store_stacks decoder's state for dict (store.h), freed with it */
 	void *xcache;
 	void (*xcache_free)(void *cache);
+	size_t xcache_bytes; /* its memory after the last append */
 	int64_t min_t, max_t;
 	uint64_t n_prof, n_smp;
 	/* loaded blocks only (else NULL): the tenant's stack space this dictionary's stacks are

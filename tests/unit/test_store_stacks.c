@@ -186,6 +186,11 @@ static void cache_free(void *cache)
 	pprof_merger_free(cache);
 }
 
+static size_t cache_bytes(const void *cache)
+{
+	return pprof_merger_bytes(cache);
+}
+
 /* Appends the pprof bytes to s, whole (split false) or split with separate stacks. */
 static int append_bytes(struct store *s, const struct buf *b, int64_t t, bool split,
 			uint32_t max_depth_seen[1])
@@ -206,9 +211,14 @@ static int append_bytes(struct store *s, const struct buf *b, int64_t t, bool sp
 		if (!rc)
 			rc = pprof_parsed_split(pp, &p, &smp, &d);
 		if (!rc) {
-			st = (struct store_stacks){
-				smp.n,	    smp.values, smp.labelsets, smp.max_depth, translate,
-				cache_free, pp};
+			st = (struct store_stacks){.n = smp.n,
+						   .values = smp.values,
+						   .labelsets = smp.labelsets,
+						   .max_depth = smp.max_depth,
+						   .translate = translate,
+						   .cache_free = cache_free,
+						   .cache_bytes = cache_bytes,
+						   .ctx = pp};
 			a.stacks = &st;
 			max_depth_seen[0] = EMBER_MAX(max_depth_seen[0], smp.max_depth);
 		}
