@@ -80,6 +80,13 @@ struct pprof_samples {
 int pprof_parsed_split(struct pprof_parsed *pp, struct prof **shell, struct pprof_samples *s,
 		       struct ember_diag *d);
 void pprof_merger_stacks(struct pprof_merger *m, struct pprof_parsed *pp, uint32_t *node);
+/* pprof_merger_stacks when the target has every symbol and stack already: writes node[] and
+ * returns true without changing the target or the session, so it may run alongside other
+ * lookups of the same session and other readers of its target (not alongside changes). False
+ * when something is missing (or a location has no address to find it by): then
+ * pprof_merger_stacks, as if this had not run. */
+bool pprof_merger_find_stacks(const struct pprof_merger *m, struct pprof_parsed *pp,
+			      uint32_t *node);
 
 /* Append the encoding of p to out, gzipped (level 1) when gzip is set. */
 int pprof_encode(const struct prof *p, bool gzip, struct buf *out);

@@ -817,6 +817,7 @@ struct pprof_parsed {
 	struct buf raw;
 	struct pdec c;
 	bool merged, split;
+	bool located; /* split: c.k_loc holds target location ids (pprof_merger_find_stacks) */
 };
 
 int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
@@ -831,7 +832,7 @@ int pprof_parse(const void *data, size_t len, const struct pprof_limits *lim,
 	if (!pp)
 		return ember_diag_set(d, -ENOMEM, "pprof: out of memory");
 	buf_init(&pp->raw, MEM_FORMAT, SIZE_MAX);
-	pp->merged = pp->split = false;
+	pp->merged = pp->split = pp->located = false;
 	rc = unwrap(data, len, lim, &pp->raw, &p, &n, d);
 	if (rc) {
 		buf_fini(&pp->raw);
@@ -943,6 +944,86 @@ int pprof_parsed_split(struct pprof_parsed *pp, struct prof **shell, struct ppro
 	return 0;
 }
 
+/* Read-only lookups for pprof_merger_find_stacks: they change neither the target nor the
+ * session, only the input's own translation tables. */
+
+static bool str_find(struct pdec *c, uint32_t i, uint32_t *id)
+{
+	struct span sp = c->strings.v[i];
+
+	if (c->str_dst[i] == NONE && !prof_find_bytes(c->dst, c->base + sp.off, sp.len, &c->str_dst[i]))
+		return false;
+	*id = c->str_dst[i];
+	return true;
+}
+
+/* The target id of file mapping mi, or 0 when the target has no such mapping. */
+static uint32_t map_find(struct pdec *c, uint32_t mi)
+{
+	struct prof_mapping m = c->map[mi];
+
+	if (!c->map_dst[mi] && str_find(c, m.filename, &m.filename) &&
+	    str_find(c, m.build_id, &m.build_id))
+		prof_find_mapping(c->dst, &m, &c->map_dst[mi]);
+	return c->map_dst[mi];
+}
+
+/* Every location the samples use, found by address in the session's cache; false when one
+ * is not there or cannot be looked up so. */
+static bool find_locations(struct pdec *c, const struct pprof_merger *m)
+{
+	size_t nl = c->locations.n, n = 0;
+	uint32_t *idx = mem_alloc(MEM_FORMAT, (nl + 1) * 2 * sizeof(uint32_t)), *ids = idx + nl + 1;
+	uint64_t *hash = mem_alloc(MEM_FORMAT, (nl + 1) * sizeof(*hash));
+	bool ok = m->n_slots != 0;
+
+	for (size_t k = 0; k < c->k_nloc; k++)
+		c->loc_dst[c->k_loc[k]] = NONE; /* used */
+	for (uint32_t i = 0; i < nl && ok; i++) {
+		const struct ploc *l = &c->loc[i];
+		uint32_t mapping = 0;
+
+		if (c->loc_dst[i] != NONE)
+			continue;
+		ok = l->n_lines <= PMC_MAX_LINES && l->address &&
+		     (!l->mapping || (mapping = map_find(c, l->mapping - 1)));
+		hash[n] = pmc_addr_hash(mapping, l->address);
+		idx[n++] = i;
+	}
+	if (ok)
+		pmc_lookup_file(m, c, idx, hash, n, ids);
+	for (size_t j = 0; j < n && ok; j++)
+		ok = ids[j] != 0;
+	for (size_t j = 0; j < n && ok; j++)
+		c->loc_dst[idx[j]] = ids[j];
+	mem_free(idx);
+	mem_free(hash);
+	return ok;
+}
+
+bool pprof_merger_find_stacks(const struct pprof_merger *m, struct pprof_parsed *pp,
+			      uint32_t *node)
+{
+	struct pdec *c = &pp->c;
+	const uint32_t *loc = c->k_loc;
+	bool ok = pp->split && !pp->merged;
+
+	c->dst = m->dst;
+	if (ok && !pp->located) {
+		ok = find_locations(c, m);
+		for (size_t k = 0; ok && k < c->k_nloc; k++)
+			c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+		pp->located = ok;
+	}
+	for (size_t si = 0; ok && si < c->samples.n; si++) {
+		ok = prof_find_stack(m->dst, loc, c->k_nls[si], &node[si]);
+		loc += c->k_nls[si];
+	}
+	c->dst = NULL;
+	pp->merged = ok;
+	return ok;
+}
+
 void pprof_merger_stacks(struct pprof_merger *m, struct pprof_parsed *pp, uint32_t *node)
 {
 	struct pdec *c = &pp->c;
@@ -952,9 +1033,11 @@ void pprof_merger_stacks(struct pprof_merger *m, struct pprof_parsed *pp, uint32
 		return;
 	c->dst = m->dst;
 	c->mc = m;
-	build_locations_cached(c, m);
-	for (size_t k = 0; k < c->k_nloc; k++)
-		c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+	if (!pp->located) {
+		build_locations_cached(c, m);
+		for (size_t k = 0; k < c->k_nloc; k++)
+			c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+	}
 	for (size_t si = 0; si < c->samples.n; si++) {
 		node[si] = prof_add_stack(m->dst, loc, c->k_nls[si]);
 		loc += c->k_nls[si];

@@ -377,15 +377,21 @@ static bool mapping_eq(const struct prof *p, uint32_t id, const void *key)
 	       a->has_inline_frames == b->has_inline_frames;
 }
 
-uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
+static uint64_t mapping_hash(const struct prof_mapping *m)
 {
 	uint64_t h = hcomb(hcomb(hcomb(hcomb(1, m->memory_start), m->memory_limit), m->file_offset),
 			   (uint64_t)m->filename << 32 | m->build_id);
+
+	return hcomb(h, (uint64_t)(m->has_functions | m->has_filenames << 1 |
+				   m->has_line_numbers << 2 | m->has_inline_frames << 3));
+}
+
+uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
+{
+	uint64_t h = mapping_hash(m);
 	size_t slot = 0;
 	uint32_t id;
 
-	h = hcomb(h, (uint64_t)(m->has_functions | m->has_filenames << 1 |
-				m->has_line_numbers << 2 | m->has_inline_frames << 3));
 	id = rec_find(p, &p->mapping_index, p->n_mappings, h, mapping_eq, m, &slot);
 	if (id)
 		return id;
@@ -714,6 +720,54 @@ uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, si
 	if (n < 2)
 		return n ? prof_node_child(p, 0, locations_leaf_first[0]) : 0;
 	return add_stack_hashed(p, locations_leaf_first, n, stack_hash(locations_leaf_first, n));
+}
+
+/* Lookups that never change p (safe alongside other readers). */
+
+bool prof_find_bytes(const struct prof *p, const void *s, size_t len, uint32_t *id)
+{
+	return strtab_find(p->strings, s, len, id);
+}
+
+bool prof_find_mapping(const struct prof *p, const struct prof_mapping *m, uint32_t *id)
+{
+	const struct rec_index *ix = &p->mapping_index;
+	uint64_t h = hash_u64(mapping_hash(m));
+	uint32_t h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
+
+	for (size_t j = h32 & (ix->n_slots - 1); ix->n_slots; j = (j + 1) & (ix->n_slots - 1)) {
+		uint64_t v = ix->slots[j];
+
+		if (!v)
+			break;
+		if ((uint32_t)(v >> 32) == h32 && mapping_eq(p, (uint32_t)v, m)) {
+			*id = (uint32_t)v;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool prof_find_stack(const struct prof *p, const uint32_t *locations_leaf_first, size_t n,
+		     uint32_t *node)
+{
+	uint32_t nd = 0;
+	uint64_t cached;
+
+	if (n >= 2 && p->stack_cache.cap &&
+	    hmap_get(&p->stack_cache, stack_hash(locations_leaf_first, n), &cached)) {
+		const uint32_t *st = p->stack_pool + (cached >> 32);
+
+		if (st[0] == n && memcmp(st + 1, locations_leaf_first, n * sizeof(uint32_t)) == 0) {
+			*node = (uint32_t)cached;
+			return true;
+		}
+	}
+	for (size_t i = n; i > 0; i--)
+		if (!prof_node_find(p, nd, locations_leaf_first[i - 1], &nd))
+			return false;
+	*node = nd;
+	return true;
 }
 
 uint32_t prof_n_nodes(const struct prof *p)

@@ -21,6 +21,12 @@ static void translate(void *ctx, struct prof *dict, void **cache, uint32_t *node
 	pprof_merger_stacks(*cache, ctx, node);
 }
 
+static bool find(void *ctx, const struct prof *dict, const void *cache, uint32_t *node)
+{
+	(void)dict; /* the session's target */
+	return pprof_merger_find_stacks(cache, ctx, node);
+}
+
 static void cache_free(void *cache)
 {
 	pprof_merger_free(cache);
@@ -59,6 +65,7 @@ int server_pprof_decode(struct store *store, const void *body, size_t len,
 				      .labelsets = smp.labelsets,
 				      .max_depth = smp.max_depth,
 				      .translate = translate,
+				      .find = find,
 				      .cache_free = cache_free,
 				      .cache_bytes = cache_bytes,
 				      .ctx = x->pp};

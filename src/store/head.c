@@ -332,17 +332,23 @@ static void remap_symbols(struct store_sdata *sd, const struct prof *p, struct r
 }
 
 /* The stacks of store_stacks samples, added by their decoder (its state for this dictionary
- * kept in sd->xcache; one from another decoder is dropped). */
-static void remap_stacks(struct store_sdata *sd, const struct store_stacks *st, struct remap *m)
+ * kept in sd->xcache; one from another decoder is dropped), or only found (ro): false when
+ * the dictionary lacks some. */
+static bool remap_stacks(struct store_sdata *sd, const struct store_stacks *st, struct remap *m,
+			 bool ro)
 {
+	m->snode = mem_alloc(MEM_STORE, (st->n ? st->n : 1) * sizeof(*m->snode));
+	if (ro)
+		return sd->xcache && sd->xcache_free == st->cache_free && st->find &&
+		       st->find(st->ctx, sd->dict, sd->xcache, m->snode);
 	if (sd->xcache && sd->xcache_free != st->cache_free) {
 		sd->xcache_free(sd->xcache);
 		sd->xcache = NULL;
 	}
 	sd->xcache_free = st->cache_free;
-	m->snode = mem_alloc(MEM_STORE, (st->n ? st->n : 1) * sizeof(*m->snode));
 	st->translate(st->ctx, sd->dict, &sd->xcache, m->snode);
 	sd->xcache_bytes = sd->xcache && st->cache_bytes ? st->cache_bytes(sd->xcache) : 0;
+	return true;
 }
 
 /* The head memory of a tenant's dictionary and its indexes. */
@@ -351,13 +357,15 @@ static size_t dict_bytes(const struct store_sdata *sd)
 	return prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot) + sd->xcache_bytes;
 }
 
-static void remap_build(struct store_sdata *sd, const struct store_rec *r, struct remap *m)
+/* false: ro and the dictionary lacks a stack (m is then to be freed, nothing else set). */
+static bool remap_build(struct store_sdata *sd, const struct store_rec *r, struct remap *m, bool ro)
 {
 	const struct prof *p = r->prof;
 
 	memset(m, 0, sizeof(*m));
 	if (r->stacks) {
-		remap_stacks(sd, r->stacks, m);
+		if (!remap_stacks(sd, r->stacks, m, ro))
+			return false;
 	} else {
 		remap_symbols(sd, p, m);
 		remap_nodes(sd, p, m);
@@ -372,6 +380,7 @@ static void remap_build(struct store_sdata *sd, const struct store_rec *r, struc
 				m->ls_span[i] = store_span_id_parse(prof_string(p, l[k].str),
 								    prof_string_len(p, l[k].str));
 	}
+	return true;
 }
 
 static void remap_fini(struct remap *m)
@@ -385,36 +394,59 @@ static void remap_fini(struct remap *m)
 	mem_free(m->ls_span);
 }
 
+/* The dictionary as an append sees it: strings interned, or only found (ro; a missing one is
+ * noted in missing). */
+struct dict_use {
+	struct prof *dict;
+	bool ro, missing;
+};
+
+static uint32_t dict_str(struct dict_use *du, const char *s)
+{
+	uint32_t id = 0;
+
+	if (!du->ro)
+		return prof_intern_cstr(du->dict, s);
+	du->missing |= !prof_find_string(du->dict, s, &id);
+	return id;
+}
+
 /* A label string's dictionary id, interned once per distinct pointer (the groups' label
  * names, and many values, are the same few strings). */
-static uint32_t intern_ptr(struct hmap *seen, struct prof *dict, const char *s)
+static uint32_t intern_ptr(struct hmap *seen, struct dict_use *du, const char *s)
 {
 	bool found;
 	uint64_t *v = hmap_upsert(seen, (uint64_t)(uintptr_t)s, 0, &found);
 
 	if (!found)
-		*v = prof_intern_cstr(dict, s);
+		*v = dict_str(du, s);
 	return (uint32_t)*v;
 }
 
-void store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,
-			struct store_pending *pd)
+bool store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,
+			struct store_pending *pd, bool ro)
 {
 	const struct prof *p = r->prof;
-	struct store_sdata *sd = tenant_get(h, r->tenant);
+	struct store_sdata *sd = ro ? store_head_tenant(h, r->tenant) : tenant_get(h, r->tenant);
 	size_t nt = prof_n_sample_types(p), ns = rec_n_samples(r), max_n = 0, *start;
-	size_t before = dict_bytes(sd);
+	size_t before;
 	size_t n_smp = 0, n_pairs = 0, n_enc = 0;
 	struct remap m;
 	struct store_split own;
 	struct store_dict_mark mark;
 	const struct store_split *sp = r->split;
-	struct store_smp *order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
+	struct store_smp *order;
 	struct store_label *ps;
 	uint32_t *gpairs, *gn, *gpt;
 	struct hmap seen;
+	struct dict_use du;
 	char pt[4 * 2048 + 256];
 
+	if (!sd || (ro && !r->stacks))
+		return false; /* found-only appends are for existing tenants' store_stacks */
+	before = dict_bytes(sd);
+	du = (struct dict_use){sd->dict, ro, false};
+	order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
 	if (!sp) { /* replay: the record passed store_head_check when it was appended */
 		struct store_limits any = {.max_labels_per_series = UINT32_MAX,
 					   .max_label_name_len = UINT32_MAX,
@@ -436,11 +468,11 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	/* every series' stream: a flags byte each, at most 25 bytes a sample */
 	pd->enc_mem = mem_alloc(MEM_STORE, nt * sp->n_groups + STORE_SMP_ENC_MAX(nt * ns));
 	store_dict_mark(sd->dict, &mark);
-	remap_build(sd, r, &m);
+	du.missing = !remap_build(sd, r, &m, ro);
 	/* The samples bucketed by group, each bucket in (node, span) order, once for every
 	 * sample type: value = sample index. */
 	start = mem_calloc(MEM_STORE, (size_t)sp->n_groups + 1, sizeof(*start));
-	for (size_t i = 0; i < ns; i++) {
+	for (size_t i = 0; i < ns && !du.missing; i++) {
 		uint32_t node, ls;
 		const int64_t *v;
 
@@ -449,7 +481,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	}
 	for (uint32_t g = 0; g < sp->n_groups; g++)
 		start[g + 1] += start[g];
-	for (size_t i = 0; i < ns; i++) {
+	for (size_t i = 0; i < ns && !du.missing; i++) {
 		uint32_t node, ls;
 		const int64_t *v;
 
@@ -460,7 +492,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	for (uint32_t g = sp->n_groups; g > 0; g--) /* back to bucket starts */
 		start[g] = start[g - 1];
 	start[0] = 0;
-	for (uint32_t g = 0; g < sp->n_groups; g++)
+	for (uint32_t g = 0; g < sp->n_groups && !du.missing; g++)
 		store_smp_sort(order + start[g], start[g + 1] - start[g]);
 	/* each group's label pairs, interned once for all sample types: only the profile type's
 	 * value differs (gpt[g]: that pair's index) */
@@ -469,24 +501,24 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	gpairs = mem_alloc(MEM_STORE, (size_t)sp->n_groups * (max_n + 2) * 2 * sizeof(*gpairs));
 	gn = mem_alloc(MEM_STORE, (size_t)sp->n_groups * 2 * sizeof(*gn));
 	gpt = gn + sp->n_groups;
-	for (uint32_t g = 0; g < sp->n_groups; g++) {
+	for (uint32_t g = 0; g < sp->n_groups && !du.missing; g++) {
 		uint32_t *gp = gpairs + (size_t)g * (max_n + 2) * 2;
 
 		if (start[g + 1] == start[g] && sp->n_groups > 1)
 			continue; /* a label set no sample uses */
 		gn[g] = (uint32_t)pair_sources(r, &sp->sets[g], "", ps);
 		for (uint32_t i = 0; i < gn[g]; i++) {
-			gp[2 * i] = intern_ptr(&seen, sd->dict, ps[i].name);
-			gp[2 * i + 1] = intern_ptr(&seen, sd->dict, ps[i].value);
+			gp[2 * i] = intern_ptr(&seen, &du, ps[i].name);
+			gp[2 * i + 1] = intern_ptr(&seen, &du, ps[i].value);
 			if (!strcmp(ps[i].name, STORE_LABEL_PROFILE_TYPE))
 				gpt[g] = i;
 		}
 	}
-	for (size_t vi = 0; vi < nt; vi++) {
+	for (size_t vi = 0; vi < nt && !du.missing; vi++) {
 		uint32_t pt_id;
 
 		profile_type(r, vi, pt, sizeof(pt));
-		pt_id = prof_intern_cstr(sd->dict, pt);
+		pt_id = dict_str(&du, pt);
 		for (uint32_t g = 0; g < sp->n_groups; g++) {
 			struct store_smp *o = order + start[g], *s = pd->smp_mem + n_smp;
 			struct store_dseries *x = &pd->series[pd->n_series];
@@ -530,13 +562,16 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 			pd->n_series++;
 		}
 	}
-	if (w) { /* the WAL record: what the dictionary gained, then the series' samples */
+	if (w && !du.missing) { /* the WAL record: what the dictionary gained, then the series */
 		store_drec_encode_head(w, r->tenant, r->time_ns);
 		store_dict_encode_since(w, sd->dict, &mark);
 		pd->rec_dict_end = w->b->len;
 		store_drec_encode_series(w, pd->series, pd->n_series);
 	}
-	h->bytes += dict_bytes(sd) - before;
+	if (!ro)
+		h->bytes += dict_bytes(sd) - before;
+	if (du.missing)
+		store_pending_fini(pd);
 	remap_fini(&m);
 	if (sp == &own)
 		store_split_fini(&own);
@@ -546,6 +581,7 @@ void store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	mem_free(gpairs);
 	mem_free(gn);
 	hmap_fini(&seen);
+	return !du.missing;
 }
 
 /* Adds one series' profile to sd; returns the head memory it took. */
@@ -598,7 +634,7 @@ void store_head_apply(struct store_head *h, const struct store_rec *r)
 {
 	struct store_pending pd;
 
-	store_head_prepare(h, r, NULL, &pd);
+	store_head_prepare(h, r, NULL, &pd, false);
 	store_head_commit(h, &pd);
 	store_pending_fini(&pd);
 }

@@ -447,6 +447,7 @@ static void commit_group(void *ctx, void *const *ck, size_t n)
 int store_local_open(const struct store_opts *o, struct store **out, struct ember_diag *d)
 {
 	struct store_local *s;
+	pthread_rwlockattr_t rwa;
 	uint64_t max_cut, max_seq;
 	int rc;
 
@@ -479,7 +480,11 @@ int store_local_open(const struct store_opts *o, struct store **out, struct embe
 		s->io = *o->io;
 		s->iop = &s->io;
 	}
-	pthread_rwlock_init(&s->head_lock, NULL);
+	/* writers first: appends prepared under the read lock must not starve commit_group */
+	pthread_rwlockattr_init(&rwa);
+	pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->head_lock, &rwa);
+	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&s->set_lock, NULL);
 	pthread_mutex_init(&s->cut_lock, NULL);
 	pthread_mutex_init(&s->gate_mu, NULL);
@@ -609,21 +614,36 @@ static int prepare_and_queue(struct store_local *s, const struct store_rec *r,
 	struct buf b;
 	struct store_wr w = {&b, 0};
 	int rc, over = 0;
+	bool ro = r->stacks && r->stacks->find;
 
 	buf_init(&b, MEM_STORE, (size_t)STORE_WAL_MAX_REC + 8);
 	/* most records are tens of KB: start there rather than through a chain of reallocs */
 	w.err = buf_reserve(&b, REC_START_BYTES);
 	store_wr_bytes(&w, "\0\0\0\0\0\0\0\0", 8); /* frame header, filled by the WAL */
 	/* The limits are checked under the same lock as the insertion: one lock round per
-	 * append instead of two (each a sleep and a wake-up when 32 handlers contend). */
-	pthread_rwlock_wrlock(&s->head_lock);
+	 * append instead of two (each a sleep and a wake-up when 32 handlers contend). An
+	 * append whose symbols, stacks and label strings are all in the dictionary already
+	 * (the usual one: a service sends the same code paths again) changes nothing before
+	 * commit_group: it is prepared under the read lock, alongside queries and other such
+	 * appends, and its record queued there too (records of the read lock add no dictionary
+	 * entries, so their order among themselves does not matter for I6). */
+	if (ro)
+		pthread_rwlock_rdlock(&s->head_lock);
+	else
+		pthread_rwlock_wrlock(&s->head_lock);
+again:
 	*refused = store_head_check(s->head, r, &s->lim, d);
 	if (*refused) {
 		pthread_rwlock_unlock(&s->head_lock);
 		buf_fini(&b);
 		return *refused;
 	}
-	store_head_prepare(s->head, r, &w, pd);
+	if (!store_head_prepare(s->head, r, &w, pd, ro)) {
+		pthread_rwlock_unlock(&s->head_lock);
+		pthread_rwlock_wrlock(&s->head_lock);
+		ro = false; /* cannot fail now */
+		goto again;
+	}
 	if (!w.err && b.len - 8 > s->lim.max_profile_bytes) {
 		b.len = pd->rec_dict_end; /* drop the series, keep the dictionary delta */
 		store_wr_uv(&w, 0);

@@ -91,6 +91,10 @@ struct store_stacks {
 	 * node[0..n). *cache is the decoder's own state for dict (NULL the first time), kept
 	 * with dict and passed to cache_free when dict goes. Must not call the store. */
 	void (*translate)(void *ctx, struct prof *dict, void **cache, uint32_t *node);
+	/* translate when dict has every symbol and stack already: writes node[] and returns
+	 * true without changing dict or cache (it runs alongside other finds and readers of
+	 * dict); false when something is missing (translate follows). NULL: always translate. */
+	bool (*find)(void *ctx, const struct prof *dict, const void *cache, uint32_t *node);
 	void (*cache_free)(void *cache);
 	size_t (*cache_bytes)(const void *cache); /* its memory, counted as the head's */
 	void *ctx;

@@ -345,8 +345,12 @@ struct store_pending {
 	uint8_t *enc_mem; /* behind series[].enc */
 };
 
-void store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,
-			struct store_pending *pd);
+/* ro: the dictionary only read, so that appends prepare under the head's read lock: false
+ * (nothing done, pd empty) when the tenant, a label string or a stack of r->stacks is not in
+ * it yet (then again with ro false under the write lock). Only for r->stacks; the WAL record
+ * of a read-only prepare carries an empty dictionary delta. */
+bool store_head_prepare(struct store_head *h, const struct store_rec *r, struct store_wr *w,
+			struct store_pending *pd, bool ro);
 void store_head_commit(struct store_head *h, const struct store_pending *pd);
 void store_pending_fini(struct store_pending *pd);
 /* The tenant's dictionary (the tenant is created when new). */
