@@ -47,17 +47,23 @@ static inline const struct hmap_slot *hmap_home(const struct hmap *m, uint64_t k
 	return &m->slots[hash_u64(key) & (m->cap - 1)];
 }
 /* Inserts key, which must be absent (and never HMAP_EMPTY), into a map with room for it
- * (hmap_reserve): the first free slot of its probe takes it, with no key compares. For callers
- * that know their keys are new. */
-static inline void hmap_put_new(struct hmap *m, uint64_t key, uint64_t val)
+ * (hmap_reserve), its probe starting at slot j (hash_u64(key) & (cap - 1), which a caller that
+ * prefetched the slot has at hand): the first free slot takes it, with no key compares. For
+ * callers that know their keys are new. */
+static inline void hmap_put_new_at(struct hmap *m, size_t j, uint64_t key, uint64_t val)
 {
-	size_t mask = m->cap - 1, j = hash_u64(key) & mask;
+	size_t mask = m->cap - 1;
 
 	while (m->slots[j].key != HMAP_EMPTY)
 		j = (j + 1) & mask;
 	m->slots[j].key = key;
 	m->slots[j].val = val;
 	m->len++;
+}
+/* The same, the probe starting where key's does. */
+static inline void hmap_put_new(struct hmap *m, uint64_t key, uint64_t val)
+{
+	hmap_put_new_at(m, hash_u64(key) & (m->cap - 1), key, val);
 }
 /* Iterate: start with *it = 0; returns false at the end. */
 bool hmap_next(const struct hmap *m, size_t *it, uint64_t *key, uint64_t *val);

@@ -68,6 +68,7 @@ struct prof {
 	struct prof_node *nodes;
 	size_t n_nodes, cap_nodes;
 	struct hmap node_index;	 /* parent<<32 | loc -> node */
+	size_t node_index_want;	 /* prof_reserve's size for it, applied at its first use */
 	struct hmap stack_cache; /* hash of a whole stack -> pool offset << 32 | its node */
 	uint32_t *stack_pool;	 /* cached stacks: n, then n locations leaf first */
 	size_t n_pool, cap_pool;
@@ -328,11 +329,13 @@ static void rec_index_grow(struct rec_index *ix, size_t n)
 	mem_free(old);
 }
 
-/* Inline so that each caller's eq is inlined too. */
+/* Inline so that each caller's eq is inlined too. *tag_out is the record's tag in the index
+ * (for rec_insert, so that a new record does not hash again). */
 static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof *p,
 							       struct rec_index *ix, size_t n_recs,
 							       uint64_t h, rec_eq_fn eq,
-							       const void *key, size_t *slot_out)
+							       const void *key, size_t *slot_out,
+							       uint32_t *tag_out)
 {
 	uint32_t h32;
 
@@ -342,6 +345,7 @@ static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof
 
 	if ((n_recs + 1) * 2 > ix->n_slots)
 		rec_index_grow(ix, n_recs);
+	*tag_out = h32;
 	j = h32 & (ix->n_slots - 1);
 	for (;;) {
 		uint64_t v = ix->slots[j];
@@ -356,14 +360,9 @@ static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof
 	}
 }
 
-static void rec_insert(struct rec_index *ix, size_t slot, uint64_t h, uint32_t id)
+static inline void rec_insert(struct rec_index *ix, size_t slot, uint32_t tag, uint32_t id)
 {
-	uint32_t h32;
-
-	h = hash_u64(h);
-	h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
-
-	ix->slots[slot] = (uint64_t)h32 << 32 | id;
+	ix->slots[slot] = (uint64_t)tag << 32 | id;
 }
 
 static bool mapping_eq(const struct prof *p, uint32_t id, const void *key)
@@ -390,15 +389,15 @@ uint32_t prof_add_mapping(struct prof *p, const struct prof_mapping *m)
 {
 	uint64_t h = mapping_hash(m);
 	size_t slot = 0;
-	uint32_t id;
+	uint32_t id, tag = 0;
 
-	id = rec_find(p, &p->mapping_index, p->n_mappings, h, mapping_eq, m, &slot);
+	id = rec_find(p, &p->mapping_index, p->n_mappings, h, mapping_eq, m, &slot, &tag);
 	if (id)
 		return id;
 	fit((void **)&p->mappings, &p->cap_mappings, p->n_mappings + 1, sizeof(*p->mappings));
 	p->mappings[p->n_mappings] = *m;
 	id = (uint32_t)++p->n_mappings;
-	rec_insert(&p->mapping_index, slot, h, id);
+	rec_insert(&p->mapping_index, slot, tag, id);
 	return id;
 }
 
@@ -415,14 +414,15 @@ uint32_t prof_add_function(struct prof *p, const struct prof_function *f)
 	uint64_t h = hcomb((uint64_t)f->name << 32 | f->system_name,
 			   ((uint64_t)f->filename << 32) + (uint64_t)f->start_line);
 	size_t slot = 0;
-	uint32_t id = rec_find(p, &p->function_index, p->n_functions, h, function_eq, f, &slot);
+	uint32_t tag = 0, id = rec_find(p, &p->function_index, p->n_functions, h, function_eq, f,
+					&slot, &tag);
 
 	if (id)
 		return id;
 	fit((void **)&p->functions, &p->cap_functions, p->n_functions + 1, sizeof(*p->functions));
 	p->functions[p->n_functions] = *f;
 	id = (uint32_t)++p->n_functions;
-	rec_insert(&p->function_index, slot, h, id);
+	rec_insert(&p->function_index, slot, tag, id);
 	return id;
 }
 
@@ -456,18 +456,18 @@ uint32_t prof_add_location(struct prof *p, uint32_t mapping, uint64_t address,
 	struct loc_key k = {mapping, address, lines, n_lines, is_folded};
 	uint64_t h = hcomb(address, (uint64_t)mapping << 1 | is_folded);
 	size_t slot = 0;
-	uint32_t id;
+	uint32_t id, tag = 0;
 
 	for (uint32_t i = 0; i < n_lines; i++)
 		h = hcomb(h ^ lines[i].column,
 			  ((uint64_t)lines[i].function << 32) + (uint64_t)lines[i].line);
-	id = rec_find(p, &p->location_index, p->n_locations, h, location_eq, &k, &slot);
+	id = rec_find(p, &p->location_index, p->n_locations, h, location_eq, &k, &slot, &tag);
 	if (id)
 		return id;
 	fit((void **)&p->locations, &p->cap_locations, p->n_locations + 1, sizeof(*p->locations));
 	fit((void **)&p->lines, &p->cap_lines, p->n_lines + n_lines, sizeof(*p->lines));
-	if (n_lines)
-		memcpy(p->lines + p->n_lines, lines, n_lines * sizeof(*lines));
+	for (uint32_t i = 0; i < n_lines; i++) /* one or two: no memcpy call */
+		p->lines[p->n_lines + i] = lines[i];
 	struct loc_rec *l = &p->locations[p->n_locations];
 
 	l->address = address;
@@ -477,7 +477,7 @@ uint32_t prof_add_location(struct prof *p, uint32_t mapping, uint64_t address,
 	l->is_folded = is_folded;
 	p->n_lines += n_lines;
 	id = (uint32_t)++p->n_locations;
-	rec_insert(&p->location_index, slot, h, id);
+	rec_insert(&p->location_index, slot, tag, id);
 	return id;
 }
 
@@ -594,11 +594,24 @@ uint32_t prof_n_labelsets(const struct prof *p)
 
 /* Stack tree. */
 
+/* The node index sized as prof_reserve asked, when it did: not before the first node is looked
+ * up or added, because sizing it writes the whole table (half a MB for a 200 KB pprof), which
+ * would push out of the cache what a decoder builds the other tables from. */
+static inline void node_index_ready(struct prof *p)
+{
+	if (p->node_index_want) {
+		hmap_reserve(&p->node_index, p->node_index_want);
+		p->node_index_want = 0;
+	}
+}
+
 uint32_t prof_node_child(struct prof *p, uint32_t parent, uint32_t location)
 {
 	bool found;
-	uint64_t *slot =
-		hmap_upsert(&p->node_index, (uint64_t)parent << 32 | location, p->n_nodes, &found);
+	uint64_t *slot;
+
+	node_index_ready(p);
+	slot = hmap_upsert(&p->node_index, (uint64_t)parent << 32 | location, p->n_nodes, &found);
 
 	if (found)
 		return (uint32_t)*slot;
@@ -623,34 +636,44 @@ static inline uint64_t node_key(uint64_t parent, uint32_t location)
 
 /* A new stack suffix: none of its nodes can exist (their parents are new), so each only needs
  * inserting into the first free slot of its probe (no key compares), and as node ids are
- * consecutive every key is known in advance: the slots of the first CHAIN_AHEAD nodes (a random
- * place each in a table of several hundred KB) are prefetched before the first is written, and
- * each later one CHAIN_AHEAD nodes ahead, instead of each insertion waiting on its own miss. */
+ * consecutive every key is known in advance: the home slots of the first CHAIN_AHEAD nodes (a
+ * random place each in a table of several hundred KB) are computed and prefetched before the
+ * first is written, and each later one CHAIN_AHEAD nodes ahead (kept in a ring, so each key is
+ * hashed once), instead of each insertion waiting on its own miss. */
 void prof_node_chain(struct prof *p, uint32_t parent, const uint32_t *locations_root_first,
 		     size_t n, uint32_t *nodes)
 {
 	const uint64_t first = p->n_nodes;
 	struct hmap *ix = &p->node_index;
+	size_t home[CHAIN_AHEAD], mask;
 
 	if (n >= UINT32_MAX - 1 - p->n_nodes) {
 		fprintf(stderr, "prof: too many stack nodes\n");
 		abort();
 	}
+	node_index_ready(p);
 	hmap_reserve(ix, ix->len + n);
 	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + n, sizeof(*p->nodes));
-	for (size_t i = 0; i < n && i < CHAIN_AHEAD; i++)
-		__builtin_prefetch(hmap_home(ix, node_key(i ? first + i - 1 : parent,
-							  locations_root_first[i])),
-				   1);
-	for (size_t i = 0; i < n; i++) {
+	mask = ix->cap - 1;
+	for (size_t i = 0; i < n && i < CHAIN_AHEAD; i++) {
 		uint64_t up = i ? first + i - 1 : parent;
 
-		if (i + CHAIN_AHEAD < n)
-			__builtin_prefetch(
-				hmap_home(ix, node_key(first + i + CHAIN_AHEAD - 1,
-						       locations_root_first[i + CHAIN_AHEAD])),
-				1);
-		hmap_put_new(ix, node_key(up, locations_root_first[i]), first + i);
+		home[i] = hash_u64(node_key(up, locations_root_first[i])) & mask;
+		__builtin_prefetch(&ix->slots[home[i]], 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t up = i ? first + i - 1 : parent;
+		size_t j = home[i % CHAIN_AHEAD];
+
+		if (i + CHAIN_AHEAD < n) {
+			size_t *h = &home[i % CHAIN_AHEAD];
+
+			*h = hash_u64(node_key(first + i + CHAIN_AHEAD - 1,
+					       locations_root_first[i + CHAIN_AHEAD])) &
+			     mask;
+			__builtin_prefetch(&ix->slots[*h], 1);
+		}
+		hmap_put_new_at(ix, j, node_key(up, locations_root_first[i]), first + i);
 		p->nodes[first + i].parent = (uint32_t)up;
 		p->nodes[first + i].location = locations_root_first[i];
 		nodes[i] = (uint32_t)(first + i);
@@ -803,7 +826,7 @@ uint32_t prof_node_depth(const struct prof *p, uint32_t node)
 
 void prof_reserve(struct prof *p, size_t n_nodes, size_t n_samples)
 {
-	hmap_reserve(&p->node_index, p->n_nodes + n_nodes);
+	p->node_index_want = EMBER_MAX(p->node_index_want, p->n_nodes + n_nodes);
 	fit((void **)&p->nodes, &p->cap_nodes, p->n_nodes + n_nodes, sizeof(*p->nodes));
 	hmap_reserve(&p->sample_index, p->n_samples + n_samples);
 }
