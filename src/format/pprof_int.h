@@ -6,7 +6,9 @@
 #ifndef EMBER_FORMAT_PPROF_INT_H
 #define EMBER_FORMAT_PPROF_INT_H
 
+#include <endian.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/wire.h"
 
@@ -128,26 +130,12 @@ static inline int pprof_varint(struct wire_reader *r, uint64_t *v)
 	return wire_read_varint(r, v);
 }
 
-/* A varint at p when at least 10 bytes from p are readable (the caller compared p with the end
- * of the input less a margin, not with the end of its field, so the varint may run past that):
- * its end, or NULL for one of more than 10 bytes or past 64 bits (the checked readers then
- * report it). The caller compares the end with its field's end. Values as wire_read_varint. */
-static inline const uint8_t *pprof_varint_nocheck(const uint8_t *p, uint64_t *v)
+/* The 9- and 10-byte varints of pprof_varint_nocheck (values of 56 bits and more). */
+static inline const uint8_t *pprof_varint_nocheck_long(const uint8_t *p, uint64_t *v)
 {
-	uint64_t x = p[0], b;
+	uint64_t x = 0, b;
 
-	if (x < 0x80) {
-		*v = x;
-		return p + 1;
-	}
-	b = p[1];
-	x = (x & 0x7f) | b << 7;
-	if (b < 0x80) {
-		*v = x;
-		return p + 2;
-	}
-	x &= (1u << 14) - 1;
-	for (unsigned i = 2; i < 9; i++) {
+	for (unsigned i = 0; i < 9; i++) {
 		b = p[i];
 		x |= (b & 0x7f) << (7 * i);
 		if (b < 0x80) {
@@ -159,6 +147,38 @@ static inline const uint8_t *pprof_varint_nocheck(const uint8_t *p, uint64_t *v)
 		return NULL;
 	*v = x | (uint64_t)p[9] << 63;
 	return p + 10;
+}
+
+/* A varint at p when at least 10 bytes from p are readable (the caller compared p with the end
+ * of the input less a margin, not with the end of its field, so the varint may run past that):
+ * its end, or NULL for one of more than 10 bytes or past 64 bits (the checked readers then
+ * report it). The caller compares the end with its field's end. Values as wire_read_varint.
+ * One or two bytes (ids, indices, lines) are the inline cases; three to eight (addresses,
+ * values) are read at once from one 64-bit load, without a branch per byte. */
+static inline const uint8_t *pprof_varint_nocheck(const uint8_t *p, uint64_t *v)
+{
+	uint64_t w, stop, x;
+
+	if (p[0] < 0x80) {
+		*v = p[0];
+		return p + 1;
+	}
+	if (p[1] < 0x80) {
+		*v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		return p + 2;
+	}
+	memcpy(&w, p, sizeof(w));
+	w = le64toh(w);
+	stop = ~w & 0x8080808080808080ULL; /* the high bit of each byte that ends the varint */
+	if (!stop)
+		return pprof_varint_nocheck_long(p, v);
+	x = w & (stop ^ (stop - 1)); /* its bytes, through the first ending one */
+	/* seven payload bits per byte, gathered: pairs of bytes, then of pairs, then of quads */
+	x = (x & 0x007f007f007f007fULL) | (x & 0x7f007f007f007f00ULL) >> 1;
+	x = (x & 0x00003fff00003fffULL) | (x & 0x3fff00003fff0000ULL) >> 2;
+	x = (x & 0x000000000fffffffULL) | (x & 0x0fffffff00000000ULL) >> 4;
+	*v = x;
+	return p + (__builtin_ctzll(stop) >> 3) + 1;
 }
 
 #endif

@@ -5,6 +5,7 @@
  * messages that name the field and the byte offset. Reads the input only; owns nothing beyond
  * the decoder's scratch (struct pdec, freed by pprof_decode.c). Every byte is hostile.
  */
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -735,44 +736,49 @@ static inline void function_ordered(struct wire_reader *r, uint32_t n_str, struc
 }
 
 /* A Function in the writers' field order (as function_ordered, each field at most once), read
- * without a bounds check per byte like location_fast; false leaves the general path to read it
+ * without a bounds check per byte like location_fast, straight into its table entry f (whole
+ * values, not fields of a struct copied afterwards: that copy would load what was just stored
+ * in other widths and stall) and its file id into *id; false leaves the general path to read it
  * (and report any error). */
-static inline bool function_fast(const struct pdec *c, struct span sp, struct function_in *in)
+static inline bool function_fast(const struct pdec *c, struct span sp, struct prof_function *f,
+				 uint64_t *id)
 {
-	static const uint8_t key[5] = {PPROF_FN_ID << 3, PPROF_FN_NAME << 3,
-				       PPROF_FN_SYSTEM_NAME << 3, PPROF_FN_FILENAME << 3,
-				       PPROF_FN_START_LINE << 3};
 	const uint8_t *p = c->base + sp.off, *end = p + sp.len;
-	uint64_t v[5] = {0, 0, 0, 0, 0};
+	const uint64_t n_str = c->n_str;
+	uint64_t v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0;
 
 	if (end > c->safe_end)
 		return false;
-	for (int k = 0; k < 5 && p < end; k++) {
-		if (*p != key[k])
-			continue;
-		if (!(p = pprof_varint_nocheck(p + 1, &v[k])) ||
-		    (k >= 1 && k <= 3 && v[k] >= c->n_str))
-			return false;
-	}
+	if (p < end && *p == PPROF_FN_ID << 3 && !(p = pprof_varint_nocheck(p + 1, &v0)))
+		return false;
+	if (p < end && *p == PPROF_FN_NAME << 3 &&
+	    (!(p = pprof_varint_nocheck(p + 1, &v1)) || v1 >= n_str))
+		return false;
+	if (p < end && *p == PPROF_FN_SYSTEM_NAME << 3 &&
+	    (!(p = pprof_varint_nocheck(p + 1, &v2)) || v2 >= n_str))
+		return false;
+	if (p < end && *p == PPROF_FN_FILENAME << 3 &&
+	    (!(p = pprof_varint_nocheck(p + 1, &v3)) || v3 >= n_str))
+		return false;
+	if (p < end && *p == PPROF_FN_START_LINE << 3 && !(p = pprof_varint_nocheck(p + 1, &v4)))
+		return false;
 	if (p != end)
 		return false;
-	in->id = v[0];
-	in->f.name = (uint32_t)v[1];
-	in->f.system_name = (uint32_t)v[2];
-	in->f.filename = (uint32_t)v[3];
-	in->f.start_line = (int64_t)v[4];
+	*id = v0;
+	f->name = (uint32_t)v1;
+	f->system_name = (uint32_t)v2;
+	f->filename = (uint32_t)v3;
+	f->start_line = (int64_t)v4;
 	return true;
 }
 
-/* Function: the fast path of parse_entry for the Function message. */
+/* Function i, any layout: parse_entry for the Function message, with the ordered fields first. */
 static int parse_function(struct pdec *c, size_t i, struct function_in *in)
 {
 	struct wire_reader r = sub_reader(c, c->functions.v[i]);
 	uint32_t n_str = c->n_str;
 	int rc;
 
-	if (function_fast(c, c->functions.v[i], in))
-		return add_id(c, &c->fn_ids, in->id, i, "function", r.p);
 	memset(in, 0, sizeof(*in));
 	function_ordered(&r, n_str, in);
 	while (r.p < r.end) {
@@ -986,27 +992,30 @@ stop:
 static inline bool location_fast(struct pdec *c, struct span sp, struct ploc *l, uint64_t *id)
 {
 	const uint8_t *p = c->base + sp.off, *end = p + sp.len;
-	size_t n_lines = c->n_lines;
-	uint64_t v;
+	/* the decoder's state in locals, so that storing a line does not make the compiler load
+	 * it again (an int64_t store may alias the size_t counts) */
+	struct prof_line *lines = c->lines;
+	const size_t line0 = c->n_lines, cap = c->cap_lines, fn_dense = c->fn_ids.n_dense;
+	const uint32_t *fdense = c->fn_ids.dense;
+	size_t n_lines = line0;
+	uint64_t v, lid = 0, address = 0;
+	uint32_t mapping = 0;
 
 	if (end > c->safe_end)
 		return false;
-	memset(l, 0, sizeof(*l));
-	l->line0 = (uint32_t)n_lines;
-	if (p < end && *p == PPROF_L_ID << 3 && !(p = pprof_varint_nocheck(p + 1, id)))
+	if (p < end && *p == PPROF_L_ID << 3 && !(p = pprof_varint_nocheck(p + 1, &lid)))
 		return false;
 	if (p < end && *p == PPROF_L_MAPPING_ID << 3) {
 		if (!(p = pprof_varint_nocheck(p + 1, &v)) ||
-		    (v && !(l->mapping = idmap_get(&c->map_ids, v))))
+		    (v && !(mapping = idmap_get(&c->map_ids, v))))
 			return false;
 	}
-	if (p < end && *p == PPROF_L_ADDRESS << 3 &&
-	    !(p = pprof_varint_nocheck(p + 1, &l->address)))
+	if (p < end && *p == PPROF_L_ADDRESS << 3 && !(p = pprof_varint_nocheck(p + 1, &address)))
 		return false;
 	while (p < end && *p == (PPROF_L_LINE << 3 | WIRE_LEN)) {
-		struct prof_line ln = {0, 0, 0};
 		const uint8_t *le;
-		uint64_t fid = 0;
+		uint64_t fid = 0, line = 0, column = 0;
+		uint32_t f = 0;
 
 		if (!(p = pprof_varint_nocheck(p + 1, &v)) || p > end || v > (uint64_t)(end - p))
 			return false;
@@ -1014,20 +1023,31 @@ static inline bool location_fast(struct pdec *c, struct span sp, struct ploc *l,
 		if (p < le && *p == PPROF_LN_FUNCTION_ID << 3 &&
 		    !(p = pprof_varint_nocheck(p + 1, &fid)))
 			return false;
-		if (p < le && *p == PPROF_LN_LINE << 3 &&
-		    !(p = pprof_varint_nocheck(p + 1, (uint64_t *)&ln.line)))
+		if (p < le && *p == PPROF_LN_LINE << 3 && !(p = pprof_varint_nocheck(p + 1, &line)))
 			return false;
 		if (p < le && *p == PPROF_LN_COLUMN << 3 &&
-		    !(p = pprof_varint_nocheck(p + 1, (uint64_t *)&ln.column)))
+		    !(p = pprof_varint_nocheck(p + 1, &column)))
 			return false;
-		if (p != le || n_lines >= c->cap_lines ||
-		    (fid && !(ln.function = idmap_get(&c->fn_ids, fid))))
+		if (p != le || n_lines >= cap)
 			return false;
-		c->lines[n_lines++] = ln;
+		if (fid) {
+			f = fid - 1 < fn_dense ? fdense[fid - 1] : idmap_get(&c->fn_ids, fid);
+			if (!f)
+				return false;
+		}
+		lines[n_lines].function = f;
+		lines[n_lines].line = (int64_t)line;
+		lines[n_lines].column = (int64_t)column;
+		n_lines++;
 	}
 	if (p != end)
 		return false;
-	l->n_lines = (uint32_t)(n_lines - l->line0);
+	*id = lid;
+	l->address = address;
+	l->mapping = mapping;
+	l->line0 = (uint32_t)line0;
+	l->n_lines = (uint32_t)(n_lines - line0);
+	l->is_folded = false;
 	c->n_lines = n_lines;
 	return true;
 }
@@ -1136,6 +1156,13 @@ int pdec_parse_tables(struct pdec *c)
 		rc = pdec_fit(c, (void **)&c->lines, &c->cap_lines, nl + nl / 4 + 16,
 			      sizeof(*c->lines));
 	for (size_t i = 0; !rc && i < nf; i++) {
+		uint64_t id;
+
+		if (function_fast(c, c->functions.v[i], &c->fn[i], &id)) {
+			rc = add_id(c, &c->fn_ids, id, i, "function",
+				    c->base + c->functions.v[i].off);
+			continue;
+		}
 		rc = parse_function(c, i, &fi);
 		c->fn[i] = fi.f;
 	}
@@ -1242,12 +1269,49 @@ static int sample_label(struct pdec *c, size_t si, const uint8_t *p, size_t n)
 	return parse_scalars(c, &r, &label_desc, lb, "sample", si);
 }
 
+/* Four location ids of two bytes each at p (8 bytes readable), the common case of a profile with
+ * more than 127 locations, decoded at once: their bytes alternate a continuation bit and none,
+ * and one 64-bit load gives the four 14-bit values. When all four are that and dense ids of
+ * the file, their location indices go to out[0..4) and the result is true; else nothing is
+ * written and the caller reads them one by one. */
+static inline bool four_ids(const uint8_t *p, const uint32_t *dense, size_t n_dense, uint32_t *out)
+{
+	uint64_t w, x;
+	size_t a, b, d, e;
+	uint32_t la, lb, ld, le;
+
+	memcpy(&w, p, sizeof(w));
+	w = le64toh(w);
+	if ((w & 0x8080808080808080ULL) != 0x0080008000800080ULL)
+		return false;
+	x = (w & 0x007f007f007f007fULL) | (w & 0x7f007f007f007f00ULL) >> 1;
+	a = (size_t)(x & 0xffff) - 1; /* id 0 becomes SIZE_MAX: never dense */
+	b = (size_t)(x >> 16 & 0xffff) - 1;
+	d = (size_t)(x >> 32 & 0xffff) - 1;
+	e = (size_t)(x >> 48) - 1;
+	if (a >= n_dense || b >= n_dense || d >= n_dense || e >= n_dense)
+		return false;
+	la = dense[a];
+	lb = dense[b];
+	ld = dense[d];
+	le = dense[e];
+	if (!la || !lb || !ld || !le)
+		return false;
+	out[0] = la - 1;
+	out[1] = lb - 1;
+	out[2] = ld - 1;
+	out[3] = le - 1;
+	return true;
+}
+
 bool pdec_sample_fast(struct pdec *c, size_t si, uint32_t *loc, size_t room, int64_t *val)
 {
 	struct span sp = c->samples.v[si];
 	const uint8_t *p = c->base + sp.off, *end = p + sp.len, *le;
 	uint32_t *out = loc;
 	size_t nv = 0, nt = c->types.n;
+	const uint32_t *dense = c->loc_ids.dense;
+	const size_t n_dense = c->loc_ids.n_dense;
 	uint64_t v;
 
 	if (end > c->safe_end)
@@ -1259,7 +1323,16 @@ bool pdec_sample_fast(struct pdec *c, size_t si, uint32_t *loc, size_t room, int
 		for (le = p + v; p < le; out++) {
 			uint32_t li;
 
-			if (!(p = pprof_varint_nocheck(p, &v)) || !(li = idmap_get(&c->loc_ids, v)))
+			if (le - p >= 8 && four_ids(p, dense, n_dense, out)) {
+				p += 8;
+				out += 3;
+				continue;
+			}
+			if (!(p = pprof_varint_nocheck(p, &v)))
+				return false;
+			/* the dense ids inline, with the map in registers */
+			li = v - 1 < n_dense ? dense[v - 1] : idmap_get(&c->loc_ids, v);
+			if (!li)
 				return false;
 			*out = li - 1;
 		}
