@@ -10,9 +10,11 @@
  * Rates are computed from the process CPU time of the timed region (steadier than wall time on
  * a shared machine; the process is single-threaded here); wall time is printed next to it.
  * Run it pinned (taskset -c 0) for single-core figures.
- * Usage: bench_merge [--only decode|session] FILE...
- * --only runs one part alone (decode: the tuned-malloc decode pass; session: merge_session),
- * for profilers and instruction counters (callgrind) that should see nothing else.
+ * Usage: bench_merge [--only decode|parse|session] FILE...
+ * --only runs one part alone (decode: the tuned-malloc decode pass; parse: pprof_parse of the
+ * uncompressed bytes, the merge's phase 1 without inflation, best of 3; session:
+ * merge_session), for profilers and instruction counters (callgrind) that should see nothing
+ * else.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -127,6 +129,30 @@ static double decode_pass(struct buf *raw, int n, char **paths)
 	return best;
 }
 
+/* Best of RUNS passes of pprof_parse + pprof_parsed_free over every input; negative on error. */
+static double parse_pass(struct buf *raw, int n, char **paths)
+{
+	double best = 1e30, best_wall = 1e30;
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = cpu_s(), w0 = now_s();
+		for (int i = 0; i < n; i++) {
+			struct ember_diag d = {{0}};
+			struct pprof_parsed *pp = NULL;
+			int rc = pprof_parse(raw[i].data, raw[i].len, &bench_limits, &pp, &d);
+			if (rc < 0) {
+				fail("parse", paths[i], rc, &d);
+				return -1;
+			}
+			pprof_parsed_free(pp);
+		}
+		double t = cpu_s() - t0, w = now_s() - w0;
+		best = t < best ? t : best;
+		best_wall = w < best_wall ? w : best_wall;
+	}
+	last_wall = best_wall;
+	return best;
+}
+
 /* --only: one part alone, with the malloc settings of the ember CLI. */
 static int run_only(const char *only, struct buf *gz, struct buf *raw, int n, char **paths,
 		    size_t raw_bytes)
@@ -142,6 +168,16 @@ static int run_only(const char *only, struct buf *gz, struct buf *raw, int n, ch
 		printf("decode: %d files, %.1f MB uncompressed, best of %d: %.3f s CPU (%.3f s "
 		       "wall) "
 		       "= %.0f MB/s per core (malloc tuned as in the ember CLI)\n",
+		       n, (double)raw_bytes / 1e6, RUNS, t, last_wall, (double)raw_bytes / 1e6 / t);
+		return 0;
+	}
+	if (strcmp(only, "parse") == 0) {
+		t = parse_pass(raw, n, paths);
+		if (t < 0)
+			return 1;
+		printf("parse: %d files, %.1f MB uncompressed, best of %d: %.3f s CPU (%.3f s "
+		       "wall) "
+		       "= %.0f MB/s per core\n",
 		       n, (double)raw_bytes / 1e6, RUNS, t, last_wall, (double)raw_bytes / 1e6 / t);
 		return 0;
 	}
@@ -162,13 +198,14 @@ int main(int argc, char **argv)
 		only = argv[2];
 		argc -= 2;
 		argv += 2;
-		if (strcmp(only, "decode") != 0 && strcmp(only, "session") != 0) {
-			fprintf(stderr, "bench_merge: --only takes decode or session\n");
+		if (strcmp(only, "decode") != 0 && strcmp(only, "parse") != 0 &&
+		    strcmp(only, "session") != 0) {
+			fprintf(stderr, "bench_merge: --only takes decode, parse or session\n");
 			return 2;
 		}
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_merge [--only decode|session] FILE...\n");
+		fprintf(stderr, "usage: bench_merge [--only decode|parse|session] FILE...\n");
 		return 2;
 	}
 	int n = argc - 1;
