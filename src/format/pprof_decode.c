@@ -951,7 +951,8 @@ static bool str_find(struct pdec *c, uint32_t i, uint32_t *id)
 {
 	struct span sp = c->strings.v[i];
 
-	if (c->str_dst[i] == NONE && !prof_find_bytes(c->dst, c->base + sp.off, sp.len, &c->str_dst[i]))
+	if (c->str_dst[i] == NONE &&
+	    !prof_find_bytes(c->dst, c->base + sp.off, sp.len, &c->str_dst[i]))
 		return false;
 	*id = c->str_dst[i];
 	return true;
@@ -1001,8 +1002,7 @@ static bool find_locations(struct pdec *c, const struct pprof_merger *m)
 	return ok;
 }
 
-bool pprof_merger_find_stacks(const struct pprof_merger *m, struct pprof_parsed *pp,
-			      uint32_t *node)
+bool pprof_merger_find_stacks(const struct pprof_merger *m, struct pprof_parsed *pp, uint32_t *node)
 {
 	struct pdec *c = &pp->c;
 	const uint32_t *loc = c->k_loc;
