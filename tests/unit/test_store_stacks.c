@@ -5,11 +5,15 @@
  * the same answer, in the head, after a WAL replay and from blocks. The profiles are random:
  * mappings with build ids, functions with file names and start lines, locations of one or two
  * (inline) lines, stacks of 0..14 frames sharing prefixes, duplicate samples, span ids, a
- * liftable string label, a numeric label and two sample types.
+ * liftable string label, a numeric label and two sample types. Also concurrently: appenders
+ * (most prepared under the head's read lock), a querier and cuts.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
@@ -176,7 +180,8 @@ static void canon(const struct prof *p, struct buf *out)
 	mem_free(lines);
 }
 
-static int n_found, n_translated; /* appends whose stacks were found / translated */
+/* appends whose stacks were found / translated */
+static atomic_int n_found, n_translated;
 
 static void translate(void *ctx, struct prof *dict, void **cache, uint32_t *node)
 {
@@ -392,4 +397,98 @@ TEST(store_stacks_limits)
 	}
 	buf_fini(&b);
 	prof_free(p);
+}
+
+/* Concurrent split appends (most prepared under the read lock, some adding stacks under the
+ * write lock), queries and cuts: every acknowledged append is counted once, in the head and
+ * in the blocks, and the answers equal those of the same appends made one at a time. */
+struct conc {
+	struct store *s;
+	struct buf in[8];
+	int64_t want_cpu[8]; /* each input's cpu total */
+	atomic_int next, acked, fails, stop;
+	_Atomic int64_t acked_cpu;
+};
+
+static void *conc_appender(void *arg)
+{
+	struct conc *c = arg;
+	uint32_t depth = 0;
+
+	for (int i; (i = atomic_fetch_add(&c->next, 1)) < 160;) {
+		if (append_bytes(c->s, &c->in[i % 8], (int64_t)(2000 + i) * SEC, true, &depth)) {
+			atomic_fetch_add(&c->fails, 1);
+			continue;
+		}
+		atomic_fetch_add(&c->acked, 1);
+		atomic_fetch_add(&c->acked_cpu, c->want_cpu[i % 8]);
+	}
+	return NULL;
+}
+
+static void *conc_reader(void *arg)
+{
+	struct conc *c = arg;
+	struct store_query q = {.profile_type = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"};
+
+	while (!atomic_load(&c->stop)) {
+		struct prof *p = NULL;
+
+		if (store_select_merge(c->s, &q, &p, NULL))
+			atomic_fetch_add(&c->fails, 1);
+		prof_free(p);
+	}
+	return NULL;
+}
+
+TEST(store_stacks_concurrent_appends_queries_cuts)
+{
+	char dir[512];
+	struct conc c = {0};
+	pthread_t app[4], rd;
+	struct store_query q = {.profile_type = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"};
+	struct prof *p = NULL;
+
+	snprintf(dir, sizeof(dir), "%s/conc", test_tmpdir());
+	CHECK_EQ_INT(open_at(dir, &c.s), 0);
+	if (!c.s)
+		return;
+	for (int i = 0; i < 8; i++) {
+		struct prof *g = gen(1, (uint64_t)i + 100);
+
+		c.want_cpu[i] = prof_total(g, 1);
+		buf_init(&c.in[i], MEM_TEST, SIZE_MAX);
+		CHECK_EQ_INT(pprof_encode(g, true, &c.in[i]), 0);
+		prof_free(g);
+	}
+	n_found = n_translated = 0;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&app[i], NULL, conc_appender, &c);
+	pthread_create(&rd, NULL, conc_reader, &c);
+	for (int i = 0; i < 5; i++) {
+		usleep(20000);
+		CHECK_EQ_INT(store_cut(c.s, NULL), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(app[i], NULL);
+	atomic_store(&c.stop, 1);
+	pthread_join(rd, NULL);
+	CHECK_EQ_INT(atomic_load(&c.fails), 0);
+	CHECK_EQ_INT(atomic_load(&c.acked), 160);
+	CHECK(n_found > 0 && n_translated > 0);
+	CHECK_EQ_INT(store_select_merge(c.s, &q, &p, NULL), 0);
+	CHECK(p && prof_total(p, 0) == atomic_load(&c.acked_cpu));
+	prof_free(p);
+	p = NULL;
+	store_close(c.s); /* replay, then blocks */
+	CHECK_EQ_INT(open_at(dir, &c.s), 0);
+	if (c.s) {
+		CHECK_EQ_INT(store_cut(c.s, NULL), 0);
+		CHECK_EQ_INT(store_select_merge(c.s, &q, &p, NULL), 0);
+		CHECK(p && prof_total(p, 0) == atomic_load(&c.acked_cpu));
+		prof_free(p);
+		store_close(c.s);
+	}
+	for (int i = 0; i < 8; i++)
+		buf_fini(&c.in[i]);
 }
