@@ -33,6 +33,7 @@ struct loc_rec {
 struct rec_index {
 	uint64_t *slots;
 	size_t n_slots; /* 0 or a power of two; load <= 0.5 */
+	size_t want;	/* records prof_reserve_symbols expects, sized for at the next rec_find */
 };
 
 struct prof {
@@ -329,6 +330,19 @@ static void rec_index_grow(struct rec_index *ix, size_t n)
 	mem_free(old);
 }
 
+/* Room for n_recs + 1 records, and for the records prof_reserve_symbols announced: it only notes
+ * them, so that the table (a random place per record, 128 KB for 4,000 locations) is written
+ * when its records are about to be added, not before a decoder interns every string, which
+ * would push it out of the cache again. */
+static void rec_index_fit(struct rec_index *ix, size_t n_recs)
+{
+	size_t n = EMBER_MAX(n_recs, ix->want);
+
+	ix->want = 0;
+	if ((n + 1) * 2 > ix->n_slots)
+		rec_index_grow(ix, n);
+}
+
 /* Inline so that each caller's eq is inlined too. *tag_out is the record's tag in the index
  * (for rec_insert, so that a new record does not hash again). */
 static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof *p,
@@ -343,8 +357,8 @@ static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof
 	h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
 	size_t j;
 
-	if ((n_recs + 1) * 2 > ix->n_slots)
-		rec_index_grow(ix, n_recs);
+	if ((n_recs + 1) * 2 > ix->n_slots || ix->want)
+		rec_index_fit(ix, n_recs);
 	*tag_out = h32;
 	j = h32 & (ix->n_slots - 1);
 	for (;;) {
@@ -833,10 +847,8 @@ void prof_reserve(struct prof *p, size_t n_nodes, size_t n_samples)
 
 void prof_reserve_symbols(struct prof *p, size_t n_functions, size_t n_locations, size_t n_lines)
 {
-	if (p->function_index.n_slots < (p->n_functions + n_functions + 1) * 2)
-		rec_index_grow(&p->function_index, p->n_functions + n_functions);
-	if (p->location_index.n_slots < (p->n_locations + n_locations + 1) * 2)
-		rec_index_grow(&p->location_index, p->n_locations + n_locations);
+	p->function_index.want = EMBER_MAX(p->function_index.want, p->n_functions + n_functions);
+	p->location_index.want = EMBER_MAX(p->location_index.want, p->n_locations + n_locations);
 	fit((void **)&p->functions, &p->cap_functions, p->n_functions + n_functions,
 	    sizeof(*p->functions));
 	fit((void **)&p->locations, &p->cap_locations, p->n_locations + n_locations,

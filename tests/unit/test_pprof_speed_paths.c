@@ -3,7 +3,8 @@
  * against the general path it stands in for, so that a broken fast path fails here rather than
  * only in the benchmarks: hmap_put_new (the node index's insertion of keys known to be new),
  * pprof_varint_nocheck's one-load path, the decoder's four-ids-at-once read of packed location
- * ids, the direct Function read, and prof_reserve's node index sized at its first use.
+ * ids, the direct Function read, and prof_reserve's node index and prof_reserve_symbols' record
+ * indexes sized at their first use.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -309,4 +310,41 @@ TEST(profile_reserve_node_index_at_first_use)
 	CHECK(prof_bytes(a) > 1000 * 16);
 	prof_free(a);
 	prof_free(b);
+}
+
+/* prof_reserve_symbols sizes the function and location indexes at their next use: records added
+ * before and after it are deduplicated and keep their ids across the resize, and growing past
+ * the reservation still works. */
+TEST(profile_reserve_symbols_index_at_first_use)
+{
+	struct prof *p = prof_new();
+	struct prof_function f = {.name = prof_intern_cstr(p, "f"), .start_line = 0};
+	struct prof_line ln = {.function = 0, .line = 1, .column = 0};
+	uint32_t fid[600], lid[600];
+	bool same = true;
+
+	for (uint32_t i = 0; i < 10; i++) { /* before: the indexes at their first sizes */
+		f.start_line = i;
+		fid[i] = prof_add_function(p, &f);
+		ln.function = fid[i];
+		lid[i] = prof_add_location(p, 0, 0x1000 + i, &ln, 1, false);
+	}
+	prof_reserve_symbols(p, 500, 500, 500);
+	for (uint32_t i = 0; i < 600; i++) { /* after, past the reservation: again and new */
+		f.start_line = i;
+		ln.function = prof_add_function(p, &f);
+		same &= i >= 10 || ln.function == fid[i];
+		fid[i] = ln.function;
+		lid[i] = prof_add_location(p, 0, 0x1000 + i, &ln, 1, false);
+	}
+	for (uint32_t i = 0; i < 600; i++) {
+		f.start_line = i;
+		ln.function = fid[i];
+		same &= prof_add_function(p, &f) == fid[i] &&
+			prof_add_location(p, 0, 0x1000 + i, &ln, 1, false) == lid[i];
+	}
+	CHECK(same);
+	CHECK_EQ_INT(prof_n_functions(p), 600);
+	CHECK_EQ_INT(prof_n_locations(p), 600);
+	prof_free(p);
 }
