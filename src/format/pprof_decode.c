@@ -1015,9 +1015,11 @@ bool pprof_merger_find_stacks(const struct pprof_merger *m, struct pprof_parsed 
 			c->k_loc[k] = c->loc_dst[c->k_loc[k]];
 		pp->located = ok;
 	}
-	for (size_t si = 0; ok && si < c->samples.n; si++) {
-		ok = prof_find_stack(m->dst, loc, c->k_nls[si], &node[si]);
-		loc += c->k_nls[si];
+	if (ok) {
+		uint64_t *hash = mem_alloc(MEM_FORMAT, (c->samples.n + 1) * sizeof(*hash));
+
+		ok = prof_find_stacks(m->dst, c->samples.n, loc, c->k_nls, hash, node);
+		mem_free(hash);
 	}
 	c->dst = NULL;
 	pp->merged = ok;

@@ -785,25 +785,61 @@ bool prof_find_mapping(const struct prof *p, const struct prof_mapping *m, uint3
 	return false;
 }
 
-bool prof_find_stack(const struct prof *p, const uint32_t *locations_leaf_first, size_t n,
-		     uint32_t *node)
+/* One stack of prof_find_stacks (its node when p has every node of it), its hash h (0: fewer
+ * than two locations) at hand. */
+static bool find_stack_hashed(const struct prof *p, const uint32_t *loc, size_t n, uint64_t h,
+			      uint32_t *node)
 {
 	uint32_t nd = 0;
 	uint64_t cached;
 
-	if (n >= 2 && p->stack_cache.cap &&
-	    hmap_get(&p->stack_cache, stack_hash(locations_leaf_first, n), &cached)) {
+	if (n >= 2 && p->stack_cache.cap && hmap_get(&p->stack_cache, h, &cached)) {
 		const uint32_t *st = p->stack_pool + (cached >> 32);
 
-		if (st[0] == n && memcmp(st + 1, locations_leaf_first, n * sizeof(uint32_t)) == 0) {
+		if (st[0] == n && memcmp(st + 1, loc, n * sizeof(uint32_t)) == 0) {
 			*node = (uint32_t)cached;
 			return true;
 		}
 	}
 	for (size_t i = n; i > 0; i--)
-		if (!prof_node_find(p, nd, locations_leaf_first[i - 1], &nd))
+		if (!prof_node_find(p, nd, loc[i - 1], &nd))
 			return false;
 	*node = nd;
+	return true;
+}
+
+/* A software pipeline, as prof_add_samples: every hash first (independent chains overlap),
+ * then the whole-stack cache slot of stack j + 2A is prefetched, the pool copy that slot names
+ * for stack j + A, and stack j is compared. */
+bool prof_find_stacks(const struct prof *p, size_t n, const uint32_t *locations_leaf_first,
+		      const uint32_t *n_locations, uint64_t *hash, uint32_t *node)
+{
+	const size_t a = 4; /* as prof_add_samples' BATCH_AHEAD */
+	const uint32_t *loc = locations_leaf_first;
+	bool cache = p->stack_cache.cap != 0;
+
+	for (size_t j = 0; j < n; j++) {
+		hash[j] = n_locations[j] >= 2 ? stack_hash(loc, n_locations[j]) : 0;
+		loc += n_locations[j];
+	}
+	loc = locations_leaf_first;
+	for (size_t t = 0; t < n + 2 * a; t++) {
+		if (cache && t < n && hash[t])
+			__builtin_prefetch(hmap_home(&p->stack_cache, hash[t]));
+		if (cache && t >= a && t - a < n && hash[t - a]) {
+			const struct hmap_slot *sl = hmap_home(&p->stack_cache, hash[t - a]);
+
+			if (sl->key == hash[t - a])
+				__builtin_prefetch(p->stack_pool + (sl->val >> 32));
+		}
+		if (t >= 2 * a) {
+			size_t j = t - 2 * a;
+
+			if (!find_stack_hashed(p, loc, n_locations[j], hash[j], &node[j]))
+				return false;
+			loc += n_locations[j];
+		}
+	}
 	return true;
 }
 

@@ -153,12 +153,14 @@ bool prof_node_find(const struct prof *p, uint32_t parent, uint32_t location, ui
 /* The node for a stack given leaf first (pprof order). n == 0 gives the root. */
 uint32_t prof_add_stack(struct prof *p, const uint32_t *locations_leaf_first, size_t n);
 /* Read-only lookups, safe alongside other readers of p: a string by its bytes, a mapping by
- * its content (strings as ids of p), the node of a stack given leaf first (false when p lacks
- * any node of it). */
+ * its content (strings as ids of p), and the nodes of n stacks laid one after the other, leaf
+ * first (n_locations[i] locations each; the lookups of later ones overlapped with the compares
+ * of earlier ones; hash: scratch for n), false as soon as p lacks a node of one (node[] then
+ * partly written). */
 bool prof_find_bytes(const struct prof *p, const void *s, size_t len, uint32_t *id);
 bool prof_find_mapping(const struct prof *p, const struct prof_mapping *m, uint32_t *id);
-bool prof_find_stack(const struct prof *p, const uint32_t *locations_leaf_first, size_t n,
-		     uint32_t *node);
+bool prof_find_stacks(const struct prof *p, size_t n, const uint32_t *locations_leaf_first,
+		      const uint32_t *n_locations, uint64_t *hash, uint32_t *node);
 uint32_t prof_n_nodes(const struct prof *p);
 /* The stack tree as an array, for loops over every node: nodes[i] for i < prof_n_nodes(p)
  * (node 0 is the root); valid until the next node is added. */
