@@ -406,8 +406,8 @@ static int keep_reserve(struct pdec *c)
 	if (!rc)
 		rc = pdec_fit(c, (void **)&c->k_ls, &c->cap_k_ls, c->samples.n, sizeof(*c->k_ls));
 	if (!rc)
-		rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, sample_bytes,
-			      sizeof(*c->k_loc));
+		rc = pdec_fit(c, (void **)&c->k_loc, &c->cap_k_loc, sample_bytes + 1,
+			      sizeof(*c->k_loc)); /* + 1: never NULL, even for empty samples */
 	if (!rc)
 		rc = pdec_fit(c, (void **)&c->k_val, &c->cap_k_val, c->samples.n * (nt ? nt : 1),
 			      sizeof(*c->k_val));

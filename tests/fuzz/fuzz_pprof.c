@@ -7,7 +7,9 @@
  * decode_merge must leave its destination untouched. The two-step merge (pprof_parse, then
  * pprof_parsed_merge) must succeed and fail on the same inputs as decode_merge into a fresh
  * profile, with the same totals, and a merge session (pprof_merger) of the input and its
- * re-encoding must give what the two decode_merges give. Nothing may leak: everything is freed.
+ * re-encoding must give what the two decode_merges give; and the split for a dictionary store
+ * must keep the totals and give the same nodes twice (split_twice). Nothing may leak:
+ * everything is freed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +43,51 @@ static void check_same(const struct prof *a, const struct prof *b, uint64_t time
 	for (size_t k = 0; k < prof_n_sample_types(a); k++)
 		if (total(a, k) * times != total(b, k))
 			abort();
+}
+
+/* The input split for a dictionary store (pprof_parsed_split): the shell has p's sample
+ * types and the samples p's totals; their stacks added to a dictionary (pprof_merger_stacks)
+ * are all in it; a second split of the same input finds (pprof_merger_find_stacks) or adds
+ * exactly the same nodes. */
+static void split_twice(const uint8_t *data, size_t size, const struct pprof_limits *lim,
+			const struct prof *p)
+{
+	struct prof *dict = prof_new(), *shell[2] = {NULL, NULL};
+	struct pprof_merger *ms = pprof_merger_new(dict);
+	struct pprof_parsed *pp[2] = {NULL, NULL};
+	struct pprof_samples smp[2];
+	uint32_t *node[2] = {NULL, NULL};
+	struct ember_diag d;
+	size_t nt = prof_n_sample_types(p);
+
+	for (int r = 0; r < 2; r++) {
+		if (pprof_parse(data, size, lim, &pp[r], &d) != 0 ||
+		    pprof_parsed_split(pp[r], &shell[r], &smp[r], &d) != 0)
+			abort();
+		if (prof_n_sample_types(shell[r]) != nt || smp[r].n < prof_n_samples(p))
+			abort();
+		for (size_t k = 0; k < nt; k++) {
+			uint64_t t = 0;
+
+			for (size_t i = 0; i < smp[r].n; i++)
+				t += (uint64_t)smp[r].values[i * nt + k];
+			if (t != total(p, k))
+				abort();
+		}
+		node[r] = mem_alloc(MEM_TEST, (smp[r].n + 1) * sizeof(uint32_t));
+		if (r == 0 || !pprof_merger_find_stacks(ms, pp[r], node[r]))
+			pprof_merger_stacks(ms, pp[r], node[r]);
+		for (size_t i = 0; i < smp[r].n; i++)
+			if (node[r][i] >= prof_n_nodes(dict) || node[r][i] != node[0][i])
+				abort();
+	}
+	for (int r = 0; r < 2; r++) {
+		mem_free(node[r]);
+		prof_free(shell[r]);
+		pprof_parsed_free(pp[r]);
+	}
+	pprof_merger_free(ms);
+	prof_free(dict);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -107,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pprof_merger_free(ms);
 	prof_free(mp);
 
+	split_twice(data, size, &lim, p);
 	prof_free(m);
 	prof_free(q);
 	prof_free(p);
