@@ -343,35 +343,44 @@ static void rec_index_fit(struct rec_index *ix, size_t n_recs)
 		rec_index_grow(ix, n);
 }
 
-/* Inline so that each caller's eq is inlined too. *tag_out is the record's tag in the index
- * (for rec_insert, so that a new record does not hash again). */
-static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof *p,
-							       struct rec_index *ix, size_t n_recs,
-							       uint64_t h, rec_eq_fn eq,
-							       const void *key, size_t *slot_out,
-							       uint32_t *tag_out)
+/* A record's tag in its index (the folded hash of h). */
+static inline uint32_t rec_tag(uint64_t h)
 {
-	uint32_t h32;
-
 	h = hash_u64(h);
-	h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
-	size_t j;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
 
-	if ((n_recs + 1) * 2 > ix->n_slots || ix->want)
-		rec_index_fit(ix, n_recs);
-	*tag_out = h32;
-	j = h32 & (ix->n_slots - 1);
-	for (;;) {
+/* The record of tag whose eq holds in ix (which has slots), or 0 with *slot_out the free slot
+ * the probe ended at. Reads only. Inline so that each caller's eq is inlined too. */
+static inline __attribute__((always_inline)) uint32_t rec_probe(const struct prof *p,
+								const struct rec_index *ix,
+								uint32_t tag, rec_eq_fn eq,
+								const void *key, size_t *slot_out)
+{
+	for (size_t j = tag & (ix->n_slots - 1);; j = (j + 1) & (ix->n_slots - 1)) {
 		uint64_t v = ix->slots[j];
 
 		if (!v) {
 			*slot_out = j;
 			return 0;
 		}
-		if ((uint32_t)(v >> 32) == h32 && eq(p, (uint32_t)v, key))
+		if ((uint32_t)(v >> 32) == tag && eq(p, (uint32_t)v, key))
 			return (uint32_t)v;
-		j = (j + 1) & (ix->n_slots - 1);
 	}
+}
+
+/* rec_probe with room made for one more record first; *tag_out is the record's tag (for
+ * rec_insert, so that a new record does not hash again). */
+static inline __attribute__((always_inline)) uint32_t rec_find(const struct prof *p,
+							       struct rec_index *ix, size_t n_recs,
+							       uint64_t h, rec_eq_fn eq,
+							       const void *key, size_t *slot_out,
+							       uint32_t *tag_out)
+{
+	if ((n_recs + 1) * 2 > ix->n_slots || ix->want)
+		rec_index_fit(ix, n_recs);
+	*tag_out = rec_tag(h);
+	return rec_probe(p, ix, *tag_out, eq, key, slot_out);
 }
 
 static inline void rec_insert(struct rec_index *ix, size_t slot, uint32_t tag, uint32_t id)
@@ -723,19 +732,46 @@ static uint64_t stack_hash(const uint32_t *loc, size_t n)
 	return h == HMAP_EMPTY ? 0 : h;
 }
 
+/* The whole-stack cache keys of n stacks laid one after the other (n_locations[j] each), all at
+ * once so that the independent hash chains overlap: 0 for fewer than two locations, which skip
+ * the cache. */
+static void stack_hashes(const uint32_t *loc, const uint32_t *n_locations, size_t n, uint64_t *hash)
+{
+	for (size_t j = 0; j < n; j++) {
+		hash[j] = n_locations[j] >= 2 ? stack_hash(loc, n_locations[j]) : 0;
+		loc += n_locations[j];
+	}
+}
+
+/* Pipeline distance of the batched lookups (prof_add_samples, prof_find_stacks), in stacks
+ * per stage. */
+#define BATCH_AHEAD 4
+
 /* prof_add_stack for n >= 2 with the stack's hash h = stack_hash(). */
+/* The whole-stack cache's node for the n >= 2 locations loc (hash h), verified against its
+ * pooled copy. Reads only. */
+static bool stack_cached(const struct prof *p, const uint32_t *loc, size_t n, uint64_t h,
+			 uint32_t *node)
+{
+	uint64_t cached;
+	const uint32_t *st;
+
+	if (!hmap_get(&p->stack_cache, h, &cached))
+		return false;
+	st = p->stack_pool + (cached >> 32);
+	if (st[0] != n || memcmp(st + 1, loc, n * sizeof(uint32_t)) != 0)
+		return false;
+	*node = (uint32_t)cached;
+	return true;
+}
+
 static uint32_t add_stack_hashed(struct prof *p, const uint32_t *locations_leaf_first, size_t n,
 				 uint64_t h)
 {
 	uint32_t node = 0;
-	uint64_t cached;
 
-	if (hmap_get(&p->stack_cache, h, &cached)) {
-		const uint32_t *st = p->stack_pool + (cached >> 32);
-
-		if (st[0] == n && memcmp(st + 1, locations_leaf_first, n * sizeof(uint32_t)) == 0)
-			return (uint32_t)cached;
-	}
+	if (stack_cached(p, locations_leaf_first, n, h, &node))
+		return node;
 	for (size_t i = n; i > 0; i--)
 		node = prof_node_child(p, node, locations_leaf_first[i - 1]);
 	if (n < UINT32_MAX && p->n_pool + n + 1 <= UINT32_MAX) {
@@ -768,21 +804,12 @@ bool prof_find_bytes(const struct prof *p, const void *s, size_t len, uint32_t *
 
 bool prof_find_mapping(const struct prof *p, const struct prof_mapping *m, uint32_t *id)
 {
-	const struct rec_index *ix = &p->mapping_index;
-	uint64_t h = hash_u64(mapping_hash(m));
-	uint32_t h32 = (uint32_t)(h >> 32) ^ (uint32_t)h;
+	size_t slot;
 
-	for (size_t j = h32 & (ix->n_slots - 1); ix->n_slots; j = (j + 1) & (ix->n_slots - 1)) {
-		uint64_t v = ix->slots[j];
-
-		if (!v)
-			break;
-		if ((uint32_t)(v >> 32) == h32 && mapping_eq(p, (uint32_t)v, m)) {
-			*id = (uint32_t)v;
-			return true;
-		}
-	}
-	return false;
+	*id = p->mapping_index.n_slots ? rec_probe(p, &p->mapping_index, rec_tag(mapping_hash(m)),
+						   mapping_eq, m, &slot)
+				       : 0;
+	return *id != 0;
 }
 
 /* One stack of prof_find_stacks (its node when p has every node of it), its hash h (0: fewer
@@ -791,16 +818,9 @@ static bool find_stack_hashed(const struct prof *p, const uint32_t *loc, size_t 
 			      uint32_t *node)
 {
 	uint32_t nd = 0;
-	uint64_t cached;
 
-	if (n >= 2 && p->stack_cache.cap && hmap_get(&p->stack_cache, h, &cached)) {
-		const uint32_t *st = p->stack_pool + (cached >> 32);
-
-		if (st[0] == n && memcmp(st + 1, loc, n * sizeof(uint32_t)) == 0) {
-			*node = (uint32_t)cached;
-			return true;
-		}
-	}
+	if (n >= 2 && stack_cached(p, loc, n, h, node))
+		return true;
 	for (size_t i = n; i > 0; i--)
 		if (!prof_node_find(p, nd, loc[i - 1], &nd))
 			return false;
@@ -814,15 +834,11 @@ static bool find_stack_hashed(const struct prof *p, const uint32_t *loc, size_t 
 bool prof_find_stacks(const struct prof *p, size_t n, const uint32_t *locations_leaf_first,
 		      const uint32_t *n_locations, uint64_t *hash, uint32_t *node)
 {
-	const size_t a = 4; /* as prof_add_samples' BATCH_AHEAD */
+	const size_t a = BATCH_AHEAD;
 	const uint32_t *loc = locations_leaf_first;
 	bool cache = p->stack_cache.cap != 0;
 
-	for (size_t j = 0; j < n; j++) {
-		hash[j] = n_locations[j] >= 2 ? stack_hash(loc, n_locations[j]) : 0;
-		loc += n_locations[j];
-	}
-	loc = locations_leaf_first;
+	stack_hashes(locations_leaf_first, n_locations, n, hash);
 	for (size_t t = 0; t < n + 2 * a; t++) {
 		if (cache && t < n && hash[t])
 			__builtin_prefetch(hmap_home(&p->stack_cache, hash[t]));
@@ -921,9 +937,6 @@ void prof_add_sample(struct prof *p, uint32_t node, uint32_t labelset, const int
 			(int64_t)((uint64_t)p->values[i * nt + j] + (uint64_t)values[j]);
 }
 
-/* Pipeline distance of prof_add_samples, in samples per stage. */
-#define BATCH_AHEAD 4
-
 #define NONE_NODE UINT32_MAX
 
 /* Stage 1 of prof_add_samples for sample j: its stack's cache slot is in cache (prefetched a
@@ -975,13 +988,9 @@ void prof_add_samples(struct prof *p, size_t n, const uint32_t *locations_leaf_f
 
 	fit((void **)&p->batch_hash, &p->cap_batch, n, sizeof(*p->batch_hash));
 	fit((void **)&p->batch_node, &p->cap_batch_node, n, sizeof(*p->batch_node));
-	/* Stage 0, all at once: hash every stack (independent chains overlap) and prefetch its
-	 * slot in the whole-stack cache. Stacks of fewer than two locations skip the cache. */
-	for (size_t j = 0; j < n; j++) {
-		p->batch_hash[j] = n_locations[j] >= 2 ? stack_hash(loc, n_locations[j]) : 0;
-		loc += n_locations[j];
-	}
-	loc = locations_leaf_first;
+	/* Stage 0, all at once: hash every stack, then (below) prefetch its slot in the
+	 * whole-stack cache. Stacks of fewer than two locations skip the cache. */
+	stack_hashes(locations_leaf_first, n_locations, n, p->batch_hash);
 	for (size_t t = 0; t < n + 3 * a; t++) {
 		if (t < n && p->stack_cache.cap && n_locations[t] >= 2)
 			__builtin_prefetch(hmap_home(&p->stack_cache, p->batch_hash[t]));
