@@ -389,7 +389,6 @@ static int fit_labels(struct pdec *c)
 	return pdec_fit(c, (void **)&c->lab_dst, &c->cap_lab_dst, c->s_nlab, sizeof(*c->lab_dst));
 }
 
-/* Append the just-parsed sample si to the kept arrays (merge only). */
 /* Room in the kept arrays for every sample, before the first is kept: a location id takes at
  * least one byte. */
 static int keep_reserve(struct pdec *c)
@@ -454,6 +453,14 @@ static int keep_sample(struct pdec *c, size_t si)
 	return 0;
 }
 
+/* The kept samples' locations as target ids, in place, once every location they use has one
+ * in loc_dst. */
+static void kept_locations_to_target(struct pdec *c)
+{
+	for (size_t k = 0; k < c->k_nloc; k++)
+		c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+}
+
 /* Merge, every kept sample at once: first each sample's locations become target ids (in place)
  * and its labels a target label set, in sample order (so locations, strings and label sets get
  * the ids the one-at-a-time build gives them) and its values go to the target's type order (in
@@ -467,9 +474,8 @@ static void build_kept_samples(struct pdec *c)
 
 	for (size_t k = 0; k < nt; k++)
 		same_order &= c->perm[k] == k;
-	/* A session translated every location the samples use (build_locations_cached). */
-	for (size_t k = 0; c->mc && k < c->k_nloc; k++)
-		c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+	if (c->mc) /* a session translated every location the samples use */
+		kept_locations_to_target(c);
 	for (size_t si = 0; si < c->samples.n && (!c->mc || c->k_nlab || !same_order); si++) {
 		const struct kept *kp = &c->k_off[si];
 
@@ -1011,8 +1017,8 @@ bool pprof_merger_find_stacks(const struct pprof_merger *m, struct pprof_parsed 
 	c->dst = m->dst;
 	if (ok && !pp->located) {
 		ok = find_locations(c, m);
-		for (size_t k = 0; ok && k < c->k_nloc; k++)
-			c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+		if (ok)
+			kept_locations_to_target(c);
 		pp->located = ok;
 	}
 	if (ok) {
@@ -1037,8 +1043,7 @@ void pprof_merger_stacks(struct pprof_merger *m, struct pprof_parsed *pp, uint32
 	c->mc = m;
 	if (!pp->located) {
 		build_locations_cached(c, m);
-		for (size_t k = 0; k < c->k_nloc; k++)
-			c->k_loc[k] = c->loc_dst[c->k_loc[k]];
+		kept_locations_to_target(c);
 	}
 	for (size_t si = 0; si < c->samples.n; si++) {
 		node[si] = prof_add_stack(m->dst, loc, c->k_nls[si]);
