@@ -339,12 +339,6 @@ static size_t list_segments(struct store_local *s, uint64_t **out)
 	return n;
 }
 
-/* Whether p[0..n) is zeros: a WAL segment's preallocated tail (wal.c). */
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
 static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq)
 {
 	uint64_t *segs;
@@ -382,7 +376,7 @@ static int replay_wal(struct store_local *s, uint64_t max_cut, uint64_t *max_seq
 		} else if (valid < b.len) {
 			int fd = open(path, O_WRONLY | O_CLOEXEC);
 
-			if (!all_zero(b.data + valid, b.len - valid)) { /* not the prealloc tail */
+			if (!store_wal_zero_tail(b.data + valid, b.len - valid)) {
 				LOG_WARN(
 					"store: WAL %s: torn or corrupt record at byte offset %zu; "
 					"truncated %zu bytes",

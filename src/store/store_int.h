@@ -430,6 +430,9 @@ int store_wal_error(const struct store_wal *w);
  * for a bad segment header, or what cb returned when non-zero. */
 int store_wal_parse(const uint8_t *p, size_t n, int (*cb)(void *ctx, const uint8_t *rec, size_t n),
 		    void *ctx, size_t *valid_len);
+/* Whether p[0..n), a segment's bytes past its valid prefix, are the zeros the WAL extends an
+ * open segment with ahead of its records: where the log ends, not a torn record. */
+bool store_wal_zero_tail(const uint8_t *p, size_t n);
 #define STORE_WAL_HDR_BYTES 16
 #define STORE_WAL_MAX_REC   (256u << 20)
 

@@ -647,6 +647,11 @@ int store_wal_error(const struct store_wal *w)
 
 /* The parser. */
 
+bool store_wal_zero_tail(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 int store_wal_parse(const uint8_t *p, size_t n, int (*cb)(void *ctx, const uint8_t *rec, size_t n),
 		    void *ctx, size_t *valid_len)
 {
