@@ -357,7 +357,7 @@ static size_t dict_bytes(const struct store_sdata *sd)
 	return prof_bytes(sd->dict) + sd->stacks.cap * sizeof(struct hmap_slot) + sd->xcache_bytes;
 }
 
-/* false: ro and the dictionary lacks a stack (m is then to be freed, nothing else set). */
+/* false: ro and the dictionary lacks a stack (m is then to be freed by remap_fini). */
 static bool remap_build(struct store_sdata *sd, const struct store_rec *r, struct remap *m, bool ro)
 {
 	const struct prof *p = r->prof;
@@ -446,6 +446,11 @@ bool store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 		return false; /* found-only appends are for existing tenants' store_stacks */
 	before = dict_bytes(sd);
 	du = (struct dict_use){sd->dict, ro, false};
+	store_dict_mark(sd->dict, &mark);
+	if (!remap_build(sd, r, &m, ro)) { /* ro: a stack is missing */
+		remap_fini(&m);
+		return false;
+	}
 	order = mem_alloc(MEM_STORE, (ns ? ns : 1) * sizeof(*order));
 	if (!sp) { /* replay: the record passed store_head_check when it was appended */
 		struct store_limits any = {.max_labels_per_series = UINT32_MAX,
@@ -467,12 +472,10 @@ bool store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	pd->smp_mem = mem_alloc(MEM_STORE, (nt * ns + 1) * sizeof(*pd->smp_mem));
 	/* every series' stream: a flags byte each, at most 25 bytes a sample */
 	pd->enc_mem = mem_alloc(MEM_STORE, nt * sp->n_groups + STORE_SMP_ENC_MAX(nt * ns));
-	store_dict_mark(sd->dict, &mark);
-	du.missing = !remap_build(sd, r, &m, ro);
 	/* The samples bucketed by group, each bucket in (node, span) order, once for every
 	 * sample type: value = sample index. */
 	start = mem_calloc(MEM_STORE, (size_t)sp->n_groups + 1, sizeof(*start));
-	for (size_t i = 0; i < ns && !du.missing; i++) {
+	for (size_t i = 0; i < ns; i++) {
 		uint32_t node, ls;
 		const int64_t *v;
 
@@ -481,7 +484,7 @@ bool store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	}
 	for (uint32_t g = 0; g < sp->n_groups; g++)
 		start[g + 1] += start[g];
-	for (size_t i = 0; i < ns && !du.missing; i++) {
+	for (size_t i = 0; i < ns; i++) {
 		uint32_t node, ls;
 		const int64_t *v;
 
@@ -492,7 +495,7 @@ bool store_head_prepare(struct store_head *h, const struct store_rec *r, struct 
 	for (uint32_t g = sp->n_groups; g > 0; g--) /* back to bucket starts */
 		start[g] = start[g - 1];
 	start[0] = 0;
-	for (uint32_t g = 0; g < sp->n_groups && !du.missing; g++)
+	for (uint32_t g = 0; g < sp->n_groups; g++)
 		store_smp_sort(order + start[g], start[g + 1] - start[g]);
 	/* each group's label pairs, interned once for all sample types: only the profile type's
 	 * value differs (gpt[g]: that pair's index) */
