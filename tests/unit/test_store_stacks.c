@@ -1,6 +1,6 @@
 /*
  * test_store_stacks.c — appends whose stacks the store adds to its dictionary itself
- * (store_append.stacks, fed by pprof_parsed_split + pprof_merger_stacks as the server does)
+ * (store_append.stacks, filled by the server's server_pprof_decode)
  * against the same pprof bytes decoded whole and appended as a profile: every query must give
  * the same answer, in the head, after a WAL replay and from blocks. The profiles are random:
  * mappings with build ids, functions with file names and start lines, locations of one or two
@@ -8,6 +8,7 @@
  * liftable string label, a numeric label and two sample types. Also concurrently: appenders
  * (most prepared under the head's read lock), a querier and cuts.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "base/mem.h"
 #include "format/pprof.h"
 #include "profile/profile.h"
+#include "server/server_int.h"
 #include "store/store.h"
 #include "test.h"
 
@@ -180,34 +182,26 @@ static void canon(const struct prof *p, struct buf *out)
 	mem_free(lines);
 }
 
-/* appends whose stacks were found / translated */
+/* The split path is the server's own (server_pprof.c), its two stack callbacks wrapped to count
+ * the appends whose stacks were found (under the read lock) and translated. */
+typedef void (*translate_fn)(void *ctx, struct prof *dict, void **cache, uint32_t *node);
+typedef bool (*find_fn)(void *ctx, const struct prof *dict, const void *cache, uint32_t *node);
+static _Atomic(translate_fn) real_translate;
+static _Atomic(find_fn) real_find;
 static atomic_int n_found, n_translated;
 
-static void translate(void *ctx, struct prof *dict, void **cache, uint32_t *node)
+static void counted_translate(void *ctx, struct prof *dict, void **cache, uint32_t *node)
 {
 	n_translated++;
-	if (!*cache)
-		*cache = pprof_merger_new(dict);
-	pprof_merger_stacks(*cache, ctx, node);
+	atomic_load (&real_translate)(ctx, dict, cache, node);
 }
 
-static bool find(void *ctx, const struct prof *dict, const void *cache, uint32_t *node)
+static bool counted_find(void *ctx, const struct prof *dict, const void *cache, uint32_t *node)
 {
-	bool found = pprof_merger_find_stacks(cache, ctx, node);
+	bool found = atomic_load(&real_find)(ctx, dict, cache, node);
 
-	(void)dict;
 	n_found += found;
 	return found;
-}
-
-static void cache_free(void *cache)
-{
-	pprof_merger_free(cache);
-}
-
-static size_t cache_bytes(const void *cache)
-{
-	return pprof_merger_bytes(cache);
 }
 
 /* Appends the pprof bytes to s, whole (split false) or split with separate stacks. */
@@ -216,40 +210,30 @@ static int append_bytes(struct store *s, const struct buf *b, int64_t t, bool sp
 {
 	struct store_label l[1] = {{STORE_LABEL_SERVICE, "svc"}};
 	struct store_append a = {.labels = l, .n_labels = 1, .name = "process_cpu", .time_ns = t};
-	struct pprof_parsed *pp = NULL;
-	struct pprof_samples smp;
-	struct store_stacks st;
-	struct prof *p = NULL;
+	struct server_pprof x = {0};
 	struct ember_diag d = {{0}};
 	int rc;
 
 	if (!split) {
-		rc = pprof_decode(b->data, b->len, NULL, &p, &d);
+		rc = pprof_decode(b->data, b->len, NULL, &x.prof, &d);
 	} else {
-		rc = pprof_parse(b->data, b->len, NULL, &pp, &d);
-		if (!rc)
-			rc = pprof_parsed_split(pp, &p, &smp, &d);
+		rc = server_pprof_decode(s, b->data, b->len, NULL, &x, &d);
+		if (!rc && !x.pp)
+			rc = ember_diag_set(&d, -EINVAL, "the server did not split the profile");
 		if (!rc) {
-			st = (struct store_stacks){.n = smp.n,
-						   .values = smp.values,
-						   .labelsets = smp.labelsets,
-						   .max_depth = smp.max_depth,
-						   .translate = translate,
-						   .find = find,
-						   .cache_free = cache_free,
-						   .cache_bytes = cache_bytes,
-						   .ctx = pp};
-			a.stacks = &st;
-			max_depth_seen[0] = EMBER_MAX(max_depth_seen[0], smp.max_depth);
+			atomic_store(&real_translate, x.st.translate);
+			atomic_store(&real_find, x.st.find);
+			x.st.translate = counted_translate;
+			x.st.find = counted_find;
+			max_depth_seen[0] = EMBER_MAX(max_depth_seen[0], x.st.max_depth);
 		}
 	}
-	a.prof = p;
+	server_pprof_to_append(&x, &a);
 	if (!rc)
 		rc = store_append(s, &a, &d);
 	if (rc)
 		fprintf(stderr, "append (%s): %s\n", split ? "split" : "whole", d.msg);
-	prof_free(p);
-	pprof_parsed_free(pp);
+	server_pprof_fini(&x);
 	return rc;
 }
 
