@@ -105,21 +105,40 @@ static double merge_session(struct buf *in, int n, char **paths, struct prof **o
 	return t;
 }
 
-/* Best of RUNS passes of pprof_decode + prof_free over every input; negative on error. */
-static double decode_pass(struct buf *raw, int n, char **paths)
+/* One input through pprof_decode + prof_free, or pprof_parse + pprof_parsed_free. */
+static int decode_one(const struct buf *in, struct ember_diag *d)
+{
+	struct prof *p = NULL;
+	int rc = pprof_decode(in->data, in->len, &bench_limits, &p, d);
+
+	prof_free(p);
+	return rc;
+}
+
+static int parse_one(const struct buf *in, struct ember_diag *d)
+{
+	struct pprof_parsed *pp = NULL;
+	int rc = pprof_parse(in->data, in->len, &bench_limits, &pp, d);
+
+	pprof_parsed_free(pp);
+	return rc;
+}
+
+/* Best of RUNS passes of one() over every input (CPU seconds; the wall time of the best in
+ * last_wall); negative on error. */
+static double best_pass(const char *what, int (*one)(const struct buf *, struct ember_diag *),
+			struct buf *raw, int n, char **paths)
 {
 	double best = 1e30, best_wall = 1e30;
 	for (int r = 0; r < RUNS; r++) {
 		double t0 = cpu_s(), w0 = now_s();
 		for (int i = 0; i < n; i++) {
 			struct ember_diag d = {{0}};
-			struct prof *p = NULL;
-			int rc = pprof_decode(raw[i].data, raw[i].len, &bench_limits, &p, &d);
+			int rc = one(&raw[i], &d);
 			if (rc < 0) {
-				fail("decode", paths[i], rc, &d);
+				fail(what, paths[i], rc, &d);
 				return -1;
 			}
-			prof_free(p);
 		}
 		double t = cpu_s() - t0, w = now_s() - w0;
 		best = t < best ? t : best;
@@ -129,28 +148,15 @@ static double decode_pass(struct buf *raw, int n, char **paths)
 	return best;
 }
 
-/* Best of RUNS passes of pprof_parse + pprof_parsed_free over every input; negative on error. */
+/* The decode and the parse alone (named functions: callgrind's --toggle-collect targets). */
+static double decode_pass(struct buf *raw, int n, char **paths)
+{
+	return best_pass("decode", decode_one, raw, n, paths);
+}
+
 static double parse_pass(struct buf *raw, int n, char **paths)
 {
-	double best = 1e30, best_wall = 1e30;
-	for (int r = 0; r < RUNS; r++) {
-		double t0 = cpu_s(), w0 = now_s();
-		for (int i = 0; i < n; i++) {
-			struct ember_diag d = {{0}};
-			struct pprof_parsed *pp = NULL;
-			int rc = pprof_parse(raw[i].data, raw[i].len, &bench_limits, &pp, &d);
-			if (rc < 0) {
-				fail("parse", paths[i], rc, &d);
-				return -1;
-			}
-			pprof_parsed_free(pp);
-		}
-		double t = cpu_s() - t0, w = now_s() - w0;
-		best = t < best ? t : best;
-		best_wall = w < best_wall ? w : best_wall;
-	}
-	last_wall = best_wall;
-	return best;
+	return best_pass("parse", parse_one, raw, n, paths);
 }
 
 /* --only: one part alone, with the malloc settings of the ember CLI. */
