@@ -1,5 +1,5 @@
 /*
- * gzip.c — gzip/zlib inflation with bomb protection, and gzip deflation, over zlib.
+ * gzip.c — gzip/zlib inflation with bomb protection, and gzip deflation, over libdeflate and zlib.
  *
  * Owns nothing past a call: each call sets up and tears down its own z_stream, whose memory
  * comes from mem_try_* (so allocation failures are injectable and surface as -ENOMEM).
@@ -11,8 +11,9 @@
  * Fast path: a gzip input whose trailer (ISIZE) announces a size within the limits is first
  * inflated in one call by libdeflate (several times faster than zlib) into exactly that room;
  * anything else — several members, a wrong ISIZE, corrupt data, a bomb — falls back to the zlib
- * loop, which produces the precise diagnostics. libdeflate's small decompressor state is
- * allocated per call with its own allocator (not counted by mem_*).
+ * loop, which produces the precise diagnostics. Deflation is libdeflate's alone (about three
+ * times zlib's speed at level 1, with smaller output), in one call into room for its worst case.
+ * libdeflate's state is allocated per call with its own allocator (not counted by mem_*).
  */
 #include <errno.h>
 #include <limits.h>
@@ -250,50 +251,25 @@ int gzip_inflate(const void *data, size_t len, const struct gzip_limits *lim, st
 
 int gzip_deflate(const void *data, size_t len, int level, struct buf *out)
 {
-	static const uint8_t empty[1];
-	const uint8_t *in = data ? data : empty, *in_end = in + len;
-	size_t start = out->len;
-	z_stream zs;
-	int rc = 0, zrc;
+	struct libdeflate_compressor *z;
+	size_t got = 0;
+	int rc;
 
 	if (level < 1 || level > 9)
 		return -EINVAL;
-	memset(&zs, 0, sizeof(zs));
-	zs.zalloc = gz_alloc;
-	zs.zfree = gz_free;
-	/* 15 + 16: a 32 KiB window with a gzip (not zlib) header. */
-	zrc = deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-	if (zrc != Z_OK)
-		return zrc == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
-	zs.next_in = (Bytef *)(uintptr_t)in;
-
-	rc = out_grow(out, EMBER_MIN((size_t)deflateBound(&zs, len), GZIP_MAX_CHUNK));
-	for (; rc == 0;) {
-		size_t before, room;
-		int flush;
-
-		if (zs.avail_in == 0 && zs.next_in < in_end)
-			zs.avail_in =
-				(uInt)EMBER_MIN((size_t)(in_end - zs.next_in), (size_t)UINT_MAX);
-		flush = zs.next_in + zs.avail_in == in_end ? Z_FINISH : Z_NO_FLUSH;
-		if (free_room(out) == 0) {
-			rc = out_grow(out, EMBER_MAX(out->len / 2, GZIP_MIN_CHUNK));
-			if (rc)
-				break;
-		}
-		room = free_room(out);
-		zs.next_out = out->data + out->len;
-		zs.avail_out = (uInt)EMBER_MIN(room, (size_t)UINT_MAX);
-		before = zs.avail_out;
-		zrc = deflate(&zs, flush);
-		out->len += before - zs.avail_out;
-		if (zrc == Z_STREAM_END)
-			break;
-		if (zrc == Z_OK || zrc == Z_BUF_ERROR)
-			continue;
-		rc = zrc == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
-	}
-	deflateEnd(&zs);
-	buf_truncate(out, rc ? start : out->len);
-	return rc;
+	z = libdeflate_alloc_compressor(level);
+	if (!z)
+		return -ENOMEM;
+	/* room for the worst case, or as much as out's limit allows (which may still do) */
+	rc = out_grow(out, libdeflate_gzip_compress_bound(z, len));
+	if (rc == 0)
+		got = libdeflate_gzip_compress(z, data, len, out->data + out->len, free_room(out));
+	libdeflate_free_compressor(z);
+	if (rc)
+		return rc;
+	if (got == 0)
+		return -EMBER_ELIMIT;
+	out->len += got;
+	out->data[out->len] = 0;
+	return 0;
 }

@@ -253,6 +253,26 @@ TEST(gzip_output_buffer_bound)
 	CHECK(empty);
 }
 
+TEST(gzip_deflate_fits_a_limit_below_the_worst_case)
+{
+	static uint8_t zeros[100000];
+	struct ember_diag d = {{0}};
+	struct buf z, back;
+	int rc;
+
+	/* the worst case is past 100 KB, the output about 100 bytes */
+	buf_init(&z, MEM_TEST, 2000);
+	buf_init(&back, MEM_TEST, SIZE_MAX);
+	rc = gzip_deflate(zeros, sizeof(zeros), 1, &z);
+	if (rc == 0)
+		rc = gzip_inflate(z.data, z.len, NULL, &back, &d);
+	bool ok = rc == 0 && z.len < 2000 && back.len == sizeof(zeros) &&
+		  memcmp(back.data, zeros, sizeof(zeros)) == 0;
+	buf_fini(&z);
+	buf_fini(&back);
+	CHECK_MSG(ok, "rc %d %s", rc, d.msg);
+}
+
 TEST(gzip_alloc_failure)
 {
 	uint8_t src[20000];
@@ -291,8 +311,8 @@ TEST(gzip_alloc_failure)
 		CHECK_MSG(ok, "deflate with failure at %" PRIu64 ": rc %d", k, rc);
 	}
 	buf_fini(&z);
-	/* inflation (libdeflate fast path) allocates its output once; deflation also hits zlib's
-	 * own allocations */
+	/* libdeflate's fast paths allocate the output once each way (their own state is not
+	 * counted by mem_*) */
 	CHECK(n_fail_in >= 1);
-	CHECK(n_fail_out >= 2);
+	CHECK(n_fail_out >= 1);
 }
