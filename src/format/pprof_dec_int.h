@@ -69,10 +69,18 @@ struct pmc_key {
 	uint8_t n_lines, is_folded;
 };
 
+/* A cached location: 32 bytes, in an array aligned so that each lies in one cache line. The
+ * usual key (each line in 32 bits, no column) is inline; any other is kept whole in the
+ * session's wide keys (pprof_mcache.c's PMC_E_WIDE), at the index in line[0]. */
 struct pmc_ent {
-	struct pmc_key key;
+	uint64_t address;
+	uint32_t function[PMC_MAX_LINES];
+	int32_t line[PMC_MAX_LINES];
+	uint32_t meta; /* the key's mapping, n_lines and is_folded, and PMC_E_WIDE */
 	uint32_t id;
 };
+/* Keys of larger target mapping ids are not cached (their locations are found in the target). */
+#define PMC_E_MAPPING_MAX ((1u << 28) - 1)
 
 /* A function by content: its three strings' bytes (name, system_name, filename) and start line.
  * Entries of the function cache keep the bytes in the session's arena, at off, one after the
@@ -110,8 +118,11 @@ struct pprof_merger {
 	/* locations */
 	uint64_t *slots; /* tag << 32 | entry index + 1; 0 = free */
 	size_t n_slots;
-	struct pmc_ent *ent;
+	struct pmc_ent *ent; /* 64-byte aligned inside ent_block */
+	void *ent_block;
 	size_t n_ent, cap_ent;
+	struct pmc_key *wide; /* the keys of wide entries */
+	size_t n_wide, cap_wide;
 	/* scratch for one input's locations */
 	struct pmc_key *keys;
 	uint64_t *hash;

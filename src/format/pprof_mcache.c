@@ -6,8 +6,9 @@
  * target's location id.
  *
  * The target profile's own location index costs three or four dependent cache misses per lookup
- * (slot, record, lines), and a merge looks up every location of every input. Here the whole key
- * sits in one 64-byte entry, and pmc_lookup resolves a batch of keys in a software pipeline
+ * (slot, record, lines), and a merge looks up every location of every input. Here the usual key
+ * sits in one 32-byte entry within one cache line (struct pmc_ent), and pmc_lookup resolves a
+ * batch of keys in a software pipeline
  * (prefetch the slot of key j + 2A, then the entry that slot names for key j + A, then compare
  * key j), so the misses of many keys overlap; pmc_flookup does the same for functions with one
  * more stage (the arena bytes), and a function hit also saves interning its three strings.
@@ -32,6 +33,12 @@
 
 #define PMC_AHEAD 8 /* pipeline distance, in keys */
 
+/* struct pmc_ent's meta: the key's mapping in the low bits (PMC_E_MAPPING_MAX), then n_lines,
+ * is_folded, and whether the key is in the wide keys. */
+#define PMC_E_LINES_SHIFT 28
+#define PMC_E_FOLDED	  (1u << 30)
+#define PMC_E_WIDE	  (1u << 31)
+
 struct pprof_merger *pprof_merger_new(struct prof *dst)
 {
 	struct pprof_merger *m = mem_calloc(MEM_FORMAT, 1, sizeof(*m));
@@ -42,7 +49,8 @@ struct pprof_merger *pprof_merger_new(struct prof *dst)
 
 size_t pprof_merger_bytes(const struct pprof_merger *m)
 {
-	return sizeof(*m) + m->n_slots * sizeof(*m->slots) + m->cap_ent * sizeof(*m->ent) +
+	return sizeof(*m) + m->n_slots * sizeof(*m->slots) + m->cap_ent * sizeof(*m->ent) + 64 +
+	       m->cap_wide * sizeof(*m->wide) +
 	       m->cap_scratch * (sizeof(*m->keys) + sizeof(*m->hash) + 2 * sizeof(uint32_t)) +
 	       m->n_fslots * sizeof(*m->fslots) + m->cap_fent * sizeof(*m->fent) + m->arena_cap +
 	       m->cap_fscratch * (sizeof(*m->fkeys) + sizeof(*m->fhash) + 2 * sizeof(uint32_t)) +
@@ -54,7 +62,8 @@ void pprof_merger_free(struct pprof_merger *m)
 	if (!m)
 		return;
 	mem_free(m->slots);
-	mem_free(m->ent);
+	mem_free(m->ent_block);
+	mem_free(m->wide);
 	mem_free(m->keys);
 	mem_free(m->hash);
 	mem_free(m->ids);
@@ -86,15 +95,60 @@ uint64_t pmc_hash(const struct pmc_key *k)
 	return hash_u64(h);
 }
 
-static bool key_eq(const struct pmc_key *a, const struct pmc_key *b)
+/* An entry's meta for a key's mapping (at most PMC_E_MAPPING_MAX), n_lines and is_folded. */
+static inline uint32_t ent_meta(uint32_t mapping, uint32_t n_lines, bool is_folded)
 {
-	if (a->address != b->address || a->mapping != b->mapping || a->n_lines != b->n_lines ||
-	    a->is_folded != b->is_folded)
+	return mapping | n_lines << PMC_E_LINES_SHIFT | (is_folded ? PMC_E_FOLDED : 0);
+}
+
+/* Does entry e have this mapping, n_lines (at most PMC_MAX_LINES) and fold? */
+static inline bool ent_is(const struct pmc_ent *e, uint32_t mapping, uint32_t n_lines,
+			  bool is_folded)
+{
+	return mapping <= PMC_E_MAPPING_MAX &&
+	       (e->meta & ~PMC_E_WIDE) == ent_meta(mapping, n_lines, is_folded);
+}
+
+/* Line j of entry e: its line and column. */
+static inline void ent_line(const struct pprof_merger *m, const struct pmc_ent *e, uint32_t j,
+			    int64_t *line, int64_t *column)
+{
+	if (e->meta & PMC_E_WIDE) {
+		const struct pmc_key *w = &m->wide[(uint32_t)e->line[0]];
+
+		*line = w->line[j];
+		*column = w->column[j];
+	} else {
+		*line = e->line[j];
+		*column = 0;
+	}
+}
+
+/* The key entry e holds. */
+static void ent_key(const struct pprof_merger *m, const struct pmc_ent *e, struct pmc_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->address = e->address;
+	k->mapping = e->meta & PMC_E_MAPPING_MAX;
+	k->n_lines = (uint8_t)(e->meta >> PMC_E_LINES_SHIFT & 3);
+	k->is_folded = (e->meta & PMC_E_FOLDED) != 0;
+	for (uint32_t j = 0; j < k->n_lines; j++) {
+		k->function[j] = e->function[j];
+		ent_line(m, e, j, &k->line[j], &k->column[j]);
+	}
+}
+
+static bool key_eq(const struct pprof_merger *m, const struct pmc_ent *e, const struct pmc_key *k)
+{
+	if (e->address != k->address || !ent_is(e, k->mapping, k->n_lines, k->is_folded))
 		return false;
-	for (uint32_t i = 0; i < a->n_lines; i++)
-		if (a->function[i] != b->function[i] || a->line[i] != b->line[i] ||
-		    a->column[i] != b->column[i])
+	for (uint32_t j = 0; j < k->n_lines; j++) {
+		int64_t line, column;
+
+		ent_line(m, e, j, &line, &column);
+		if (e->function[j] != k->function[j] || line != k->line[j] || column != k->column[j])
 			return false;
+	}
 	return true;
 }
 
@@ -108,7 +162,18 @@ static void pmc_reserve(struct pprof_merger *m)
 {
 	size_t cap = m->n_slots ? m->n_slots : 1024;
 
-	mem_grow(MEM_FORMAT, (void **)&m->ent, &m->cap_ent, m->n_ent + 1, sizeof(*m->ent));
+	if (m->n_ent == m->cap_ent) {
+		size_t ce = EMBER_MAX(2 * m->cap_ent, (size_t)256);
+		void *b = mem_alloc(MEM_FORMAT, ce * sizeof(*m->ent) + 64);
+		struct pmc_ent *e = (struct pmc_ent *)(((uintptr_t)b + 63) & ~(uintptr_t)63);
+
+		if (m->n_ent)
+			memcpy(e, m->ent, m->n_ent * sizeof(*m->ent));
+		mem_free(m->ent_block);
+		m->ent_block = b;
+		m->ent = e;
+		m->cap_ent = ce;
+	}
 	while ((m->n_ent + 1) * 2 > cap)
 		cap *= 2;
 	if (cap == m->n_slots)
@@ -117,8 +182,13 @@ static void pmc_reserve(struct pprof_merger *m)
 	m->slots = mem_calloc(MEM_FORMAT, cap, sizeof(*m->slots));
 	m->n_slots = cap;
 	for (size_t e = 0; e < m->n_ent; e++) {
-		uint64_t h = pmc_hash(&m->ent[e].key);
-		size_t j = h & (cap - 1);
+		struct pmc_key k;
+		uint64_t h;
+		size_t j;
+
+		ent_key(m, &m->ent[e], &k);
+		h = pmc_hash(&k);
+		j = h & (cap - 1);
 
 		while (m->slots[j])
 			j = (j + 1) & (cap - 1);
@@ -128,14 +198,33 @@ static void pmc_reserve(struct pprof_merger *m)
 
 void pmc_insert(struct pprof_merger *m, const struct pmc_key *k, uint64_t h, uint32_t id)
 {
+	struct pmc_ent *e;
+	bool wide = false;
 	size_t j;
 
+	if (k->mapping > PMC_E_MAPPING_MAX)
+		return; /* not cached: such a location is always looked up in the target */
+	for (uint32_t i = 0; i < k->n_lines; i++)
+		wide |= k->column[i] != 0 || k->line[i] != (int32_t)k->line[i];
 	pmc_reserve(m);
+	e = &m->ent[m->n_ent];
+	memset(e, 0, sizeof(*e));
+	e->address = k->address;
+	e->meta = ent_meta(k->mapping, k->n_lines, k->is_folded) | (wide ? PMC_E_WIDE : 0);
+	e->id = id;
+	for (uint32_t i = 0; i < k->n_lines; i++) {
+		e->function[i] = k->function[i];
+		e->line[i] = (int32_t)k->line[i];
+	}
+	if (wide) {
+		mem_grow(MEM_FORMAT, (void **)&m->wide, &m->cap_wide, m->n_wide + 1,
+			 sizeof(*m->wide));
+		m->wide[m->n_wide] = *k;
+		e->line[0] = (int32_t)m->n_wide++;
+	}
 	j = h & (m->n_slots - 1);
 	while (m->slots[j])
 		j = (j + 1) & (m->n_slots - 1);
-	m->ent[m->n_ent].key = *k;
-	m->ent[m->n_ent].id = id;
 	m->slots[j] = (uint64_t)tag_of(h) << 32 | (m->n_ent + 1);
 	m->n_ent++;
 }
@@ -420,20 +509,22 @@ static bool file_fn_is(const struct pprof_merger *m, struct pdec *c, uint32_t fi
 	return true;
 }
 
-/* Does cached entry e hold file location i (whose mapping's target id is mapping)? */
-static bool file_loc_eq(const struct pprof_merger *m, struct pdec *c, const struct pmc_key *e,
+/* Does cached entry e hold file location l (whose mapping's target id is mapping)? */
+static bool file_loc_eq(const struct pprof_merger *m, struct pdec *c, const struct pmc_ent *e,
 			const struct ploc *l, uint32_t mapping)
 {
-	if (e->address != l->address || e->mapping != mapping || e->n_lines != l->n_lines ||
-	    e->is_folded != l->is_folded)
+	const struct prof_line *ln = &c->lines[l->line0];
+
+	if (e->address != l->address || !ent_is(e, mapping, l->n_lines, l->is_folded))
 		return false;
 	for (uint32_t j = 0; j < l->n_lines; j++) {
-		const struct prof_line *ln = &c->lines[l->line0 + j];
+		int64_t line, column;
 
-		if (e->line[j] != ln->line || e->column[j] != ln->column)
+		ent_line(m, e, j, &line, &column);
+		if (line != ln[j].line || column != ln[j].column)
 			return false;
-		if (!ln->function ? e->function[j] != 0
-				  : !file_fn_is(m, c, ln->function - 1, e->function[j]))
+		if (!ln[j].function ? e->function[j] != 0
+				    : !file_fn_is(m, c, ln[j].function - 1, e->function[j]))
 			return false;
 	}
 	return true;
@@ -461,8 +552,7 @@ static uint32_t pmc_find(const struct pprof_merger *m, const struct pmc_probe *q
 		if ((uint32_t)(v >> 32) == tag_of(h)) {
 			const struct pmc_ent *e = &m->ent[(uint32_t)v - 1];
 
-			if (q->key ? key_eq(&e->key, q->key)
-				   : file_loc_eq(m, q->c, &e->key, q->l, q->mapping))
+			if (q->key ? key_eq(m, e, q->key) : file_loc_eq(m, q->c, e, q->l, q->mapping))
 				return e->id;
 		}
 		j = (j + 1) & mask;
@@ -487,11 +577,8 @@ static void lookup(const struct pprof_merger *m, const struct pmc_key *keys, str
 		if (j >= PMC_AHEAD && j - PMC_AHEAD < n) {
 			uint64_t v = m->slots[hash[j - PMC_AHEAD] & mask];
 
-			/* both ends: an entry is 64 bytes but the array is not 64-byte aligned */
-			if (v) {
+			if (v)
 				__builtin_prefetch(&m->ent[(uint32_t)v - 1]);
-				__builtin_prefetch((const char *)&m->ent[(uint32_t)v] - 1);
-			}
 		}
 		if (j >= 2 * PMC_AHEAD) {
 			size_t k = j - 2 * PMC_AHEAD;

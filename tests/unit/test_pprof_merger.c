@@ -429,8 +429,19 @@ TEST(pprof_merger_cache_exact_and_grows)
 	m = pprof_merger_new(NULL);
 	for (uint32_t i = 0; i < 5000; i++) {
 		keys[i] = (struct pmc_key){.address = 0x400000 + 16 * (uint64_t)i, .n_lines = 1};
+		/* some keys an entry cannot hold inline (a column, a line past 32 bits), some
+		 * negative lines, and some of the second line */
+		if (i % 11 == 0)
+			keys[i].column[0] = i + 1;
+		if (i % 17 == 0)
+			keys[i].line[0] = ((int64_t)i + 1) << 33;
+		if (i % 5 == 0) {
+			keys[i].n_lines = 2;
+			keys[i].function[1] = i % 7 + 1;
+			keys[i].line[1] = -(int64_t)i;
+		}
 		keys[i].function[0] = i % 97 + 1;
-		keys[i].line[0] = i % 13;
+		keys[i].line[0] += i % 13;
 		hash[i] = pmc_hash(&keys[i]);
 		if (i % 2 == 0)
 			pmc_insert(m, &keys[i], hash[i], i + 1);
@@ -439,6 +450,38 @@ TEST(pprof_merger_cache_exact_and_grows)
 	for (uint32_t i = 0; i < 5000; i++)
 		bad += ids[i] != (i % 2 == 0 ? i + 1 : 0);
 	CHECK_MSG(bad == 0, "%zu wrong lookups", bad);
+	/* each cached key with its wide part changed (or made narrow) misses */
+	for (uint32_t i = 0; i < 5000; i += 2) {
+		if (i % 11 == 0)
+			keys[i].column[0] = 0;
+		else if (i % 17 == 0)
+			keys[i].line[0] ^= (int64_t)1 << 40;
+		else
+			keys[i].column[keys[i].n_lines - 1] = 1;
+		hash[i] = pmc_hash(&keys[i]);
+	}
+	pmc_lookup(m, keys, hash, 5000, ids);
+	bad = 0;
+	for (uint32_t i = 0; i < 5000; i++)
+		bad += ids[i] != 0;
+	CHECK_MSG(bad == 0, "%zu changed keys found", bad);
+	pprof_merger_free(m);
+
+	/* a mapping past what an entry holds is not cached, and does not pass for a smaller one
+	 * whose n_lines or fold bits it would overlap */
+	m = pprof_merger_new(NULL);
+	b = (struct pmc_key){.address = 0x1000, .mapping = 5, .n_lines = 1};
+	a = (struct pmc_key){.address = 0x1000, .mapping = 5 | (PMC_E_MAPPING_MAX + 1)};
+	pmc_insert(m, &a, 42, 1);
+	pmc_insert(m, &b, 42, 2);
+	id = 99;
+	pmc_lookup(m, &a, &hash[0], 1, &id);
+	CHECK_MSG(id == 0, "id %u", id);
+	hash[0] = 42;
+	pmc_lookup(m, &a, &hash[0], 1, &id);
+	CHECK_MSG(id == 0, "id %u", id);
+	pmc_lookup(m, &b, &hash[0], 1, &id);
+	CHECK_MSG(id == 2, "id %u", id);
 	pprof_merger_free(m);
 	mem_free(keys);
 	mem_free(hash);
