@@ -204,7 +204,7 @@ static int load_pipelined(const char *cmd, char *const *paths, int n, int n_read
 	dst = prof_new();
 	m = pprof_merger_new(dst);
 	for (int i = 0; i < n && rc == 0; i++) {
-		struct merge_slot *s = &mp.slot[i % MERGE_SLOTS];
+		struct merge_slot *s = &mp.slot[n_readers ? i % MERGE_SLOTS : 0];
 
 		if (!n_readers) {
 			prepare(s, paths[i]);
