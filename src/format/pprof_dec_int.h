@@ -83,8 +83,9 @@ struct pmc_ent {
 #define PMC_E_MAPPING_MAX ((1u << 28) - 1)
 
 /* A function by content: its three strings' bytes (name, system_name, filename) and start line.
- * Entries of the function cache keep the bytes in the session's arena, at off, one after the
- * other: name, filename, then system_name unless sys_is_name (pprof_mcache.c's fent_str). */
+ * Entries of the function cache keep the bytes in the session's arena: at off the name, then
+ * system_name unless sys_is_name; at file_off the filename, whose bytes every entry of the same
+ * file shares (pprof_mcache.c's fent_str). */
 struct pmc_fkey {
 	const uint8_t *s[3];
 	uint32_t len[3];
@@ -93,8 +94,7 @@ struct pmc_fkey {
 
 struct pmc_fent {
 	int64_t start_line;
-	uint32_t off, len[3];
-	uint32_t id;
+	uint32_t off, file_off, len[3];
 	bool sys_is_name; /* system_name has the same bytes as name (Go's functions) */
 };
 
@@ -106,9 +106,13 @@ struct pprof_merger {
 	uint64_t *fslots;
 	size_t n_fslots;
 	struct pmc_fent *fent;
+	uint32_t *fent_id; /* per entry: the target's function id (apart: only hits read it) */
 	size_t n_fent, cap_fent;
 	uint8_t *arena;
 	size_t arena_len, arena_cap;
+	/* the filenames in the arena, by content: tag << 32 | file_off + 1; 0 = free */
+	uint64_t *file_slots;
+	size_t n_file_slots, n_files;
 	struct pmc_fkey *fkeys;
 	uint64_t *fhash, *str_hash;
 	uint32_t *fids, *fidx;
@@ -199,6 +203,9 @@ struct pdec {
 	struct pprof_merger *mc; /* the merge session's cache, or NULL */
 	bool merge;
 	uint32_t *str_dst, *map_dst, *fn_dst, *loc_dst;
+	/* merge session: file string -> the arena offset + 1 of the cached filename found to have
+	 * its bytes (0 = not compared yet), so each is compared once per input */
+	uint32_t *str_file;
 	struct memo *memo; /* per location; decode only */
 	uint32_t *chain;   /* decode: a new stack suffix's locations, then its nodes */
 	size_t cap_chain;

@@ -351,6 +351,7 @@ static int alloc_build(struct pdec *c)
 	const struct alloc_spec a[] = {
 		{(void **)&c->map_dst, c->mappings.n, sizeof(uint32_t), 0},
 		{(void **)&c->fn_dst, c->functions.n, sizeof(uint32_t), 0},
+		{(void **)&c->str_file, c->merge ? c->n_str : 0, sizeof(uint32_t), 0},
 		{(void **)&c->loc_dst, nl, sizeof(uint32_t), 0},
 		{(void **)&c->memo, c->merge ? 0 : nl, sizeof(*c->memo), 0xff},
 		{(void **)&c->perm, nt, sizeof(uint32_t), 0},
@@ -369,7 +370,7 @@ static void pdec_fini(struct pdec *c)
 	struct spans *sp[] = {&c->types,     &c->samples, &c->mappings,	   &c->locations,
 			      &c->functions, &c->strings, &c->period_types};
 	void *arr[] = {c->comments, c->vt,	c->map,	     c->fn,	c->loc,
-		       c->lines,    c->str_dst, c->map_dst,  c->fn_dst, c->loc_dst,
+		       c->lines,    c->str_dst, c->map_dst,  c->fn_dst, c->str_file, c->loc_dst,
 		       c->memo,	    c->perm,	c->s_loc,    c->s_val,	c->s_lab,
 		       c->val_dst,  c->lab_dst, c->line_dst, c->k_off,	c->k_loc,
 		       c->k_val,    c->k_lab,	c->k_nls,    c->k_ls,	c->chain};

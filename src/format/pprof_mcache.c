@@ -52,9 +52,11 @@ size_t pprof_merger_bytes(const struct pprof_merger *m)
 	return sizeof(*m) + m->n_slots * sizeof(*m->slots) + m->cap_ent * sizeof(*m->ent) + 64 +
 	       m->cap_wide * sizeof(*m->wide) +
 	       m->cap_scratch * (sizeof(*m->keys) + sizeof(*m->hash) + 2 * sizeof(uint32_t)) +
-	       m->n_fslots * sizeof(*m->fslots) + m->cap_fent * sizeof(*m->fent) + m->arena_cap +
+	       m->n_fslots * sizeof(*m->fslots) + m->cap_fent * (sizeof(*m->fent) + sizeof(*m->fent_id)) +
+	       m->arena_cap +
 	       m->cap_fscratch * (sizeof(*m->fkeys) + sizeof(*m->fhash) + 2 * sizeof(uint32_t)) +
-	       m->cap_str_hash * sizeof(*m->str_hash) + m->cap_fent_of * sizeof(*m->fent_of);
+	       m->cap_str_hash * sizeof(*m->str_hash) + m->cap_fent_of * sizeof(*m->fent_of) +
+	       m->n_file_slots * sizeof(*m->file_slots);
 }
 
 void pprof_merger_free(struct pprof_merger *m)
@@ -70,7 +72,9 @@ void pprof_merger_free(struct pprof_merger *m)
 	mem_free(m->idx);
 	mem_free(m->fslots);
 	mem_free(m->fent);
+	mem_free(m->fent_id);
 	mem_free(m->arena);
+	mem_free(m->file_slots);
 	mem_free(m->fkeys);
 	mem_free(m->fhash);
 	mem_free(m->str_hash);
@@ -295,22 +299,14 @@ uint64_t pmc_str_hash(const uint8_t *p, size_t n)
 	return hash_u64(hash_mix(a ^ h, b)) | 1;
 }
 
-/* Where an entry's bytes of string i (0 name, 1 system_name, 2 filename) lie in the arena: name,
- * then filename, then system_name unless it has the name's bytes (Go's functions), so the bytes
- * a lookup compares are together, most often in one cache line. */
+/* Where an entry's bytes of string i (0 name, 1 system_name, 2 filename) lie in the arena: the
+ * name, then system_name unless it has the name's bytes (Go's functions); the filename apart,
+ * once for every entry of that file, so that most compares of a filename read bytes in cache. */
 static const uint8_t *fent_str(const struct pprof_merger *m, const struct pmc_fent *e, int i)
 {
-	const uint8_t *p = m->arena + e->off;
-
-	if (i == 0 || (i == 1 && e->sys_is_name))
-		return p;
-	return i == 2 ? p + e->len[0] : p + e->len[0] + e->len[2];
-}
-
-/* The arena bytes of an entry: name, filename, and system_name when it differs. */
-static size_t fent_bytes(const struct pmc_fent *e)
-{
-	return (size_t)e->len[0] + e->len[2] + (e->sys_is_name ? 0 : e->len[1]);
+	if (i == 2)
+		return m->arena + e->file_off;
+	return m->arena + e->off + (i == 1 && !e->sys_is_name ? e->len[0] : 0);
 }
 
 static uint64_t fent_hash(const struct pprof_merger *m, const struct pmc_fent *e)
@@ -322,27 +318,86 @@ static uint64_t fent_hash(const struct pprof_merger *m, const struct pmc_fent *e
 	return pmc_fhash(h[0], h[1], h[2], e->start_line);
 }
 
+/* Does entry e hold key k? file_memo, when not NULL, is where the input notes the arena offset + 1
+ * of the filename its key's filename was found equal to: an equal note spares the compare, and a
+ * match updates it. */
 static bool fkey_eq(const struct pprof_merger *m, const struct pmc_fent *e,
-		    const struct pmc_fkey *k)
+		    const struct pmc_fkey *k, uint32_t *file_memo)
 {
 	if (e->start_line != k->start_line || e->len[0] != k->len[0] || e->len[1] != k->len[1] ||
 	    e->len[2] != k->len[2])
 		return false;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 2; i++) {
 		/* the same bytes as the name, which matched: no second compare */
 		bool same = i == 1 && e->sys_is_name && k->s[1] == k->s[0];
 
 		if (k->len[i] && !same && memcmp(fent_str(m, e, i), k->s[i], k->len[i]) != 0)
 			return false;
 	}
+	if (!k->len[2] || (file_memo && *file_memo == e->file_off + 1))
+		return true;
+	if (memcmp(m->arena + e->file_off, k->s[2], k->len[2]) != 0)
+		return false;
+	if (file_memo)
+		*file_memo = e->file_off + 1;
 	return true;
+}
+
+/* The arena offset of filename bytes p[0..n) (hash h), added when new; the arena has room. */
+static uint32_t file_intern(struct pprof_merger *m, const uint8_t *p, uint32_t n, uint64_t h)
+{
+	size_t mask, j;
+	uint32_t off;
+
+	if ((m->n_files + 1) * 2 > m->n_file_slots) {
+		size_t cap = m->n_file_slots ? 2 * m->n_file_slots : 256;
+		uint64_t *old = m->file_slots, *sl = mem_calloc(MEM_FORMAT, cap, sizeof(*sl));
+
+		for (size_t i = 0; i < m->n_file_slots; i++) {
+			uint32_t o = (uint32_t)old[i] - 1, len;
+
+			if (!old[i])
+				continue;
+			memcpy(&len, m->arena + o - 4, 4);
+			j = pmc_str_hash(m->arena + o, len) & (cap - 1);
+			while (sl[j])
+				j = (j + 1) & (cap - 1);
+			sl[j] = old[i];
+		}
+		mem_free(old);
+		m->file_slots = sl;
+		m->n_file_slots = cap;
+	}
+	mask = m->n_file_slots - 1;
+	for (j = h & mask; m->file_slots[j]; j = (j + 1) & mask) {
+		uint32_t o = (uint32_t)m->file_slots[j] - 1, len;
+
+		memcpy(&len, m->arena + o - 4, 4);
+		if ((uint32_t)(m->file_slots[j] >> 32) == tag_of(h) && len == n &&
+		    memcmp(m->arena + o, p, n) == 0)
+			return o;
+	}
+	/* [length, 4 bytes][bytes] */
+	memcpy(m->arena + m->arena_len, &n, 4);
+	off = (uint32_t)m->arena_len + 4;
+	if (n)
+		memcpy(m->arena + off, p, n);
+	m->arena_len = (size_t)off + n;
+	m->file_slots[j] = (uint64_t)tag_of(h) << 32 | ((uint64_t)off + 1);
+	m->n_files++;
+	return off;
 }
 
 static void pmc_freserve(struct pprof_merger *m, size_t bytes)
 {
 	size_t cap = m->n_fslots ? m->n_fslots : 1024;
 
-	mem_grow(MEM_FORMAT, (void **)&m->fent, &m->cap_fent, m->n_fent + 1, sizeof(*m->fent));
+	if (m->n_fent == m->cap_fent) {
+		mem_grow(MEM_FORMAT, (void **)&m->fent, &m->cap_fent, m->n_fent + 1,
+			 sizeof(*m->fent));
+		m->fent_id =
+			mem_realloc(MEM_FORMAT, m->fent_id, m->cap_fent * sizeof(*m->fent_id));
+	}
 	mem_grow(MEM_FORMAT, (void **)&m->arena, &m->arena_cap, m->arena_len + bytes + 1, 1);
 	while ((m->n_fent + 1) * 2 > cap)
 		cap *= 2;
@@ -371,10 +426,8 @@ static uint32_t pmc_ffind(const struct pprof_merger *m, const struct pmc_fkey *k
 		if (!v)
 			return 0;
 		if ((uint32_t)(v >> 32) == tag_of(h)) {
-			const struct pmc_fent *e = &m->fent[(uint32_t)v - 1];
-
-			if (fkey_eq(m, e, k))
-				return e->id;
+			if (fkey_eq(m, &m->fent[(uint32_t)v - 1], k, NULL))
+				return m->fent_id[(uint32_t)v - 1];
 		}
 		j = (j + 1) & mask;
 	}
@@ -405,12 +458,9 @@ void pmc_flookup(const struct pprof_merger *m, const struct pmc_fkey *keys, cons
 
 			if (v) {
 				const struct pmc_fent *e = &m->fent[(uint32_t)v - 1];
-				const uint8_t *p = m->arena + e->off;
-				size_t b = fent_bytes(e);
 
-				/* the first line and the last (the filename's end) */
-				__builtin_prefetch(p);
-				__builtin_prefetch(p + (b ? b - 1 : 0));
+				__builtin_prefetch(m->arena + e->off);
+				__builtin_prefetch(m->arena + e->file_off);
 			}
 		}
 		if (j >= 3 * PMC_AHEAD) {
@@ -423,7 +473,7 @@ void pmc_flookup(const struct pprof_merger *m, const struct pmc_fkey *keys, cons
 
 void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, uint32_t id)
 {
-	size_t bytes = (size_t)k->len[0] + k->len[1] + k->len[2], j;
+	size_t bytes = (size_t)k->len[0] + k->len[1] + 4 + k->len[2], j;
 	struct pmc_fent *e;
 
 	if (m->arena_len + bytes >= UINT32_MAX)
@@ -431,16 +481,15 @@ void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, u
 	pmc_freserve(m, bytes);
 	e = &m->fent[m->n_fent];
 	e->start_line = k->start_line;
-	e->off = (uint32_t)m->arena_len;
-	e->id = id;
+	m->fent_id[m->n_fent] = id;
 	e->sys_is_name = k->len[1] == k->len[0] && (!k->len[0] || k->s[1] == k->s[0] ||
 						    memcmp(k->s[1], k->s[0], k->len[0]) == 0);
 	for (int i = 0; i < 3; i++)
 		e->len[i] = k->len[i];
-	/* in fent_str's order: name, filename, system_name unless it is the name's bytes */
-	for (int x = 0; x < 3; x++) {
-		int i = x == 0 ? 0 : x == 1 ? 2 : 1;
-
+	e->file_off = file_intern(m, k->s[2], k->len[2], pmc_str_hash(k->s[2], k->len[2]));
+	/* in fent_str's order: name, then system_name unless it is the name's bytes */
+	e->off = (uint32_t)m->arena_len;
+	for (int i = 0; i < 2; i++) {
 		if (i == 1 && e->sys_is_name)
 			continue;
 		if (k->len[i])
@@ -503,7 +552,7 @@ static bool file_fn_is(const struct pprof_merger *m, struct pdec *c, uint32_t fi
 	pdec_src_str(c, fn->system_name, &k.s[1], &k.len[1]);
 	pdec_src_str(c, fn->filename, &k.s[2], &k.len[2]);
 	k.start_line = fn->start_line;
-	if (!fkey_eq(m, &m->fent[m->fent_of[f] - 1], &k))
+	if (!fkey_eq(m, &m->fent[m->fent_of[f] - 1], &k, &c->str_file[fn->filename]))
 		return false;
 	c->fn_dst[fi] = f;
 	return true;

@@ -289,7 +289,8 @@ struct aloc {
  * content (a function of another file, of another name, another line, another mapping, an
  * inlined pair swapped) and labels on every other sample; 2 the base with its ids in the
  * reverse order; 3 the base plus a three-line location and one without an address, its sample
- * types in the other order. */
+ * types in the other order; 4 the base with m in a.go, which its earlier locations' functions
+ * are in too (so an input compares one filename string with two cached filenames). */
 static struct prof *with_addresses(int v)
 {
 	static const struct aloc base[] = {
@@ -306,7 +307,12 @@ static struct prof *with_addresses(int v)
 		{0x6000, true, {"p", "q", "r"}, "c.go", 60},
 		{0, true, {"s"}, "c.go", 70},
 	};
-	const struct aloc *a = v == 1 ? other : base;
+	static const struct aloc moved[] = {
+		{0x1000, true, {"f"}, "a.go", 10},	{0x2000, true, {"g", "h"}, "a.go", 20},
+		{0x3000, false, {"k"}, "b.go", 30},	{0x4000, true, {"m"}, "a.go", 40},
+		{0x5000, true, {"main"}, "main.go", 1},
+	};
+	const struct aloc *a = v == 1 ? other : v == 4 ? moved : base;
 	size_t n = EMBER_ARRAY_SIZE(base), n_all = n + (v == 3 ? EMBER_ARRAY_SIZE(extra) : 0);
 	struct prof *p = v == 3 ? fx_types("cpu", "nanoseconds", "samples", "count")
 				: fx_types("samples", "count", "cpu", "nanoseconds");
@@ -368,6 +374,24 @@ TEST(pprof_merger_by_address)
 	/* and from the variant with other content first */
 	check_session_merge(in, order + 1, n - 1, 11);
 	for (int i = 0; i < 4; i++)
+		buf_fini(&in[i]);
+}
+
+/* An input's filename string found equal to one cached filename is still compared with
+ * another. */
+TEST(pprof_merger_filename_compared_per_cached_file)
+{
+	static const int order[] = {0, 1, 1, 0};
+	struct buf in[2];
+
+	for (int i = 0; i < 2; i++) {
+		struct prof *p = with_addresses(i ? 4 : 0);
+
+		enc(p, false, &in[i]);
+		prof_free(p);
+	}
+	check_session_merge(in, order, (int)EMBER_ARRAY_SIZE(order), 6);
+	for (int i = 0; i < 2; i++)
 		buf_fini(&in[i]);
 }
 
