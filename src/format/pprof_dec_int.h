@@ -105,7 +105,8 @@ struct pprof_merger {
 	/* functions: content -> target id */
 	uint64_t *fslots;
 	size_t n_fslots;
-	struct pmc_fent *fent;
+	struct pmc_fent *fent; /* 64-byte aligned inside fent_block */
+	void *fent_block;
 	uint32_t *fent_id; /* per entry: the target's function id (apart: only hits read it) */
 	size_t n_fent, cap_fent;
 	uint8_t *arena;

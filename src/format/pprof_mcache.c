@@ -39,6 +39,10 @@
 #define PMC_E_FOLDED	  (1u << 30)
 #define PMC_E_WIDE	  (1u << 31)
 
+/* grow_aligned puts these in one cache line each */
+_Static_assert(sizeof(struct pmc_ent) == 32, "a location entry is 32 bytes");
+_Static_assert(sizeof(struct pmc_fent) == 32, "a function entry is 32 bytes");
+
 struct pprof_merger *pprof_merger_new(struct prof *dst)
 {
 	struct pprof_merger *m = mem_calloc(MEM_FORMAT, 1, sizeof(*m));
@@ -49,11 +53,11 @@ struct pprof_merger *pprof_merger_new(struct prof *dst)
 
 size_t pprof_merger_bytes(const struct pprof_merger *m)
 {
-	return sizeof(*m) + m->n_slots * sizeof(*m->slots) + m->cap_ent * sizeof(*m->ent) + 64 +
+	return sizeof(*m) + m->n_slots * sizeof(*m->slots) + m->cap_ent * sizeof(*m->ent) + 63 +
 	       m->cap_wide * sizeof(*m->wide) +
 	       m->cap_scratch * (sizeof(*m->keys) + sizeof(*m->hash) + 2 * sizeof(uint32_t)) +
-	       m->n_fslots * sizeof(*m->fslots) + m->cap_fent * (sizeof(*m->fent) + sizeof(*m->fent_id)) +
-	       m->arena_cap +
+	       m->n_fslots * sizeof(*m->fslots) +
+	       m->cap_fent * (sizeof(*m->fent) + sizeof(*m->fent_id)) + 63 + m->arena_cap +
 	       m->cap_fscratch * (sizeof(*m->fkeys) + sizeof(*m->fhash) + 2 * sizeof(uint32_t)) +
 	       m->cap_str_hash * sizeof(*m->str_hash) + m->cap_fent_of * sizeof(*m->fent_of) +
 	       m->n_file_slots * sizeof(*m->file_slots);
@@ -71,7 +75,7 @@ void pprof_merger_free(struct pprof_merger *m)
 	mem_free(m->ids);
 	mem_free(m->idx);
 	mem_free(m->fslots);
-	mem_free(m->fent);
+	mem_free(m->fent_block);
 	mem_free(m->fent_id);
 	mem_free(m->arena);
 	mem_free(m->file_slots);
@@ -161,23 +165,31 @@ static inline uint32_t tag_of(uint64_t h)
 	return (uint32_t)(h >> 32);
 }
 
+/* Grows *arr, an array of *cap entries of elem bytes (n of them used) at a 64-byte boundary in
+ * the allocation *block, to twice as many (at least 256), keeping the boundary: an entry of 32
+ * or 64 bytes then lies in one cache line. */
+static void grow_aligned(void **block, void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t c = EMBER_MAX(2 * *cap, (size_t)256);
+	void *b = mem_alloc(MEM_FORMAT, c * elem + 63);
+	void *a = (void *)(((uintptr_t)b + 63) & ~(uintptr_t)63);
+
+	if (n)
+		memcpy(a, *arr, n * elem);
+	mem_free(*block);
+	*block = b;
+	*arr = a;
+	*cap = c;
+}
+
 /* Room for one more entry: the entry array, and the index at most half full. */
 static void pmc_reserve(struct pprof_merger *m)
 {
 	size_t cap = m->n_slots ? m->n_slots : 1024;
 
-	if (m->n_ent == m->cap_ent) {
-		size_t ce = EMBER_MAX(2 * m->cap_ent, (size_t)256);
-		void *b = mem_alloc(MEM_FORMAT, ce * sizeof(*m->ent) + 64);
-		struct pmc_ent *e = (struct pmc_ent *)(((uintptr_t)b + 63) & ~(uintptr_t)63);
-
-		if (m->n_ent)
-			memcpy(e, m->ent, m->n_ent * sizeof(*m->ent));
-		mem_free(m->ent_block);
-		m->ent_block = b;
-		m->ent = e;
-		m->cap_ent = ce;
-	}
+	if (m->n_ent == m->cap_ent)
+		grow_aligned(&m->ent_block, (void **)&m->ent, &m->cap_ent, m->n_ent,
+			     sizeof(*m->ent));
 	while ((m->n_ent + 1) * 2 > cap)
 		cap *= 2;
 	if (cap == m->n_slots)
@@ -393,8 +405,8 @@ static void pmc_freserve(struct pprof_merger *m, size_t bytes)
 	size_t cap = m->n_fslots ? m->n_fslots : 1024;
 
 	if (m->n_fent == m->cap_fent) {
-		mem_grow(MEM_FORMAT, (void **)&m->fent, &m->cap_fent, m->n_fent + 1,
-			 sizeof(*m->fent));
+		grow_aligned(&m->fent_block, (void **)&m->fent, &m->cap_fent, m->n_fent,
+			     sizeof(*m->fent));
 		m->fent_id =
 			mem_realloc(MEM_FORMAT, m->fent_id, m->cap_fent * sizeof(*m->fent_id));
 	}
