@@ -610,51 +610,54 @@ static void build_functions_cached(struct pdec *c, struct pprof_merger *m)
 	}
 }
 
+static uint32_t map_find(struct pdec *c, uint32_t mi);
+
 /* Can location l be looked up by address before its functions have target ids (pmc_lookup_file)?
- * Then *mapping is its mapping's target id (the mapping is added to the target when new: before
- * the input's functions rather than after them, which changes only the order of new ids). */
+ * Then *mapping is its mapping's target id: one the target has (a location whose mapping is not
+ * there yet is not in the cache either). */
 static bool by_address(struct pdec *c, const struct ploc *l, uint32_t *mapping)
 {
 	if (l->n_lines > PMC_MAX_LINES || !l->address)
 		return false;
-	*mapping = l->mapping ? map_get(c, l->mapping - 1) : 0;
-	return true;
+	*mapping = l->mapping ? map_find(c, l->mapping - 1) : 0;
+	return !l->mapping || *mapping;
 }
 
-/* With a merge session and kept samples: translate every location the samples use. First those
- * the cache can find by address (one batched, prefetched lookup for the whole input; each file
- * function they name is compared with the cached one once, and a hit costs no function lookup);
- * then the rest in file order, as they would be without the first pass (it only finds locations
- * already in the target, so the target's ids are the same): their functions through the
- * function cache, those of at most PMC_MAX_LINES lines by content through the location cache,
- * the others and the cache's misses added as usual. */
+/* With a merge session and kept samples: translate every location the samples use. First every
+ * location the cache can find by address, used or not (one batched, prefetched lookup for the
+ * whole input; each file function they name is compared with the cached one once, and a hit
+ * costs no function lookup): when all are found, which is the usual case once the target has
+ * seen a few inputs (a writer lists the locations its samples use), that is all. Else the used
+ * ones not found, in file order, as they would be without the first pass (it only finds
+ * locations already in the target, so the target's ids are the same): their functions through
+ * the function cache, those of at most PMC_MAX_LINES lines by content through the location
+ * cache, the others and the cache's misses added as usual. */
 static void build_locations_cached(struct pdec *c, struct pprof_merger *m)
 {
-	size_t n = 0, n_used = 0;
+	size_t n = 0;
+	bool all = m->n_slots != 0;
 
-	for (size_t k = 0; k < c->k_nloc; k++)
-		c->loc_dst[c->k_loc[k]] = NONE; /* used, not translated yet */
 	pmc_scratch(m, c->locations.n);
-	for (uint32_t i = 0; i < c->locations.n; i++) {
-		const struct ploc *l = &c->loc[i];
+	for (uint32_t i = 0; i < c->locations.n && m->n_slots; i++) {
 		uint32_t mapping;
 
-		if (c->loc_dst[i] != NONE)
+		if (!by_address(c, &c->loc[i], &mapping)) {
+			all = false;
 			continue;
-		n_used++;
-		if (!m->n_slots || !by_address(c, l, &mapping))
-			continue;
-		m->hash[n] = pmc_addr_hash(mapping, l->address);
+		}
+		m->hash[n] = pmc_addr_hash(mapping, c->loc[i].address);
 		m->idx[n++] = i;
 	}
 	pmc_lookup_file(m, c, m->idx, m->hash, n, m->ids);
-	for (size_t j = 0; j < n; j++)
-		if (m->ids[j]) {
-			c->loc_dst[m->idx[j]] = m->ids[j];
-			n_used--;
-		}
-	if (!n_used)
-		return; /* all found: the usual case once the target has seen a few inputs */
+	for (size_t j = 0; j < n; j++) {
+		c->loc_dst[m->idx[j]] = m->ids[j];
+		all &= m->ids[j] != 0;
+	}
+	if (all)
+		return;
+	for (size_t k = 0; k < c->k_nloc; k++)
+		if (!c->loc_dst[c->k_loc[k]])
+			c->loc_dst[c->k_loc[k]] = NONE; /* used, not translated yet */
 	build_functions_cached(c, m);
 	n = 0;
 	for (uint32_t i = 0; i < c->locations.n; i++) {

@@ -98,7 +98,8 @@ static bool same_profile(const struct prof *a, const struct prof *b)
 {
 	char *ca = canon(a), *cb = canon(b);
 	bool same = strcmp(ca, cb) == 0 && prof_n_locations(a) == prof_n_locations(b) &&
-		    prof_n_functions(a) == prof_n_functions(b);
+		    prof_n_functions(a) == prof_n_functions(b) &&
+		    prof_n_mappings(a) == prof_n_mappings(b);
 
 	mem_free(ca);
 	mem_free(cb);
@@ -290,7 +291,8 @@ struct aloc {
  * inlined pair swapped) and labels on every other sample; 2 the base with its ids in the
  * reverse order; 3 the base plus a three-line location and one without an address, its sample
  * types in the other order; 4 the base with m in a.go, which its earlier locations' functions
- * are in too (so an input compares one filename string with two cached filenames). */
+ * are in too (so an input compares one filename string with two cached filenames), and a
+ * location no sample uses, of a mapping no other location has. */
 static struct prof *with_addresses(int v)
 {
 	static const struct aloc base[] = {
@@ -338,6 +340,15 @@ static struct prof *with_addresses(int v)
 			lines[nl] = (struct prof_line){prof_add_function(p, &f), l->line + nl, 0};
 		}
 		loc[i] = prof_add_location(p, l->mapped ? map : 0, l->address, lines, nl, false);
+	}
+	if (v == 4) {
+		struct prof_mapping lib = {.memory_start = 0x7f0000,
+					   .memory_limit = 0x7f8000,
+					   .filename = prof_intern(p, "lib.so", 6)};
+		struct prof_function f = {.name = prof_intern(p, "unused", 6)};
+		struct prof_line ln = {prof_add_function(p, &f), 1, 0};
+
+		prof_add_location(p, prof_add_mapping(p, &lib), 0x7f1000, &ln, 1, false);
 	}
 	for (size_t i = 0; i + 1 < n_all; i++) {
 		uint32_t st[3] = {loc[i], loc[i + 1], loc[(i + 2) % n_all]};
