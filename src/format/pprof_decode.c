@@ -619,8 +619,14 @@ static bool by_address(struct pdec *c, const struct ploc *l, uint32_t *mapping)
 {
 	if (l->n_lines > PMC_MAX_LINES || !l->address)
 		return false;
-	*mapping = l->mapping ? map_find(c, l->mapping - 1) : 0;
-	return !l->mapping || *mapping;
+	if (!l->mapping) {
+		*mapping = 0;
+		return true;
+	}
+	*mapping = c->map_dst[l->mapping - 1]; /* known after the first: map_find's fast path */
+	if (!*mapping)
+		*mapping = map_find(c, l->mapping - 1);
+	return *mapping != 0;
 }
 
 /* With a merge session and kept samples: translate every location the samples use. First every
@@ -971,10 +977,12 @@ static bool str_find(struct pdec *c, uint32_t i, uint32_t *id)
 /* The target id of file mapping mi, or 0 when the target has no such mapping. */
 static uint32_t map_find(struct pdec *c, uint32_t mi)
 {
-	struct prof_mapping m = c->map[mi];
+	struct prof_mapping m;
 
-	if (!c->map_dst[mi] && str_find(c, m.filename, &m.filename) &&
-	    str_find(c, m.build_id, &m.build_id))
+	if (c->map_dst[mi])
+		return c->map_dst[mi];
+	m = c->map[mi];
+	if (str_find(c, m.filename, &m.filename) && str_find(c, m.build_id, &m.build_id))
 		prof_find_mapping(c->dst, &m, &c->map_dst[mi]);
 	return c->map_dst[mi];
 }
