@@ -369,11 +369,11 @@ static void pdec_fini(struct pdec *c)
 {
 	struct spans *sp[] = {&c->types,     &c->samples, &c->mappings,	   &c->locations,
 			      &c->functions, &c->strings, &c->period_types};
-	void *arr[] = {c->comments, c->vt,	c->map,	     c->fn,	c->loc,
-		       c->lines,    c->str_dst, c->map_dst,  c->fn_dst, c->str_file, c->loc_dst,
-		       c->memo,	    c->perm,	c->s_loc,    c->s_val,	c->s_lab,
-		       c->val_dst,  c->lab_dst, c->line_dst, c->k_off,	c->k_loc,
-		       c->k_val,    c->k_lab,	c->k_nls,    c->k_ls,	c->chain};
+	void *arr[] = {c->comments, c->vt,	c->map,	   c->fn,	c->loc,	    c->lines,
+		       c->str_dst,  c->map_dst, c->fn_dst, c->str_file, c->loc_dst, c->memo,
+		       c->perm,	    c->s_loc,	c->s_val,  c->s_lab,	c->val_dst, c->lab_dst,
+		       c->line_dst, c->k_off,	c->k_loc,  c->k_val,	c->k_lab,   c->k_nls,
+		       c->k_ls,	    c->chain};
 
 	for (size_t i = 0; i < EMBER_ARRAY_SIZE(sp); i++)
 		mem_free(sp[i]->v);

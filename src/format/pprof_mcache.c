@@ -154,7 +154,8 @@ static bool key_eq(const struct pprof_merger *m, const struct pmc_ent *e, const 
 		int64_t line, column;
 
 		ent_line(m, e, j, &line, &column);
-		if (e->function[j] != k->function[j] || line != k->line[j] || column != k->column[j])
+		if (e->function[j] != k->function[j] || line != k->line[j] ||
+		    column != k->column[j])
 			return false;
 	}
 	return true;
@@ -423,8 +424,7 @@ static void pmc_freserve(struct pprof_merger *m, size_t bytes)
 	if (m->n_fent == m->cap_fent) {
 		grow_aligned(&m->fent_block, (void **)&m->fent, &m->cap_fent, m->n_fent,
 			     sizeof(*m->fent));
-		m->fent_id =
-			mem_realloc(MEM_FORMAT, m->fent_id, m->cap_fent * sizeof(*m->fent_id));
+		m->fent_id = mem_realloc(MEM_FORMAT, m->fent_id, m->cap_fent * sizeof(*m->fent_id));
 	}
 	mem_grow(MEM_FORMAT, (void **)&m->arena, &m->arena_cap, m->arena_len + bytes + 1, 1);
 	while ((m->n_fent + 1) * 2 > cap)
@@ -629,7 +629,8 @@ static uint32_t pmc_find(const struct pprof_merger *m, const struct pmc_probe *q
 		if ((uint32_t)(v >> 32) == tag_of(h)) {
 			const struct pmc_ent *e = &m->ent[(uint32_t)v - 1];
 
-			if (q->key ? key_eq(m, e, q->key) : file_loc_eq(m, q->c, e, q->l, q->mapping))
+			if (q->key ? key_eq(m, e, q->key)
+				   : file_loc_eq(m, q->c, e, q->l, q->mapping))
 				return e->id;
 		}
 		j = (j + 1) & mask;
