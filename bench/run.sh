@@ -3,19 +3,20 @@
 # Generates (once, cached in $BUILD/bench/data) 1000 realistic gzipped CPU profiles with
 # bench/gen_profiles, then:
 #   (a) `ember merge -o out.pb.gz` of the 1000 files vs `go tool pprof -proto files > out.pb.gz`,
-#       twice: pinned to one core (taskset -c 0; BENCH_ROUNDS (default 3) alternated runs of
-#       each, the ratio of the best CPU times, user + sys), and free
-#       to use every core as each tool does by itself (the ratio of wall times: go runs its GC
-#       and runtime on other threads, ember reads, gunzips and parses the next input on a
-#       second thread while it merges the previous one; CPU time counts both threads). Both
-#       ratios are printed, labelled, next to the target (>= 20x);
+#       BENCH_ROUNDS (default 5) alternated runs of each, two ways: free to use every core as
+#       each tool does by itself (the ratio of wall times, how much sooner a user has the
+#       result: go runs its GC and runtime on other threads, ember reads, gunzips and parses
+#       the next input on a second thread while it merges the previous one), the target
+#       (>= 20x); and pinned to one core (taskset -c 0; the ratio of CPU times, user + sys),
+#       the work each does per input. Both ratios are of the best runs, with the medians'
+#       next to them;
 #   (b) bench_merge, pinned: in-process decode MB/s of uncompressed pprof (target >= 300 MB/s)
 #       and decode+merge time;
 # and checks that both merged outputs have the same totals per function (ember top --raw); then
 # (c) bench_store, (c') bench_ch (ClickHouse next to the embedded store), (d) bench_server:
 # server ingest over loopback against GET /ready (wrk), the agent and the UI benchmarks.
 # Env: BUILD (build dir), BENCH_N (files, default 1000), BENCH_PIN (default "taskset -c 0"),
-# BENCH_ROUNDS (default 3), BENCH_STORE_HOURS (default 6), BENCH_CH_HOURS (default 2),
+# BENCH_ROUNDS (default 5), BENCH_STORE_HOURS (default 6), BENCH_CH_HOURS (default 2),
 # BENCH_SERVER_SECONDS (default 10), BENCH_ONLY=merge (stop after (b): the merge and decode
 # figures only).
 set -euo pipefail
@@ -68,42 +69,54 @@ if command -v go >/dev/null 2>&1; then
 	export GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GOTELEMETRY=off PPROF_TMPDIR=$T
 fi
 
-# (a) pinned: ROUNDS alternated runs of each tool (the shared VM's speed drifts by a third
-# between minutes), each tool's best CPU time compared.
-ROUNDS=${BENCH_ROUNDS:-3}
+# (a) ROUNDS alternated runs of each tool, pinned and free (the shared VM's speed drifts by a
+# third between minutes): each tool's best time compared, and the median next to it.
+ROUNDS=${BENCH_ROUNDS:-5}
 ember_cpus=()
 go_cpus=()
+ember_walls=()
+go_walls=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	timed ember_t "${PIN[@]}" "$EMBER" merge -o "$T/ember.pb.gz" "${files[@]}"
 	read -r ember_wall ember_c <<<"$ember_t"
 	ember_cpus+=("$ember_c")
-	echo "ember merge (pinned), round $r:          ${ember_wall} s wall, ${ember_c} s CPU"
+	echo "ember merge (pinned), round $r:             ${ember_wall} s wall, ${ember_c} s CPU"
+	# free: as each tool runs by itself
+	timed ember_f "$EMBER" merge -o "$T/ember.pb.gz" "${files[@]}"
+	read -r ember_fwall ember_fcpu <<<"$ember_f"
+	ember_walls+=("$ember_fwall")
+	echo "ember merge (all cores), round $r:          ${ember_fwall} s wall, ${ember_fcpu} s CPU"
 	if $have_go; then
 		timed go_t "${PIN[@]}" go tool pprof -symbolize=none -proto "${files[@]}"
 		mv "$T/stdout" "$T/go.pb.gz"
 		read -r go_wall go_c <<<"$go_t"
 		go_cpus+=("$go_c")
-		echo "go tool pprof -proto (pinned), round $r: ${go_wall} s wall, ${go_c} s CPU"
+		echo "go tool pprof -proto (pinned), round $r:    ${go_wall} s wall, ${go_c} s CPU"
+		timed go_f go tool pprof -symbolize=none -proto "${files[@]}"
+		read -r go_fwall go_fcpu <<<"$go_f"
+		go_walls+=("$go_fwall")
+		echo "go tool pprof -proto (all cores), round $r: ${go_fwall} s wall, ${go_fcpu} s CPU"
 	fi
 done
-ember_cpu=$(printf '%s\n' "${ember_cpus[@]}" | sort -g | head -1)
-# free: once each, as each tool runs by itself
-timed ember_f "$EMBER" merge -o "$T/ember.pb.gz" "${files[@]}"
-read -r ember_fwall ember_fcpu <<<"$ember_f"
-echo "ember merge (all cores):       ${ember_fwall} s wall, ${ember_fcpu} s CPU"
+
+# best and median of a list of numbers
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 if $have_go; then
-	go_cpu=$(printf '%s\n' "${go_cpus[@]}" | sort -g | head -1)
-	timed go_f go tool pprof -symbolize=none -proto "${files[@]}"
-	read -r go_fwall go_fcpu <<<"$go_f"
-	echo "go tool pprof -proto (all cores): ${go_fwall} s wall, ${go_fcpu} s CPU"
-	awk -v ec="$ember_cpu" -v gc="$go_cpu" -v ew="$ember_fwall" -v gw="$go_fwall" -v rounds="$ROUNDS" \
-		-v n="${#files[@]}" -v pin="${PIN[*]:-not pinned}" -v nc="$(nproc)" 'BEGIN {
+	awk -v ec="$(best "${ember_cpus[@]}")" -v gc="$(best "${go_cpus[@]}")" \
+		-v ecm="$(median "${ember_cpus[@]}")" -v gcm="$(median "${go_cpus[@]}")" \
+		-v ew="$(best "${ember_walls[@]}")" -v gw="$(best "${go_walls[@]}")" \
+		-v ewm="$(median "${ember_walls[@]}")" -v gwm="$(median "${go_walls[@]}")" \
+		-v rounds="$ROUNDS" -v n="${#files[@]}" -v pin="${PIN[*]:-not pinned}" -v nc="$(nproc)" 'BEGIN {
+		printf "ember is %.1fx faster than go tool pprof by wall time (merge of %d files, " \
+			"both free on %d cores, best of %d alternated runs each: %.3f s vs %.3f s; " \
+			"medians %.3f s vs %.3f s: %.1fx; target >= 20x)\n", gw / ew, n, nc, rounds, ew,
+			gw, ewm, gwm, gwm / ewm
 		printf "ember is %.1fx faster than go tool pprof by CPU time (merge of %d files, " \
 			"both pinned: %s, best of %d alternated runs each: %.3f s vs %.3f s; " \
-			"target >= 20x)\n", gc / ec, n, pin, rounds, ec, gc
-		printf "ember is %.1fx faster than go tool pprof by wall time (merge of %d files, " \
-			"both free on %d cores; target >= 20x)\n", gw / ew, n, nc
+			"medians %.3f s vs %.3f s: %.1fx)\n", gc / ec, n, pin, rounds, ec, gc, ecm, gcm,
+			gcm / ecm
 	}'
 	# Same totals per function in both merged outputs.
 	for ty in samples cpu; do
