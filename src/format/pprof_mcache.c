@@ -7,20 +7,21 @@
  *
  * The target profile's own location index costs three or four dependent cache misses per lookup
  * (slot, record, lines), and a merge looks up every location of every input. Here the usual key
- * sits in one 32-byte entry within one cache line (struct pmc_ent), and pmc_lookup resolves a
- * batch of keys in a software pipeline
- * (prefetch the slot of key j + 2A, then the entry that slot names for key j + A, then compare
- * key j), so the misses of many keys overlap; pmc_flookup does the same for functions with one
- * more stage (the arena bytes), and a function hit also saves interning its three strings.
+ * sits in one 32-byte entry within one cache line (struct pmc_ent; any other key is kept whole
+ * in the wide keys), and pmc_lookup resolves a batch of keys in a software pipeline (prefetch the
+ * slot of key j + 2A, then the entry that slot names for key j + A, then compare key j), so the
+ * misses of many keys overlap; pmc_flookup does the same for functions with one more stage (the
+ * arena bytes), and a function hit also saves interning its three strings.
  * Locations with an address are hashed by mapping and address only, so pmc_lookup_file can find
  * an input's locations before their functions are translated: it compares each file function
- * with the cached bytes of the entry's function once per input (most inputs repeat what the
- * target has, and then no function is hashed or looked up at all).
+ * with the cached bytes of the entry's function once per input, and each of the input's filename
+ * strings with a cached filename once (the arena holds each filename once); most inputs repeat
+ * what the target has, and then no function is hashed or looked up at all.
  * Keys are compared field by field and byte by byte: a hit is exact, never a hash guess.
  * Entries map to ids of a profile that only grows, so they never go stale. Memory: one entry per
- * distinct cached location / function of the target, the functions' string bytes (at most 4 GiB,
- * then functions are no longer cached), and indexes of at most 4x the entries; pprof_merger_free
- * releases it all.
+ * distinct cached location / function of the target, the wide keys, the functions' string bytes
+ * (at most 4 GiB, then functions are no longer cached), and indexes of at most 4x the entries;
+ * pprof_merger_free releases it all.
  */
 #include <stdint.h>
 #include <string.h>
