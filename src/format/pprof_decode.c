@@ -999,14 +999,12 @@ static bool find_locations(struct pdec *c, const struct pprof_merger *m)
 	for (size_t k = 0; k < c->k_nloc; k++)
 		c->loc_dst[c->k_loc[k]] = NONE; /* used */
 	for (uint32_t i = 0; i < nl && ok; i++) {
-		const struct ploc *l = &c->loc[i];
 		uint32_t mapping = 0;
 
 		if (c->loc_dst[i] != NONE)
 			continue;
-		ok = l->n_lines <= PMC_MAX_LINES && l->address &&
-		     (!l->mapping || (mapping = map_find(c, l->mapping - 1)));
-		hash[n] = pmc_addr_hash(mapping, l->address);
+		ok = by_address(c, &c->loc[i], &mapping);
+		hash[n] = pmc_addr_hash(mapping, c->loc[i].address);
 		idx[n++] = i;
 	}
 	if (ok)
