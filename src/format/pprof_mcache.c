@@ -167,6 +167,17 @@ static inline uint32_t tag_of(uint64_t h)
 	return (uint32_t)(h >> 32);
 }
 
+/* Puts the entry of hash h and index + 1 idx1 into the first free slot from h's home in one of
+ * the indexes (cap slots, a power of two, never full): tag << 32 | index + 1. */
+static void slot_put(uint64_t *slots, size_t cap, uint64_t h, uint32_t idx1)
+{
+	size_t j = h & (cap - 1);
+
+	while (slots[j])
+		j = (j + 1) & (cap - 1);
+	slots[j] = (uint64_t)tag_of(h) << 32 | idx1;
+}
+
 /* Grows *arr, an array of *cap entries of elem bytes (n of them used) at a 64-byte boundary in
  * the allocation *block, to twice as many (at least 256), keeping the boundary: an entry of 32
  * or 64 bytes then lies in one cache line. */
@@ -201,16 +212,9 @@ static void pmc_reserve(struct pprof_merger *m)
 	m->n_slots = cap;
 	for (size_t e = 0; e < m->n_ent; e++) {
 		struct pmc_key k;
-		uint64_t h;
-		size_t j;
 
 		ent_key(m, &m->ent[e], &k);
-		h = pmc_hash(&k);
-		j = h & (cap - 1);
-
-		while (m->slots[j])
-			j = (j + 1) & (cap - 1);
-		m->slots[j] = (uint64_t)tag_of(h) << 32 | (e + 1);
+		slot_put(m->slots, cap, pmc_hash(&k), (uint32_t)e + 1);
 	}
 }
 
@@ -218,7 +222,6 @@ void pmc_insert(struct pprof_merger *m, const struct pmc_key *k, uint64_t h, uin
 {
 	struct pmc_ent *e;
 	bool wide = false;
-	size_t j;
 
 	if (k->mapping > PMC_E_MAPPING_MAX)
 		return; /* not cached: such a location is always looked up in the target */
@@ -240,10 +243,7 @@ void pmc_insert(struct pprof_merger *m, const struct pmc_key *k, uint64_t h, uin
 		m->wide[m->n_wide] = *k;
 		e->line[0] = (int32_t)m->n_wide++;
 	}
-	j = h & (m->n_slots - 1);
-	while (m->slots[j])
-		j = (j + 1) & (m->n_slots - 1);
-	m->slots[j] = (uint64_t)tag_of(h) << 32 | (m->n_ent + 1);
+	slot_put(m->slots, m->n_slots, h, (uint32_t)m->n_ent + 1);
 	m->n_ent++;
 }
 
@@ -389,10 +389,7 @@ static uint32_t file_intern(struct pprof_merger *m, const uint8_t *p, uint32_t n
 			if (!old[i])
 				continue;
 			memcpy(&len, m->arena + o - 4, 4);
-			j = pmc_str_hash(m->arena + o, len) & (cap - 1);
-			while (sl[j])
-				j = (j + 1) & (cap - 1);
-			sl[j] = old[i];
+			slot_put(sl, cap, pmc_str_hash(m->arena + o, len), (uint32_t)old[i]);
 		}
 		mem_free(old);
 		m->file_slots = sl;
@@ -435,14 +432,8 @@ static void pmc_freserve(struct pprof_merger *m, size_t bytes)
 	mem_free(m->fslots);
 	m->fslots = mem_calloc(MEM_FORMAT, cap, sizeof(*m->fslots));
 	m->n_fslots = cap;
-	for (size_t e = 0; e < m->n_fent; e++) {
-		uint64_t h = fent_hash(m, &m->fent[e]);
-		size_t j = h & (cap - 1);
-
-		while (m->fslots[j])
-			j = (j + 1) & (cap - 1);
-		m->fslots[j] = (uint64_t)tag_of(h) << 32 | (e + 1);
-	}
+	for (size_t e = 0; e < m->n_fent; e++)
+		slot_put(m->fslots, cap, fent_hash(m, &m->fent[e]), (uint32_t)e + 1);
 }
 
 static uint32_t pmc_ffind(const struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h)
@@ -502,7 +493,7 @@ void pmc_flookup(const struct pprof_merger *m, const struct pmc_fkey *keys, cons
 
 void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, uint32_t id)
 {
-	size_t bytes = (size_t)k->len[0] + k->len[1] + 4 + k->len[2], j;
+	size_t bytes = (size_t)k->len[0] + k->len[1] + 4 + k->len[2];
 	struct pmc_fent *e;
 
 	if (m->arena_len + bytes >= UINT32_MAX)
@@ -525,10 +516,7 @@ void pmc_finsert(struct pprof_merger *m, const struct pmc_fkey *k, uint64_t h, u
 			memcpy(m->arena + m->arena_len, k->s[i], k->len[i]);
 		m->arena_len += k->len[i];
 	}
-	j = h & (m->n_fslots - 1);
-	while (m->fslots[j])
-		j = (j + 1) & (m->n_fslots - 1);
-	m->fslots[j] = (uint64_t)tag_of(h) << 32 | (m->n_fent + 1);
+	slot_put(m->fslots, m->n_fslots, h, (uint32_t)m->n_fent + 1);
 	m->n_fent++;
 	if (id >= m->cap_fent_of) {
 		size_t old = m->cap_fent_of;
