@@ -166,25 +166,26 @@ static int run_only(const char *only, struct buf *gz, struct buf *raw, int n, ch
 	struct prof *merged = NULL;
 	double t;
 
+	static const struct {
+		const char *name;
+		double (*pass)(struct buf *raw, int n, char **paths);
+		const char *note;
+	} parts[] = {
+		{"decode", decode_pass, " (malloc tuned as in the ember CLI)"},
+		{"parse", parse_pass, ""},
+	};
+
 	mem_tune_batch();
-	if (strcmp(only, "decode") == 0) {
-		t = decode_pass(raw, n, paths);
+	for (size_t i = 0; i < EMBER_ARRAY_SIZE(parts); i++) {
+		if (strcmp(only, parts[i].name) != 0)
+			continue;
+		t = parts[i].pass(raw, n, paths);
 		if (t < 0)
 			return 1;
-		printf("decode: %d files, %.1f MB uncompressed, best of %d: %.3f s CPU (%.3f s "
-		       "wall) "
-		       "= %.0f MB/s per core (malloc tuned as in the ember CLI)\n",
-		       n, (double)raw_bytes / 1e6, RUNS, t, last_wall, (double)raw_bytes / 1e6 / t);
-		return 0;
-	}
-	if (strcmp(only, "parse") == 0) {
-		t = parse_pass(raw, n, paths);
-		if (t < 0)
-			return 1;
-		printf("parse: %d files, %.1f MB uncompressed, best of %d: %.3f s CPU (%.3f s "
-		       "wall) "
-		       "= %.0f MB/s per core\n",
-		       n, (double)raw_bytes / 1e6, RUNS, t, last_wall, (double)raw_bytes / 1e6 / t);
+		printf("%s: %d files, %.1f MB uncompressed, best of %d: %.3f s CPU (%.3f s wall) "
+		       "= %.0f MB/s per core%s\n",
+		       parts[i].name, n, (double)raw_bytes / 1e6, RUNS, t, last_wall,
+		       (double)raw_bytes / 1e6 / t, parts[i].note);
 		return 0;
 	}
 	t = merge_session(gz, n, paths, &merged);
